@@ -1,0 +1,66 @@
+// Mutants: named, deliberate bugs that exist only in test builds of the engine.
+//
+// A mutant point in engine code reads
+//     if (POWERCUT_MUTANT(kLinearFlushDropped)) { ...the bug... }
+// In the shipped libraries (no POWERCUT_MUTANTS definition) the macro is the constant
+// `false`, so the bug is compiled out. The test-only variants of the engine libraries
+// (`*_mutants` CMake targets) define POWERCUT_MUTANTS; there the macro compares with
+// the one active mutant, selected at run time (ScopedMutant), so one test binary can
+// try every mutant in turn. See ../shared/design/MUTANTS.md for the rules.
+//
+// Threading: the active mutant is a process-wide setting of test builds, changed only
+// between runs.
+#ifndef POWERCUT_ENGINE_MUTANT_MUTANT_H_
+#define POWERCUT_ENGINE_MUTANT_MUTANT_H_
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace powercut::mutant {
+
+enum class Id : uint16_t {
+  kNone = 0,
+  // engine/linear: a pass-through target (dm-linear)
+  kLinearFlushDropped,
+  kLinearFuaDropped,
+  kLinearMisdirectedWrite,
+};
+
+struct Info {
+  Id id;
+  std::string_view name;      // as used on the command line and in replay files
+  std::string_view target;    // the engine it breaks
+  std::string_view bug;       // what goes wrong
+  std::string_view based_on;  // the real bug or rule it mirrors
+};
+
+// Every mutant, in declaration order. Available in all builds (it is only metadata).
+std::span<const Info> Catalog();
+// nullptr if no mutant has that name.
+const Info* Find(std::string_view name);
+
+#if defined(POWERCUT_MUTANTS)
+Id Active();
+void SetActive(Id id);
+
+// Activates a mutant for the lifetime of this object (tests only).
+class ScopedMutant {
+ public:
+  explicit ScopedMutant(Id id) : previous_(Active()) { SetActive(id); }
+  ~ScopedMutant() { SetActive(previous_); }
+  ScopedMutant(const ScopedMutant&) = delete;
+  ScopedMutant& operator=(const ScopedMutant&) = delete;
+
+ private:
+  Id previous_;
+};
+
+#define POWERCUT_MUTANT(name) (::powercut::mutant::Active() == ::powercut::mutant::Id::name)
+#else
+#define POWERCUT_MUTANT(name) false
+#endif
+
+}  // namespace powercut::mutant
+
+#endif  // POWERCUT_ENGINE_MUTANT_MUTANT_H_

@@ -1,0 +1,80 @@
+#include "engine/runtime/sync.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace powercut::runtime {
+
+void WaitQueue::Wait() {
+  WakeToken token = scheduler_.PrepareBlock();
+  waiters_.push_back(token);
+  scheduler_.Block(token, name_);
+}
+
+bool WaitQueue::WaitUntil(Nanos deadline) {
+  WakeToken token = scheduler_.PrepareBlock();
+  waiters_.push_back(token);
+  bool woken = scheduler_.Block(token, name_, deadline);
+  if (!woken) {
+    auto it = std::find_if(waiters_.begin(), waiters_.end(), [&](const WakeToken& t) {
+      return t.fiber_id == token.fiber_id && t.episode == token.episode;
+    });
+    if (it != waiters_.end()) waiters_.erase(it);
+  }
+  return woken;
+}
+
+void WaitQueue::NotifyOne() {
+  if (waiters_.empty()) return;
+  WakeToken token = waiters_.front();
+  waiters_.pop_front();
+  scheduler_.Wake(token);
+}
+
+void WaitQueue::NotifyAll() {
+  std::deque<WakeToken> waking;
+  waking.swap(waiters_);
+  for (const WakeToken& token : waking) scheduler_.Wake(token);
+}
+
+void Mutex::Lock() {
+  uint64_t me = scheduler_.CurrentId();
+  if (owner_ == me) throw std::logic_error("Mutex::Lock: already held by this fiber");
+  if (owner_ == 0) {
+    owner_ = me;
+    return;
+  }
+  WakeToken token = scheduler_.PrepareBlock();
+  queue_.push_back(token);
+  scheduler_.Block(token, what_);
+  // Unlock() handed ownership to us before waking us.
+}
+
+bool Mutex::TryLock() {
+  if (owner_ != 0) return false;
+  owner_ = scheduler_.CurrentId();
+  return true;
+}
+
+void Mutex::Unlock() {
+  if (queue_.empty()) {
+    owner_ = 0;
+    return;
+  }
+  WakeToken next = queue_.front();
+  queue_.pop_front();
+  owner_ = next.fiber_id;
+  scheduler_.Wake(next);
+}
+
+void Event::Set() {
+  set_ = true;
+  waiters_.NotifyAll();
+}
+
+void WaitGroup::Done() {
+  if (count_ == 0) throw std::logic_error("WaitGroup::Done without Add");
+  if (--count_ == 0) waiters_.NotifyAll();
+}
+
+}  // namespace powercut::runtime
