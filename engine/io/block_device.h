@@ -2,7 +2,8 @@
 //
 // Sectors are 512 bytes. Calls submit an IO and return at once; `done` runs later, on
 // the scheduler's context (never inside a fiber), like a bio's end_io, and must not
-// block. Many IOs may be in flight at once and may complete in any order; use IoBatch
+// block. Only a request rejected up front (bad range or buffer) may complete before
+// Submit* returns. Many IOs may be in flight at once and may complete in any order; use IoBatch
 // (io_batch.h) to submit several and wait for all from a fiber.
 //
 // Durability contract (Linux REQ_PREFLUSH / REQ_FUA semantics):

@@ -1,0 +1,108 @@
+// BlockOracle: what a logical block device may legally hold after a power cut.
+//
+// It records the history of a workload (each write, discard, flush and read, with the
+// order in which they were submitted and completed) and then judges contents:
+//
+//   A write W is REQUIRED (must survive) iff it completed successfully and either a
+//   flush that was submitted after W completed itself completed successfully, or W was
+//   a FUA write and the device under test promises FUA durability.
+//   W is OLDER than X iff W completed before X was submitted.
+//   After a crash, sector s may hold the data of any write W to s (acknowledged, failed
+//   or still in flight) that is not older than a required write to s; zeroes only if no
+//   write to s is required (or a discard of s is not older than every required write).
+//   Never garbage, never data written for another sector.
+//
+// Reads during the workload are checked as they complete: a read may return any write
+// not older than a write that completed before the read was submitted.
+//
+// "Order" is the oracle's own event counter, so concurrent operations (overlapping in
+// time) are never mistaken for ordered ones. Violations are explained in one
+// paragraph naming the writes, flushes and times involved.
+//
+// Threading: single-threaded; the recording calls must be made at the instant the
+// operation is submitted or completed (in IO callbacks, not after a fiber resumes).
+#ifndef POWERCUT_PROPERTIES_BLOCK_ORACLE_H_
+#define POWERCUT_PROPERTIES_BLOCK_ORACLE_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/status.h"
+#include "engine/runtime/time.h"
+#include "properties/sector_stamp.h"
+
+namespace powercut::props {
+
+struct OracleOptions {
+  bool fua_is_durable = true;
+};
+
+class BlockOracle {
+ public:
+  explicit BlockOracle(OracleOptions options = {}) : options_(options) {}
+
+  // --- Recording. Begin* returns the operation's id (write ids start at 1). --------
+  uint64_t BeginWrite(uint32_t client, uint64_t sector, uint64_t sectors, bool fua,
+                      runtime::Nanos now);
+  uint64_t BeginDiscard(uint32_t client, uint64_t sector, uint64_t sectors, runtime::Nanos now);
+  void EndWrite(uint64_t id, const absl::Status& status, runtime::Nanos now);
+  uint64_t BeginFlush(uint32_t client, runtime::Nanos now);
+  void EndFlush(uint64_t id, const absl::Status& status, runtime::Nanos now);
+  uint64_t BeginRead(uint32_t client, uint64_t sector, uint64_t sectors, runtime::Nanos now);
+  // Checks the data a read returned; violations are kept (see read_violations()).
+  void EndRead(uint64_t id, const absl::Status& status, std::span<const std::byte> data,
+               runtime::Nanos now);
+
+  // --- Judging -----------------------------------------------------------------------
+  // Empty if `bytes`, read back after the crash from `sector`, is allowed; otherwise an
+  // explanation.
+  std::optional<std::string> CheckRecovered(uint64_t sector, std::span<const std::byte> bytes) const;
+
+  const std::vector<std::string>& read_violations() const { return read_violations_; }
+  // Sectors any write or discard touched, in order.
+  std::vector<uint64_t> TouchedSectors() const;
+  uint64_t writes() const;
+  uint64_t acknowledged_flushes() const { return acknowledged_flushes_; }
+  // The required write for each sector that has one (its newest, by completion).
+  std::optional<uint64_t> NewestRequiredWrite(uint64_t sector) const;
+
+ private:
+  static constexpr uint64_t kNever = ~0ull;
+  enum class Kind { kWrite, kDiscard, kFlush, kRead };
+  struct Op {
+    Kind kind;
+    uint32_t client;
+    uint64_t sector;
+    uint64_t sectors;
+    bool fua;
+    uint64_t begin_seq;
+    uint64_t end_seq = kNever;
+    runtime::Nanos begin_time;
+    runtime::Nanos end_time{-1};
+    bool ok = false;
+  };
+
+  uint64_t Begin(Op op);
+  bool Required(const Op& write) const;
+  bool Older(const Op& earlier, const Op& later) const {
+    return earlier.end_seq != kNever && earlier.end_seq < later.begin_seq;
+  }
+  std::string DescribeOp(uint64_t id) const;
+  std::string Explain(uint64_t sector, const DecodedSector& found, const std::string& why) const;
+
+  OracleOptions options_;
+  uint64_t seq_ = 0;
+  std::vector<Op> ops_;  // id = index + 1
+  absl::btree_map<uint64_t, std::vector<uint64_t>> by_sector_;  // write and discard ids
+  uint64_t last_ok_flush_begin_ = 0;  // begin_seq of the latest-submitted successful flush
+  uint64_t acknowledged_flushes_ = 0;
+  std::vector<std::string> read_violations_;
+};
+
+}  // namespace powercut::props
+
+#endif  // POWERCUT_PROPERTIES_BLOCK_ORACLE_H_

@@ -1,0 +1,140 @@
+#include "properties/block_oracle.h"
+
+#include <vector>
+
+#include "engine/io/block_device.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace powercut::props {
+namespace {
+
+using ::testing::HasSubstr;
+using runtime::Microseconds;
+
+std::vector<std::byte> Stamped(uint64_t id, uint64_t sector) {
+  std::vector<std::byte> bytes(io::kSectorSize);
+  StampWrite(id, sector, bytes);
+  return bytes;
+}
+const std::vector<std::byte> kZero(io::kSectorSize);
+const absl::Status kOk = absl::OkStatus();
+
+TEST(BlockOracle, AFlushedWriteMustSurvive) {
+  BlockOracle oracle;
+  uint64_t w = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(w, kOk, Microseconds(2));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(3));
+  oracle.EndFlush(f, kOk, Microseconds(4));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(w, 5)));
+  auto lost = oracle.CheckRecovered(5, kZero);
+  ASSERT_TRUE(lost);
+  EXPECT_THAT(*lost, HasSubstr("write #1"));
+  EXPECT_THAT(*lost, HasSubstr("flush #2"));
+  EXPECT_THAT(*lost, HasSubstr("acknowledged durable write was lost"));
+}
+
+TEST(BlockOracle, AnUnflushedWriteMayBeLostOrKept) {
+  BlockOracle oracle;
+  uint64_t w = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(w, kOk, Microseconds(2));
+  EXPECT_FALSE(oracle.CheckRecovered(5, kZero));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(w, 5)));
+}
+
+TEST(BlockOracle, AFlushSubmittedBeforeTheWriteCompletedDoesNotCoverIt) {
+  BlockOracle oracle;
+  uint64_t w = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  uint64_t f = oracle.BeginFlush(1, Microseconds(2));
+  oracle.EndWrite(w, kOk, Microseconds(3));
+  oracle.EndFlush(f, kOk, Microseconds(4));
+  EXPECT_FALSE(oracle.CheckRecovered(5, kZero));
+}
+
+TEST(BlockOracle, OlderDataUnderAFlushedWriteIsALostWrite) {
+  BlockOracle oracle;
+  uint64_t old_write = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(old_write, kOk, Microseconds(2));
+  uint64_t new_write = oracle.BeginWrite(0, 5, 1, false, Microseconds(3));
+  oracle.EndWrite(new_write, kOk, Microseconds(4));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(5));
+  oracle.EndFlush(f, kOk, Microseconds(6));
+  auto problem = oracle.CheckRecovered(5, Stamped(old_write, 5));
+  ASSERT_TRUE(problem);
+  EXPECT_THAT(*problem, HasSubstr("older than write #2"));
+}
+
+TEST(BlockOracle, ConcurrentWritesMayLandInEitherOrder) {
+  BlockOracle oracle;
+  uint64_t a = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  uint64_t b = oracle.BeginWrite(1, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(b, kOk, Microseconds(2));
+  oracle.EndWrite(a, kOk, Microseconds(3));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(4));
+  oracle.EndFlush(f, kOk, Microseconds(5));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(a, 5)));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(b, 5)));
+  EXPECT_TRUE(oracle.CheckRecovered(5, kZero));
+}
+
+TEST(BlockOracle, FuaMakesAWriteRequiredOnlyWhenTheDevicePromisesIt) {
+  for (bool promised : {true, false}) {
+    BlockOracle oracle(OracleOptions{.fua_is_durable = promised});
+    uint64_t w = oracle.BeginWrite(0, 5, 1, true, Microseconds(1));
+    oracle.EndWrite(w, kOk, Microseconds(2));
+    EXPECT_EQ(oracle.CheckRecovered(5, kZero).has_value(), promised);
+  }
+}
+
+TEST(BlockOracle, GarbageAndForeignDataAreNeverAllowed) {
+  BlockOracle oracle;
+  uint64_t w = oracle.BeginWrite(0, 8, 1, false, Microseconds(1));
+  oracle.EndWrite(w, kOk, Microseconds(2));
+  auto foreign = oracle.CheckRecovered(0, Stamped(w, 8));
+  ASSERT_TRUE(foreign);
+  EXPECT_THAT(*foreign, HasSubstr("meant for sector 8"));
+  std::vector<std::byte> garbage(io::kSectorSize, std::byte{0x42});
+  ASSERT_TRUE(oracle.CheckRecovered(3, garbage));
+  EXPECT_TRUE(oracle.CheckRecovered(3, Stamped(99, 3)));  // no such write
+}
+
+TEST(BlockOracle, AWriteStillInFlightAtTheCrashMayHaveLanded) {
+  BlockOracle oracle;
+  uint64_t w = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(2));
+  oracle.EndFlush(f, kOk, Microseconds(3));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(w, 5)));
+}
+
+TEST(BlockOracle, ADiscardNotOlderThanTheFlushedWriteAllowsZeroes) {
+  BlockOracle oracle;
+  uint64_t w = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(w, kOk, Microseconds(2));
+  uint64_t d = oracle.BeginDiscard(0, 5, 1, Microseconds(3));
+  oracle.EndWrite(d, kOk, Microseconds(4));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(5));
+  oracle.EndFlush(f, kOk, Microseconds(6));
+  EXPECT_FALSE(oracle.CheckRecovered(5, kZero));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(w, 5)));
+}
+
+TEST(BlockOracle, AReadMustSeeEveryWriteCompletedBeforeItWasSubmitted) {
+  BlockOracle oracle;
+  uint64_t a = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(a, kOk, Microseconds(2));
+  uint64_t b = oracle.BeginWrite(0, 5, 1, false, Microseconds(3));
+  oracle.EndWrite(b, kOk, Microseconds(4));
+  uint64_t good = oracle.BeginRead(1, 5, 1, Microseconds(5));
+  oracle.EndRead(good, kOk, Stamped(b, 5), Microseconds(6));
+  EXPECT_TRUE(oracle.read_violations().empty());
+  uint64_t stale = oracle.BeginRead(1, 5, 1, Microseconds(7));
+  oracle.EndRead(stale, kOk, Stamped(a, 5), Microseconds(8));
+  ASSERT_EQ(oracle.read_violations().size(), 1u);
+  EXPECT_THAT(oracle.read_violations()[0], HasSubstr("stale data"));
+  uint64_t zero = oracle.BeginRead(1, 5, 1, Microseconds(9));
+  oracle.EndRead(zero, kOk, kZero, Microseconds(10));
+  EXPECT_EQ(oracle.read_violations().size(), 2u);
+}
+
+}  // namespace
+}  // namespace powercut::props

@@ -1,0 +1,167 @@
+#include "sim/sim_ssd.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace powercut::sim {
+namespace {
+
+std::string_view FlagNames(uint32_t flags) {
+  if ((flags & io::kFua) && (flags & io::kPreflush)) return "PREFLUSH|FUA";
+  if (flags & io::kFua) return "FUA";
+  if (flags & io::kPreflush) return "PREFLUSH";
+  return {};
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SimSsd>> SimSsd::Create(World& world, SimSsdOptions options,
+                                                       std::optional<DiskImage> initial) {
+  if (options.sectors == 0) return absl::InvalidArgumentError("SimSsd: zero sectors");
+  for (const LatencyRange* range :
+       {&options.read_latency, &options.write_latency, &options.flush_latency}) {
+    if (range->min.count() < 0 || range->min > range->max) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "SimSsd ", options.name, ": latency range [", range->min.count(), ", ",
+          range->max.count(), "] ns is empty or negative"));
+    }
+  }
+  if (initial && initial->sector_count() != options.sectors) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("SimSsd ", options.name, ": initial image has ", initial->sector_count(),
+                     " sectors, device has ", options.sectors));
+  }
+  DiskImage image = initial ? std::move(*initial) : DiskImage(options.sectors);
+  return std::unique_ptr<SimSsd>(new SimSsd(world, std::move(options), std::move(image)));
+}
+
+SimSsd::SimSsd(World& world, SimSsdOptions options, DiskImage initial)
+    : world_(world),
+      options_(std::move(options)),
+      prng_(world.ForkPrng("ssd:" + options_.name)),
+      durable_(initial),
+      visible_(std::move(initial)) {}
+
+runtime::Nanos SimSsd::Draw(const LatencyRange& range) {
+  return runtime::Nanos(static_cast<int64_t>(prng_.Range(
+      static_cast<uint64_t>(range.min.count()), static_cast<uint64_t>(range.max.count()))));
+}
+
+void SimSsd::SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) {
+  absl::Status valid = io::ValidateBuffer(buffer.size());
+  if (valid.ok()) valid = io::ValidateRange(sector_count(), sector, buffer.size() / io::kSectorSize);
+  if (!valid.ok()) return done(valid);
+  const uint64_t id = next_id_++;
+  const uint64_t sectors = buffer.size() / io::kSectorSize;
+  world_.Record(name(), "read", id, sector, sectors);
+  world_.CallAt(world_.Now() + Draw(options_.read_latency),
+                [this, id, sector, sectors, buffer, done = std::move(done)]() mutable {
+                  visible_.Read(sector, buffer);
+                  world_.Record(name(), "read.done", id, sector, sectors);
+                  done(absl::OkStatus());
+                });
+}
+
+void SimSsd::SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
+                         io::IoCallback done) {
+  absl::Status valid = io::ValidateBuffer(data.size());
+  if (valid.ok()) valid = io::ValidateRange(sector_count(), sector, data.size() / io::kSectorSize);
+  if (!valid.ok()) return done(valid);
+  const uint64_t id = next_id_++;
+  world_.Record(name(), "write", id, sector, data.size() / io::kSectorSize, FlagNames(flags));
+  std::vector<SectorRef> pieces = SplitIntoSectors(data);
+  const bool fua = (flags & io::kFua) != 0;
+  if (flags & io::kPreflush) {
+    RunFlush(id, "preflush.done", [this, id, sector, fua, pieces = std::move(pieces),
+                              done = std::move(done)]() mutable {
+      StartWrite(id, sector, std::move(pieces), fua, "write.done", std::move(done));
+    });
+    return;
+  }
+  StartWrite(id, sector, std::move(pieces), fua, "write.done", std::move(done));
+}
+
+void SimSsd::SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) {
+  absl::Status valid = io::ValidateRange(sector_count(), sector, sectors);
+  if (!valid.ok()) return done(valid);
+  const uint64_t id = next_id_++;
+  world_.Record(name(), "discard", id, sector, sectors);
+  StartWrite(id, sector, std::vector<SectorRef>(sectors, ZeroSector()), /*fua=*/false,
+             "discard.done", std::move(done));
+}
+
+void SimSsd::StartWrite(uint64_t id, uint64_t sector, std::vector<SectorRef> pieces, bool fua,
+                        std::string_view op, io::IoCallback done) {
+  PendingWrite& write = in_flight_[id];
+  write.id = id;
+  write.sector = sector;
+  write.pieces = std::move(pieces);
+  write.submit_seq = ++seq_;
+  write.fua = fua;
+  world_.CallAt(world_.Now() + Draw(options_.write_latency),
+                [this, id, op, done = std::move(done)]() mutable {
+                  CompleteWrite(id, op, std::move(done));
+                });
+}
+
+void SimSsd::CompleteWrite(uint64_t id, std::string_view op, io::IoCallback done) {
+  auto node = in_flight_.extract(id);
+  PendingWrite& write = node.mapped();
+  write.complete_seq = ++seq_;
+  for (size_t i = 0; i < write.pieces.size(); ++i) visible_.Put(write.sector + i, write.pieces[i]);
+  world_.Record(name(), op, id, write.sector, write.pieces.size(), write.fua ? "FUA" : "");
+  if (write.fua || !options_.volatile_cache) {
+    MakeDurable(write, /*supersede_older=*/true);
+  } else {
+    unflushed_.push_back(std::move(write));
+  }
+  done(absl::OkStatus());
+}
+
+void SimSsd::MakeDurable(const PendingWrite& write, bool supersede_older) {
+  for (size_t i = 0; i < write.pieces.size(); ++i) {
+    if (write.pieces[i] != nullptr) durable_.Put(write.sector + i, write.pieces[i]);
+  }
+  // Older unflushed data for these sectors can no longer surface: the device never
+  // writes back data older than what it has already made durable.
+  if (!supersede_older) return;
+  const uint64_t end = write.sector + write.pieces.size();
+  for (PendingWrite& older : unflushed_) {
+    if (older.complete_seq >= write.complete_seq) continue;
+    const uint64_t older_end = older.sector + older.pieces.size();
+    if (older_end <= write.sector || older.sector >= end) continue;
+    for (uint64_t s = std::max(write.sector, older.sector); s < std::min(end, older_end); ++s) {
+      older.pieces[s - older.sector] = nullptr;
+    }
+  }
+}
+
+void SimSsd::PersistCompletedUpTo(uint64_t seq) {
+  while (!unflushed_.empty() && unflushed_.front().complete_seq <= seq) {
+    MakeDurable(unflushed_.front(), /*supersede_older=*/false);  // older ones are durable
+    unflushed_.pop_front();
+  }
+}
+
+void SimSsd::RunFlush(uint64_t id, std::string_view done_op, absl::AnyInvocable<void()> then) {
+  const uint64_t covers = seq_;  // every write completed before this flush was submitted
+  world_.CallAt(world_.Now() + Draw(options_.flush_latency),
+                [this, id, done_op, covers, then = std::move(then)]() mutable {
+                  PersistCompletedUpTo(covers);
+                  world_.Record(name(), done_op, id);
+                  then();
+                });
+}
+
+void SimSsd::SubmitFlush(io::IoCallback done) {
+  const uint64_t id = next_id_++;
+  world_.Record(name(), "flush", id);
+  RunFlush(id, "flush.done", [done = std::move(done)]() mutable { done(absl::OkStatus()); });
+}
+
+SsdCrashState SimSsd::CrashState() const {
+  std::vector<PendingWrite> pending(unflushed_.begin(), unflushed_.end());
+  for (const auto& [id, write] : in_flight_) pending.push_back(write);
+  return SsdCrashState(durable_, std::move(pending));
+}
+
+}  // namespace powercut::sim

@@ -1,0 +1,53 @@
+// Trace: the event record of a simulated run.
+//
+// Every event is folded into a running 64-bit hash; two runs of one seed must end with
+// the same hash (the determinism check). When a line sink is set, each event is also
+// rendered as one compact line:
+//     12.345678ms ssd0        write.done  #17 sec 128+8 FUA
+// Fields: virtual time, actor (device or fiber), operation, id, sector range, flags.
+//
+// Threading: the simulation's thread only.
+#ifndef POWERCUT_SIM_TRACE_H_
+#define POWERCUT_SIM_TRACE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "engine/runtime/time.h"
+
+namespace powercut::sim {
+
+struct TraceEvent {
+  runtime::Nanos time{0};
+  std::string_view actor;
+  std::string_view op;
+  uint64_t id = 0;
+  uint64_t sector = 0;
+  uint64_t sectors = 0;  // 0: no sector range
+  std::string_view flags;
+};
+
+class Trace {
+ public:
+  using LineSink = std::function<void(std::string_view line)>;
+
+  void Record(const TraceEvent& event);
+
+  uint64_t hash() const { return hash_; }
+  uint64_t events() const { return events_; }
+  void set_line_sink(LineSink sink) { sink_ = std::move(sink); }
+  bool has_line_sink() const { return static_cast<bool>(sink_); }
+
+  static std::string Format(const TraceEvent& event);
+
+ private:
+  uint64_t hash_ = 0x706f776572637574ull;  // "powercut"
+  uint64_t events_ = 0;
+  LineSink sink_;
+};
+
+}  // namespace powercut::sim
+
+#endif  // POWERCUT_SIM_TRACE_H_
