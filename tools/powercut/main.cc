@@ -1,0 +1,73 @@
+// powercut: the command-line front end.
+//
+// Exit codes (documented in docs/cli.md): 0 every check passed, 1 a property failed,
+// 2 a usage or input error. This is the only file that includes CLI11.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "tools/powercut/campaign.h"
+
+namespace {
+
+constexpr int kExitPass = 0;
+constexpr int kExitPropertyFailure = 1;
+constexpr int kExitUsage = 2;
+
+int RunCommand(const powercut::tools::CampaignOptions& options, bool json) {
+  const bool tty = isatty(fileno(stderr)) != 0;
+  auto progress = [tty](const std::string& line) {
+    if (tty) {
+      std::cerr << "\r" << line << "\033[K" << std::flush;
+    }
+  };
+  powercut::tools::CampaignSummary summary =
+      powercut::tools::RunCampaign(powercut::tools::DefaultTargets(), options, progress);
+  if (tty) std::cerr << "\r\033[K";
+  std::cout << (json ? powercut::tools::FormatSummaryJson(summary)
+                     : powercut::tools::FormatSummaryTable(summary));
+  return summary.passed() ? kExitPass : kExitPropertyFailure;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"powercut: deterministic crash-consistency verifier for block-storage engines"};
+  app.require_subcommand(1);
+
+  powercut::tools::CampaignOptions run_options;
+  bool run_json = false;
+  CLI::App* run = app.add_subcommand(
+      "run", "Run the default campaign: seeded workloads, power cuts and crash images over "
+             "every engine, with a summary table");
+  run->add_option("--seeds", run_options.seeds, "Seeds per engine")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
+      ->capture_default_str();
+  run->add_option("--first-seed", run_options.first_seed, "First seed")->capture_default_str();
+  run->add_option("--max-seconds", run_options.max_seconds, "Wall-clock bound for the campaign")
+      ->check(CLI::Range(0.001, 1e7))
+      ->capture_default_str();
+  run->add_option("--images", run_options.images_per_seed, "Crash images checked per seed")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  run->add_option("--determinism-every", run_options.determinism_every,
+                  "Re-run every N-th seed and compare trace hashes (0: never)")
+      ->capture_default_str();
+  run->add_flag("--json", run_json, "Print the summary as JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  if (run->parsed()) return RunCommand(run_options, run_json);
+  return kExitUsage;
+}
