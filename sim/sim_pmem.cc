@@ -124,8 +124,11 @@ uint64_t PmemCrashState::CountStates() const {
   return count;
 }
 
-uint64_t PmemCrashState::Enumerate(uint64_t limit, const Visitor& visit) const {
-  if (CountStates() > limit) return 0;
+absl::StatusOr<uint64_t> PmemCrashState::Enumerate(uint64_t limit, const Visitor& visit) const {
+  if (const uint64_t count = CountStates(); count > limit) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        count, " pmem crash states exceed the enumeration limit of ", limit));
+  }
   // An odometer over the lines: each step advances the first line that is not at its
   // maximum and resets the ones before it, re-rendering only the lines that changed.
   std::vector<uint32_t> choice;

@@ -105,8 +105,8 @@ class PmemCrashState {
   uint64_t CountStates() const;
   // Visits every crash state (mixed radix over the lines, first line fastest) if
   // CountStates() <= limit, and returns how many it visited (always >= 1); otherwise
-  // visits nothing and returns 0. The image passed to `visit` is reused between calls.
-  uint64_t Enumerate(uint64_t limit, const Visitor& visit) const;
+  // visits nothing and returns ResourceExhausted. The image passed to `visit` is reused.
+  absl::StatusOr<uint64_t> Enumerate(uint64_t limit, const Visitor& visit) const;
 
  private:
   // Rewrites line `i` of `image` as base plus the first `prefix` stores of its history.

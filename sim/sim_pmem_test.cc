@@ -47,10 +47,9 @@ void RunInFiber(World& world, absl::AnyInvocable<void()> body) {
 // Every image of the crash state, as a vector (small states only).
 std::vector<std::vector<std::byte>> AllImages(const PmemCrashState& state) {
   std::vector<std::vector<std::byte>> images;
-  EXPECT_GT(state.Enumerate(1000, [&](const std::vector<std::byte>& image) {
+  EXPECT_TRUE(state.Enumerate(1000, [&](const std::vector<std::byte>& image) {
     images.push_back(image);
-  }),
-            0u);
+  }).ok());
   return images;
 }
 
@@ -171,7 +170,7 @@ TEST(SimPmem, LinesPersistIndependently) {
   pmem->Store(128, Bytes(8, 0x88));
   const PmemCrashState state = pmem->CrashState();
   std::set<std::pair<bool, bool>> seen;
-  EXPECT_EQ(state.Enumerate(10, [&](const std::vector<std::byte>& image) {
+  EXPECT_EQ(*state.Enumerate(10, [&](const std::vector<std::byte>& image) {
     seen.emplace(Holds(image, 0, 8, 0x77), Holds(image, 128, 8, 0x88));
   }),
             4u);
@@ -185,9 +184,9 @@ TEST(SimPmem, StoreSpanningLinesSplitsAtTheLineBoundary) {
   const PmemCrashState state = pmem->CrashState();
   ASSERT_EQ(state.lines().size(), 2u);
   std::set<std::pair<bool, bool>> seen;
-  state.Enumerate(10, [&](const std::vector<std::byte>& image) {
+  ASSERT_TRUE(state.Enumerate(10, [&](const std::vector<std::byte>& image) {
     seen.emplace(Holds(image, 56, 8, 0x99), Holds(image, 64, 8, 0x99));
-  });
+  }).ok());
   EXPECT_EQ(seen.size(), 4u);  // the second half may land without the first
 }
 
@@ -271,11 +270,12 @@ TEST(SimPmem, CountStatesMatchesEnumerate) {
   const PmemCrashState state = pmem->CrashState();
   EXPECT_EQ(state.CountStates(), 4u * 3u * 2u);
   uint64_t visits = 0;
-  EXPECT_EQ(state.Enumerate(24, [&](const std::vector<std::byte>&) { ++visits; }), 24u);
+  EXPECT_EQ(*state.Enumerate(24, [&](const std::vector<std::byte>&) { ++visits; }), 24u);
   EXPECT_EQ(visits, 24u);
-  // Over the limit: nothing visited, 0 returned.
+  // Over the limit: nothing visited, ResourceExhausted.
   visits = 0;
-  EXPECT_EQ(state.Enumerate(23, [&](const std::vector<std::byte>&) { ++visits; }), 0u);
+  EXPECT_EQ(state.Enumerate(23, [&](const std::vector<std::byte>&) { ++visits; }).status().code(),
+            absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(visits, 0u);
 }
 
@@ -300,7 +300,9 @@ TEST(SimPmem, EnumerateVisitsEveryChoiceExactlyOnce) {
     for (uint32_t b = 0; b <= 1; ++b) images.insert(state.Build(std::vector<uint32_t>{a, b}));
   }
   std::set<std::vector<std::byte>> enumerated;
-  state.Enumerate(100, [&](const std::vector<std::byte>& image) { enumerated.insert(image); });
+  ASSERT_TRUE(state.Enumerate(100, [&](const std::vector<std::byte>& image) {
+    enumerated.insert(image);
+  }).ok());
   EXPECT_EQ(enumerated, images);
   EXPECT_EQ(enumerated.size(), 6u);
 }
