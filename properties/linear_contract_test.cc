@@ -6,25 +6,15 @@
 
 #include "properties/crash_check.h"
 #include "properties/linear_stack.h"
+#include "properties/small_linear_for_test.h"
 #include "properties/workload_gen.h"
 
 namespace powercut::props {
 namespace {
 
-WorkloadShape Shape() {
-  WorkloadShape shape;
-  shape.device_sectors = 1024;
-  shape.clients = 3;
-  shape.max_ops = 40;
-  return shape;
-}
+WorkloadShape Shape() { return SmallLinearShape(); }
 
-LinearStackOptions Options(bool volatile_cache) {
-  LinearStackOptions options;
-  options.logical_sectors = 1024;
-  options.ssd.volatile_cache = volatile_cache;
-  return options;
-}
+LinearStackOptions Options(bool volatile_cache) { return SmallLinearOptions(volatile_cache); }
 
 RC_GTEST_PROP(LinearContract, NoAcknowledgedFlushedWriteIsLostAtARandomCrash, ()) {
   const Workload workload = *GenWorkload(Shape());

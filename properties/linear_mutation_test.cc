@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "properties/crash_check.h"
 #include "properties/linear_stack.h"
+#include "properties/small_linear_for_test.h"
 #include "properties/workload_gen.h"
 
 namespace powercut::props {
@@ -16,19 +17,9 @@ namespace {
 
 constexpr uint64_t kSeedBudget = 300;
 
-WorkloadShape Shape() {
-  WorkloadShape shape;
-  shape.device_sectors = 1024;
-  shape.clients = 3;
-  shape.max_ops = 40;
-  return shape;
-}
+WorkloadShape Shape() { return SmallLinearShape(); }
 
-StackFactory Stack() {
-  LinearStackOptions options;
-  options.logical_sectors = 1024;
-  return LinearStackFactory(options);
-}
+StackFactory Stack() { return LinearStackFactory(SmallLinearOptions()); }
 
 class LinearMutant : public ::testing::TestWithParam<mutant::Id> {};
 

@@ -8,7 +8,64 @@
 
 #include "absl/strings/str_cat.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace powercut::runtime {
+namespace {
+
+// Thrown inside an abandoned fiber (AbandonAll) to unwind its stack. Deliberately not
+// a std::exception, so engine code catching std::exception does not swallow it.
+struct FiberAbandoned {};
+
+// AddressSanitizer must be told about every stack switch, or it reports false errors
+// on fiber stacks (Boost.Context's assembly backend does not tell it). Outside ASan
+// builds these compile to nothing.
+struct StackBounds {
+  const void* bottom = nullptr;
+  size_t size = 0;
+};
+
+inline void AsanStartSwitch(void** fake_stack_save, const StackBounds& to) {
+#if defined(__SANITIZE_ADDRESS__)
+  __sanitizer_start_switch_fiber(fake_stack_save, to.bottom, to.size);
+#else
+  (void)fake_stack_save;
+  (void)to;
+#endif
+}
+
+inline void AsanFinishSwitch(void* fake_stack_save, StackBounds* from) {
+#if defined(__SANITIZE_ADDRESS__)
+  __sanitizer_finish_switch_fiber(fake_stack_save, from ? &from->bottom : nullptr,
+                                  from ? &from->size : nullptr);
+#else
+  (void)fake_stack_save;
+  (void)from;
+#endif
+}
+
+// Hands out pooled stacks and remembers the bounds of the last one (Boost allocates it
+// inside the fiber constructor), for the ASan annotations.
+class BoundsRecordingStackAllocator {
+ public:
+  explicit BoundsRecordingStackAllocator(size_t bytes) : pool_(bytes) {}
+  boost::context::stack_context allocate() {
+    last_ = pool_.allocate();
+    return last_;
+  }
+  void deallocate(boost::context::stack_context& stack) noexcept { pool_.deallocate(stack); }
+  StackBounds last_bounds() const {
+    return {static_cast<char*>(last_.sp) - last_.size, last_.size};
+  }
+
+ private:
+  boost::context::pooled_fixedsize_stack pool_;
+  boost::context::stack_context last_;
+};
+
+}  // namespace
 
 struct FiberState {
   enum class Status { kReady, kRunning, kBlocked, kDone };
@@ -24,6 +81,8 @@ struct FiberState {
   bool timed_out = false;
   std::string_view waiting_for;
   std::vector<WakeToken> joiners;
+  StackBounds stack;
+  void* fake_stack = nullptr;  // ASan's per-stack save slot
 };
 
 uint64_t Fiber::id() const { return state_->id; }
@@ -32,7 +91,9 @@ bool Fiber::done() const { return state_->status == FiberState::Status::kDone; }
 
 struct Scheduler::StackPool {
   explicit StackPool(size_t bytes) : allocator(bytes) {}
-  boost::context::pooled_fixedsize_stack allocator;
+  BoundsRecordingStackAllocator allocator;
+  StackBounds scheduler_stack;  // learned at the first switch into a fiber
+  void* scheduler_fake_stack = nullptr;
 };
 
 Scheduler::Scheduler(Reactor& reactor, size_t stack_bytes)
@@ -50,26 +111,31 @@ Fiber Scheduler::Spawn(std::string name, absl::AnyInvocable<void()> body, FiberK
   fiber->context = boost::context::fiber(
       std::allocator_arg, stacks_->allocator,
       [this, fiber](boost::context::fiber&& caller) {
+        AsanFinishSwitch(nullptr, &stacks_->scheduler_stack);
         fiber->caller = std::move(caller);
-        try {
-          fiber->body();
-        } catch (const boost::context::detail::forced_unwind&) {
-          throw;  // AbandonAll() unwinding this stack; let Boost finish it.
-        } catch (const std::exception& e) {
-          if (failure_.empty()) {
-            failure_ = absl::StrCat("fiber #", fiber->id, " '", fiber->name,
-                                    "' threw: ", e.what());
-          }
-        } catch (...) {
-          if (failure_.empty()) {
-            failure_ = absl::StrCat("fiber #", fiber->id, " '", fiber->name,
-                                    "' threw a non-std exception");
+        if (!abandoning_) {
+          try {
+            fiber->body();
+          } catch (const FiberAbandoned&) {
+            // AbandonAll(): the stack is unwound; nothing to report.
+          } catch (const std::exception& e) {
+            if (failure_.empty()) {
+              failure_ = absl::StrCat("fiber #", fiber->id, " '", fiber->name,
+                                      "' threw: ", e.what());
+            }
+          } catch (...) {
+            if (failure_.empty()) {
+              failure_ = absl::StrCat("fiber #", fiber->id, " '", fiber->name,
+                                      "' threw a non-std exception");
+            }
           }
         }
         fiber->body = nullptr;
         fiber->status = FiberState::Status::kDone;
+        AsanStartSwitch(nullptr, stacks_->scheduler_stack);  // this stack is finished
         return std::move(fiber->caller);
       });
+  fiber->stack = stacks_->allocator.last_bounds();
   if (kind == FiberKind::kWorker) ++live_workers_;
   live_.emplace(fiber->id, state);
   MakeReady(fiber);
@@ -85,15 +151,21 @@ void Scheduler::MakeReady(FiberState* fiber) {
 void Scheduler::Resume(FiberState* fiber) {
   current_ = fiber;
   fiber->status = FiberState::Status::kRunning;
-  if (switch_observer_) switch_observer_(fiber->id, fiber->name);
+  if (switch_observer_ && !abandoning_) switch_observer_(fiber->id, fiber->name);
+  AsanStartSwitch(&stacks_->scheduler_fake_stack, fiber->stack);
   fiber->context = std::move(fiber->context).resume();
+  AsanFinishSwitch(stacks_->scheduler_fake_stack, nullptr);
   current_ = nullptr;
   if (fiber->status == FiberState::Status::kDone) Reap(fiber);
 }
 
 void Scheduler::SuspendCurrent() {
   FiberState* fiber = current_;
+  if (abandoning_) throw FiberAbandoned{};  // blocking while being unwound: keep unwinding
+  AsanStartSwitch(&fiber->fake_stack, stacks_->scheduler_stack);
   fiber->caller = std::move(fiber->caller).resume();
+  AsanFinishSwitch(fiber->fake_stack, &stacks_->scheduler_stack);
+  if (abandoning_) throw FiberAbandoned{};
 }
 
 void Scheduler::Reap(FiberState* fiber) {
@@ -142,7 +214,7 @@ void Scheduler::Stop(std::string reason) {
     stopped_ = true;
     stop_reason_ = std::move(reason);
   }
-  if (current_ != nullptr && !abandoning_) {
+  if (current_ != nullptr) {
     current_->status = FiberState::Status::kBlocked;
     current_->waiting_for = "the world to stop";
     SuspendCurrent();
@@ -155,16 +227,21 @@ void Scheduler::AbandonAll() {
   abandoning_ = true;
   stopped_ = true;
   ready_.clear();
-  // Unwind in id order so destruction order is deterministic. Destroying a suspended
-  // boost::context::fiber unwinds its stack.
+  // Resume every unfinished fiber once, in id order: its pending switch throws
+  // FiberAbandoned, which unwinds its stack (running destructors) to the fiber's
+  // entry, where it ends. A fiber that never started just ends.
   while (!live_.empty()) {
     std::shared_ptr<FiberState> state = live_.begin()->second;
-    live_.erase(live_.begin());
-    state->context = boost::context::fiber();
-    state->caller = boost::context::fiber();
-    state->body = nullptr;
+    if (state->context) Resume(state.get());
+    if (live_.count(state->id) != 0) {
+      // It swallowed the unwind (catch (...) without rethrow) and did not finish;
+      // Boost's forced unwind is the last resort.
+      live_.erase(state->id);
+      state->context = boost::context::fiber();
+    }
   }
   live_workers_ = 0;
+  abandoning_ = false;
 }
 
 void Scheduler::Yield() {
