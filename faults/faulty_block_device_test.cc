@@ -41,8 +41,9 @@ struct Fixture {
     options.sectors = kDeviceSectors;
     ssd = *sim::SimSsd::Create(world, options);
     faulty = *FaultyBlockDevice::Create(world, *ssd, std::move(plan));
-    world.trace().set_line_sink([this](std::string_view line) {
-      if (line.find(" fault.") != std::string_view::npos) fault_lines.emplace_back(line);
+    world.trace().set_observer([this](const sim::TraceEvent& event) {
+      std::string line = sim::Trace::Format(event);
+      if (line.find(" fault.") != std::string::npos) fault_lines.push_back(std::move(line));
     });
   }
   runtime::Scheduler& sched() { return world.scheduler(); }

@@ -57,6 +57,7 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
                                const CrashCheckOptions& options) {
   CrashCheckResult result;
   sim::World world(options.seed);
+  if (options.observer) world.trace().set_observer(options.observer);
   absl::StatusOr<std::unique_ptr<Stack>> stack = factory(world, nullptr);
   if (!stack.ok()) {
     Fail(result, absl::StrCat("Building the stack failed: ", stack.status().ToString()));

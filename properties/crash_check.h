@@ -14,11 +14,13 @@
 #define POWERCUT_PROPERTIES_CRASH_CHECK_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "properties/stack.h"
 #include "properties/workload.h"
+#include "sim/trace.h"
 
 namespace powercut::props {
 
@@ -26,6 +28,8 @@ struct CrashCheckOptions {
   uint64_t seed = 1;
   std::optional<uint64_t> crash_after_steps;
   uint32_t images = 4;
+  // Receives every trace event of the run up to the power cut (timelines, traces).
+  std::function<void(const sim::TraceEvent&)> observer;
 };
 
 struct CrashCheckResult {

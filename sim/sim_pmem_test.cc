@@ -434,7 +434,7 @@ TEST(SimPmem, LongUnflushedHistoryIsEvictedOldestFirst) {
 TEST(SimPmem, RecordsStoresFlushesAndFencesInTheTrace) {
   World world(1);
   std::vector<std::string> lines;
-  world.trace().set_line_sink([&](std::string_view line) { lines.emplace_back(line); });
+  world.trace().set_observer([&](const TraceEvent& event) { lines.push_back(Trace::Format(event)); });
   auto pmem = MakePmem(world);
   pmem->Store(64, Bytes(8, 1));
   pmem->StoreFlushing(128, Bytes(8, 1));

@@ -20,7 +20,7 @@ void Trace::Record(const TraceEvent& event) {
   h = Fold(h, HashLabel(event.flags));
   hash_ = h;
   ++events_;
-  if (sink_) sink_(Format(event));
+  if (observer_) observer_(event);
 }
 
 std::string Trace::Format(const TraceEvent& event) {

@@ -1,8 +1,8 @@
 // Trace: the event record of a simulated run.
 //
 // Every event is folded into a running 64-bit hash; two runs of one seed must end with
-// the same hash (the determinism check). When a line sink is set, each event is also
-// rendered as one compact line:
+// the same hash (the determinism check). An observer, when set, sees every event;
+// Format() renders one as a compact line (the timeline):
 //     12.345678ms ssd0        write.done  #17 sec 128+8 FUA
 // Fields: virtual time, actor (device or fiber), operation, id, sector range, flags.
 //
@@ -31,21 +31,20 @@ struct TraceEvent {
 
 class Trace {
  public:
-  using LineSink = std::function<void(std::string_view line)>;
+  using Observer = std::function<void(const TraceEvent& event)>;
 
   void Record(const TraceEvent& event);
 
   uint64_t hash() const { return hash_; }
   uint64_t events() const { return events_; }
-  void set_line_sink(LineSink sink) { sink_ = std::move(sink); }
-  bool has_line_sink() const { return static_cast<bool>(sink_); }
+  void set_observer(Observer observer) { observer_ = std::move(observer); }
 
   static std::string Format(const TraceEvent& event);
 
  private:
   uint64_t hash_ = 0x706f776572637574ull;  // "powercut"
   uint64_t events_ = 0;
-  LineSink sink_;
+  Observer observer_;
 };
 
 }  // namespace powercut::sim

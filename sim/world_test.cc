@@ -75,7 +75,7 @@ TEST(World, SimultaneousEventsRunInASeededOrder) {
 TEST(World, TraceLinesAreCompactAndStamped) {
   World world(1);
   std::vector<std::string> lines;
-  world.trace().set_line_sink([&](std::string_view line) { lines.emplace_back(line); });
+  world.trace().set_observer([&](const TraceEvent& event) { lines.push_back(Trace::Format(event)); });
   world.scheduler().Spawn("client", [&] {
     world.scheduler().SleepFor(Microseconds(1500));
     world.Record("ssd0", "write", 17, 128, 8, "FUA");

@@ -6,7 +6,11 @@ namespace {
 Id g_active = Id::kNone;
 }  // namespace
 
+bool Available() { return true; }
 Id Active() { return g_active; }
-void SetActive(Id id) { g_active = id; }
+absl::Status SetActive(Id id) {
+  g_active = id;
+  return absl::OkStatus();
+}
 
 }  // namespace powercut::mutant

@@ -6,7 +6,8 @@
 // `false`, so the bug is compiled out. The test-only variants of the engine libraries
 // (`*_mutants` CMake targets) define POWERCUT_MUTANTS; there the macro compares with
 // the one active mutant, selected at run time (ScopedMutant), so one test binary can
-// try every mutant in turn. See ../shared/design/MUTANTS.md for the rules.
+// try every mutant in turn. See ../shared/design/MUTANTS.md for the rules. Which
+// variant an executable gets is decided when it is linked (active.cc or inactive.cc).
 //
 // Threading: the active mutant is a process-wide setting of test builds, changed only
 // between runs.
@@ -16,6 +17,8 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+
+#include "absl/status/status.h"
 
 namespace powercut::mutant {
 
@@ -40,15 +43,19 @@ std::span<const Info> Catalog();
 // nullptr if no mutant has that name.
 const Info* Find(std::string_view name);
 
-#if defined(POWERCUT_MUTANTS)
+// Whether this build can activate mutants (only the test-only *_mutants libraries).
+bool Available();
 Id Active();
-void SetActive(Id id);
+// Selects the active mutant for the runs that follow. In a shipped build anything but
+// kNone fails with FailedPrecondition.
+absl::Status SetActive(Id id);
 
+#if defined(POWERCUT_MUTANTS)
 // Activates a mutant for the lifetime of this object (tests only).
 class ScopedMutant {
  public:
-  explicit ScopedMutant(Id id) : previous_(Active()) { SetActive(id); }
-  ~ScopedMutant() { SetActive(previous_); }
+  explicit ScopedMutant(Id id) : previous_(Active()) { (void)SetActive(id); }
+  ~ScopedMutant() { (void)SetActive(previous_); }
   ScopedMutant(const ScopedMutant&) = delete;
   ScopedMutant& operator=(const ScopedMutant&) = delete;
 

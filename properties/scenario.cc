@@ -1,0 +1,147 @@
+#include "properties/scenario.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/mutant/mutant.h"
+#include "properties/linear_stack.h"
+
+namespace powercut::props {
+namespace {
+
+constexpr uint64_t kMaxLogicalSectors = uint64_t{1} << 31;  // 1 TiB
+
+const std::vector<EngineParam>& LinearParams() {
+  static const std::vector<EngineParam> params = {
+      {"logical_sectors", 4096, 8, kMaxLogicalSectors, "size of the mapped device"},
+      {"start_sector", 24, 0, uint64_t{1} << 30, "offset of the mapping on the SSD"},
+  };
+  return params;
+}
+
+// The scenario's value for `name`, or its default.
+uint64_t Param(const Scenario& scenario, const std::vector<EngineParam>& known,
+               const std::string& name) {
+  for (const auto& [key, value] : scenario.params) {
+    if (key == name) return value;
+  }
+  for (const EngineParam& param : known) {
+    if (param.name == name) return param.default_value;
+  }
+  return 0;
+}
+
+absl::StatusOr<StackFactory> MakeFactory(const Scenario& scenario) {
+  if (scenario.engine == "linear") {
+    LinearStackOptions options;
+    options.logical_sectors = Param(scenario, LinearParams(), "logical_sectors");
+    options.start_sector = Param(scenario, LinearParams(), "start_sector");
+    options.ssd = scenario.ssd;
+    options.faults = scenario.faults;
+    return LinearStackFactory(options);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown engine '", scenario.engine, "'"));
+}
+
+// Restores the previously active mutant when a run ends.
+class MutantScope {
+ public:
+  MutantScope() : previous_(mutant::Active()) {}
+  ~MutantScope() { (void)mutant::SetActive(previous_); }
+
+ private:
+  mutant::Id previous_;
+};
+
+}  // namespace
+
+std::vector<std::string> EngineNames() { return {"linear"}; }
+
+absl::StatusOr<std::vector<EngineParam>> EngineParams(const std::string& engine) {
+  if (engine == "linear") return LinearParams();
+  return absl::InvalidArgumentError(absl::StrCat("unknown engine '", engine, "'"));
+}
+
+absl::StatusOr<uint64_t> LogicalSectors(const Scenario& scenario) {
+  absl::StatusOr<std::vector<EngineParam>> known = EngineParams(scenario.engine);
+  if (!known.ok()) return known.status();
+  return Param(scenario, *known, "logical_sectors");
+}
+
+absl::Status Validate(const Scenario& scenario) {
+  absl::StatusOr<std::vector<EngineParam>> known = EngineParams(scenario.engine);
+  if (!known.ok()) return known.status();
+  for (const auto& [key, value] : scenario.params) {
+    const EngineParam* param = nullptr;
+    for (const EngineParam& p : *known) {
+      if (p.name == key) param = &p;
+    }
+    if (param == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("engine '", scenario.engine, "' has no parameter '", key, "'"));
+    }
+    if (value < param->min || value > param->max) {
+      return absl::InvalidArgumentError(absl::StrCat("parameter ", key, " = ", value,
+                                                     " is outside [", param->min, ", ",
+                                                     param->max, "]"));
+    }
+  }
+  const uint64_t sectors = *LogicalSectors(scenario);
+  if (scenario.workload.clients == 0 || scenario.workload.clients > 1024) {
+    return absl::InvalidArgumentError("clients must be between 1 and 1024");
+  }
+  for (size_t i = 0; i < scenario.workload.ops.size(); ++i) {
+    const Op& op = scenario.workload.ops[i];
+    if (op.client >= scenario.workload.clients) {
+      return absl::InvalidArgumentError(absl::StrCat("op ", i + 1, " (", ToString(op),
+                                                     ") names a client beyond ",
+                                                     scenario.workload.clients - 1));
+    }
+    if (op.kind == OpKind::kFlush) continue;
+    if (op.sectors == 0 || op.sector >= sectors || op.sectors > sectors - op.sector) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "op ", i + 1, " (", ToString(op), ") is outside the ", sectors, "-sector device"));
+    }
+  }
+  if (scenario.images == 0 || scenario.images > 100000) {
+    return absl::InvalidArgumentError("images must be between 1 and 100000");
+  }
+  if (!scenario.mutant.empty()) {
+    const mutant::Info* info = mutant::Find(scenario.mutant);
+    if (info == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown mutant '", scenario.mutant, "'"));
+    }
+    if (!mutant::Available()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the scenario needs mutant '", scenario.mutant,
+          "', and this build has none compiled in; use powercut_with_mutants"));
+    }
+  }
+  if (scenario.faults) {
+    // Fault sectors address the SSD below the engine.
+    const uint64_t ssd_sectors = Param(scenario, *known, "start_sector") + sectors + 8;
+    if (absl::Status valid = faults::Validate(*scenario.faults, ssd_sectors); !valid.ok()) {
+      return valid;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
+                                             const ScenarioRunOptions& options) {
+  if (absl::Status valid = Validate(scenario); !valid.ok()) return valid;
+  absl::StatusOr<StackFactory> factory = MakeFactory(scenario);
+  if (!factory.ok()) return factory.status();
+  MutantScope restore;
+  const mutant::Info* info = scenario.mutant.empty() ? nullptr : mutant::Find(scenario.mutant);
+  if (absl::Status set = mutant::SetActive(info ? info->id : mutant::Id::kNone); !set.ok()) {
+    return set;
+  }
+  Workload workload = scenario.workload;
+  workload.device_sectors = *LogicalSectors(scenario);
+  CrashCheckOptions check{.seed = scenario.seed,
+                          .crash_after_steps = scenario.crash_after_steps,
+                          .images = scenario.images,
+                          .observer = options.observer};
+  return RunCrashCheck(*factory, workload, check);
+}
+
+}  // namespace powercut::props
