@@ -5,7 +5,11 @@
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
+
+#include "nlohmann/json.hpp"
 
 namespace {
 
@@ -14,8 +18,8 @@ struct Result {
   std::string output;  // stdout and stderr
 };
 
-Result Run(const std::string& args) {
-  const std::string command = std::string(POWERCUT_BINARY) + " " + args + " 2>&1";
+Result RunBinary(const std::string& binary, const std::string& args) {
+  const std::string command = binary + " " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string output;
@@ -25,6 +29,19 @@ Result Run(const std::string& args) {
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
+
+Result Run(const std::string& args) { return RunBinary(POWERCUT_BINARY, args); }
+
+// Writes `text` to a fresh file in the test's temporary folder and returns its path.
+std::string TempFile(const std::string& name, const std::string& text) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "powercut_cli_test";
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path path = dir / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+const std::string kCorpus = POWERCUT_CORPUS_DIR;
 
 }  // namespace
 
@@ -70,4 +87,83 @@ TEST_CASE("--help works for every command and exits 0", "[e2e]") {
   Result run = Run("run --help");
   CHECK(run.exit_code == 0);
   CHECK(run.output.find("--seeds") != std::string::npos);
+}
+
+TEST_CASE("replay reproduces a passing corpus file and exits 0", "[e2e]") {
+  Result r = Run("replay " + kCorpus + "/linear_concurrent_clients_pass.replay");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("reproduced") != std::string::npos);
+}
+
+TEST_CASE("replaying the same file twice gives identical output", "[e2e]") {
+  const std::string args = "replay --timeline " + kCorpus + "/linear_concurrent_clients_pass.replay";
+  Result a = Run(args);
+  Result b = Run(args);
+  REQUIRE(a.exit_code == 0);
+  CHECK(a.output == b.output);
+  CHECK(a.output.find("POWER CUT") != std::string::npos);
+  CHECK(a.output.find("write.done") != std::string::npos);
+}
+
+TEST_CASE("a mutant replay needs the test build and says so", "[e2e]") {
+  Result shipped = Run("replay " + kCorpus + "/linear_flush_dropped.replay");
+  CHECK(shipped.exit_code == 2);
+  CHECK(shipped.output.find("powercut_with_mutants") != std::string::npos);
+  Result test_build =
+      RunBinary(POWERCUT_MUTANTS_BINARY, "replay " + kCorpus + "/linear_flush_dropped.replay");
+  INFO(test_build.output);
+  CHECK(test_build.exit_code == 0);
+  CHECK(test_build.output.find("acknowledged durable write was lost") != std::string::npos);
+}
+
+TEST_CASE("the trace is Chrome/Perfetto JSON with IO slices and the power cut", "[e2e]") {
+  const std::string trace = TempFile("trace.json", "");
+  Result r = Run("replay --trace " + trace + " " + kCorpus + "/linear_concurrent_clients_pass.replay");
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(trace);
+  nlohmann::json json = nlohmann::json::parse(in);
+  REQUIRE(json.contains("traceEvents"));
+  bool io_slice = false, power_cut = false, fiber_thread = false;
+  for (const auto& event : json["traceEvents"]) {
+    io_slice = io_slice || (event["ph"] == "X" && event.value("cat", "") == "io");
+    power_cut = power_cut || (event["ph"] == "i" &&
+                              event["name"].get<std::string>().find("power cut") == 0);
+    fiber_thread = fiber_thread || (event["ph"] == "M" &&
+                                    event["args"]["name"].get<std::string>().find("fiber ") == 0);
+  }
+  CHECK(io_slice);
+  CHECK(power_cut);
+  CHECK(fiber_thread);
+}
+
+TEST_CASE("malformed replay files are input errors with exit code 2 and a reason", "[e2e]") {
+  std::ifstream in(kCorpus + "/linear_concurrent_clients_pass.replay");
+  const std::string good((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto replace = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    text.replace(text.find(from), from.size(), to);
+    return text;
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {good.substr(0, good.find("op: c1 flush")), "missing final 'end' line"},
+      {good.substr(0, good.size() / 2), "line 7: expected 'key: value'"},
+      {replace("powercut-replay 1", "powercut-replay 7"), "unsupported format version 7"},
+      {"\x01\x02garbage\xff\n", "not a powercut replay file"},
+      {replace("seed: 42", "seed: 184467440737095516160"), "bad seed"},
+      {replace("op: c0 write 0+16", "op: c0 write 0+99999999999"), "bad sector range"},
+      {replace("clients: 3\n", ""), "missing 'clients:'"},
+      {"", "empty file"},
+  };
+  int n = 0;
+  for (const auto& [text, reason] : cases) {
+    Result r = Run("replay " + TempFile("bad" + std::to_string(n++) + ".replay", text));
+    INFO(text);
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find(reason) != std::string::npos);
+  }
+  Result missing = Run("replay /no/such/file.replay");
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.output.find("cannot open") != std::string::npos);
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tools/powercut/campaign.h"
+#include "tools/powercut/replay_command.h"
 
 namespace {
 
@@ -58,6 +59,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_flag("--json", run_json, "Print the summary as JSON");
 
+  powercut::tools::ReplayCommandOptions replay_options;
+  CLI::App* replay = app.add_subcommand(
+      "replay", "Re-run a replay file bit-for-bit; exit 0 if it gives the verdict it expects");
+  replay->add_option("file", replay_options.file, "Replay file (docs/replay-format.md)")
+      ->required();
+  replay->add_flag("--timeline", replay_options.timeline,
+                   "Print one line per event (time, actor, op, id, sectors, flags)");
+  replay->add_option("--trace", replay_options.trace_path,
+                     "Write a Chrome/Perfetto trace JSON (open in ui.perfetto.dev)");
+  replay->add_flag("--json", replay_options.json, "Print the result as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -69,5 +81,6 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (run->parsed()) return RunCommand(run_options, run_json);
+  if (replay->parsed()) return powercut::tools::RunReplayCommand(replay_options, std::cout, std::cerr);
   return kExitUsage;
 }

@@ -1,0 +1,109 @@
+#include "tools/powercut/replay_command.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_format.h"
+#include "nlohmann/json.hpp"
+#include "properties/replay_file.h"
+#include "tools/powercut/chrome_trace.h"
+
+namespace powercut::tools {
+namespace {
+
+constexpr int kReproduced = 0;
+constexpr int kNotReproduced = 1;
+constexpr int kUnusable = 2;
+constexpr std::streamsize kMaxReplayBytes = 64 << 20;
+
+bool ReadFile(const std::string& path, std::string* contents, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "cannot open " + path;
+    return false;
+  }
+  in.seekg(0, std::ios::end);
+  const std::streamsize size = in.tellg();
+  if (size < 0 || size > kMaxReplayBytes) {
+    *error = path + ": not a readable file of at most 64 MiB";
+    return false;
+  }
+  in.seekg(0);
+  contents->resize(static_cast<size_t>(size));
+  in.read(contents->data(), size);
+  return static_cast<bool>(in) || in.eof();
+}
+
+}  // namespace
+
+int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std::ostream& err) {
+  std::string text, error;
+  if (!ReadFile(options.file, &text, &error)) {
+    err << "powercut replay: " << error << "\n";
+    return kUnusable;
+  }
+  absl::StatusOr<props::Scenario> scenario = props::ParseReplay(text);
+  if (!scenario.ok()) {
+    err << "powercut replay: " << options.file << ": " << scenario.status().message() << "\n";
+    return kUnusable;
+  }
+  ChromeTrace chrome;
+  props::ScenarioRunOptions run;
+  if (options.timeline || !options.trace_path.empty()) {
+    run.observer = [&](const sim::TraceEvent& event) {
+      if (options.timeline) out << sim::Trace::Format(event) << "\n";
+      if (!options.trace_path.empty()) chrome.Add(event);
+    };
+  }
+  absl::StatusOr<props::CrashCheckResult> result = props::RunScenario(*scenario, run);
+  if (!result.ok()) {
+    err << "powercut replay: " << options.file << ": " << result.status().message() << "\n";
+    return kUnusable;
+  }
+  if (options.timeline) {
+    const int64_t ns = result->crash_time.count();
+    out << absl::StrFormat("%4d.%06dms ---------- POWER CUT at step %d%s ----------\n",
+                           ns / 1'000'000, ns % 1'000'000, result->crash_step,
+                           result->crashed_mid_run ? "" : " (after the workload)");
+  }
+  if (!options.trace_path.empty()) {
+    chrome.AddCrash(result->crash_time, result->crash_step);
+    std::ofstream trace(options.trace_path);
+    trace << chrome.Json();
+    if (!trace) {
+      err << "powercut replay: cannot write " << options.trace_path << "\n";
+      return kUnusable;
+    }
+  }
+  const bool expected_pass = scenario->expect == props::Verdict::kPass;
+  const bool reproduced = result->passed == expected_pass;
+  if (options.json) {
+    nlohmann::json json = {{"file", options.file},
+                           {"verdict", result->passed ? "pass" : "fail"},
+                           {"expected", expected_pass ? "pass" : "fail"},
+                           {"reproduced", reproduced},
+                           {"seed", scenario->seed},
+                           {"crash_step", result->crash_step},
+                           {"crash_time_ns", result->crash_time.count()},
+                           {"crashed_mid_run", result->crashed_mid_run},
+                           {"images_checked", result->images_checked},
+                           {"sectors_judged", result->sectors_checked},
+                           {"trace_hash", absl::StrFormat("%016x", result->trace_hash)},
+                           {"failure", result->failure}};
+    out << json.dump(2) << "\n";
+  } else {
+    out << absl::StrFormat(
+        "%s: engine %s, seed %d, power cut at step %d (%s), %d crash image(s), %d sectors "
+        "judged, trace %016x\n",
+        options.file, scenario->engine, scenario->seed, result->crash_step,
+        result->crashed_mid_run ? "mid-run" : "after the workload", result->images_checked,
+        result->sectors_checked, result->trace_hash);
+    if (!result->passed) out << "FAIL: " << result->failure << "\n";
+    out << "verdict " << (result->passed ? "pass" : "fail") << ", expected "
+        << (expected_pass ? "pass" : "fail") << ": "
+        << (reproduced ? "reproduced" : "NOT reproduced") << "\n";
+  }
+  return reproduced ? kReproduced : kNotReproduced;
+}
+
+}  // namespace powercut::tools
