@@ -7,6 +7,7 @@
 #include "properties/crash_check.h"
 #include "properties/linear_stack.h"
 #include "properties/small_linear_for_test.h"
+#include "properties/scenario_property_for_test.h"
 #include "properties/workload_gen.h"
 
 namespace powercut::props {
@@ -17,12 +18,13 @@ WorkloadShape Shape() { return SmallLinearShape(); }
 LinearStackOptions Options(bool volatile_cache) { return SmallLinearOptions(volatile_cache); }
 
 RC_GTEST_PROP(LinearContract, NoAcknowledgedFlushedWriteIsLostAtARandomCrash, ()) {
-  const Workload workload = *GenWorkload(Shape());
-  const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
-  const bool volatile_cache = *rc::gen::arbitrary<bool>();
-  const CrashCheckResult result =
-      RunCrashCheck(LinearStackFactory(Options(volatile_cache)), workload, {.seed = seed});
-  if (!result.passed) RC_FAIL(result.failure);
+  Scenario scenario;
+  scenario.engine = "linear";
+  scenario.params = {{"logical_sectors", Shape().device_sectors}};
+  scenario.workload = *GenWorkload(Shape());
+  scenario.seed = *rc::gen::arbitrary<uint64_t>();
+  scenario.ssd.volatile_cache = *rc::gen::arbitrary<bool>();
+  CheckScenarioProperty(scenario);
 }
 
 TEST(LinearContract, ThousandsOfSeededCrashesPass) {

@@ -10,6 +10,7 @@
 #include "properties/crash_check.h"
 #include "properties/linear_stack.h"
 #include "properties/small_linear_for_test.h"
+#include "properties/scenario_property_for_test.h"
 #include "properties/workload_gen.h"
 
 namespace powercut::props {
@@ -39,11 +40,15 @@ TEST_P(LinearMutant, IsKilledByTheBlockDeviceContract) {
   std::cout << "killed after " << killed_at << " seed(s): " << failure << "\n";
 
   // RapidCheck finds it too, and shrinks the workload.
-  const bool held = rc::check("contract under mutant", [] {
-    const Workload workload = *GenWorkload(Shape());
-    const uint64_t seed = *rc::gen::inRange<uint64_t>(0, 1000);
-    const CrashCheckResult result = RunCrashCheck(Stack(), workload, {.seed = seed});
-    if (!result.passed) RC_FAIL(result.failure);
+  const std::string name(mutant::Catalog()[static_cast<size_t>(GetParam()) - 1].name);
+  const bool held = rc::check("contract under mutant", [&name] {
+    Scenario scenario;
+    scenario.engine = "linear";
+    scenario.params = {{"logical_sectors", Shape().device_sectors}};
+    scenario.mutant = name;
+    scenario.workload = *GenWorkload(Shape());
+    scenario.seed = *rc::gen::inRange<uint64_t>(0, 1000);
+    CheckScenarioProperty(scenario);
   });
   EXPECT_FALSE(held);
 }

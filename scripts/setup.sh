@@ -15,6 +15,8 @@ packages=(
   liburing-dev
   libcli11-dev
   nlohmann-json3-dev
+  mdadm
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -1,11 +1,11 @@
-#include <array>
-
 #include "engine/mutant/mutant.h"
 
 namespace powercut::mutant {
 namespace {
 
-constexpr std::array<Info, 3> kCatalog = {{
+// One section per engine, in the order of mutant::Id.
+constexpr Info kCatalog[] = {
+    // engine/linear
     {Id::kLinearFlushDropped, "linear_flush_dropped", "linear",
      "a flush completes at once without reaching the device below",
      "a lying flush (devices that ignore cache flushes)"},
@@ -15,7 +15,7 @@ constexpr std::array<Info, 3> kCatalog = {{
     {Id::kLinearMisdirectedWrite, "linear_misdirected_write", "linear",
      "writes that start 8 sectors past a 16-sector boundary land 8 sectors early",
      "misdirected writes (firmware address bugs)"},
-}};
+};
 
 }  // namespace
 

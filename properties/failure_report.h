@@ -1,0 +1,23 @@
+// Failure reports: every property failure becomes a replay file and a command.
+//
+// ReportFailure writes the failing scenario (with `expect: fail` and the failure as its
+// comment) to the failure folder — $POWERCUT_FAILURE_DIR if set, else
+// <temp dir>/powercut-failures — under a name derived from its contents, and returns a
+// paragraph with the failure, the replay file's text and the exact command that
+// reproduces it (`powercut replay FILE`, or `powercut_with_mutants replay FILE` for a
+// scenario that names a mutant).
+#ifndef POWERCUT_PROPERTIES_FAILURE_REPORT_H_
+#define POWERCUT_PROPERTIES_FAILURE_REPORT_H_
+
+#include <string>
+
+#include "properties/crash_check.h"
+#include "properties/scenario.h"
+
+namespace powercut::props {
+
+std::string ReportFailure(const Scenario& scenario, const CrashCheckResult& result);
+
+}  // namespace powercut::props
+
+#endif  // POWERCUT_PROPERTIES_FAILURE_REPORT_H_
