@@ -41,6 +41,12 @@ std::vector<CampaignTarget> DefaultTargets() {
   return targets;
 }
 
+props::CrashCheckResult CheckSeed(const CampaignTarget& target, uint64_t seed, uint32_t images) {
+  sim::Prng prng = sim::Prng(seed).Fork("workload");
+  const props::Workload workload = props::GenerateWorkload(prng, target.shape);
+  return props::RunCrashCheck(target.factory, workload, {.seed = seed, .images = images});
+}
+
 CampaignSummary RunCampaign(const std::vector<CampaignTarget>& targets,
                             const CampaignOptions& options,
                             const std::function<void(const std::string&)>& progress) {
@@ -55,10 +61,7 @@ CampaignSummary RunCampaign(const std::vector<CampaignTarget>& targets,
     for (uint64_t i = 0; i < options.seeds; ++i) {
       if (SecondsSince(target_start) > per_target_budget) break;
       const uint64_t seed = options.first_seed + i;
-      sim::Prng prng = sim::Prng(seed).Fork("workload");
-      const props::Workload workload = props::GenerateWorkload(prng, target.shape);
-      const props::CrashCheckOptions check{.seed = seed, .images = options.images_per_seed};
-      const props::CrashCheckResult result = props::RunCrashCheck(target.factory, workload, check);
+      const props::CrashCheckResult result = CheckSeed(target, seed, options.images_per_seed);
       ++out.seeds;
       out.crash_images += result.images_checked;
       out.sectors_checked += result.sectors_checked;
@@ -70,7 +73,7 @@ CampaignSummary RunCampaign(const std::vector<CampaignTarget>& targets,
       }
       if (options.determinism_every != 0 && i % options.determinism_every == 0) {
         ++out.determinism_checks;
-        const props::CrashCheckResult again = props::RunCrashCheck(target.factory, workload, check);
+        const props::CrashCheckResult again = CheckSeed(target, seed, options.images_per_seed);
         if (again.trace_hash != result.trace_hash || again.passed != result.passed) {
           ++out.determinism_failures;
           out.failure_notes.push_back(absl::StrFormat(

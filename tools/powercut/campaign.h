@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "properties/crash_check.h"
 #include "properties/stack.h"
 #include "properties/workload.h"
 
@@ -50,6 +51,9 @@ struct CampaignSummary {
   std::vector<TargetSummary> targets;
   bool passed() const;
 };
+
+// One seed of a target: its workload and crash, checked over `images` crash images.
+props::CrashCheckResult CheckSeed(const CampaignTarget& target, uint64_t seed, uint32_t images);
 
 // `progress` is called about every 100 ms of wall-clock time with a one-line status.
 CampaignSummary RunCampaign(const std::vector<CampaignTarget>& targets,

@@ -167,3 +167,52 @@ TEST_CASE("malformed replay files are input errors with exit code 2 and a reason
   CHECK(missing.exit_code == 2);
   CHECK(missing.output.find("cannot open") != std::string::npos);
 }
+
+TEST_CASE("shrink minimises a failing replay to a smaller one that still fails", "[e2e]") {
+  const std::string big = TempFile("big.replay", R"(powercut-replay 1
+engine: linear
+param: logical_sectors=1024
+mutant: linear_fua_dropped
+seed: 3
+crash: step 100000
+images: 16
+expect: fail
+clients: 3
+op: c0 write 0+16
+op: c1 write 64+8
+op: c2 flush
+op: c1 write 256+24
+op: c0 read 0+8
+op: c2 discard 512+8
+op: c0 write 600+8
+op: c1 write 128+8 fua
+end
+)");
+  const std::string small = TempFile("small.replay", "");
+  Result r = RunBinary(POWERCUT_MUTANTS_BINARY, "shrink " + big + " -o " + small);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("ops 8 -> 1") != std::string::npos);
+  Result replay = RunBinary(POWERCUT_MUTANTS_BINARY, "replay " + small);
+  INFO(replay.output);
+  CHECK(replay.exit_code == 0);
+  CHECK(replay.output.find("verdict fail, expected fail: reproduced") != std::string::npos);
+}
+
+TEST_CASE("shrink refuses a passing file", "[e2e]") {
+  Result r = Run("shrink " + kCorpus + "/linear_flush_crash_at_end_pass.replay");
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("no failure to shrink") != std::string::npos);
+}
+
+TEST_CASE("mutants prints the matrix and every mutant is killed", "[e2e]") {
+  Result r = RunBinary(POWERCUT_MUTANTS_BINARY, "mutants --seeds 50 --json");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  nlohmann::json json = nlohmann::json::parse(r.output);
+  REQUIRE(json.size() >= 3);
+  for (const auto& row : json) CHECK(row["killed"] == true);
+  Result shipped = Run("mutants");
+  CHECK(shipped.exit_code == 2);
+  CHECK(shipped.output.find("powercut_with_mutants") != std::string::npos);
+}

@@ -10,7 +10,9 @@
 #include <string>
 
 #include "tools/powercut/campaign.h"
+#include "tools/powercut/mutants_command.h"
 #include "tools/powercut/replay_command.h"
+#include "tools/powercut/shrink_command.h"
 
 namespace {
 
@@ -70,6 +72,30 @@ int main(int argc, char** argv) {
                      "Write a Chrome/Perfetto trace JSON (open in ui.perfetto.dev)");
   replay->add_flag("--json", replay_options.json, "Print the result as JSON");
 
+  powercut::tools::ShrinkCommandOptions shrink_options;
+  CLI::App* shrink = app.add_subcommand(
+      "shrink", "Minimise a failing replay file (fewer ops, clients, sizes, faults; an "
+                "earlier crash) while it still fails the same way");
+  shrink->add_option("file", shrink_options.file, "Failing replay file")->required();
+  shrink->add_option("-o,--output", shrink_options.output,
+                     "Write the shrunk replay file here (default: standard output)");
+  shrink->add_option("--max-runs", shrink_options.max_runs, "Budget of scenario runs")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32))
+      ->capture_default_str();
+
+  powercut::tools::MutantsCommandOptions mutants_options;
+  CLI::App* mutants = app.add_subcommand(
+      "mutants", "The mutation matrix: is every deliberate bug killed, within how many "
+                 "seeds and seconds (needs powercut_with_mutants)");
+  mutants->add_option("--seeds", mutants_options.seeds, "Seed budget per mutant")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32))
+      ->capture_default_str();
+  mutants->add_option("--images", mutants_options.images, "Crash images per seed")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  mutants->add_option("--only", mutants_options.only, "Run only this mutant");
+  mutants->add_flag("--json", mutants_options.json, "Print the matrix as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -81,6 +107,8 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (run->parsed()) return RunCommand(run_options, run_json);
+  if (shrink->parsed()) return powercut::tools::RunShrinkCommand(shrink_options, std::cout, std::cerr);
+  if (mutants->parsed()) return powercut::tools::RunMutantsCommand(mutants_options, std::cout, std::cerr);
   if (replay->parsed()) return powercut::tools::RunReplayCommand(replay_options, std::cout, std::cerr);
   return kExitUsage;
 }

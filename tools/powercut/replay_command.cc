@@ -1,12 +1,11 @@
 #include "tools/powercut/replay_command.h"
 
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
-#include "properties/replay_file.h"
 #include "tools/powercut/chrome_trace.h"
+#include "tools/powercut/scenario_file.h"
 
 namespace powercut::tools {
 namespace {
@@ -14,37 +13,12 @@ namespace {
 constexpr int kReproduced = 0;
 constexpr int kNotReproduced = 1;
 constexpr int kUnusable = 2;
-constexpr std::streamsize kMaxReplayBytes = 64 << 20;
-
-bool ReadFile(const std::string& path, std::string* contents, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "cannot open " + path;
-    return false;
-  }
-  in.seekg(0, std::ios::end);
-  const std::streamsize size = in.tellg();
-  if (size < 0 || size > kMaxReplayBytes) {
-    *error = path + ": not a readable file of at most 64 MiB";
-    return false;
-  }
-  in.seekg(0);
-  contents->resize(static_cast<size_t>(size));
-  in.read(contents->data(), size);
-  return static_cast<bool>(in) || in.eof();
-}
-
 }  // namespace
 
 int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std::ostream& err) {
-  std::string text, error;
-  if (!ReadFile(options.file, &text, &error)) {
-    err << "powercut replay: " << error << "\n";
-    return kUnusable;
-  }
-  absl::StatusOr<props::Scenario> scenario = props::ParseReplay(text);
+  absl::StatusOr<props::Scenario> scenario = LoadScenarioFile(options.file);
   if (!scenario.ok()) {
-    err << "powercut replay: " << options.file << ": " << scenario.status().message() << "\n";
+    err << "powercut replay: " << scenario.status().message() << "\n";
     return kUnusable;
   }
   ChromeTrace chrome;

@@ -1,0 +1,27 @@
+// `powercut mutants`: the mutation matrix. For every mutant in the catalog, campaign
+// seeds run with the mutant active until a property kills it (or the seed budget runs
+// out); the table shows killed/survived, the seed that killed it and the time taken.
+// Needs a build with mutants (powercut_with_mutants).
+#ifndef POWERCUT_TOOLS_POWERCUT_MUTANTS_COMMAND_H_
+#define POWERCUT_TOOLS_POWERCUT_MUTANTS_COMMAND_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+namespace powercut::tools {
+
+struct MutantsCommandOptions {
+  uint64_t seeds = 200;   // budget per mutant
+  uint32_t images = 4;
+  std::string only;       // run just this mutant if not empty
+  bool json = false;
+};
+
+// Exit code: 0 every mutant killed, 1 a mutant survived, 2 unusable (no mutants in
+// this build, unknown mutant name).
+int RunMutantsCommand(const MutantsCommandOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace powercut::tools
+
+#endif  // POWERCUT_TOOLS_POWERCUT_MUTANTS_COMMAND_H_

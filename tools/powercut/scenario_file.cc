@@ -1,0 +1,34 @@
+#include "tools/powercut/scenario_file.h"
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "properties/replay_file.h"
+
+namespace powercut::tools {
+namespace {
+
+constexpr std::streamsize kMaxReplayBytes = 64 << 20;
+
+}  // namespace
+
+absl::StatusOr<props::Scenario> LoadScenarioFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  in.seekg(0, std::ios::end);
+  const std::streamsize size = in.tellg();
+  if (size < 0 || size > kMaxReplayBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a readable file of at most 64 MiB"));
+  }
+  in.seekg(0);
+  std::string text(static_cast<size_t>(size), '\0');
+  in.read(text.data(), size);
+  if (!in) return absl::DataLossError(absl::StrCat(path, ": read failed"));
+  absl::StatusOr<props::Scenario> scenario = props::ParseReplay(text);
+  if (!scenario.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", scenario.status().message()));
+  }
+  return scenario;
+}
+
+}  // namespace powercut::tools

@@ -1,0 +1,17 @@
+// Loading a replay file from disk into a Scenario, with errors worded for the CLI
+// ("cannot open F", "F: line 7: ..."). Files over 64 MiB are refused.
+#ifndef POWERCUT_TOOLS_POWERCUT_SCENARIO_FILE_H_
+#define POWERCUT_TOOLS_POWERCUT_SCENARIO_FILE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "properties/scenario.h"
+
+namespace powercut::tools {
+
+absl::StatusOr<props::Scenario> LoadScenarioFile(const std::string& path);
+
+}  // namespace powercut::tools
+
+#endif  // POWERCUT_TOOLS_POWERCUT_SCENARIO_FILE_H_

@@ -1,0 +1,230 @@
+#include "tools/powercut/shrink.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace powercut::tools {
+namespace {
+
+using props::Op;
+using props::OpKind;
+using props::Scenario;
+
+class Shrinker {
+ public:
+  Shrinker(uint64_t max_runs, const std::function<void(const std::string&)>& progress)
+      : max_runs_(max_runs), progress_(progress) {}
+
+  // Runs `candidate`; adopts it if it fails in the same category.
+  bool Try(const Scenario& candidate) {
+    if (runs_ >= max_runs_) return false;
+    if (!props::Validate(candidate).ok()) return false;
+    ++runs_;
+    absl::StatusOr<props::CrashCheckResult> result = props::RunScenario(candidate);
+    if (!result.ok() || result->passed) return false;
+    if (FailureCategory(result->failure) != best_.category) return false;
+    best_.scenario = candidate;
+    best_.failure = result->failure;
+    if (progress_) {
+      progress_(absl::StrCat("run ", runs_, ": ", candidate.workload.ops.size(), " ops, ",
+                             candidate.workload.clients, " clients, crash step ",
+                             candidate.crash_after_steps.value_or(0)));
+    }
+    return true;
+  }
+
+  bool exhausted() const { return runs_ >= max_runs_; }
+  ShrinkResult& best() { return best_; }
+  uint64_t runs() const { return runs_; }
+
+ private:
+  uint64_t max_runs_;
+  const std::function<void(const std::string&)>& progress_;
+  uint64_t runs_ = 0;
+  ShrinkResult best_;
+};
+
+// ddmin over the operation list: try removing chunks, from halves down to single ops.
+bool RemoveOps(Shrinker& s) {
+  bool progressed = false;
+  size_t chunks = 2;
+  while (!s.exhausted()) {
+    const std::vector<Op>& ops = s.best().scenario.workload.ops;
+    if (ops.empty()) break;
+    chunks = std::min(chunks, ops.size());
+    const size_t size = (ops.size() + chunks - 1) / chunks;
+    bool removed = false;
+    for (size_t start = 0; start < s.best().scenario.workload.ops.size() && !s.exhausted();
+         start += size) {
+      Scenario candidate = s.best().scenario;
+      auto& list = candidate.workload.ops;
+      list.erase(list.begin() + static_cast<std::ptrdiff_t>(start),
+                 list.begin() + static_cast<std::ptrdiff_t>(std::min(start + size, list.size())));
+      if (s.Try(candidate)) {
+        removed = progressed = true;
+        break;
+      }
+    }
+    if (removed) {
+      chunks = std::max<size_t>(chunks - 1, 2);
+      continue;
+    }
+    if (chunks >= s.best().scenario.workload.ops.size()) break;
+    chunks *= 2;
+  }
+  return progressed;
+}
+
+bool MergeClients(Shrinker& s) {
+  bool progressed = false;
+  for (uint32_t clients = 1; clients < s.best().scenario.workload.clients && !s.exhausted();
+       ++clients) {
+    Scenario candidate = s.best().scenario;
+    candidate.workload.clients = clients;
+    for (Op& op : candidate.workload.ops) op.client %= clients;
+    if (s.Try(candidate)) {
+      progressed = true;
+      break;
+    }
+  }
+  return progressed;
+}
+
+bool SimplifyOps(Shrinker& s) {
+  bool progressed = false;
+  for (size_t i = 0; i < s.best().scenario.workload.ops.size() && !s.exhausted(); ++i) {
+    const Op op = s.best().scenario.workload.ops[i];
+    if (op.kind == OpKind::kFlush) continue;
+    std::vector<Op> variants;
+    if (op.fua) variants.push_back(Op{op.kind, op.client, op.sector, op.sectors, false});
+    if (op.sectors > 1) {
+      variants.push_back(Op{op.kind, op.client, op.sector, 1, op.fua});
+      variants.push_back(Op{op.kind, op.client, op.sector, op.sectors / 2, op.fua});
+    }
+    if (op.sector > 0) {
+      variants.push_back(Op{op.kind, op.client, 0, op.sectors, op.fua});
+      variants.push_back(Op{op.kind, op.client, op.sector / 2, op.sectors, op.fua});
+    }
+    for (const Op& variant : variants) {
+      Scenario candidate = s.best().scenario;
+      candidate.workload.ops[i] = variant;
+      if (s.Try(candidate)) {
+        progressed = true;
+        break;
+      }
+    }
+  }
+  return progressed;
+}
+
+bool EarlierCrash(Shrinker& s) {
+  bool progressed = false;
+  uint64_t low = 0;
+  while (!s.exhausted()) {
+    const uint64_t high = *s.best().scenario.crash_after_steps;
+    if (low >= high) break;
+    const uint64_t middle = low + (high - low) / 2;
+    Scenario candidate = s.best().scenario;
+    candidate.crash_after_steps = middle;
+    if (s.Try(candidate)) {
+      progressed = true;
+    } else {
+      low = middle + 1;
+    }
+  }
+  return progressed;
+}
+
+bool FewerImages(Shrinker& s) {
+  bool progressed = false;
+  for (uint32_t images : {1u, 2u, 4u}) {
+    if (images >= s.best().scenario.images || s.exhausted()) break;
+    Scenario candidate = s.best().scenario;
+    candidate.images = images;
+    if (s.Try(candidate)) {
+      progressed = true;
+      break;
+    }
+  }
+  return progressed;
+}
+
+bool FewerFaults(Shrinker& s) {
+  if (!s.best().scenario.faults) return false;
+  Scenario none = s.best().scenario;
+  none.faults.reset();
+  if (s.Try(none)) return true;
+  bool progressed = false;
+  std::vector<std::function<void(faults::FaultPlan&)>> cuts = {
+      [](faults::FaultPlan& p) { p.lying_flush = false; },
+      [](faults::FaultPlan& p) { p.fua_dropped = false; },
+      [](faults::FaultPlan& p) { p.io_error_ppm = 0; },
+      [](faults::FaultPlan& p) { p.io_error_ordinals.clear(); },
+      [](faults::FaultPlan& p) { p.latent_sectors.clear(); },
+      [](faults::FaultPlan& p) {
+        p.misdirected_writes.clear();
+        p.misdirect_offset = 0;
+      },
+  };
+  for (const auto& cut : cuts) {
+    Scenario candidate = s.best().scenario;
+    cut(*candidate.faults);
+    if (candidate.faults->empty()) candidate.faults.reset();
+    if (s.Try(candidate)) progressed = true;
+  }
+  return progressed;
+}
+
+}  // namespace
+
+std::string FailureCategory(const std::string& failure) {
+  if (absl::StrContains(failure, "had to survive")) return "lost durable write";
+  if (absl::StrContains(failure, "belongs to another sector")) return "foreign data";
+  if (absl::StrContains(failure, "no write ever produced")) return "garbage";
+  if (absl::StartsWith(failure, "Read #")) return "bad read";
+  if (absl::StrContains(failure, "Recovery") || absl::StrContains(failure, "Rebuilding")) {
+    return "recovery failed";
+  }
+  return "run failed";
+}
+
+absl::StatusOr<ShrinkResult> Shrink(const props::Scenario& scenario, uint64_t max_runs,
+                                    const std::function<void(const std::string&)>& progress) {
+  absl::StatusOr<props::CrashCheckResult> first = props::RunScenario(scenario);
+  if (!first.ok()) return first.status();
+  if (first->passed) {
+    return absl::InvalidArgumentError("the scenario passes: there is no failure to shrink");
+  }
+  Shrinker shrinker(max_runs, progress);
+  ShrinkResult& best = shrinker.best();
+  best.scenario = scenario;
+  best.scenario.expect = props::Verdict::kFail;
+  best.category = FailureCategory(first->failure);
+  best.failure = first->failure;
+  // Pin the power cut so that removing operations does not move it.
+  if (!best.scenario.crash_after_steps) {
+    Scenario pinned = best.scenario;
+    pinned.crash_after_steps = first->crash_step;
+    if (!shrinker.Try(pinned)) {
+      return absl::InternalError("pinning the crash step changed the outcome");
+    }
+  }
+  bool progressed = true;
+  while (progressed && !shrinker.exhausted()) {
+    progressed = false;
+    progressed |= FewerFaults(shrinker);
+    progressed |= RemoveOps(shrinker);
+    progressed |= MergeClients(shrinker);
+    progressed |= EarlierCrash(shrinker);
+    progressed |= SimplifyOps(shrinker);
+    progressed |= FewerImages(shrinker);
+  }
+  best.runs = shrinker.runs();
+  best.scenario.comment = absl::StrCat("Shrunk from a ", scenario.workload.ops.size(),
+                                       "-op scenario: ", best.failure);
+  return best;
+}
+
+}  // namespace powercut::tools
