@@ -48,6 +48,50 @@ void DiskImage::Put(uint64_t sector, SectorRef data) {
   }
 }
 
+void DiskImage::PutRun(uint64_t first, std::span<const SectorRef> pieces) {
+  if (first > sector_count_ || pieces.size() > sector_count_ - first) {
+    throw std::out_of_range("DiskImage::PutRun beyond the end");
+  }
+  const SectorRef& zero = ZeroSector();
+  auto it = sectors_.lower_bound(first);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const uint64_t sector = first + i;
+    const SectorRef& piece = pieces[i];
+    const bool here = it != sectors_.end() && it->first == sector;
+    if (piece == nullptr) {
+      if (here) ++it;
+    } else if (piece == zero) {
+      if (here) it = sectors_.erase(it);
+    } else if (here) {
+      it->second = piece;
+      ++it;
+    } else {
+      it = std::next(sectors_.insert(it, {sector, piece}));
+    }
+  }
+}
+
+void DiskImage::PutSorted(std::span<const std::pair<uint64_t, SectorRef>> entries) {
+  if (entries.empty()) return;
+  if (entries.back().first >= sector_count_) {
+    throw std::out_of_range("DiskImage::PutSorted beyond the end");
+  }
+  const SectorRef& zero = ZeroSector();
+  auto it = sectors_.lower_bound(entries.front().first);
+  for (const auto& [sector, piece] : entries) {
+    while (it != sectors_.end() && it->first < sector) ++it;
+    const bool here = it != sectors_.end() && it->first == sector;
+    if (piece == zero) {
+      if (here) it = sectors_.erase(it);
+    } else if (here) {
+      it->second = piece;
+      ++it;
+    } else {
+      it = std::next(sectors_.insert(it, {sector, piece}));
+    }
+  }
+}
+
 const SectorBytes* DiskImage::Get(uint64_t sector) const {
   auto it = sectors_.find(sector);
   return it == sectors_.end() ? nullptr : it->second.get();

@@ -38,6 +38,11 @@ class DiskImage {
   uint64_t sector_count() const { return sector_count_; }
   // Stores `data` at `sector` (ZeroSector() erases). `sector` must be in range.
   void Put(uint64_t sector, SectorRef data);
+  // Put(first + i, pieces[i]) for each i, skipping nullptr pieces; one tree descent for
+  // the whole run instead of one per sector.
+  void PutRun(uint64_t first, std::span<const SectorRef> pieces);
+  // Put() for each (sector, data), sectors strictly ascending; hinted inserts.
+  void PutSorted(std::span<const std::pair<uint64_t, SectorRef>> entries);
   // The stored bytes, or nullptr for a sector that reads as zero.
   const SectorBytes* Get(uint64_t sector) const;
   // Copies out.size()/512 sectors starting at `sector`.

@@ -91,23 +91,26 @@ void SimSsd::SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback don
 
 void SimSsd::StartWrite(uint64_t id, uint64_t sector, std::vector<SectorRef> pieces, bool fua,
                         std::string_view op, io::IoCallback done) {
-  PendingWrite& write = in_flight_[id];
+  InFlight& entry = in_flight_[id];
+  entry.op = op;
+  entry.done = std::move(done);
+  PendingWrite& write = entry.write;
   write.id = id;
   write.sector = sector;
   write.pieces = std::move(pieces);
   write.submit_seq = ++seq_;
   write.fua = fua;
   world_.CallAt(world_.Now() + Draw(options_.write_latency),
-                [this, id, op, done = std::move(done)]() mutable {
-                  CompleteWrite(id, op, std::move(done));
-                });
+                [this, id] { CompleteWrite(id); });
 }
 
-void SimSsd::CompleteWrite(uint64_t id, std::string_view op, io::IoCallback done) {
+void SimSsd::CompleteWrite(uint64_t id) {
   auto node = in_flight_.extract(id);
-  PendingWrite& write = node.mapped();
+  PendingWrite& write = node.mapped().write;
+  const std::string_view op = node.mapped().op;
+  io::IoCallback done = std::move(node.mapped().done);
   write.complete_seq = ++seq_;
-  for (size_t i = 0; i < write.pieces.size(); ++i) visible_.Put(write.sector + i, write.pieces[i]);
+  visible_.PutRun(write.sector, write.pieces);
   world_.Record(name(), op, id, write.sector, write.pieces.size(), write.fua ? "FUA" : "");
   if (write.fua || !options_.volatile_cache) {
     MakeDurable(write, /*supersede_older=*/true);
@@ -118,9 +121,7 @@ void SimSsd::CompleteWrite(uint64_t id, std::string_view op, io::IoCallback done
 }
 
 void SimSsd::MakeDurable(const PendingWrite& write, bool supersede_older) {
-  for (size_t i = 0; i < write.pieces.size(); ++i) {
-    if (write.pieces[i] != nullptr) durable_.Put(write.sector + i, write.pieces[i]);
-  }
+  durable_.PutRun(write.sector, write.pieces);
   // Older unflushed data for these sectors can no longer surface: the device never
   // writes back data older than what it has already made durable.
   if (!supersede_older) return;
@@ -160,7 +161,7 @@ void SimSsd::SubmitFlush(io::IoCallback done) {
 
 SsdCrashState SimSsd::CrashState() const {
   std::vector<PendingWrite> pending(unflushed_.begin(), unflushed_.end());
-  for (const auto& [id, write] : in_flight_) pending.push_back(write);
+  for (const auto& [id, entry] : in_flight_) pending.push_back(entry.write);
   return SsdCrashState(durable_, std::move(pending));
 }
 

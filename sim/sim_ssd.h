@@ -78,7 +78,7 @@ class SimSsd : public io::BlockDevice {
   runtime::Nanos Draw(const LatencyRange& range);
   void StartWrite(uint64_t id, uint64_t sector, std::vector<SectorRef> pieces, bool fua,
                   std::string_view op, io::IoCallback done);
-  void CompleteWrite(uint64_t id, std::string_view op, io::IoCallback done);
+  void CompleteWrite(uint64_t id);
   // Makes every unflushed write that completed at or before `seq` durable.
   void PersistCompletedUpTo(uint64_t seq);
   void MakeDurable(const PendingWrite& write, bool supersede_older);
@@ -90,7 +90,12 @@ class SimSsd : public io::BlockDevice {
   DiskImage durable_;
   DiskImage visible_;
   std::deque<PendingWrite> unflushed_;                 // completion order
-  absl::btree_map<uint64_t, PendingWrite> in_flight_;  // by id = submission order
+  struct InFlight {
+    PendingWrite write;
+    std::string_view op;   // trace name of the completion
+    io::IoCallback done;   // kept here so the completion event's closure stays small
+  };
+  absl::btree_map<uint64_t, InFlight> in_flight_;  // by id = submission order
   uint64_t next_id_ = 1;
   uint64_t seq_ = 0;  // orders submissions and completions
 };

@@ -1,5 +1,6 @@
 #include "sim/ssd_crash_state.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "absl/container/btree_map.h"
@@ -27,8 +28,9 @@ constexpr size_t kMaxWholeWrites = 20;
 
 DiskImage SsdCrashState::Sample(Prng& prng) const {
   const uint64_t keep_quarters = prng.Uniform(5);  // 0..4 quarters of pending pieces kept
-  // sector -> indexes (into pending_) of writes whose piece for that sector survived.
-  absl::btree_map<uint64_t, std::vector<uint32_t>> survivors;
+  // (sector, index into pending_) of every surviving piece; sorted below, so the
+  // writes of one sector stay in pending_ order, as before.
+  std::vector<std::pair<uint64_t, uint32_t>> survivors;
   for (uint32_t w = 0; w < pending_.size(); ++w) {
     const PendingWrite& write = pending_[w];
     const bool torn = prng.Chance(1, 4);
@@ -36,15 +38,23 @@ DiskImage SsdCrashState::Sample(Prng& prng) const {
     for (size_t i = 0; i < write.pieces.size(); ++i) {
       if (write.pieces[i] == nullptr) continue;
       const bool kept = torn ? prng.Chance(keep_quarters, 4) : whole_kept;
-      if (kept) survivors[write.sector + i].push_back(w);
+      if (kept) survivors.emplace_back(write.sector + i, w);
     }
   }
-  DiskImage image = durable_;
-  for (const auto& [sector, writes] : survivors) {
-    std::vector<uint32_t> on_top;
-    for (uint32_t candidate : writes) {
+  std::sort(survivors.begin(), survivors.end());
+  std::vector<std::pair<uint64_t, SectorRef>> winners;
+  winners.reserve(survivors.size());
+  std::vector<uint32_t> on_top;
+  for (size_t begin = 0; begin < survivors.size();) {
+    const uint64_t sector = survivors[begin].first;
+    size_t end = begin;
+    while (end < survivors.size() && survivors[end].first == sector) ++end;
+    on_top.clear();
+    for (size_t c = begin; c < end; ++c) {
+      const uint32_t candidate = survivors[c].second;
       bool superseded = false;
-      for (uint32_t other : writes) {
+      for (size_t o = begin; o < end; ++o) {
+        const uint32_t other = survivors[o].second;
         if (other != candidate && Supersedes(pending_[other], pending_[candidate])) {
           superseded = true;
           break;
@@ -53,8 +63,11 @@ DiskImage SsdCrashState::Sample(Prng& prng) const {
       if (!superseded) on_top.push_back(candidate);
     }
     const PendingWrite& winner = pending_[on_top[prng.Uniform(on_top.size())]];
-    image.Put(sector, winner.pieces[sector - winner.sector]);
+    winners.emplace_back(sector, winner.pieces[sector - winner.sector]);
+    begin = end;
   }
+  DiskImage image = durable_;
+  image.PutSorted(winners);
   return image;
 }
 

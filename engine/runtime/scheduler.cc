@@ -75,7 +75,6 @@ struct FiberState {
   FiberKind kind = FiberKind::kWorker;
   absl::AnyInvocable<void()> body;
   boost::context::fiber context;  // the fiber itself, while it is not running
-  boost::context::fiber caller;   // the scheduler loop, while the fiber runs
   Status status = Status::kReady;
   uint64_t episode = 0;  // current blocking episode; 0 when not blocked
   bool timed_out = false;
@@ -92,9 +91,63 @@ bool Fiber::done() const { return state_->status == FiberState::Status::kDone; }
 struct Scheduler::StackPool {
   explicit StackPool(size_t bytes) : allocator(bytes) {}
   BoundsRecordingStackAllocator allocator;
-  StackBounds scheduler_stack;  // learned at the first switch into a fiber
+  StackBounds scheduler_stack;  // learned at the first switch from the loop
   void* scheduler_fake_stack = nullptr;
+  // The scheduler loop (Run), suspended while any fiber runs.
+  boost::context::fiber loop;
+  // Set by the side that switches, used by the side that arrives (Arrive): where the
+  // context just left must be kept (nullptr: a finished fiber, nothing to keep), and
+  // whether it was the loop (so ASan learns the loop's stack bounds).
+  boost::context::fiber* save_to = nullptr;
+  bool from_loop = false;
+  // The fiber that last switched back to the loop.
+  FiberState* back = nullptr;
 };
+
+// Runs first on the side that was switched to.
+void Scheduler::Arrive(boost::context::fiber&& from, void* fake_stack) {
+  StackBounds ignored;
+  AsanFinishSwitch(fake_stack, stacks_->from_loop ? &stacks_->scheduler_stack : &ignored);
+  if (stacks_->save_to != nullptr) *stacks_->save_to = std::move(from);
+}
+
+void Scheduler::Enter(FiberState* fiber) {
+  current_ = fiber;
+  fiber->status = FiberState::Status::kRunning;
+  if (switch_observer_ && !abandoning_) switch_observer_(fiber->id, fiber->name);
+}
+
+FiberState* Scheduler::TakeReady() {
+  const size_t runnable = ready_.size() - ready_head_;
+  const size_t index = runnable == 1 ? 0 : reactor_.ChooseRunnable(runnable);
+  FiberState* fiber = ready_[ready_head_ + index];
+  if (index == 0) {
+    ++ready_head_;
+  } else {
+    ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(ready_head_ + index));
+  }
+  if (ready_head_ == ready_.size()) {
+    ready_.clear();
+    ready_head_ = 0;
+  } else if (ready_head_ >= 64 && 2 * ready_head_ >= ready_.size()) {
+    ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(ready_head_));
+    ready_head_ = 0;
+  }
+  return fiber;
+}
+
+// What one more turn of Run()'s loop would resume, when that is a fiber: the same
+// checks in the same order, the same step count, the same reactor draw. nullptr when
+// the loop itself must act (stop, failure, time limit, step budget, events, the end).
+FiberState* Scheduler::NextDirect() {
+  if (ready_head_ == ready_.size() || steps_ >= step_limit_ || stopped_ || abandoning_ ||
+      live_workers_ == 0 || !failure_.empty()) {
+    return nullptr;
+  }
+  if (time_limit_ && Now() > *time_limit_) return nullptr;
+  ++steps_;
+  return TakeReady();
+}
 
 Scheduler::Scheduler(Reactor& reactor, size_t stack_bytes)
     : reactor_(reactor), stacks_(std::make_unique<StackPool>(stack_bytes)) {}
@@ -110,9 +163,8 @@ Fiber Scheduler::Spawn(std::string name, absl::AnyInvocable<void()> body, FiberK
   fiber->body = std::move(body);
   fiber->context = boost::context::fiber(
       std::allocator_arg, stacks_->allocator,
-      [this, fiber](boost::context::fiber&& caller) {
-        AsanFinishSwitch(nullptr, &stacks_->scheduler_stack);
-        fiber->caller = std::move(caller);
+      [this, fiber](boost::context::fiber&& from) {
+        Arrive(std::move(from), nullptr);
         if (!abandoning_) {
           try {
             fiber->body();
@@ -132,8 +184,11 @@ Fiber Scheduler::Spawn(std::string name, absl::AnyInvocable<void()> body, FiberK
         }
         fiber->body = nullptr;
         fiber->status = FiberState::Status::kDone;
+        stacks_->back = fiber;
+        stacks_->save_to = nullptr;  // a finished fiber leaves nothing to resume
+        stacks_->from_loop = false;
         AsanStartSwitch(nullptr, stacks_->scheduler_stack);  // this stack is finished
-        return std::move(fiber->caller);
+        return std::move(stacks_->loop);
       });
   fiber->stack = stacks_->allocator.last_bounds();
   if (kind == FiberKind::kWorker) ++live_workers_;
@@ -149,22 +204,38 @@ void Scheduler::MakeReady(FiberState* fiber) {
 }
 
 void Scheduler::Resume(FiberState* fiber) {
-  current_ = fiber;
-  fiber->status = FiberState::Status::kRunning;
-  if (switch_observer_ && !abandoning_) switch_observer_(fiber->id, fiber->name);
+  Enter(fiber);
+  stacks_->save_to = &stacks_->loop;
+  stacks_->from_loop = true;
   AsanStartSwitch(&stacks_->scheduler_fake_stack, fiber->stack);
-  fiber->context = std::move(fiber->context).resume();
-  AsanFinishSwitch(stacks_->scheduler_fake_stack, nullptr);
+  Arrive(std::move(fiber->context).resume(), stacks_->scheduler_fake_stack);
+  // Some fiber, not necessarily `fiber`, came back to the loop.
+  FiberState* back = stacks_->back;
   current_ = nullptr;
-  if (fiber->status == FiberState::Status::kDone) Reap(fiber);
+  if (back->status == FiberState::Status::kDone) Reap(back);
 }
 
+// Leaves the current fiber: straight to the next ready fiber when the loop would pick
+// one anyway (one switch instead of two), otherwise back to the loop.
 void Scheduler::SuspendCurrent() {
-  FiberState* fiber = current_;
+  FiberState* self = current_;
   if (abandoning_) throw FiberAbandoned{};  // blocking while being unwound: keep unwinding
-  AsanStartSwitch(&fiber->fake_stack, stacks_->scheduler_stack);
-  fiber->caller = std::move(fiber->caller).resume();
-  AsanFinishSwitch(fiber->fake_stack, &stacks_->scheduler_stack);
+  FiberState* next = NextDirect();
+  if (next == self) {  // the yielding fiber was chosen again: no switch at all
+    Enter(self);
+    return;
+  }
+  stacks_->save_to = &self->context;
+  stacks_->from_loop = false;
+  if (next == nullptr) {
+    stacks_->back = self;
+    AsanStartSwitch(&self->fake_stack, stacks_->scheduler_stack);
+    Arrive(std::move(stacks_->loop).resume(), self->fake_stack);
+  } else {
+    Enter(next);
+    AsanStartSwitch(&self->fake_stack, next->stack);
+    Arrive(std::move(next->context).resume(), self->fake_stack);
+  }
   if (abandoning_) throw FiberAbandoned{};
 }
 
@@ -185,6 +256,7 @@ bool Scheduler::CountStep() {
 }
 
 absl::Status Scheduler::Run(std::optional<Nanos> time_limit) {
+  time_limit_ = time_limit;
   while (true) {
     if (!failure_.empty()) return absl::InternalError(failure_);
     if (stopped_) return absl::CancelledError(stop_reason_);
@@ -195,11 +267,8 @@ absl::Status Scheduler::Run(std::optional<Nanos> time_limit) {
                        DescribeBlocked()));
     }
     if (!CountStep()) continue;
-    if (!ready_.empty()) {
-      size_t index = ready_.size() == 1 ? 0 : reactor_.ChooseRunnable(ready_.size());
-      FiberState* fiber = ready_[index];
-      ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(index));
-      Resume(fiber);
+    if (ready_head_ != ready_.size()) {
+      Resume(TakeReady());
       continue;
     }
     if (!reactor_.RunNext()) {
@@ -221,12 +290,16 @@ void Scheduler::Stop(std::string reason) {
   }
 }
 
-void Scheduler::StopAfterSteps(uint64_t steps) { stop_at_step_ = steps_ + steps; }
+void Scheduler::StopAfterSteps(uint64_t steps) {
+  stop_at_step_ = steps_ + steps;
+  step_limit_ = *stop_at_step_;
+}
 
 void Scheduler::AbandonAll() {
   abandoning_ = true;
   stopped_ = true;
   ready_.clear();
+  ready_head_ = 0;
   // Resume every unfinished fiber once, in id order: its pending switch throws
   // FiberAbandoned, which unwinds its stack (running destructors) to the fiber's
   // entry, where it ends. A fiber that never started just ends.

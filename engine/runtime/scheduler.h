@@ -34,6 +34,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <boost/context/fiber.hpp>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -130,6 +133,10 @@ class Scheduler {
 
  private:
   void MakeReady(FiberState* fiber);
+  FiberState* TakeReady();
+  FiberState* NextDirect();
+  void Enter(FiberState* fiber);
+  void Arrive(boost::context::fiber&& from, void* fake_stack);
   void Resume(FiberState* fiber);
   void SuspendCurrent();
   bool WorkersAlive() const { return live_workers_ > 0; }
@@ -141,7 +148,8 @@ class Scheduler {
   struct StackPool;
   std::unique_ptr<StackPool> stacks_;
   std::map<uint64_t, std::shared_ptr<FiberState>> live_;  // ordered: deterministic reports
-  std::deque<FiberState*> ready_;
+  std::vector<FiberState*> ready_;  // FIFO from ready_head_ (a vector: cheap to index)
+  size_t ready_head_ = 0;
   FiberState* current_ = nullptr;
   uint64_t next_id_ = 1;
   uint64_t next_episode_ = 1;
@@ -152,6 +160,8 @@ class Scheduler {
   std::string failure_;  // first exception escaping a fiber
   uint64_t steps_ = 0;
   std::optional<uint64_t> stop_at_step_;
+  uint64_t step_limit_ = ~uint64_t{0};  // *stop_at_step_, or never
+  std::optional<Nanos> time_limit_;     // of the current Run()
   absl::AnyInvocable<void(uint64_t, std::string_view)> switch_observer_;
 };
 

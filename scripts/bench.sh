@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the release preset and runs powercut_bench: fiber switch cost (bare vs runtime,
+# target ratio <= 1.5), SimSsd write path (target >= 1,000,000 write+completion events
+# per second) and crash-image construction (target < 1 ms per image).
+# Writes medians of 5 repetitions as JSON to build/release/bench.json and prints its path.
+# Extra arguments go to the benchmark binary, e.g. --benchmark_filter=FiberSwitch.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+cmake --preset release >&2
+cmake --build --preset release --target powercut_bench >&2
+
+out=build/release/bench.json
+build/release/bench/powercut_bench \
+  --benchmark_format=json \
+  --benchmark_out="$out" \
+  --benchmark_repetitions=5 \
+  --benchmark_report_aggregates_only=true \
+  "$@" >/dev/null
+echo "$out"
