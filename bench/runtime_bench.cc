@@ -6,7 +6,8 @@
 //     that immediately resumes back); one switch = one resume().
 //   - BM_FiberSwitch_Runtime: two fibers on a runtime::Scheduler, each calling Yield()
 //     in a loop, driven by a minimal FIFO reactor (ChooseRunnable returns 0, no events);
-//     one switch = one scheduling step (A -> scheduler loop -> B: two resumes today).
+//     one switch = one scheduling step (A -> B directly when the next step would
+//     resume a ready fiber anyway; through the scheduler loop when it must poll events).
 //   - BM_FiberSwitch_World: the same under sim::World (seeded choice among the ready
 //     fibers, every resumption folded into the trace hash).
 //   - BM_FiberSwitch_Ratio: all three measured back to back in one process; counters
