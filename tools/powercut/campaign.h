@@ -29,7 +29,7 @@ struct CampaignTarget {
 
 struct CampaignOptions {
   uint64_t first_seed = 1;
-  uint64_t seeds = 2000;          // per target
+  uint64_t seeds = 10000;         // per target
   double max_seconds = 60;        // wall-clock bound for the whole campaign
   uint32_t images_per_seed = 4;
   uint64_t determinism_every = 50;
