@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tools/powercut/campaign.h"
+#include "tools/powercut/inspect_command.h"
 #include "tools/powercut/mutants_command.h"
 #include "tools/powercut/replay_command.h"
 #include "tools/powercut/shrink_command.h"
@@ -83,6 +84,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32))
       ->capture_default_str();
 
+  powercut::tools::InspectCommandOptions inspect_options;
+  CLI::App* inspect = app.add_subcommand(
+      "inspect", "Decode on-media metadata of an image (mdadm -X / --examine wording) and "
+                 "report inconsistencies");
+  inspect->add_option("image", inspect_options.image, "Image file")->required();
+  inspect->add_option("--format", inspect_options.format,
+                      "bitmap: an external bitmap file; md: a RAID1 member image")
+      ->required()
+      ->check(CLI::IsMember({"bitmap", "md"}));
+  inspect->add_flag("--json", inspect_options.json, "Print the decoded fields as JSON");
+
   powercut::tools::MutantsCommandOptions mutants_options;
   CLI::App* mutants = app.add_subcommand(
       "mutants", "The mutation matrix: is every deliberate bug killed, within how many "
@@ -108,6 +120,7 @@ int main(int argc, char** argv) {
   }
   if (run->parsed()) return RunCommand(run_options, run_json);
   if (shrink->parsed()) return powercut::tools::RunShrinkCommand(shrink_options, std::cout, std::cerr);
+  if (inspect->parsed()) return powercut::tools::RunInspectCommand(inspect_options, std::cout, std::cerr);
   if (mutants->parsed()) return powercut::tools::RunMutantsCommand(mutants_options, std::cout, std::cerr);
   if (replay->parsed()) return powercut::tools::RunReplayCommand(replay_options, std::cout, std::cerr);
   return kExitUsage;

@@ -1,0 +1,129 @@
+#include "tools/powercut/inspect_command.h"
+
+#include <fstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "tools/powercut/md_report.h"
+
+namespace powercut::tools {
+namespace {
+
+// Largest metadata read: a bitmap of kBitmapMaxChunks bits plus its superblock.
+constexpr uint64_t kMaxMetadataBytes = raid1::kBitmapSuperSize + raid1::kBitmapMaxChunks / 8;
+
+// Reads up to `length` bytes at `offset`; fewer if the file is shorter.
+absl::StatusOr<std::vector<std::byte>> ReadAt(const std::string& path, uint64_t offset,
+                                              uint64_t length) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size < 0) return absl::DataLossError(absl::StrCat(path, ": cannot determine its size"));
+  const uint64_t file_size = static_cast<uint64_t>(size);
+  if (offset >= file_size) return std::vector<std::byte>();
+  const uint64_t n = std::min(length, file_size - offset);
+  std::vector<std::byte> bytes(n);
+  in.seekg(static_cast<std::streamoff>(offset));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n));
+  if (!in) return absl::DataLossError(absl::StrCat(path, ": read failed"));
+  return bytes;
+}
+
+// Reads a bitmap (superblock + bits) at `offset` and reports it.
+absl::StatusOr<Report> InspectBitmapAt(const std::string& path, uint64_t offset,
+                                       const std::string& label) {
+  absl::StatusOr<std::vector<std::byte>> head = ReadAt(path, offset, raid1::kBitmapSuperSize);
+  if (!head.ok()) return head.status();
+  absl::StatusOr<raid1::BitmapSuper> sb = raid1::DecodeBitmapSuper(*head);
+  if (!sb.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(label, ": not a valid bitmap superblock: ",
+                                                   sb.status().message()));
+  }
+  absl::StatusOr<raid1::BitmapGeometry> geometry = raid1::BitmapGeometry::For(*sb);
+  const uint64_t want = geometry.ok() ? std::min(geometry->bytes, kMaxMetadataBytes)
+                                      : raid1::kBitmapSuperSize;
+  absl::StatusOr<std::vector<std::byte>> image = ReadAt(path, offset, want);
+  if (!image.ok()) return image.status();
+  return BitmapReport(label, *sb, *image);
+}
+
+absl::StatusOr<std::vector<Report>> Inspect(const InspectCommandOptions& options) {
+  if (options.format == "bitmap") {
+    absl::StatusOr<Report> report = InspectBitmapAt(options.image, 0, options.image);
+    if (!report.ok()) return report.status();
+    return std::vector<Report>{*report};
+  }
+  // md member: superblock at 4 KiB.
+  const uint64_t super_offset = raid1::kMdSuperOffsetSectors * 512;
+  absl::StatusOr<std::vector<std::byte>> bytes = ReadAt(options.image, super_offset, 4096);
+  if (!bytes.ok()) return bytes.status();
+  std::ifstream sized(options.image, std::ios::binary | std::ios::ate);
+  const uint64_t member_sectors = static_cast<uint64_t>(std::max<std::streamoff>(sized.tellg(), 0)) / 512;
+  absl::StatusOr<raid1::MdSuperblock> sb = raid1::DecodeMdSuperblock(*bytes, member_sectors);
+  if (!sb.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(options.image, ": not a valid md v1.2 superblock: ",
+                                                   sb.status().message()));
+  }
+  std::vector<Report> reports = {MdReport(*sb)};
+  if (sb->has_internal_bitmap()) {
+    const int64_t start = sb->bitmap_start_sector();
+    if (start < 0) {
+      reports[0].problems.push_back("internal bitmap offset points before the device start");
+      return reports;
+    }
+    absl::StatusOr<Report> bitmap = InspectBitmapAt(options.image, static_cast<uint64_t>(start) * 512,
+                                                    absl::StrCat(options.image, " (internal bitmap)"));
+    if (!bitmap.ok()) {
+      reports[0].problems.push_back(std::string(bitmap.status().message()));
+      return reports;
+    }
+    // I5: the bitmap's events must not lag the superblock's, or it is stale.
+    absl::StatusOr<std::vector<std::byte>> head =
+        ReadAt(options.image, static_cast<uint64_t>(start) * 512, raid1::kBitmapSuperSize);
+    if (head.ok()) {
+      absl::StatusOr<raid1::BitmapSuper> bsb = raid1::DecodeBitmapSuper(*head);
+      if (bsb.ok() && bsb->events < sb->events && !bsb->stale()) {
+        bitmap->problems.push_back(absl::StrCat("bitmap events ", bsb->events,
+                                                " lag the superblock's ", sb->events,
+                                                ": the bitmap is stale (I5)"));
+      }
+      if (bsb.ok() && bsb->uuid != sb->set_uuid) {
+        bitmap->problems.push_back("bitmap uuid differs from the array uuid");
+      }
+    }
+    reports.push_back(*bitmap);
+  }
+  return reports;
+}
+
+}  // namespace
+
+int RunInspectCommand(const InspectCommandOptions& options, std::ostream& out, std::ostream& err) {
+  absl::StatusOr<std::vector<Report>> reports = Inspect(options);
+  if (!reports.ok()) {
+    err << "powercut inspect: " << reports.status().message() << "\n";
+    return 2;
+  }
+  bool consistent = true;
+  if (options.json) {
+    nlohmann::json json = nlohmann::json::array();
+    for (const Report& report : *reports) {
+      nlohmann::json fields = nlohmann::json::object();
+      for (const auto& [name, value] : report.fields) fields[name] = value;
+      json.push_back({{"fields", fields}, {"inconsistencies", report.problems}});
+      consistent = consistent && report.problems.empty();
+    }
+    out << json.dump(2) << "\n";
+  } else {
+    for (size_t i = 0; i < reports->size(); ++i) {
+      if (i > 0) out << "\n";
+      out << (*reports)[i].Text();
+      consistent = consistent && (*reports)[i].problems.empty();
+    }
+  }
+  return consistent ? 0 : 1;
+}
+
+}  // namespace powercut::tools

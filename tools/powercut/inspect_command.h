@@ -1,0 +1,27 @@
+// `powercut inspect IMAGE --format bitmap|md`: decodes on-media metadata from an image
+// file and prints it in the wording of `mdadm -X` / `mdadm --examine`, with any
+// inconsistencies found. Corrupt input is reported, never trusted.
+//   bitmap: an external bitmap file (bitmap_super_t at offset 0, then the bits);
+//   md:     a RAID1 member image (md v1.2 superblock 4 KiB in, and its internal
+//           bitmap when the superblock has one).
+#ifndef POWERCUT_TOOLS_POWERCUT_INSPECT_COMMAND_H_
+#define POWERCUT_TOOLS_POWERCUT_INSPECT_COMMAND_H_
+
+#include <ostream>
+#include <string>
+
+namespace powercut::tools {
+
+struct InspectCommandOptions {
+  std::string image;
+  std::string format;  // "bitmap" or "md"
+  bool json = false;
+};
+
+// Exit code: 0 decoded and consistent, 1 decoded with inconsistencies, 2 unreadable or
+// not decodable (the reason is printed).
+int RunInspectCommand(const InspectCommandOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace powercut::tools
+
+#endif  // POWERCUT_TOOLS_POWERCUT_INSPECT_COMMAND_H_
