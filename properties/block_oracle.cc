@@ -77,6 +77,17 @@ std::optional<uint64_t> BlockOracle::NewestRequiredWrite(uint64_t sector) const 
   return newest;
 }
 
+bool BlockOracle::DiscardedSince(const std::vector<uint64_t>& history, const Op& write,
+                                 uint64_t before_seq) const {
+  for (uint64_t id : history) {
+    const Op& discard = ops_[id - 1];
+    if (discard.kind == Kind::kDiscard && !Older(discard, write) && discard.begin_seq < before_seq) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::optional<std::string> BlockOracle::CheckRecovered(uint64_t sector,
                                                        std::span<const std::byte> bytes) const {
   const DecodedSector found = DecodeSector(bytes, sector);
@@ -104,31 +115,20 @@ std::optional<std::string> BlockOracle::CheckRecovered(uint64_t sector,
     }
     source = found.write_id;
   }
-  // ... and must not be older than any required write of this sector.
+  // ... and must not be older than any required write of this sector, unless a discard
+  // of the sector that is not older than that write made its contents undefined.
   for (uint64_t id : history) {
     const Op& required = ops_[id - 1];
     if (!Required(required)) continue;
-    if (source) {
-      if (Older(ops_[*source - 1], required)) {
-        return Explain(sector, found,
-                       absl::StrCat("it is older than ", DescribeOp(id),
-                                    ", which had to survive: an acknowledged durable write "
-                                    "was lost."));
-      }
-    } else {
-      // Zeroes: allowed only through a discard that is not older than `required`.
-      bool discarded_after = false;
-      for (uint64_t d : history) {
-        const Op& discard = ops_[d - 1];
-        discarded_after = discarded_after || (discard.kind == Kind::kDiscard && !Older(discard, required));
-      }
-      if (!discarded_after) {
-        return Explain(sector, found,
-                       absl::StrCat(DescribeOp(id),
-                                    " had to survive: an acknowledged durable write was "
-                                    "lost."));
-      }
-    }
+    if (source && !Older(ops_[*source - 1], required)) continue;
+    if (DiscardedSince(history, required, kNever)) continue;
+    return Explain(sector, found,
+                   source ? absl::StrCat("it is older than ", DescribeOp(id),
+                                         ", which had to survive: an acknowledged durable "
+                                         "write was lost.")
+                          : absl::StrCat(DescribeOp(id),
+                                         " had to survive: an acknowledged durable write was "
+                                         "lost."));
   }
   return std::nullopt;
 }
@@ -154,18 +154,10 @@ void BlockOracle::EndRead(uint64_t id, const absl::Status& status, std::span<con
         const Op& done = ops_[wid - 1];
         // Writes that completed successfully before the read was submitted.
         if (done.kind != Kind::kWrite || !done.ok || done.end_seq > read.begin_seq) continue;
+        if (DiscardedSince(history, done, read.end_seq)) continue;
         if (found.kind == SectorKind::kZero) {
-          bool discarded_after = false;
-          for (uint64_t d : history) {
-            const Op& discard = ops_[d - 1];
-            discarded_after = discarded_after || (discard.kind == Kind::kDiscard &&
-                                                  !Older(discard, done) &&
-                                                  discard.begin_seq < read.end_seq);
-          }
-          if (!discarded_after) {
-            problem = absl::StrCat("it returned zeroes after ", DescribeOp(wid), " completed.");
-            break;
-          }
+          problem = absl::StrCat("it returned zeroes after ", DescribeOp(wid), " completed.");
+          break;
         } else if (found.write_id == wid) {
           continue;
         } else if (found.write_id > ops_.size() || Older(ops_[found.write_id - 1], done) ||

@@ -9,11 +9,15 @@
 //   W is OLDER than X iff W completed before X was submitted.
 //   After a crash, sector s may hold the data of any write W to s (acknowledged, failed
 //   or still in flight) that is not older than a required write to s; zeroes only if no
-//   write to s is required (or a discard of s is not older than every required write).
-//   Never garbage, never data written for another sector.
+//   write to s is required. A discard makes a sector's contents undefined, as the block
+//   layer allows: once a discard of s is not older than a required write R, R no longer
+//   has to survive, and s may read back as zeroes or as any earlier write to s (a cache
+//   that drops its copy reveals the origin's). Never garbage, never data written for
+//   another sector.
 //
 // Reads during the workload are checked as they complete: a read may return any write
-// not older than a write that completed before the read was submitted.
+// not older than a write that completed before the read was submitted, or, after a
+// discard submitted before the read completed, zeroes or any write of the sector.
 //
 // "Order" is the oracle's own event counter, so concurrent operations (overlapping in
 // time) are never mistaken for ordered ones. Violations are explained in one
@@ -88,6 +92,10 @@ class BlockOracle {
 
   uint64_t Begin(Op op);
   bool Required(const Op& write) const;
+  // True if some discard in `history` is not older than `write` and was submitted
+  // before `before_seq`.
+  bool DiscardedSince(const std::vector<uint64_t>& history, const Op& write,
+                      uint64_t before_seq) const;
   bool Older(const Op& earlier, const Op& later) const {
     return earlier.end_seq != kNever && earlier.end_seq < later.begin_seq;
   }

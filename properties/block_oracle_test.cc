@@ -118,6 +118,31 @@ TEST(BlockOracle, ADiscardNotOlderThanTheFlushedWriteAllowsZeroes) {
   EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(w, 5)));
 }
 
+TEST(BlockOracle, ADiscardMayRevealOlderDataOfTheSectorButNotAfterALaterWrite) {
+  BlockOracle oracle;
+  uint64_t old_write = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(old_write, kOk, Microseconds(2));
+  uint64_t cached = oracle.BeginWrite(0, 5, 1, false, Microseconds(3));
+  oracle.EndWrite(cached, kOk, Microseconds(4));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(5));
+  oracle.EndFlush(f, kOk, Microseconds(6));
+  uint64_t d = oracle.BeginDiscard(0, 5, 1, Microseconds(7));
+  oracle.EndWrite(d, kOk, Microseconds(8));
+  uint64_t stale = oracle.BeginRead(1, 5, 1, Microseconds(9));
+  oracle.EndRead(stale, kOk, Stamped(old_write, 5), Microseconds(10));
+  EXPECT_TRUE(oracle.read_violations().empty());
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(old_write, 5)));
+  EXPECT_TRUE(oracle.CheckRecovered(5, Stamped(old_write, 6)));  // still never foreign
+
+  uint64_t after = oracle.BeginWrite(0, 5, 1, false, Microseconds(11));
+  oracle.EndWrite(after, kOk, Microseconds(12));
+  uint64_t f2 = oracle.BeginFlush(0, Microseconds(13));
+  oracle.EndFlush(f2, kOk, Microseconds(14));
+  auto lost = oracle.CheckRecovered(5, Stamped(cached, 5));
+  ASSERT_TRUE(lost);
+  EXPECT_THAT(*lost, HasSubstr("older than write #"));
+}
+
 TEST(BlockOracle, AReadMustSeeEveryWriteCompletedBeforeItWasSubmitted) {
   BlockOracle oracle;
   uint64_t a = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));

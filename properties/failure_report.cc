@@ -25,24 +25,32 @@ std::filesystem::path FailureDir() {
 
 }  // namespace
 
-std::string ReportFailure(const Scenario& scenario, const CrashCheckResult& result) {
+SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& result) {
   Scenario failing = scenario;
   failing.expect = Verdict::kFail;
   if (failing.comment.empty()) failing.comment = result.failure;
-  const std::string text = FormatReplay(failing);
+  SavedFailure saved;
+  saved.text = FormatReplay(failing);
   const std::filesystem::path dir = FailureDir();
   const std::filesystem::path path =
       dir / absl::StrFormat("%s-seed%d-%016x.replay", scenario.engine, scenario.seed,
-                            sim::HashLabel(text));
+                            sim::HashLabel(saved.text));
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   std::ofstream out(path);
-  out << text;
-  const bool saved = !error && static_cast<bool>(out);
-  const std::string binary = scenario.mutant.empty() ? "powercut" : "powercut_with_mutants";
-  return absl::StrCat(result.failure, "\n\nReplay file", saved ? absl::StrCat(" (", path.string(), ")") : " (could not be saved)",
-                      ":\n", text, "\nReproduce with:\n  ", binary, " replay ",
-                      saved ? path.string() : "FILE", "\n");
+  out << saved.text;
+  if (!error && out) saved.path = path.string();
+  saved.command =
+      absl::StrCat(scenario.mutant.empty() ? "powercut" : "powercut_with_mutants", " replay ",
+                   saved.path.empty() ? "FILE" : saved.path);
+  return saved;
+}
+
+std::string ReportFailure(const Scenario& scenario, const CrashCheckResult& result) {
+  const SavedFailure saved = SaveFailure(scenario, result);
+  return absl::StrCat(result.failure, "\n\nReplay file",
+                      saved.path.empty() ? " (could not be saved)" : absl::StrCat(" (", saved.path, ")"),
+                      ":\n", saved.text, "\nReproduce with:\n  ", saved.command, "\n");
 }
 
 }  // namespace powercut::props

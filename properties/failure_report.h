@@ -16,6 +16,15 @@
 
 namespace powercut::props {
 
+struct SavedFailure {
+  std::string path;     // empty if the file could not be written
+  std::string text;     // the replay file
+  std::string command;  // e.g. "powercut replay /tmp/powercut-failures/x.replay"
+};
+
+// Writes the replay file for a failing scenario and returns where it went.
+SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& result);
+
 std::string ReportFailure(const Scenario& scenario, const CrashCheckResult& result);
 
 }  // namespace powercut::props

@@ -3,6 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "engine/mutant/mutant.h"
 #include "properties/linear_stack.h"
+#include "properties/raid1_stack.h"
+#include "properties/writecache_stack.h"
 
 namespace powercut::props {
 namespace {
@@ -13,6 +15,16 @@ const std::vector<EngineParam>& LinearParams() {
   static const std::vector<EngineParam> params = {
       {"logical_sectors", 4096, 8, kMaxLogicalSectors, "size of the mapped device"},
       {"start_sector", 24, 0, uint64_t{1} << 30, "offset of the mapping on the SSD"},
+  };
+  return params;
+}
+
+const std::vector<EngineParam>& Raid1Params() {
+  static const std::vector<EngineParam> params = {
+      {"mirrors", 2, 2, 4, "number of mirrors (members)"},
+      {"logical_sectors", 4096, 8, kMaxLogicalSectors, "size of the array"},
+      {"chunk_sectors", 64, 1, uint64_t{1} << 22, "bitmap chunk, a power of two"},
+      {"daemon_sleep_s", 1, 1, 3600, "bitmap daemon period (virtual seconds)"},
   };
   return params;
 }
@@ -29,6 +41,16 @@ uint64_t Param(const Scenario& scenario, const std::vector<EngineParam>& known,
   return 0;
 }
 
+Raid1StackOptions Raid1OptionsOf(const Scenario& scenario) {
+  Raid1StackOptions options;
+  options.mirrors = static_cast<uint32_t>(Param(scenario, Raid1Params(), "mirrors"));
+  options.logical_sectors = Param(scenario, Raid1Params(), "logical_sectors");
+  options.chunk_sectors = Param(scenario, Raid1Params(), "chunk_sectors");
+  options.daemon_sleep_s = static_cast<uint32_t>(Param(scenario, Raid1Params(), "daemon_sleep_s"));
+  options.ssd = scenario.ssd;
+  return options;
+}
+
 absl::StatusOr<StackFactory> MakeFactory(const Scenario& scenario) {
   if (scenario.engine == "linear") {
     LinearStackOptions options;
@@ -37,6 +59,16 @@ absl::StatusOr<StackFactory> MakeFactory(const Scenario& scenario) {
     options.ssd = scenario.ssd;
     options.faults = scenario.faults;
     return LinearStackFactory(options);
+  }
+  if (scenario.engine == "writecache") {
+    absl::StatusOr<WritecacheStackOptions> options = WritecacheOptionsFromParams(
+        [&](const std::string& name) { return Param(scenario, WritecacheEngineParams(), name); });
+    if (!options.ok()) return options.status();
+    options->ssd = scenario.ssd;
+    return WritecacheStackFactory(*options);
+  }
+  if (scenario.engine == "raid1") {
+    return Raid1StackFactory(Raid1OptionsOf(scenario));
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown engine '", scenario.engine, "'"));
 }
@@ -53,10 +85,12 @@ class MutantScope {
 
 }  // namespace
 
-std::vector<std::string> EngineNames() { return {"linear"}; }
+std::vector<std::string> EngineNames() { return {"linear", "writecache", "raid1"}; }
 
 absl::StatusOr<std::vector<EngineParam>> EngineParams(const std::string& engine) {
   if (engine == "linear") return LinearParams();
+  if (engine == "writecache") return WritecacheEngineParams();
+  if (engine == "raid1") return Raid1Params();
   return absl::InvalidArgumentError(absl::StrCat("unknown engine '", engine, "'"));
 }
 
@@ -114,6 +148,21 @@ absl::Status Validate(const Scenario& scenario) {
           "the scenario needs mutant '", scenario.mutant,
           "', and this build has none compiled in; use powercut_with_mutants"));
     }
+  }
+  if (scenario.engine == "writecache") {
+    if (scenario.faults) {
+      return absl::InvalidArgumentError("engine 'writecache' does not take a fault plan yet");
+    }
+    absl::StatusOr<WritecacheStackOptions> options = WritecacheOptionsFromParams(
+        [&](const std::string& name) { return Param(scenario, *known, name); });
+    if (!options.ok()) return options.status();
+  }
+  if (scenario.engine == "raid1") {
+    if (scenario.faults) {
+      return absl::InvalidArgumentError("engine 'raid1' does not take a fault plan yet");
+    }
+    absl::StatusOr<raid1::Raid1Geometry> geometry = Raid1StackGeometry(Raid1OptionsOf(scenario));
+    if (!geometry.ok()) return geometry.status();
   }
   if (scenario.faults) {
     // Fault sectors address the SSD below the engine.

@@ -22,6 +22,15 @@ Op MakeOp(const OpDraw& draw, const WorkloadShape& shape) {
   const uint64_t region = draw.place % 4 != 3 ? std::min(hot, device) : device;
   const bool aligned = draw.size % 4 != 3 && device >= 8;
   const uint32_t max_io = std::max<uint32_t>(shape.max_io_sectors, 1);
+  if (shape.alignment_sectors > 0 && device >= shape.alignment_sectors) {
+    const uint32_t unit = shape.alignment_sectors;
+    const uint32_t units = std::max<uint32_t>(max_io / unit, 1);
+    op.sectors = unit * (1 + (draw.size / 4) % units);
+    op.sector = uint64_t{unit} * ((draw.place / 4) % std::max<uint64_t>(region / unit, 1));
+    if (op.sectors > device) op.sectors = static_cast<uint32_t>(device / unit * unit);
+    if (op.sector + op.sectors > device) op.sector = (device - op.sectors) / unit * unit;
+    return op;
+  }
   if (aligned) {
     const uint32_t blocks = std::max<uint32_t>(max_io / 8, 1);
     op.sectors = 8 * (1 + (draw.size / 4) % blocks);

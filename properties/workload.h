@@ -38,6 +38,10 @@ struct WorkloadShape {
   uint32_t clients = 3;
   uint32_t max_ops = 60;
   uint32_t max_io_sectors = 32;
+  // If non-zero, every read, write and discard starts at a multiple of this many
+  // sectors and covers a multiple of it (for engines with a block size, such as the
+  // write-back cache). 0: the mix described above.
+  uint32_t alignment_sectors = 0;
 };
 
 struct Workload {

@@ -28,6 +28,20 @@ enum class Id : uint16_t {
   kLinearFlushDropped,
   kLinearFuaDropped,
   kLinearMisdirectedWrite,
+  // engine/writecache: the write-back cache (dm-writecache)
+  kWcFlushBeforeDataWait,
+  kWcSbNoFua,
+  kWcOriginFlushDropped,
+  kWcSeqFromEntries,
+  kWcFreeWithoutCommit,
+  kWcWritebackNoOriginFlush,
+  kWcLowerSeqWins,
+  kWcEntryNotMarkedDirty,
+  kWcOverwriteNoFlush,
+  kWcWritebackUncommitted,
+  kWcReuseWhileReading,
+  kWcExtendOverCached,
+  kWcFlushIgnoresIdleOverwrite,
 };
 
 struct Info {

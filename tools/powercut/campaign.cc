@@ -5,9 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
-#include "properties/crash_check.h"
-#include "properties/linear_stack.h"
-#include "sim/prng.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "properties/failure_report.h"
 
 namespace powercut::tools {
 namespace {
@@ -29,22 +29,51 @@ bool CampaignSummary::passed() const {
   return true;
 }
 
-std::vector<CampaignTarget> DefaultTargets() {
+std::vector<CampaignTarget> DefaultTargets() { return props::ScenarioFamilies(); }
+
+absl::StatusOr<std::vector<CampaignTarget>> SelectTargets(const std::string& names) {
   std::vector<CampaignTarget> targets;
-  props::LinearStackOptions linear;
-  linear.logical_sectors = 2048;
-  props::WorkloadShape shape;
-  shape.device_sectors = linear.logical_sectors;
-  shape.clients = 3;
-  shape.max_ops = 60;
-  targets.push_back({"linear", props::LinearStackFactory(linear), shape});
+  for (absl::string_view name : absl::StrSplit(names, ',', absl::SkipWhitespace())) {
+    name = absl::StripAsciiWhitespace(name);
+    bool found = false;
+    for (const props::ScenarioFamily& family : props::ScenarioFamilies()) {
+      if (family.name != name && family.engine != name) continue;
+      found = true;
+      bool already = false;
+      for (const CampaignTarget& t : targets) already = already || t.name == family.name;
+      if (!already) targets.push_back(family);
+    }
+    if (!found) {
+      std::string known;
+      for (const props::ScenarioFamily& family : props::ScenarioFamilies()) {
+        absl::StrAppend(&known, known.empty() ? "" : ", ", family.name);
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown engine or family '", name, "' (known: ", known, ")"));
+    }
+  }
+  if (targets.empty()) return absl::InvalidArgumentError("no engines selected");
   return targets;
 }
 
-props::CrashCheckResult CheckSeed(const CampaignTarget& target, uint64_t seed, uint32_t images) {
-  sim::Prng prng = sim::Prng(seed).Fork("workload");
-  const props::Workload workload = props::GenerateWorkload(prng, target.shape);
-  return props::RunCrashCheck(target.factory, workload, {.seed = seed, .images = images});
+props::Scenario SeedScenario(const CampaignTarget& target, uint64_t seed, uint32_t images,
+                             const std::string& mutant) {
+  props::Scenario scenario = target.draw(seed);
+  scenario.images = images;
+  scenario.mutant = mutant;
+  return scenario;
+}
+
+props::CrashCheckResult CheckSeed(const CampaignTarget& target, uint64_t seed, uint32_t images,
+                                  const std::string& mutant) {
+  absl::StatusOr<props::CrashCheckResult> result =
+      props::RunScenario(SeedScenario(target, seed, images, mutant));
+  if (result.ok()) return *std::move(result);
+  props::CrashCheckResult invalid;
+  invalid.passed = false;
+  invalid.failure = absl::StrCat("the ", target.name, " family drew an invalid scenario for seed ",
+                                 seed, ": ", result.status().message());
+  return invalid;
 }
 
 CampaignSummary RunCampaign(const std::vector<CampaignTarget>& targets,
@@ -68,7 +97,10 @@ CampaignSummary RunCampaign(const std::vector<CampaignTarget>& targets,
       if (!result.passed) {
         ++out.failures;
         if (out.failure_notes.size() < kFailureNotes) {
-          out.failure_notes.push_back(absl::StrCat("seed ", seed, ": ", result.failure));
+          const props::SavedFailure saved =
+              props::SaveFailure(SeedScenario(target, seed, options.images_per_seed), result);
+          out.failure_notes.push_back(
+              absl::StrCat("seed ", seed, ": ", result.failure, "\n  reproduce: ", saved.command));
         }
       }
       if (options.determinism_every != 0 && i % options.determinism_every == 0) {
@@ -83,7 +115,7 @@ CampaignSummary RunCampaign(const std::vector<CampaignTarget>& targets,
       }
       if (progress && std::chrono::duration<double>(Clock::now() - last_progress).count() > 0.1) {
         last_progress = Clock::now();
-        progress(absl::StrFormat("%-8s seed %d/%d  images %d  failures %d  %.0f seeds/s",
+        progress(absl::StrFormat("%-16s seed %d/%d  images %d  failures %d  %.0f seeds/s",
                                  target.name, i + 1, options.seeds, out.crash_images, out.failures,
                                  static_cast<double>(out.seeds) / SecondsSince(target_start)));
       }
@@ -94,11 +126,11 @@ CampaignSummary RunCampaign(const std::vector<CampaignTarget>& targets,
 }
 
 std::string FormatSummaryTable(const CampaignSummary& summary) {
-  std::string out = absl::StrFormat("%-10s %8s %12s %14s %9s %13s %10s\n", "engine", "seeds",
+  std::string out = absl::StrFormat("%-16s %8s %12s %14s %9s %13s %10s\n", "target", "seeds",
                                     "crash images", "sectors judged", "failures",
                                     "determinism", "seeds/s");
   for (const TargetSummary& t : summary.targets) {
-    absl::StrAppendFormat(&out, "%-10s %8d %12d %14d %9d %6d/%-6d %10.0f\n", t.name, t.seeds,
+    absl::StrAppendFormat(&out, "%-16s %8d %12d %14d %9d %6d/%-6d %10.0f\n", t.name, t.seeds,
                           t.crash_images, t.sectors_checked, t.failures,
                           t.determinism_checks - t.determinism_failures, t.determinism_checks,
                           t.seconds > 0 ? static_cast<double>(t.seeds) / t.seconds : 0.0);
@@ -114,7 +146,7 @@ std::string FormatSummaryJson(const CampaignSummary& summary) {
   nlohmann::json json;
   json["passed"] = summary.passed();
   for (const TargetSummary& t : summary.targets) {
-    json["engines"].push_back({{"engine", t.name},
+    json["targets"].push_back({{"target", t.name},
                                {"seeds", t.seeds},
                                {"crash_images", t.crash_images},
                                {"sectors_judged", t.sectors_checked},

@@ -1,9 +1,12 @@
 // Campaign: many seeded crash checks over the engines, with progress and a summary.
 //
-// Each seed draws a workload and a crash instant and checks `images_per_seed` crash
-// images against the oracle. Seeds run in order from `first_seed`, so a campaign is
-// reproducible: seed N always means the same run. A sample of seeds (every
-// `determinism_every`-th) is run twice and must give the same trace hash.
+// Each target is a seeded scenario family (properties/seeded_scenarios.h): seed N of a
+// target is one Scenario (engine parameters, workload, crash instant), checked over
+// `images_per_seed` crash images. Seeds run in order from `first_seed`, so a campaign
+// is reproducible. A sample of seeds (every `determinism_every`-th) is run twice and
+// must give the same trace hash. The first failures of each target are saved as
+// replay files (properties/failure_report.h), named in the summary with the command
+// that reproduces them.
 //
 // Wall-clock time is used only to bound the campaign and to print rates; it never
 // reaches a simulation.
@@ -15,17 +18,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "properties/crash_check.h"
-#include "properties/stack.h"
-#include "properties/workload.h"
+#include "properties/scenario.h"
+#include "properties/seeded_scenarios.h"
 
 namespace powercut::tools {
 
-struct CampaignTarget {
-  std::string name;  // e.g. "linear"
-  props::StackFactory factory;
-  props::WorkloadShape shape;
-};
+using CampaignTarget = props::ScenarioFamily;
 
 struct CampaignOptions {
   uint64_t first_seed = 1;
@@ -44,7 +44,7 @@ struct TargetSummary {
   uint64_t determinism_checks = 0;
   uint64_t determinism_failures = 0;
   double seconds = 0;
-  std::vector<std::string> failure_notes;  // first few, one paragraph each
+  std::vector<std::string> failure_notes;  // first few: failure, replay file, command
 };
 
 struct CampaignSummary {
@@ -52,8 +52,13 @@ struct CampaignSummary {
   bool passed() const;
 };
 
-// One seed of a target: its workload and crash, checked over `images` crash images.
-props::CrashCheckResult CheckSeed(const CampaignTarget& target, uint64_t seed, uint32_t images);
+// Seed `seed` of a target, checking `images` crash images, with `mutant` (a catalog
+// name, test builds only) active or none.
+props::Scenario SeedScenario(const CampaignTarget& target, uint64_t seed, uint32_t images,
+                             const std::string& mutant = "");
+// Runs it; an invalid scenario (a bug in the family) is reported as a failure.
+props::CrashCheckResult CheckSeed(const CampaignTarget& target, uint64_t seed, uint32_t images,
+                                  const std::string& mutant = "");
 
 // `progress` is called about every 100 ms of wall-clock time with a one-line status.
 CampaignSummary RunCampaign(const std::vector<CampaignTarget>& targets,
@@ -63,8 +68,11 @@ CampaignSummary RunCampaign(const std::vector<CampaignTarget>& targets,
 std::string FormatSummaryTable(const CampaignSummary& summary);
 std::string FormatSummaryJson(const CampaignSummary& summary);
 
-// The engines `powercut run` checks by default.
+// The targets `powercut run` checks by default: every scenario family.
 std::vector<CampaignTarget> DefaultTargets();
+// The targets named in a comma-separated list (family names, or an engine name for all
+// its families); InvalidArgument naming the unknown ones.
+absl::StatusOr<std::vector<CampaignTarget>> SelectTargets(const std::string& names);
 
 }  // namespace powercut::tools
 

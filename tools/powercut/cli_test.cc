@@ -208,7 +208,7 @@ TEST_CASE("shrink refuses a passing file", "[e2e]") {
 }
 
 TEST_CASE("mutants prints the matrix and every mutant is killed", "[e2e]") {
-  Result r = RunBinary(POWERCUT_MUTANTS_BINARY, "mutants --seeds 50 --json");
+  Result r = RunBinary(POWERCUT_MUTANTS_BINARY, "mutants --seeds 1000 --json");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   nlohmann::json json = nlohmann::json::parse(r.output);

@@ -21,7 +21,14 @@ constexpr int kExitPass = 0;
 constexpr int kExitPropertyFailure = 1;
 constexpr int kExitUsage = 2;
 
-int RunCommand(const powercut::tools::CampaignOptions& options, bool json) {
+int RunCommand(const powercut::tools::CampaignOptions& options, const std::string& engines,
+               bool json) {
+  absl::StatusOr<std::vector<powercut::tools::CampaignTarget>> targets =
+      engines.empty() ? powercut::tools::DefaultTargets() : powercut::tools::SelectTargets(engines);
+  if (!targets.ok()) {
+    std::cerr << "powercut run: " << targets.status().message() << "\n";
+    return kExitUsage;
+  }
   const bool tty = isatty(fileno(stderr)) != 0;
   auto progress = [tty](const std::string& line) {
     if (tty) {
@@ -29,7 +36,7 @@ int RunCommand(const powercut::tools::CampaignOptions& options, bool json) {
     }
   };
   powercut::tools::CampaignSummary summary =
-      powercut::tools::RunCampaign(powercut::tools::DefaultTargets(), options, progress);
+      powercut::tools::RunCampaign(*targets, options, progress);
   if (tty) std::cerr << "\r\033[K";
   std::cout << (json ? powercut::tools::FormatSummaryJson(summary)
                      : powercut::tools::FormatSummaryTable(summary));
@@ -60,6 +67,10 @@ int main(int argc, char** argv) {
   run->add_option("--determinism-every", run_options.determinism_every,
                   "Re-run every N-th seed and compare trace hashes (0: never)")
       ->capture_default_str();
+  std::string run_engines;
+  run->add_option("--engines", run_engines,
+                  "Comma-separated engines or scenario families to check (default: all of "
+                  "linear, writecache, writecache-drain, raid1)");
   run->add_flag("--json", run_json, "Print the summary as JSON");
 
   powercut::tools::ReplayCommandOptions replay_options;
@@ -118,7 +129,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
-  if (run->parsed()) return RunCommand(run_options, run_json);
+  if (run->parsed()) return RunCommand(run_options, run_engines, run_json);
   if (shrink->parsed()) return powercut::tools::RunShrinkCommand(shrink_options, std::cout, std::cerr);
   if (inspect->parsed()) return powercut::tools::RunInspectCommand(inspect_options, std::cout, std::cerr);
   if (mutants->parsed()) return powercut::tools::RunMutantsCommand(mutants_options, std::cout, std::cerr);

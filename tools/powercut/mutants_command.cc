@@ -18,6 +18,7 @@ struct Row {
   uint64_t seeds = 0;  // seeds run; the killing seed when killed
   double seconds = 0;
   std::string category;
+  std::string family;  // the scenario family whose seed killed it
   std::string based_on;
 };
 
@@ -39,26 +40,29 @@ int RunMutantsCommand(const MutantsCommandOptions& options, std::ostream& out, s
     if (!options.only.empty() && info.name != options.only) continue;
     Row row{std::string(info.name), std::string(info.target)};
     row.based_on = std::string(info.based_on);
-    const CampaignTarget* target = nullptr;
+    std::vector<const CampaignTarget*> families;
     for (const CampaignTarget& t : targets) {
-      if (t.name == info.target) target = &t;
+      if (t.engine == info.target) families.push_back(&t);
     }
-    if (target == nullptr) {
+    if (families.empty()) {
       err << "powercut mutants: no campaign target for engine '" << info.target << "'\n";
       return 2;
     }
-    (void)mutant::SetActive(info.id);
     const auto start = std::chrono::steady_clock::now();
+    // Seed 1 of every family of the engine, then seed 2, ...: the first kill counts.
     for (uint64_t seed = 1; seed <= options.seeds && !row.killed; ++seed) {
-      const props::CrashCheckResult result = CheckSeed(*target, seed, options.images);
-      row.seeds = seed;
-      if (!result.passed) {
-        row.killed = true;
-        row.category = FailureCategory(result.failure);
+      for (const CampaignTarget* family : families) {
+        const props::CrashCheckResult result = CheckSeed(*family, seed, options.images, row.name);
+        row.seeds = seed;
+        if (!result.passed) {
+          row.killed = true;
+          row.category = FailureCategory(result.failure);
+          row.family = family->name;
+          break;
+        }
       }
     }
     row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    (void)mutant::SetActive(mutant::Id::kNone);
     rows.push_back(row);
   }
   bool all_killed = true;
@@ -68,16 +72,17 @@ int RunMutantsCommand(const MutantsCommandOptions& options, std::ostream& out, s
     for (const Row& row : rows) {
       json.push_back({{"mutant", row.name}, {"engine", row.engine}, {"killed", row.killed},
                       {"seeds", row.seeds}, {"seconds", row.seconds},
-                      {"killed_by", row.category}, {"based_on", row.based_on}});
+                      {"killed_by", row.category}, {"family", row.family},
+                      {"based_on", row.based_on}});
     }
     out << json.dump(2) << "\n";
   } else {
-    out << absl::StrFormat("%-28s %-8s %-9s %8s %9s  %s\n", "mutant", "engine", "verdict",
-                           "seeds", "seconds", "killed by");
+    out << absl::StrFormat("%-32s %-10s %-9s %6s %8s  %-16s %s\n", "mutant", "engine",
+                           "verdict", "seeds", "seconds", "family", "killed by");
     for (const Row& row : rows) {
-      out << absl::StrFormat("%-28s %-8s %-9s %8d %9.2f  %s\n", row.name, row.engine,
+      out << absl::StrFormat("%-32s %-10s %-9s %6d %8.2f  %-16s %s\n", row.name, row.engine,
                              row.killed ? "killed" : "SURVIVED", row.seeds, row.seconds,
-                             row.killed ? row.category : "-");
+                             row.killed ? row.family : "-", row.killed ? row.category : "-");
     }
     out << (all_killed ? "all mutants killed\n" : "SOME MUTANTS SURVIVED\n");
   }

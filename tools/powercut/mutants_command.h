@@ -12,7 +12,7 @@
 namespace powercut::tools {
 
 struct MutantsCommandOptions {
-  uint64_t seeds = 200;   // budget per mutant
+  uint64_t seeds = 2000;  // budget per mutant
   uint32_t images = 4;
   std::string only;       // run just this mutant if not empty
   bool json = false;

@@ -1,0 +1,156 @@
+// The in-RAM index of cache entries (entry_index.h).
+#include "engine/writecache/entry_index.h"
+
+#include <limits>
+
+namespace powercut::writecache {
+
+// ---- EntryList -------------------------------------------------------------------
+
+void EntryList::Detach(uint32_t i) {
+  Entry& e = (*entries_)[i];
+  if (e.list_prev != kNoEntry) {
+    (*entries_)[e.list_prev].list_next = e.list_next;
+  } else {
+    head_ = e.list_next;
+  }
+  if (e.list_next != kNoEntry) {
+    (*entries_)[e.list_next].list_prev = e.list_prev;
+  } else {
+    tail_ = e.list_prev;
+  }
+  e.list_prev = e.list_next = kNoEntry;
+  e.list = nullptr;
+  --size_;
+}
+
+void EntryList::Unlist(std::vector<Entry>& entries, uint32_t i) {
+  if (entries[i].list != nullptr) entries[i].list->Detach(i);
+}
+
+void EntryList::PushFront(uint32_t i) {
+  Unlist(*entries_, i);
+  Entry& e = (*entries_)[i];
+  e.list = this;
+  e.list_prev = kNoEntry;
+  e.list_next = head_;
+  if (head_ != kNoEntry) {
+    (*entries_)[head_].list_prev = i;
+  } else {
+    tail_ = i;
+  }
+  head_ = i;
+  ++size_;
+}
+
+void EntryList::PushBack(uint32_t i) {
+  Unlist(*entries_, i);
+  Entry& e = (*entries_)[i];
+  e.list = this;
+  e.list_next = kNoEntry;
+  e.list_prev = tail_;
+  if (tail_ != kNoEntry) {
+    (*entries_)[tail_].list_next = i;
+  } else {
+    head_ = i;
+  }
+  tail_ = i;
+  ++size_;
+}
+
+void EntryList::SpliceBack(EntryList& other) {
+  while (!other.empty()) PushBack(other.front());
+}
+
+void EntryList::Clear() {
+  while (!empty()) Detach(head_);
+}
+
+// ---- EntryTree -------------------------------------------------------------------
+
+void EntryTree::Clear() {
+  for (const Key& key : set_) (*entries_)[key.index].in_tree = false;
+  set_.clear();
+}
+
+void EntryTree::Insert(uint32_t i) {
+  Entry& e = (*entries_)[i];
+  e.tree_order = next_order_++;
+  e.in_tree = true;
+  set_.insert(KeyOf(i));
+}
+
+void EntryTree::Erase(uint32_t i) {
+  set_.erase(KeyOf(i));
+  (*entries_)[i].in_tree = false;
+}
+
+uint32_t EntryTree::FindNewest(uint64_t sector) const {
+  auto it = set_.upper_bound(Key{sector, std::numeric_limits<uint64_t>::max(), 0});
+  if (it == set_.begin()) return kNoEntry;
+  --it;
+  return it->sector == sector ? it->index : kNoEntry;
+}
+
+uint32_t EntryTree::FindFollowing(uint64_t sector, bool lowest) const {
+  auto it = set_.lower_bound(Key{sector, 0, 0});
+  if (it == set_.end()) return kNoEntry;
+  if (it->sector == sector && !lowest) return FindNewest(sector);
+  return it->index;
+}
+
+uint32_t EntryTree::First() const { return set_.empty() ? kNoEntry : set_.begin()->index; }
+
+uint32_t EntryTree::Prev(uint32_t i) const {
+  auto it = set_.find(KeyOf(i));
+  if (it == set_.end() || it == set_.begin()) return kNoEntry;
+  --it;
+  return it->index;
+}
+
+uint32_t EntryTree::Next(uint32_t i) const {
+  auto it = set_.find(KeyOf(i));
+  if (it == set_.end()) return kNoEntry;
+  ++it;
+  return it == set_.end() ? kNoEntry : it->index;
+}
+
+// ---- FreeList --------------------------------------------------------------------
+
+void FreeList::Clear() {
+  tree_.clear();
+  current_ = kNoEntry;
+  fifo_.Clear();
+  size_ = 0;
+}
+
+void FreeList::Add(uint32_t i) {
+  if (sorted_) {
+    // The cursor starts at the first entry added to an empty list.
+    if (tree_.empty()) current_ = i;
+    tree_.insert(i);
+  } else {
+    fifo_.PushBack(i);
+  }
+  ++size_;
+}
+
+uint32_t FreeList::Peek() const {
+  if (sorted_) return current_;
+  return fifo_.empty() ? kNoEntry : fifo_.front();
+}
+
+void FreeList::Pop() {
+  if (sorted_) {
+    auto it = tree_.find(current_);
+    if (it == tree_.end()) return;  // nothing to take (Peek() said kNoEntry)
+    auto next = tree_.erase(it);
+    if (next == tree_.end()) next = tree_.begin();
+    current_ = next == tree_.end() ? kNoEntry : *next;
+  } else {
+    EntryList::Unlist(*entries_, fifo_.front());
+  }
+  --size_;
+}
+
+}  // namespace powercut::writecache

@@ -1,0 +1,186 @@
+// Start (the kernel's constructor, device part), formatting, and recovery (the kernel's
+// resume, shared by Start and Resume).
+//
+// Formatting order (a valid magic implies initialized entries): write the superblock
+// fields but the magic, every entry free and every padding byte zero; flush; only then
+// write the magic and flush again. A cache whose superblock has magic and version zero
+// is formatted; any other magic, version or block size fails Start().
+//
+// Recovery reads the whole metadata area and rebuilds the index. An entry is kept iff
+// it is committed (seq < superblock seq); every other entry becomes free (seq -1 is
+// written if it was not), whatever its data block holds. Of two committed entries of
+// one sector the higher seq wins and the other is freed; equal seqs set the sticky
+// error and the later index wins. If anything changed, the whole metadata area is
+// rewritten and flushed before any request is mapped, so the cleaned state is durable
+// before a freed block can be reused. Then writeback starts if the cache is above the
+// high watermark, and the max_age timer is armed.
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "engine/io/io_batch.h"
+#include "engine/mutant/mutant.h"
+#include "engine/writecache/writecache.h"
+
+namespace powercut::writecache {
+
+absl::Status WriteCache::ReadMetadata(uint64_t bytes) {
+  return io::ReadSync(scheduler_, cache_, start_sector_,
+                      std::span<std::byte>(memory_).first(bytes));
+}
+
+absl::Status WriteCache::Format(const Geometry& geometry) {
+  memory_ = FormattedMetadata(geometry);  // everything but the magic
+  dirty_regions_.assign((memory_.size() + kMetadataRegionBytes - 1) / kMetadataRegionBytes, false);
+  MarkAllDirty();
+  CommitFlushed(false);
+  StoreU32(memory_, kMagicOffset, kMagic);
+  MarkDirty(kMagicOffset);
+  CommitFlushed(false);
+  if (has_error()) return error_;
+  return absl::OkStatus();
+}
+
+absl::Status WriteCache::Start() {
+  if (started_) return absl::FailedPreconditionError("writecache: already started");
+  // The layout the cache device could hold; the superblock decides the real one.
+  absl::StatusOr<Geometry> fit = ComputeGeometry(area_bytes_, params_.block_size);
+  if (!fit.ok()) return fit.status();
+  memory_.assign(fit->metadata_bytes, std::byte{0});
+  if (absl::Status read = ReadMetadata(params_.block_size); !read.ok()) {
+    return absl::DataLossError(absl::StrCat("writecache: Unable to read first block of metadata: ",
+                                            read.ToString()));
+  }
+  Superblock sb = DecodeSuperblock(memory_);
+  if (sb.magic == 0 && sb.version == 0) {
+    if (absl::Status formatted = Format(*fit); !formatted.ok()) {
+      return absl::DataLossError(absl::StrCat("writecache: Unable to initialize device: ",
+                                              formatted.message()));
+    }
+    sb = DecodeSuperblock(memory_);
+  }
+  if (sb.magic != kMagic) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("writecache: Invalid magic in the superblock (0x", absl::Hex(sb.magic), ")"));
+  }
+  if (sb.version != kVersion) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("writecache: Invalid version in the superblock (", sb.version, ")"));
+  }
+  if (sb.block_size != params_.block_size) {
+    return absl::InvalidArgumentError(absl::StrCat("writecache: Block size does not match superblock (",
+                                                   sb.block_size, " on the device, ",
+                                                   params_.block_size, " in the table)"));
+  }
+  absl::StatusOr<Geometry> geometry = GeometryFor(sb.n_blocks, sb.block_size);
+  if (!geometry.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("writecache: Overflow in size calculation (", geometry.status().message(), ")"));
+  }
+  if (geometry->metadata_bytes + geometry->n_blocks * geometry->block_size > area_bytes_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "writecache: Memory area is too small (", sb.n_blocks, " blocks need ",
+        geometry->metadata_bytes + geometry->n_blocks * geometry->block_size, " bytes, the cache has ",
+        area_bytes_, ")"));
+  }
+  geometry_ = *geometry;
+  memory_.resize(geometry_.metadata_bytes);
+  dirty_regions_.assign((memory_.size() + kMetadataRegionBytes - 1) / kMetadataRegionBytes, false);
+
+  // Watermarks as free-block counts, rounded to nearest.
+  freelist_high_watermark_ = (geometry_.n_blocks * (100 - params_.HighWatermark()) + 50) / 100;
+  freelist_low_watermark_ = (geometry_.n_blocks * (100 - params_.LowWatermark()) + 50) / 100;
+  if (cleaner_) ActivateCleaner();
+
+  entries_.assign(geometry_.n_blocks, Entry{});
+  started_ = true;
+  SpawnThreads();
+  lock_.Lock();
+  Recover();
+  lock_.Unlock();
+  return absl::OkStatus();
+}
+
+void WriteCache::Recover() {
+  data_device_sectors_ = origin_.sector_count();
+  if (absl::Status read = ReadMetadata(memory_.size()); !read.ok()) {
+    // The entries are unusable: treat them all as free (the superblock stays).
+    SetError(read, "unable to read metadata");
+    std::fill(memory_.begin() + kSuperblockBytes, memory_.end(), std::byte{0xff});
+  }
+
+  tree_.Clear();
+  lru_.Clear();
+  freelist_.Clear();
+  for (Entry& e : entries_) e = Entry{};
+  writeback_size_ = 0;
+  uncommitted_blocks_ = 0;
+  overwrote_committed_ = false;
+
+  seq_count_ = LoadU64(memory_, kSeqCountOffset);
+  for (uint32_t b = 0; b < entries_.size(); ++b) {
+    const MemoryEntry me = DecodeEntry(
+        std::span<const std::byte>(memory_).subspan(Geometry::EntryOffset(b), kEntryBytes));
+    entries_[b].original_sector = me.original_sector;
+    entries_[b].seq_count = me.seq_count;
+  }
+  if (POWERCUT_MUTANT(kWcSeqFromEntries)) {
+    // The bug: the epoch is derived from the entries, not from the superblock.
+    uint64_t max_seq = 0;
+    bool any = false;
+    for (const Entry& e : entries_) {
+      if (e.seq_count == kFreeSeq) continue;
+      max_seq = std::max(max_seq, e.seq_count);
+      any = true;
+    }
+    if (any) seq_count_ = max_seq + 1;
+  }
+
+  bool need_flush = false;
+  for (uint32_t b = 0; b < entries_.size(); ++b) {
+    bool erase = false;
+    if (!IsCommitted(b)) {
+      erase = true;
+    } else {
+      const uint32_t old = tree_.FindNewest(entries_[b].original_sector);
+      if (old == kNoEntry) {
+        InsertEntry(b);
+      } else {
+        if (entries_[old].seq_count == entries_[b].seq_count) {
+          SetError(absl::InvalidArgumentError(absl::StrCat(
+                       "two identical entries, position ", b, ", sector ",
+                       entries_[b].original_sector, ", sequence ", entries_[b].seq_count)),
+                   "recovery");
+        }
+        bool keep_old = entries_[old].seq_count > entries_[b].seq_count;
+        if (POWERCUT_MUTANT(kWcLowerSeqWins)) keep_old = entries_[old].seq_count < entries_[b].seq_count;
+        if (keep_old) {
+          erase = true;
+        } else {
+          FreeEntry(old);
+          InsertEntry(b);
+          need_flush = true;
+        }
+      }
+    }
+    if (erase) {
+      if (entries_[b].seq_count != kFreeSeq) {
+        ClearSeq(b);
+        need_flush = true;
+      }
+      AddToFreelist(b);
+    }
+  }
+
+  if (need_flush) {
+    // The cleaned metadata is durable before any block freed here is reused.
+    MarkAllDirty();
+    CommitFlushed(false);
+  }
+  VerifyWatermark();
+  if (params_.max_age_ms) {
+    max_age_deadline_ = scheduler_.Now() + runtime::Milliseconds(*params_.max_age_ms) / 16;
+    max_age_timer_wait_.NotifyAll();
+  }
+}
+
+}  // namespace powercut::writecache

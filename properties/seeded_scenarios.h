@@ -1,0 +1,44 @@
+// Seeded scenario families: what a campaign checks for one seed.
+//
+// A family turns a seed into a complete Scenario (engine parameters, SSD settings,
+// workload, and for some families the crash instant), so every seed a campaign or the
+// mutation matrix runs is also a replay file: a failure is reproduced by
+// `powercut replay` and minimised by `powercut shrink` like any other. The same seed
+// always gives the same scenario.
+//
+// Families:
+//   linear            the pass-through target over a 2048-sector SSD
+//   writecache        dm-writecache in SSD mode, parameters drawn per seed: caches of
+//                     one to ~300 blocks (some aged), any watermarks, frequent
+//                     autocommit, pauses, max_age, the cleaner, slow devices; IO
+//                     aligned to the drawn block size
+//   writecache-drain  a one- or three-block cache that writeback keeps emptying while
+//                     clients overwrite and flush, the crash anywhere in the run
+//   raid1             two mirrors with the internal write-intent bitmap
+#ifndef POWERCUT_PROPERTIES_SEEDED_SCENARIOS_H_
+#define POWERCUT_PROPERTIES_SEEDED_SCENARIOS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "properties/scenario.h"
+
+namespace powercut::props {
+
+struct ScenarioFamily {
+  std::string name;    // e.g. "writecache-drain"
+  std::string engine;  // the Scenario::engine it draws, e.g. "writecache"
+  std::function<Scenario(uint64_t seed)> draw;
+};
+
+// Every family, in the order campaigns run them.
+const std::vector<ScenarioFamily>& ScenarioFamilies();
+
+// The family called `name`, or nullptr.
+const ScenarioFamily* FindScenarioFamily(const std::string& name);
+
+}  // namespace powercut::props
+
+#endif  // POWERCUT_PROPERTIES_SEEDED_SCENARIOS_H_

@@ -1,0 +1,63 @@
+// Properties: the write-back cache (SSD mode, small caches, parameters drawn per seed)
+// keeps the block-device contract under random block-aligned workloads, crash instants
+// and crash images, and keeps its own invariants (writecache_invariants.h) on every
+// IO stream, crash image and recovery.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "properties/crash_check.h"
+#include "properties/workload_gen.h"
+#include "properties/writecache_for_test.h"
+#include "properties/writecache_stack.h"
+
+namespace powercut::props {
+namespace {
+
+RC_GTEST_PROP(WritecacheContract, NoAcknowledgedFlushedWriteIsLostAtARandomCrash,
+              (const WritecacheStackOptions& options)) {
+  const Workload workload = *GenWorkload(ShapeFor(options));
+  const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
+  const CrashCheckResult result = RunCrashCheck(WritecacheStackFactory(options), workload, {.seed = seed});
+  if (!result.passed) RC_FAIL(result.failure);
+}
+
+TEST(WritecacheContract, HundredsOfSeededCrashesPass) {
+  uint64_t images = 0;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    const CrashCheckResult result = CheckContract(seed);
+    ASSERT_TRUE(result.passed) << "seed " << seed << ": " << result.failure;
+    images += result.images_checked;
+  }
+  EXPECT_GE(images, 1000u);
+}
+
+TEST(WritecacheContract, KernelDefaultParametersPass) {
+  WritecacheStackOptions options;  // 64 blocks, the kernel's watermarks and autocommit
+  for (uint64_t seed = 1; seed <= 100; ++seed) {
+    sim::Prng prng(seed);
+    const Workload workload = GenerateWorkload(prng, ShapeFor(options));
+    const CrashCheckResult result =
+        RunCrashCheck(WritecacheStackFactory(options), workload, {.seed = seed});
+    ASSERT_TRUE(result.passed) << "seed " << seed << ": " << result.failure << "\n  workload:\n"
+                               << ToString(workload);
+  }
+}
+
+// The drain property: a tiny cache that writeback keeps emptying (every entry often
+// under writeback at once) while clients overwrite and flush, with power cuts spread
+// over each run.
+RC_GTEST_PROP(WritecacheDrain, NoAcknowledgedFlushedWriteIsLostWhileWritebackDrainsTheCache, ()) {
+  const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
+  const CrashCheckResult result = CheckDrain(seed);
+  if (!result.passed) RC_FAIL(result.failure);
+}
+
+TEST(WritecacheDrain, HundredsOfSeededRunsPass) {
+  for (uint64_t seed = 1; seed <= 150; ++seed) {
+    const CrashCheckResult result = CheckDrain(seed);
+    ASSERT_TRUE(result.passed) << "seed " << seed << ": " << result.failure;
+  }
+}
+
+}  // namespace
+}  // namespace powercut::props

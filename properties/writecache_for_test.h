@@ -1,0 +1,85 @@
+// Write-back cache configurations and single crash checks shared by the writecache test
+// suites: a 1024-sector origin in front of caches of one to ~300 blocks, with the
+// parameters drawn per seed (DrawWritecacheOptions), so writeback, watermarks and
+// writes around the cache happen in almost every run.
+#ifndef POWERCUT_PROPERTIES_WRITECACHE_FOR_TEST_H_
+#define POWERCUT_PROPERTIES_WRITECACHE_FOR_TEST_H_
+
+#include <rapidcheck.h>
+
+#include <cstdint>
+#include <ostream>
+
+#include "engine/runtime/time.h"
+#include "properties/crash_check.h"
+#include "properties/workload.h"
+#include "properties/writecache_stack.h"
+#include "sim/prng.h"
+
+namespace powercut::props {
+
+// Workloads for a configuration: its origin, aligned to its block size.
+inline WorkloadShape ShapeFor(const WritecacheStackOptions& options) {
+  WorkloadShape shape;
+  shape.device_sectors = options.logical_sectors;
+  shape.clients = 3;
+  shape.max_ops = 60;
+  shape.max_io_sectors = 32;
+  shape.alignment_sectors = options.params.block_size / 512;
+  return shape;
+}
+
+// One crash check of the contract property: configuration, workload and power cut all
+// drawn from `seed`.
+inline CrashCheckResult CheckContract(uint64_t seed) {
+  sim::Prng prng(seed);
+  const WritecacheStackOptions options = DrawWritecacheOptions(prng, 1024);
+  const Workload workload = GenerateWorkload(prng, ShapeFor(options));
+  CrashCheckResult result = RunCrashCheck(WritecacheStackFactory(options), workload, {.seed = seed});
+  if (!result.passed) absl::StrAppend(&result.failure, "\n  configuration: ", ToString(options));
+  return result;
+}
+
+// One crash check of the drain property: the workload of `seed` with power cuts at
+// several instants spread over the run (the windows it hunts are short).
+inline CrashCheckResult CheckDrain(uint64_t seed) {
+  sim::Prng prng(seed);
+  const WritecacheStackOptions options = DrawDrainOptions(prng);
+  const Workload workload = GenerateWorkload(prng, ShapeFor(options));
+  const StackFactory factory = WritecacheStackFactory(options);
+  const uint64_t span = 8 * workload.ops.size() + 16;
+  CrashCheckResult result;
+  for (uint64_t i = 1; i <= 8 && result.passed; ++i) {
+    result = RunCrashCheck(factory, workload,
+                           {.seed = seed, .crash_after_steps = span * i / 8 - prng.Uniform(span / 8 + 1)});
+  }
+  if (!result.passed) absl::StrAppend(&result.failure, "\n  configuration: ", ToString(options));
+  return result;
+}
+
+// Configurations for RapidCheck, drawn like DrawWritecacheOptions.
+inline rc::Gen<WritecacheStackOptions> GenWritecacheOptions() {
+  return rc::gen::map(rc::gen::arbitrary<uint64_t>(), [](uint64_t seed) {
+    sim::Prng prng(seed);
+    return DrawWritecacheOptions(prng, 1024);
+  });
+}
+
+}  // namespace powercut::props
+
+namespace rc {
+template <>
+struct Arbitrary<powercut::props::WritecacheStackOptions> {
+  static Gen<powercut::props::WritecacheStackOptions> arbitrary() {
+    return powercut::props::GenWritecacheOptions();
+  }
+};
+}  // namespace rc
+
+namespace powercut::props {
+inline void showValue(const WritecacheStackOptions& options, std::ostream& os) {
+  os << ToString(options);
+}
+}  // namespace powercut::props
+
+#endif  // POWERCUT_PROPERTIES_WRITECACHE_FOR_TEST_H_

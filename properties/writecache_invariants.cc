@@ -1,0 +1,174 @@
+// Invariant checkers for the write-back cache on raw images and IO streams
+// (writecache_invariants.h).
+#include "properties/writecache_invariants.h"
+
+#include "absl/container/btree_map.h"
+#include "absl/strings/str_cat.h"
+#include "properties/sector_stamp.h"
+
+namespace powercut::props {
+namespace {
+
+using writecache::Geometry;
+using writecache::MemoryEntry;
+using writecache::ParsedMetadata;
+
+std::vector<std::byte> ReadSectors(const sim::DiskImage& image, uint64_t sector, uint64_t count) {
+  std::vector<std::byte> out(count * io::kSectorSize);
+  image.Read(sector, out);
+  return out;
+}
+
+// Whether every sector of data block `index` holds data written for its sector;
+// otherwise what it holds.
+std::optional<std::string> CheckBlock(const sim::DiskImage& cache, uint64_t start_sector,
+                                      const Geometry& geometry, uint64_t index,
+                                      const MemoryEntry& entry) {
+  const uint64_t bs = geometry.block_sectors();
+  const std::vector<std::byte> block =
+      ReadSectors(cache, start_sector + geometry.DataSector(index), bs);
+  for (uint64_t k = 0; k < bs; ++k) {
+    const DecodedSector found = DecodeSector(
+        std::span<const std::byte>(block).subspan(k * io::kSectorSize, io::kSectorSize),
+        entry.original_sector + k);
+    if (found.kind != SectorKind::kStamped) {
+      return absl::StrCat("entry ", index, " (sector ", entry.original_sector, ", seq ",
+                          entry.seq_count, ") is committed but its block holds ",
+                          found.Describe(), " in its sector ", k);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::StatusOr<ParsedMetadata> ReadCacheMetadata(const sim::DiskImage& cache, uint64_t start_sector) {
+  const std::vector<std::byte> first = ReadSectors(cache, start_sector, 1);
+  const writecache::Superblock sb = writecache::DecodeSuperblock(first);
+  if (sb.magic == 0) return absl::NotFoundError("the cache is not formatted");
+  absl::StatusOr<Geometry> geometry = writecache::GeometryFor(sb.n_blocks, sb.block_size);
+  if (!geometry.ok()) return geometry.status();
+  if (start_sector + geometry->metadata_sectors() > cache.sector_count()) {
+    return absl::InvalidArgumentError("the metadata area does not fit on the cache device");
+  }
+  return writecache::ParseMetadata(ReadSectors(cache, start_sector, geometry->metadata_sectors()));
+}
+
+std::optional<std::string> CheckCommittedData(const sim::DiskImage& cache, uint64_t start_sector,
+                                              const ParsedMetadata& metadata) {
+  const Geometry geometry = *writecache::GeometryFor(metadata.superblock.n_blocks,
+                                                      metadata.superblock.block_size);
+  for (uint64_t i = 0; i < metadata.entries.size(); ++i) {
+    const MemoryEntry& e = metadata.entries[i];
+    if (!metadata.IsCommitted(e)) continue;
+    if (auto problem = CheckBlock(cache, start_sector, geometry, i, e)) {
+      return absl::StrCat("E1 (committed data durable): superblock seq ",
+                          metadata.superblock.seq_count, ": ", *problem);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> CheckRecovered(const ParsedMetadata& metadata) {
+  absl::btree_map<uint64_t, uint64_t> committed;  // sector -> entry index
+  for (uint64_t i = 0; i < metadata.entries.size(); ++i) {
+    const MemoryEntry& e = metadata.entries[i];
+    if (metadata.IsCommitted(e)) {
+      auto [it, inserted] = committed.emplace(e.original_sector, i);
+      if (!inserted) {
+        return absl::StrCat("after recovery, entries ", it->second, " and ", i,
+                            " are both committed for sector ", e.original_sector);
+      }
+    } else if (e.seq_count != writecache::kFreeSeq) {
+      return absl::StrCat("after recovery, entry ", i, " (sector ", e.original_sector, ", seq ",
+                          e.seq_count, ") is neither committed nor free (superblock seq ",
+                          metadata.superblock.seq_count, "): free + used != n_blocks");
+    }
+  }
+  return std::nullopt;
+}
+
+CacheTraceChecker::CacheTraceChecker(sim::SimSsd& cache, uint64_t start_sector,
+                                     std::shared_ptr<CacheTraceViolations> violations)
+    : BlockDeviceWrapper(cache),
+      cache_(cache),
+      start_sector_(start_sector),
+      violations_(std::move(violations)) {}
+
+void CacheTraceChecker::Violation(std::string what) {
+  if (violations_->found.size() < 16) violations_->found.push_back(std::move(what));
+}
+
+void CacheTraceChecker::SubmitWrite(uint64_t sector, std::span<const std::byte> data,
+                                    uint32_t flags, io::IoCallback done) {
+  absl::StatusOr<ParsedMetadata> durable = ReadCacheMetadata(cache_.durable(), start_sector_);
+  if (durable.ok()) {
+    const Geometry geometry = *writecache::GeometryFor(durable->superblock.n_blocks,
+                                                        durable->superblock.block_size);
+    const uint64_t data_start = start_sector_ + geometry.metadata_sectors();
+    if (sector == start_sector_ && writecache::LoadU32(data, 0) == writecache::kMagic) {
+      const uint64_t seq = writecache::LoadU64(data, writecache::kSeqCountOffset);
+      if (last_seq_ && seq < *last_seq_) {
+        Violation(absl::StrCat("superblock seq_count decreased from ", *last_seq_, " to ", seq));
+      }
+      last_seq_ = seq;
+      if (seq > durable->superblock.seq_count) CheckCommit(seq, *durable);
+    } else if (sector >= data_start) {
+      CheckDataWrite(sector, data, *durable);
+    }
+  }
+  BlockDeviceWrapper::SubmitWrite(sector, data, flags, std::move(done));
+}
+
+void CacheTraceChecker::CheckCommit(uint64_t new_seq, const ParsedMetadata& durable) {
+  const Geometry geometry = *writecache::GeometryFor(durable.superblock.n_blocks,
+                                                      durable.superblock.block_size);
+  // E2: everything written to the metadata area so far is durable (the superblock's
+  // own 64 bytes aside: they are what this write changes).
+  const std::vector<std::byte> visible =
+      ReadSectors(cache_.visible(), start_sector_, geometry.metadata_sectors());
+  const std::vector<std::byte> stable =
+      ReadSectors(cache_.durable(), start_sector_, geometry.metadata_sectors());
+  for (uint64_t i = writecache::kSuperblockBytes; i < visible.size(); ++i) {
+    if (visible[i] != stable[i]) {
+      const uint64_t entry = (i - writecache::kSuperblockBytes) / writecache::kEntryBytes;
+      Violation(absl::StrCat("E2 (entries durable before the commit): seq_count ", new_seq,
+                             " is being written while metadata byte ", i, " (entry ", entry,
+                             ") is not durable"));
+      return;
+    }
+  }
+  // E1: every entry the new seq commits has durable data.
+  ParsedMetadata committed = durable;
+  committed.superblock.seq_count = new_seq;
+  if (auto problem = CheckCommittedData(cache_.durable(), start_sector_, committed)) {
+    Violation(absl::StrCat("while writing superblock seq_count ", new_seq, ": ", *problem));
+  }
+}
+
+void CacheTraceChecker::CheckDataWrite(uint64_t sector, std::span<const std::byte> data,
+                                       const ParsedMetadata& durable) {
+  const Geometry geometry = *writecache::GeometryFor(durable.superblock.n_blocks,
+                                                      durable.superblock.block_size);
+  const uint64_t bs = geometry.block_sectors();
+  const uint64_t data_start = start_sector_ + geometry.metadata_sectors();
+  const uint64_t sectors = data.size() / io::kSectorSize;
+  for (uint64_t off = 0; off < sectors; ++off) {
+    const uint64_t s = sector + off;
+    if ((s - data_start) % bs != 0) continue;  // one check per block, at its first sector
+    const uint64_t index = (s - data_start) / bs;
+    if (index >= durable.entries.size()) break;
+    const MemoryEntry& e = durable.entries[index];
+    if (!durable.IsCommitted(e)) continue;
+    const DecodedSector found =
+        DecodeSector(data.subspan(off * io::kSectorSize, io::kSectorSize), e.original_sector);
+    if (found.kind == SectorKind::kForeign) {
+      Violation(absl::StrCat("E5/W2 (reuse after a durable free): block ", index,
+                             " is rewritten with data for sector ", found.target_sector,
+                             " while its durable entry still commits it to sector ",
+                             e.original_sector, " (seq ", e.seq_count, ")"));
+    }
+  }
+}
+
+}  // namespace powercut::props

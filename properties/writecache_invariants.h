@@ -1,0 +1,76 @@
+// Invariant checkers for the write-back cache, on raw cache-device images and on the
+// cache device's IO stream. They read bytes, never engine memory, and rely on the
+// workload's self-describing sectors (sector_stamp.h) to tell which sector a data
+// block's contents were written for.
+//
+// On a crash image (before recovery):
+//   CheckCommittedData   every committed entry's block holds data written for its
+//                        sector (E1: data durable before the commit; a block reused
+//                        before its free was durable shows up here too, W2/E5).
+// After recovery (the image recovery left behind):
+//   CheckRecovered       at most one committed entry per sector; every entry is either
+//                        committed or free (seq -1), so free + used == n_blocks.
+// On the IO stream (CacheTraceChecker, a BlockDevice wrapper under the engine):
+//   - superblock seq_count never decreases across the writes of the superblock;
+//   - when a write raises seq_count (a commit), the metadata written so far is already
+//     durable (E2) and every entry committed by the new seq has durable data (E1);
+//   - a data block is written only while its durable entry maps no other sector (a
+//     block is reused only after its free is durable: E5, W2).
+//
+// Threading: the World's thread.
+#ifndef POWERCUT_PROPERTIES_WRITECACHE_INVARIANTS_H_
+#define POWERCUT_PROPERTIES_WRITECACHE_INVARIANTS_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/io/block_device.h"
+#include "engine/writecache/format.h"
+#include "sim/disk_image.h"
+#include "sim/sim_ssd.h"
+
+namespace powercut::props {
+
+// The metadata area of a cache image whose cache area starts at `start_sector`.
+// NotFound if the cache was never formatted (magic and version zero, or magic zero:
+// a crash inside formatting), InvalidArgument if the superblock is corrupt.
+absl::StatusOr<writecache::ParsedMetadata> ReadCacheMetadata(const sim::DiskImage& cache,
+                                                             uint64_t start_sector);
+
+std::optional<std::string> CheckCommittedData(const sim::DiskImage& cache, uint64_t start_sector,
+                                              const writecache::ParsedMetadata& metadata);
+
+std::optional<std::string> CheckRecovered(const writecache::ParsedMetadata& metadata);
+
+// Violations found on the IO stream of one run (shared by the stacks of a crash check).
+struct CacheTraceViolations {
+  std::vector<std::string> found;
+};
+
+class CacheTraceChecker : public io::BlockDeviceWrapper {
+ public:
+  CacheTraceChecker(sim::SimSsd& cache, uint64_t start_sector,
+                    std::shared_ptr<CacheTraceViolations> violations);
+
+  void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
+                   io::IoCallback done) override;
+
+ private:
+  void Violation(std::string what);
+  void CheckCommit(uint64_t new_seq, const writecache::ParsedMetadata& durable);
+  void CheckDataWrite(uint64_t sector, std::span<const std::byte> data,
+                      const writecache::ParsedMetadata& durable);
+
+  sim::SimSsd& cache_;
+  uint64_t start_sector_;
+  std::shared_ptr<CacheTraceViolations> violations_;
+  std::optional<uint64_t> last_seq_;  // the last seq_count written to the superblock
+};
+
+}  // namespace powercut::props
+
+#endif  // POWERCUT_PROPERTIES_WRITECACHE_INVARIANTS_H_

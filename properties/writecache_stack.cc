@@ -1,0 +1,340 @@
+// WritecacheStackFactory: the write-back cache over two simulated SSDs, with its
+// invariant checks (writecache_stack.h), and its scenario parameters.
+#include "properties/writecache_stack.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/writecache/format.h"
+#include "engine/writecache/writecache.h"
+#include "properties/sector_stamp.h"
+#include "properties/writecache_invariants.h"
+
+namespace powercut::props {
+namespace {
+
+class WritecacheStack : public Stack {
+ public:
+  WritecacheStack(WritecacheStackOptions options, std::unique_ptr<sim::SimSsd> origin,
+                  std::unique_ptr<sim::SimSsd> cache, std::unique_ptr<CacheTraceChecker> checker,
+                  std::unique_ptr<writecache::WriteCache> engine,
+                  std::shared_ptr<CacheTraceViolations> violations,
+                  std::shared_ptr<CacheTraceViolations> own_trace, bool recovering)
+      : options_(std::move(options)),
+        origin_(std::move(origin)),
+        cache_(std::move(cache)),
+        checker_(std::move(checker)),
+        engine_(std::move(engine)),
+        violations_(std::move(violations)),
+        own_trace_(std::move(own_trace)),
+        recovering_(recovering) {}
+
+  ~WritecacheStack() override {
+    // The run before the power cut hands its verdict to the recovered stacks.
+    if (options_.check_invariants && !recovering_ && engine_->has_error()) {
+      violations_->found.push_back(absl::StrCat(
+          "the engine entered its error state without any device fault: ",
+          engine_->error().ToString()));
+    }
+  }
+
+  io::BlockDevice& logical() override { return *engine_; }
+
+  absl::Status Start() override {
+    const uint64_t start = options_.params.StartSector();
+    if (options_.check_invariants && recovering_) {
+      // What the run before the power cut did ...
+      if (!violations_->found.empty()) {
+        return absl::InternalError(absl::StrCat("writecache invariant violated before the power cut: ",
+                                                violations_->found.front()));
+      }
+      // ... and what the crash left on the cache device.
+      absl::StatusOr<writecache::ParsedMetadata> image = ReadCacheMetadata(cache_->durable(), start);
+      if (image.ok()) {
+        if (auto problem = CheckCommittedData(cache_->durable(), start, *image)) {
+          return absl::InternalError(absl::StrCat("writecache crash image: ", *problem));
+        }
+      }
+    }
+    if (absl::Status started = engine_->Start(); !started.ok()) return started;
+    if (options_.check_invariants) {
+      if (engine_->has_error()) {
+        return absl::InternalError(absl::StrCat(
+            "writecache invariant violated: the engine is in its error state after start: ",
+            engine_->error().ToString()));
+      }
+      if (recovering_ && !own_trace_->found.empty()) {
+        return absl::InternalError(absl::StrCat("writecache invariant violated during recovery: ",
+                                                own_trace_->found.front()));
+      }
+      absl::StatusOr<writecache::ParsedMetadata> after = ReadCacheMetadata(cache_->visible(), start);
+      if (!after.ok()) {
+        return absl::InternalError(absl::StrCat("writecache: unreadable metadata after start: ",
+                                                after.status().ToString()));
+      }
+      if (auto problem = CheckRecovered(*after)) {
+        return absl::InternalError(absl::StrCat("writecache recovery: ", *problem));
+      }
+      uint64_t free = 0;
+      for (const writecache::MemoryEntry& e : after->entries) free += e.seq_count == writecache::kFreeSeq;
+      if (free != engine_->free_blocks()) {
+        return absl::InternalError(absl::StrCat("writecache recovery: the engine counts ",
+                                                engine_->free_blocks(), " free blocks, its metadata ",
+                                                free));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  CrashImages SampleCrash(sim::Prng& prng) const override {
+    CrashImages images;
+    images.disks.push_back(origin_->CrashState().Sample(prng));
+    images.disks.push_back(cache_->CrashState().Sample(prng));
+    return images;
+  }
+
+  OracleOptions oracle_options() const override {
+    return OracleOptions{.fua_is_durable = options_.params.mode == writecache::Mode::kPmem};
+  }
+
+ private:
+  WritecacheStackOptions options_;
+  std::unique_ptr<sim::SimSsd> origin_;
+  std::unique_ptr<sim::SimSsd> cache_;
+  std::unique_ptr<CacheTraceChecker> checker_;  // over cache_; null without checks
+  std::unique_ptr<writecache::WriteCache> engine_;
+  std::shared_ptr<CacheTraceViolations> violations_;  // the run before the power cut
+  std::shared_ptr<CacheTraceViolations> own_trace_;   // this stack's IO
+  bool recovering_;
+};
+
+// A cache device holding a freshly formatted, empty cache (as the engine formats it).
+sim::DiskImage FormattedCache(const WritecacheStackOptions& options, uint64_t sectors) {
+  const writecache::Geometry geometry =
+      *writecache::GeometryFor(options.cache_blocks, options.params.block_size);
+  std::vector<std::byte> metadata = writecache::FormattedMetadata(geometry);
+  writecache::StoreU32(metadata, writecache::kMagicOffset, writecache::kMagic);
+  const uint64_t start = options.params.StartSector();
+  const uint64_t bs = geometry.block_sectors();
+  sim::DiskImage image(sectors);
+  const uint64_t prefill = std::min(options.prefill_blocks, geometry.n_blocks);
+  if (prefill > 0) {
+    writecache::StoreU64(metadata, writecache::kSeqCountOffset, 1);
+    std::vector<std::byte> block(geometry.block_size);
+    for (uint64_t i = 0; i < prefill; ++i) {
+      const uint64_t sector = options.logical_sectors + i * bs;
+      writecache::EncodeEntry(
+          writecache::MemoryEntry{sector, 0},
+          std::span<std::byte>(metadata).subspan(writecache::Geometry::EntryOffset(i),
+                                                 writecache::kEntryBytes));
+      StampWrite(/*write_id=*/1, sector, block);
+      const std::vector<sim::SectorRef> data = sim::SplitIntoSectors(block);
+      for (uint64_t k = 0; k < bs; ++k) image.Put(start + geometry.DataSector(i) + k, data[k]);
+    }
+  }
+  const std::vector<sim::SectorRef> refs = sim::SplitIntoSectors(metadata);
+  for (uint64_t i = 0; i < refs.size(); ++i) image.Put(start + i, refs[i]);
+  return image;
+}
+
+}  // namespace
+
+uint64_t WritecacheCacheSectors(const WritecacheStackOptions& options) {
+  const uint32_t bs = options.params.block_size;
+  return options.params.StartSector() +
+         (writecache::MetadataBytes(options.cache_blocks, bs) + options.cache_blocks * bs) /
+             io::kSectorSize;
+}
+
+std::string ToString(const WritecacheStackOptions& options) {
+  return absl::StrCat("origin ", options.logical_sectors, " sectors, cache ", options.cache_blocks,
+                      " blocks (prefill ", options.prefill_blocks, "), table '",
+                      writecache::FormatTable(options.params), "', ssd volatile_cache=",
+                      options.ssd.volatile_cache ? "on" : "off", " read ",
+                      options.ssd.read_latency.min.count(), "-", options.ssd.read_latency.max.count(),
+                      "ns write ", options.ssd.write_latency.min.count(), "-",
+                      options.ssd.write_latency.max.count(), "ns");
+}
+
+StackFactory WritecacheStackFactory(WritecacheStackOptions options) {
+  // Shared by the stacks of one crash check: the run before the power cut records, the
+  // recovered stacks report.
+  auto violations = std::make_shared<CacheTraceViolations>();
+  return [options, violations](sim::World& world, const CrashImages* recover_from)
+             -> absl::StatusOr<std::unique_ptr<Stack>> {
+    sim::SimSsdOptions origin_options = options.ssd;
+    origin_options.name = "origin";
+    origin_options.sectors = options.logical_sectors;
+    sim::SimSsdOptions cache_options = options.ssd;
+    cache_options.name = "cache";
+    cache_options.sectors = WritecacheCacheSectors(options);
+    std::optional<sim::DiskImage> origin_image, cache_image;
+    if (recover_from != nullptr) {
+      if (recover_from->disks.size() != 2) {
+        return absl::InvalidArgumentError("writecache stack: expected two disk images (origin, cache)");
+      }
+      origin_image = recover_from->disks[0];
+      cache_image = recover_from->disks[1];
+    } else {
+      violations->found.clear();  // a new crash check begins
+      if (options.preformat) cache_image = FormattedCache(options, cache_options.sectors);
+    }
+    absl::StatusOr<std::unique_ptr<sim::SimSsd>> origin =
+        sim::SimSsd::Create(world, origin_options, std::move(origin_image));
+    if (!origin.ok()) return origin.status();
+    absl::StatusOr<std::unique_ptr<sim::SimSsd>> cache =
+        sim::SimSsd::Create(world, cache_options, std::move(cache_image));
+    if (!cache.ok()) return cache.status();
+    // The run before the power cut records into the shared list; a recovered stack
+    // checks its own IO (recovery's rewrite) into a list of its own.
+    auto trace = recover_from == nullptr ? violations : std::make_shared<CacheTraceViolations>();
+    std::unique_ptr<CacheTraceChecker> checker;
+    if (options.check_invariants) {
+      checker = std::make_unique<CacheTraceChecker>(**cache, options.params.StartSector(), trace);
+    }
+    io::BlockDevice& cache_device = checker ? static_cast<io::BlockDevice&>(*checker) : **cache;
+    writecache::Params params = options.params;
+    params.origin_name = "origin";
+    params.cache_name = "cache";
+    absl::StatusOr<std::unique_ptr<writecache::WriteCache>> engine =
+        writecache::WriteCache::Create(world.scheduler(), **origin, cache_device, params);
+    if (!engine.ok()) return engine.status();
+    return std::unique_ptr<Stack>(new WritecacheStack(options, std::move(*origin), std::move(*cache),
+                                                      std::move(checker), std::move(*engine),
+                                                      violations, trace, recover_from != nullptr));
+  };
+}
+
+WritecacheStackOptions DrawWritecacheOptions(sim::Prng& prng, uint64_t logical_sectors) {
+  WritecacheStackOptions options;
+  options.logical_sectors = logical_sectors;
+  writecache::Params& p = options.params;
+  p.block_size = prng.Uniform(4) == 0 ? 512 : 4096;
+  const uint64_t sizes[] = {1, 2, 4, 8, 16, 32, 64};
+  options.cache_blocks = sizes[prng.Uniform(7)];
+  p.start_sector = prng.Uniform(3) == 0 ? 0 : 8 * (1 + prng.Uniform(4));
+  const uint32_t high = static_cast<uint32_t>(prng.Uniform(101));
+  p.high_watermark = high;
+  p.low_watermark = static_cast<uint32_t>(prng.Uniform(high + 1));
+  p.writeback_jobs = prng.Uniform(2) == 0 ? 0 : static_cast<uint32_t>(1 + prng.Uniform(4));
+  if (prng.Uniform(2) != 0) p.autocommit_blocks = static_cast<uint32_t>(1 + prng.Uniform(16));
+  p.autocommit_time_ms = prng.Uniform(2) == 0 ? 1000 : static_cast<uint32_t>(1 + prng.Uniform(5));
+  p.pause_writeback_ms = prng.Uniform(4) == 0 ? static_cast<uint32_t>(1 + prng.Uniform(3)) : 0;
+  if (prng.Uniform(4) == 0) p.max_age_ms = static_cast<uint32_t>(1 + prng.Uniform(10));
+  p.cleaner = prng.Uniform(10) == 0;
+  options.ssd.volatile_cache = prng.Uniform(8) != 0;
+  if (prng.Uniform(6) == 0) {
+    // Tiny and drained: every entry is often under writeback at once.
+    options.cache_blocks = 1 + prng.Uniform(4);
+    p.high_watermark = 50 + static_cast<uint32_t>(prng.Uniform(51));
+    p.low_watermark = static_cast<uint32_t>(prng.Uniform(10));
+    p.pause_writeback_ms = static_cast<uint32_t>(1 + prng.Uniform(3));
+  } else if (prng.Uniform(5) == 0) {
+    // Aged and big: new entries land past the superblock's 4 KiB block.
+    options.prefill_blocks = 252;
+    options.cache_blocks = 256 + prng.Uniform(64);
+  }
+  if (prng.Uniform(3) == 0) {
+    // Slow reads (a read outlives the reuse of its block) or slow writes (a writeback
+    // outlives a flush).
+    if (options.cache_blocks % 2 == 0) {
+      options.ssd.read_latency = {runtime::Microseconds(500), runtime::Milliseconds(3)};
+      options.ssd.write_latency = {runtime::Microseconds(10), runtime::Microseconds(100)};
+      options.ssd.flush_latency = {runtime::Microseconds(10), runtime::Microseconds(100)};
+    } else {
+      options.ssd.write_latency = {runtime::Microseconds(20), runtime::Milliseconds(2)};
+    }
+  }
+  return options;
+}
+
+const std::vector<EngineParam>& WritecacheEngineParams() {
+  static const std::vector<EngineParam> params = {
+      {"logical_sectors", 1024, 8, uint64_t{1} << 31, "size of the origin (the logical device)"},
+      {"mode", 0, 0, 0, "0: SSD mode (pmem mode comes later)"},
+      {"block_size", 4096, 512, 4096, "cache block size in bytes, a power of two"},
+      {"cache_blocks", 64, 1, uint64_t{1} << 20, "blocks the cache device holds"},
+      {"start_sector", 8, 0, uint64_t{1} << 30, "where the cache area starts on the cache device"},
+      {"high_watermark", 50, 0, 100, "percent of blocks in use that starts writeback"},
+      {"low_watermark", 45, 0, 100, "percent of blocks in use that stops writeback"},
+      {"writeback_jobs", 0, 0, 0xffffffff, "blocks under writeback at once (0: unlimited)"},
+      {"autocommit_blocks", 0, 0, 0xffffffff,
+       "uncommitted blocks that trigger a commit (0: the kernel default, 65536 in SSD mode)"},
+      {"autocommit_time_ms", 1000, 0, 3600000, "time after a write that triggers a commit"},
+      {"pause_writeback_ms", 0, 0, 60000,
+       "writeback waits this long after a write around the cache (kernel default 3000; "
+       "0 here, as simulated runs last milliseconds)"},
+      {"max_age_ms", 0, 0, 86400000, "write back blocks older than this (0: off)"},
+      {"cleaner", 0, 0, 1, "1: cleaner mode (write everything back, new blocks go around)"},
+      {"prefill_blocks", 0, 0, uint64_t{1} << 20,
+       "entries committed before the run, for blocks past the end of the origin (an aged cache)"},
+  };
+  return params;
+}
+
+absl::StatusOr<WritecacheStackOptions> WritecacheOptionsFromParams(
+    const std::function<uint64_t(const std::string&)>& param) {
+  WritecacheStackOptions options;
+  options.logical_sectors = param("logical_sectors");
+  options.cache_blocks = param("cache_blocks");
+  writecache::Params& p = options.params;
+  p.mode = param("mode") == 1 ? writecache::Mode::kPmem : writecache::Mode::kSsd;
+  p.block_size = static_cast<uint32_t>(param("block_size"));
+  p.start_sector = param("start_sector");
+  p.high_watermark = static_cast<uint32_t>(param("high_watermark"));
+  p.low_watermark = static_cast<uint32_t>(param("low_watermark"));
+  p.writeback_jobs = static_cast<uint32_t>(param("writeback_jobs"));
+  if (const uint64_t blocks = param("autocommit_blocks"); blocks != 0) {
+    p.autocommit_blocks = static_cast<uint32_t>(blocks);
+  }
+  p.autocommit_time_ms = static_cast<uint32_t>(param("autocommit_time_ms"));
+  p.pause_writeback_ms = static_cast<uint32_t>(param("pause_writeback_ms"));
+  if (const uint64_t age = param("max_age_ms"); age != 0) p.max_age_ms = static_cast<uint32_t>(age);
+  p.cleaner = param("cleaner") != 0;
+  options.prefill_blocks = param("prefill_blocks");
+  if (options.prefill_blocks > options.cache_blocks) {
+    return absl::InvalidArgumentError(absl::StrCat("prefill_blocks ", options.prefill_blocks,
+                                                   " exceeds cache_blocks ", options.cache_blocks));
+  }
+  if (absl::Status valid = writecache::Validate(p); !valid.ok()) return valid;
+  const uint64_t bs_sectors = p.block_size / io::kSectorSize;
+  if (options.logical_sectors % bs_sectors != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("logical_sectors ", options.logical_sectors,
+                                                   " is not a multiple of the block size"));
+  }
+  return options;
+}
+
+std::vector<std::pair<std::string, uint64_t>> WritecacheScenarioParams(
+    const WritecacheStackOptions& options) {
+  const writecache::Params& p = options.params;
+  return {{"logical_sectors", options.logical_sectors},
+          {"mode", p.mode == writecache::Mode::kPmem ? 1u : 0u},
+          {"block_size", p.block_size},
+          {"cache_blocks", options.cache_blocks},
+          {"start_sector", p.StartSector()},
+          {"high_watermark", p.HighWatermark()},
+          {"low_watermark", p.LowWatermark()},
+          {"writeback_jobs", p.WritebackJobs()},
+          {"autocommit_blocks", p.AutocommitBlocks()},
+          {"autocommit_time_ms", p.AutocommitTimeMs()},
+          {"pause_writeback_ms", p.PauseWritebackMs()},
+          {"max_age_ms", p.max_age_ms.value_or(0)},
+          {"cleaner", p.cleaner ? 1u : 0u},
+          {"prefill_blocks", options.prefill_blocks}};
+}
+
+WritecacheStackOptions DrawDrainOptions(sim::Prng& prng) {
+  WritecacheStackOptions options;
+  options.logical_sectors = 64;
+  writecache::Params& p = options.params;
+  p.block_size = prng.Uniform(4) == 0 ? 512 : 4096;
+  options.cache_blocks = prng.Uniform(2) == 0 ? 1 : 3;
+  p.start_sector = 8 * prng.Uniform(3);
+  p.high_watermark = 50 + static_cast<uint32_t>(prng.Uniform(51));
+  p.low_watermark = static_cast<uint32_t>(prng.Uniform(10));
+  p.autocommit_time_ms = prng.Uniform(2) == 0 ? 1000 : static_cast<uint32_t>(1 + prng.Uniform(5));
+  p.pause_writeback_ms = static_cast<uint32_t>(prng.Uniform(3));
+  options.ssd.write_latency = {runtime::Microseconds(20), runtime::Milliseconds(2)};
+  return options;
+}
+
+}  // namespace powercut::props
