@@ -2,6 +2,7 @@
 // executable and check its exit codes and output.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -96,6 +97,37 @@ TEST_CASE("replay reproduces a passing corpus file and exits 0", "[e2e]") {
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.output.find("reproduced") != std::string::npos);
+}
+
+TEST_CASE("replay --check-determinism runs the file twice and compares trace hashes", "[e2e]") {
+  Result r = Run("replay --check-determinism " + kCorpus + "/linear_concurrent_clients_pass.replay");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("deterministic: a second run gave the same verdict and trace hash") !=
+        std::string::npos);
+  Result json = Run("replay --check-determinism --json " + kCorpus +
+                    "/linear_concurrent_clients_pass.replay");
+  CHECK(nlohmann::json::parse(json.output)["deterministic"] == true);
+  Result run = Run("run --seeds 5 --check-determinism --engines writecache --json");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  CHECK(nlohmann::json::parse(run.output)["targets"][0]["determinism_checks"] == 5);
+}
+
+TEST_CASE("run --engines selects engines or families and rejects unknown ones", "[e2e]") {
+  Result r = Run("run --seeds 3 --engines writecache,raid1 --json");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json json = nlohmann::json::parse(r.output);
+  std::vector<std::string> names;
+  for (const auto& target : json["targets"]) names.push_back(target["target"]);
+  CHECK(std::find(names.begin(), names.end(), "writecache") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "writecache-drain") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "raid1") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "linear") == names.end());
+  Result bad = Run("run --engines nosuch");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output.find("unknown engine or family 'nosuch'") != std::string::npos);
 }
 
 TEST_CASE("replaying the same file twice gives identical output", "[e2e]") {

@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
   run->add_option("--images", run_options.images_per_seed, "Crash images checked per seed")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  run->add_flag_callback(
+      "--check-determinism", [&run_options] { run_options.determinism_every = 1; },
+      "Re-run every seed and compare trace hashes (same as --determinism-every 1)");
   run->add_option("--determinism-every", run_options.determinism_every,
                   "Re-run every N-th seed and compare trace hashes (0: never)")
       ->capture_default_str();
@@ -83,6 +86,8 @@ int main(int argc, char** argv) {
   replay->add_option("--trace", replay_options.trace_path,
                      "Write a Chrome/Perfetto trace JSON (open in ui.perfetto.dev)");
   replay->add_flag("--json", replay_options.json, "Print the result as JSON");
+  replay->add_flag("--check-determinism", replay_options.check_determinism,
+                   "Run the file twice; fail unless both runs give the same verdict and trace hash");
 
   powercut::tools::ShrinkCommandOptions shrink_options;
   CLI::App* shrink = app.add_subcommand(
@@ -97,13 +102,18 @@ int main(int argc, char** argv) {
 
   powercut::tools::InspectCommandOptions inspect_options;
   CLI::App* inspect = app.add_subcommand(
-      "inspect", "Decode on-media metadata of an image (mdadm -X / --examine wording) and "
-                 "report inconsistencies");
+      "inspect", "Decode on-media metadata of an image (mdadm -X / --examine / dmsetup "
+                 "status wording) and report inconsistencies");
   inspect->add_option("image", inspect_options.image, "Image file")->required();
   inspect->add_option("--format", inspect_options.format,
-                      "bitmap: an external bitmap file; md: a RAID1 member image")
+                      "bitmap: an external bitmap file; md: a RAID1 member image; writecache: "
+                      "a dm-writecache cache device")
       ->required()
-      ->check(CLI::IsMember({"bitmap", "md"}));
+      ->check(CLI::IsMember({"bitmap", "md", "writecache"}));
+  inspect->add_option("--start-sector", inspect_options.start_sector,
+                      "writecache: the table's start_sector (where the cache area begins)");
+  inspect->add_option("--origin-sectors", inspect_options.origin_sectors,
+                      "writecache: size of the origin in sectors, to report entries past its end");
   inspect->add_flag("--json", inspect_options.json, "Print the decoded fields as JSON");
 
   powercut::tools::MutantsCommandOptions mutants_options;

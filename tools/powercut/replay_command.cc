@@ -1,6 +1,7 @@
 #include "tools/powercut/replay_command.h"
 
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
@@ -49,8 +50,19 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
       return kUnusable;
     }
   }
+  std::optional<props::CrashCheckResult> second;
+  if (options.check_determinism) {
+    absl::StatusOr<props::CrashCheckResult> again = props::RunScenario(*scenario);
+    if (!again.ok()) {
+      err << "powercut replay: " << options.file << ": " << again.status().message() << "\n";
+      return kUnusable;
+    }
+    second = *std::move(again);
+  }
+  const bool deterministic = !second || (second->trace_hash == result->trace_hash &&
+                                         second->passed == result->passed);
   const bool expected_pass = scenario->expect == props::Verdict::kPass;
-  const bool reproduced = result->passed == expected_pass;
+  const bool reproduced = result->passed == expected_pass && deterministic;
   if (options.json) {
     nlohmann::json json = {{"file", options.file},
                            {"verdict", result->passed ? "pass" : "fail"},
@@ -64,6 +76,7 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
                            {"sectors_judged", result->sectors_checked},
                            {"trace_hash", absl::StrFormat("%016x", result->trace_hash)},
                            {"failure", result->failure}};
+    if (second) json["deterministic"] = deterministic;
     out << json.dump(2) << "\n";
   } else {
     out << absl::StrFormat(
@@ -73,6 +86,12 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
         result->crashed_mid_run ? "mid-run" : "after the workload", result->images_checked,
         result->sectors_checked, result->trace_hash);
     if (!result->passed) out << "FAIL: " << result->failure << "\n";
+    if (second) {
+      out << (deterministic
+                  ? std::string("deterministic: a second run gave the same verdict and trace hash\n")
+                  : absl::StrFormat("NOT deterministic: the second run gave verdict %s, trace %016x\n",
+                                    second->passed ? "pass" : "fail", second->trace_hash));
+    }
     out << "verdict " << (result->passed ? "pass" : "fail") << ", expected "
         << (expected_pass ? "pass" : "fail") << ": "
         << (reproduced ? "reproduced" : "NOT reproduced") << "\n";

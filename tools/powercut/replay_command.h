@@ -13,10 +13,13 @@ struct ReplayCommandOptions {
   bool timeline = false;   // print one line per event before the summary
   std::string trace_path;  // write Chrome/Perfetto JSON here if not empty
   bool json = false;       // summary as JSON
+  // Run the file a second time and require the same verdict and trace hash.
+  bool check_determinism = false;
 };
 
-// Returns the process exit code: 0 the expected verdict was reproduced, 1 it was not,
-// 2 the file (or an option) is unusable.
+// Returns the process exit code: 0 the expected verdict was reproduced (and, with
+// check_determinism, twice with the same trace hash), 1 it was not, 2 the file (or an
+// option) is unusable.
 int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace powercut::tools
