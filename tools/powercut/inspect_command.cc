@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "tools/powercut/md_report.h"
+#include "tools/powercut/writecache_report.h"
 
 namespace powercut::tools {
 namespace {
@@ -49,7 +50,56 @@ absl::StatusOr<Report> InspectBitmapAt(const std::string& path, uint64_t offset,
   return BitmapReport(label, *sb, *image);
 }
 
+absl::StatusOr<uint64_t> FileSize(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  const std::streamoff size = in.tellg();
+  if (size < 0) return absl::DataLossError(absl::StrCat(path, ": cannot determine its size"));
+  return static_cast<uint64_t>(size);
+}
+
+// A cache device: the superblock's geometry must fit the image before the metadata
+// area is read, so a corrupt n_blocks never makes it allocate more than the file holds.
+absl::StatusOr<Report> InspectWritecache(const InspectCommandOptions& options) {
+  const uint64_t start_sector = options.start_sector.value_or(0);
+  absl::StatusOr<uint64_t> size = FileSize(options.image);
+  if (!size.ok()) return size.status();
+  const std::string invalid = absl::StrCat(options.image, ": not a valid writecache cache device");
+  if (start_sector > *size / 512) {
+    return absl::InvalidArgumentError(absl::StrCat(invalid, ": --start-sector ", start_sector,
+                                                   " is past the end of the image (", *size / 512,
+                                                   " sectors)"));
+  }
+  const uint64_t offset = start_sector * 512;
+  absl::StatusOr<std::vector<std::byte>> head = ReadAt(options.image, offset, writecache::kSuperblockBytes);
+  if (!head.ok()) return head.status();
+  absl::StatusOr<writecache::Geometry> geometry = WritecacheGeometry(*head);
+  if (!geometry.ok()) return absl::InvalidArgumentError(absl::StrCat(invalid, ": ", geometry.status().message()));
+  const uint64_t area = *size - offset;
+  const uint64_t needed = geometry->metadata_bytes + geometry->n_blocks * geometry->block_size;
+  if (area < needed) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        invalid, ": truncated: ", geometry->n_blocks, " blocks of ", geometry->block_size,
+        " bytes and their metadata need ", needed, " bytes from sector ", start_sector,
+        ", the image has ", area));
+  }
+  absl::StatusOr<std::vector<std::byte>> metadata = ReadAt(options.image, offset, geometry->metadata_bytes);
+  if (!metadata.ok()) return metadata.status();
+  absl::StatusOr<Report> report = WritecacheReport(
+      options.image, *metadata, {.start_sector = start_sector, .origin_sectors = options.origin_sectors});
+  if (!report.ok()) return absl::InvalidArgumentError(absl::StrCat(invalid, ": ", report.status().message()));
+  return report;
+}
+
 absl::StatusOr<std::vector<Report>> Inspect(const InspectCommandOptions& options) {
+  if (options.format != "writecache" && (options.start_sector || options.origin_sectors)) {
+    return absl::InvalidArgumentError("--start-sector and --origin-sectors need --format writecache");
+  }
+  if (options.format == "writecache") {
+    absl::StatusOr<Report> report = InspectWritecache(options);
+    if (!report.ok()) return report.status();
+    return std::vector<Report>{*report};
+  }
   if (options.format == "bitmap") {
     absl::StatusOr<Report> report = InspectBitmapAt(options.image, 0, options.image);
     if (!report.ok()) return report.status();

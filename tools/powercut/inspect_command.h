@@ -1,12 +1,17 @@
-// `powercut inspect IMAGE --format bitmap|md`: decodes on-media metadata from an image
-// file and prints it in the wording of `mdadm -X` / `mdadm --examine`, with any
-// inconsistencies found. Corrupt input is reported, never trusted.
-//   bitmap: an external bitmap file (bitmap_super_t at offset 0, then the bits);
-//   md:     a RAID1 member image (md v1.2 superblock 4 KiB in, and its internal
-//           bitmap when the superblock has one).
+// `powercut inspect IMAGE --format bitmap|md|writecache`: decodes on-media metadata from
+// an image file and prints it in the wording of `mdadm -X` / `mdadm --examine` /
+// `dmsetup status`, with any inconsistencies found. Corrupt input is reported, never
+// trusted.
+//   bitmap:     an external bitmap file (bitmap_super_t at offset 0, then the bits);
+//   md:         a RAID1 member image (md v1.2 superblock 4 KiB in, and its internal
+//               bitmap when the superblock has one);
+//   writecache: a dm-writecache cache device (superblock at start_sector, entries,
+//               data blocks; see writecache_report.h).
 #ifndef POWERCUT_TOOLS_POWERCUT_INSPECT_COMMAND_H_
 #define POWERCUT_TOOLS_POWERCUT_INSPECT_COMMAND_H_
 
+#include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -14,8 +19,12 @@ namespace powercut::tools {
 
 struct InspectCommandOptions {
   std::string image;
-  std::string format;  // "bitmap" or "md"
+  std::string format;  // "bitmap", "md" or "writecache"
   bool json = false;
+  // writecache only: where the cache area starts, and the origin's size (to find
+  // entries past its end).
+  std::optional<uint64_t> start_sector;
+  std::optional<uint64_t> origin_sectors;
 };
 
 // Exit code: 0 decoded and consistent, 1 decoded with inconsistencies, 2 unreadable or

@@ -13,6 +13,7 @@
 #include "tools/powercut/inspect_command.h"
 #include "tools/powercut/mutants_command.h"
 #include "tools/powercut/replay_command.h"
+#include "tools/powercut/scenario_command.h"
 #include "tools/powercut/shrink_command.h"
 
 namespace {
@@ -116,6 +117,22 @@ int main(int argc, char** argv) {
                       "writecache: size of the origin in sectors, to report entries past its end");
   inspect->add_flag("--json", inspect_options.json, "Print the decoded fields as JSON");
 
+  powercut::tools::ScenarioCommandOptions scenario_options;
+  CLI::App* scenario = app.add_subcommand(
+      "scenario", "Print seed N of a seeded scenario family (what `run` checks for that seed) "
+                  "as a replay file");
+  scenario->add_option("--family", scenario_options.family,
+                       "linear, writecache, writecache-drain or raid1")
+      ->required();
+  scenario->add_option("--seed", scenario_options.seed, "Seed")->required();
+  scenario->add_option("--images", scenario_options.images, "Crash images the file asks for")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  scenario->add_option("--comment", scenario_options.comment,
+                       "Comment for the file (default: names the family and seed)");
+  scenario->add_option("-o,--output", scenario_options.output,
+                       "Write the replay file here (default: standard output)");
+
   powercut::tools::MutantsCommandOptions mutants_options;
   CLI::App* mutants = app.add_subcommand(
       "mutants", "The mutation matrix: is every deliberate bug killed, within how many "
@@ -142,6 +159,9 @@ int main(int argc, char** argv) {
   if (run->parsed()) return RunCommand(run_options, run_engines, run_json);
   if (shrink->parsed()) return powercut::tools::RunShrinkCommand(shrink_options, std::cout, std::cerr);
   if (inspect->parsed()) return powercut::tools::RunInspectCommand(inspect_options, std::cout, std::cerr);
+  if (scenario->parsed()) {
+    return powercut::tools::RunScenarioCommand(scenario_options, std::cout, std::cerr);
+  }
   if (mutants->parsed()) return powercut::tools::RunMutantsCommand(mutants_options, std::cout, std::cerr);
   if (replay->parsed()) return powercut::tools::RunReplayCommand(replay_options, std::cout, std::cerr);
   return kExitUsage;

@@ -1,0 +1,46 @@
+#include "tools/powercut/scenario_command.h"
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "properties/replay_file.h"
+#include "properties/seeded_scenarios.h"
+
+namespace powercut::tools {
+
+int RunScenarioCommand(const ScenarioCommandOptions& options, std::ostream& out, std::ostream& err) {
+  const props::ScenarioFamily* family = props::FindScenarioFamily(options.family);
+  if (family == nullptr) {
+    std::vector<std::string> names;
+    for (const props::ScenarioFamily& f : props::ScenarioFamilies()) names.push_back(f.name);
+    err << "powercut scenario: unknown family '" << options.family
+        << "' (known: " << absl::StrJoin(names, ", ") << ")\n";
+    return 2;
+  }
+  props::Scenario scenario = family->draw(options.seed);
+  scenario.images = options.images;
+  scenario.comment = options.comment.empty()
+                         ? absl::StrCat("Seed ", options.seed, " of the ", family->name,
+                                        " scenario family (powercut scenario --family ", family->name,
+                                        " --seed ", options.seed, ").")
+                         : options.comment;
+  const std::string text = props::FormatReplay(scenario);
+  if (absl::StatusOr<props::Scenario> back = props::ParseReplay(text); !back.ok()) {
+    err << "powercut scenario: the drawn scenario does not round-trip: " << back.status().message() << "\n";
+    return 2;
+  }
+  if (options.output.empty()) {
+    out << text;
+    return 0;
+  }
+  std::ofstream file(options.output);
+  file << text;
+  if (!file.flush()) {
+    err << "powercut scenario: cannot write " << options.output << "\n";
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace powercut::tools
