@@ -1,0 +1,429 @@
+// Properties: the write-back cache keeps the block-device contract and its invariants
+// when its lifecycle is exercised in the middle of workloads, as device-mapper does:
+//   - suspend/resume: while clients run, Suspend() then Resume() the active engine
+//     (requests arriving meanwhile wait inside the engine);
+//   - table reload: a second WriteCache is built over the same devices while the first
+//     is active; then new requests are held, in-flight ones drained, the old engine
+//     suspended, the new one started (recovery) and the held requests let through to it;
+//   - reload back: the new table is suspended and the previous one resumed (Resume must
+//     re-read the metadata the other table changed).
+// Then the power is cut at a seeded instant, and the crash harness (crash_check.h)
+// recovers crash images with the standard writecache stack and judges every sector;
+// the cache's IO-stream invariants (writecache_invariants.h) are checked across every
+// table of the run.
+//
+// The negative check runs a broken handover (the old table is never suspended, and is
+// switched back to without Resume, i.e. without re-reading the metadata) and must be
+// caught: the property can fail.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <deque>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/runtime/sync.h"
+#include "engine/writecache/format.h"
+#include "engine/writecache/writecache.h"
+#include "properties/crash_check.h"
+#include "properties/writecache_for_test.h"
+#include "properties/writecache_invariants.h"
+#include "properties/writecache_stack.h"
+
+namespace powercut::props {
+namespace {
+
+enum class Action { kSuspendResume, kReload, kReloadBack };
+
+const char* ToString(Action action) {
+  switch (action) {
+    case Action::kSuspendResume:
+      return "suspend/resume";
+    case Action::kReload:
+      return "reload";
+    case Action::kReloadBack:
+      return "reload back";
+  }
+  return "?";
+}
+
+// Actions completed before the power cut, over many runs (coverage of the property).
+struct LifecycleCounts {
+  uint64_t suspend_resumes = 0;
+  uint64_t reloads = 0;
+  uint64_t reload_backs = 0;
+};
+
+struct LifecycleOptions {
+  WritecacheStackOptions stack;
+  // Each action runs after sleeping its delay (virtual time), in order, from start.
+  std::vector<std::pair<runtime::Nanos, Action>> actions;
+  // The negative check: a reload never suspends the old table, and a reload back uses
+  // it as it is (no Resume, so no re-read of the metadata).
+  bool stale_old_table = false;
+  std::shared_ptr<LifecycleCounts> counts = std::make_shared<LifecycleCounts>();
+};
+
+std::string Describe(const LifecycleOptions& options) {
+  std::string out = ToString(options.stack);
+  for (const auto& [delay, action] : options.actions) {
+    absl::StrAppend(&out, "; after ", delay.count(), "ns ", ToString(action));
+  }
+  return out;
+}
+
+// DM core's part of the logical device: requests go to the active table; while a
+// table switch is under way new requests are held, and the switch waits for the ones
+// in flight. Callbacks never block.
+class MappedDevice : public io::BlockDevice {
+ public:
+  MappedDevice(runtime::Scheduler& scheduler, writecache::WriteCache& table)
+      : table_(&table), in_flight_(scheduler, "mapped device in flight") {}
+
+  uint64_t sector_count() const override { return table_->sector_count(); }
+  const std::string& name() const override { return name_; }
+
+  void SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) override {
+    Submit([this, sector, buffer, done = std::move(done)]() mutable {
+      table_->SubmitRead(sector, buffer, Track(std::move(done)));
+    });
+  }
+  void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
+                   io::IoCallback done) override {
+    Submit([this, sector, data, flags, done = std::move(done)]() mutable {
+      table_->SubmitWrite(sector, data, flags, Track(std::move(done)));
+    });
+  }
+  void SubmitFlush(io::IoCallback done) override {
+    Submit([this, done = std::move(done)]() mutable { table_->SubmitFlush(Track(std::move(done))); });
+  }
+  void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override {
+    Submit([this, sector, sectors, done = std::move(done)]() mutable {
+      table_->SubmitDiscard(sector, sectors, Track(std::move(done)));
+    });
+  }
+
+  // From a fiber: hold new requests and wait for those in flight.
+  void Hold() {
+    holding_ = true;
+    in_flight_.Wait();
+  }
+  // Points the device at `table` and lets the held requests through to it.
+  void Release(writecache::WriteCache& table) {
+    table_ = &table;
+    holding_ = false;
+    std::deque<absl::AnyInvocable<void()>> held = std::move(held_);
+    held_.clear();
+    for (auto& submit : held) Forward(std::move(submit));
+  }
+
+ private:
+  void Submit(absl::AnyInvocable<void()> submit) {
+    if (holding_) {
+      held_.push_back(std::move(submit));
+    } else {
+      Forward(std::move(submit));
+    }
+  }
+  void Forward(absl::AnyInvocable<void()> submit) {
+    in_flight_.Add();
+    submit();
+  }
+  io::IoCallback Track(io::IoCallback done) {
+    return [this, done = std::move(done)](absl::Status status) mutable {
+      done(std::move(status));
+      in_flight_.Done();
+    };
+  }
+
+  std::string name_ = "mapped";
+  writecache::WriteCache* table_;
+  bool holding_ = false;
+  std::deque<absl::AnyInvocable<void()>> held_;
+  runtime::WaitGroup in_flight_;
+};
+
+// The run before the power cut: origin and cache SSDs, a preformatted cache, the IO
+// stream checker, and every table built during the run.
+class LifecycleStack : public Stack {
+ public:
+  LifecycleStack(sim::World& world, LifecycleOptions options, std::unique_ptr<sim::SimSsd> origin,
+                 std::unique_ptr<sim::SimSsd> cache, std::shared_ptr<CacheTraceViolations> violations)
+      : world_(world),
+        options_(std::move(options)),
+        origin_(std::move(origin)),
+        cache_(std::move(cache)),
+        checker_(*cache_, options_.stack.params.StartSector(), violations),
+        violations_(std::move(violations)) {
+    tables_.push_back(NewTable());
+    mapped_ = std::make_unique<MappedDevice>(world_.scheduler(), *tables_[0]);
+  }
+
+  ~LifecycleStack() override {
+    for (const auto& table : tables_) {
+      if (table->has_error()) {
+        violations_->found.push_back(absl::StrCat(
+            "a table entered its error state without any device fault: ", table->error().ToString()));
+      }
+    }
+  }
+
+  io::BlockDevice& logical() override { return *mapped_; }
+
+  absl::Status Start() override {
+    if (absl::Status started = tables_[0]->Start(); !started.ok()) return started;
+    world_.scheduler().Spawn("lifecycle", [this] { RunActions(); });
+    return absl::OkStatus();
+  }
+
+  CrashImages SampleCrash(sim::Prng& prng) const override {
+    CrashImages images;
+    images.disks.push_back(origin_->CrashState().Sample(prng));
+    images.disks.push_back(cache_->CrashState().Sample(prng));
+    return images;
+  }
+
+  OracleOptions oracle_options() const override { return OracleOptions{.fua_is_durable = false}; }
+
+ private:
+  std::unique_ptr<writecache::WriteCache> NewTable() {
+    writecache::Params params = options_.stack.params;
+    params.origin_name = "origin";
+    params.cache_name = "cache";
+    return *writecache::WriteCache::Create(world_.scheduler(), *origin_, checker_, params);
+  }
+
+  void Problem(std::string what, const absl::Status& status) {
+    violations_->found.push_back(absl::StrCat("lifecycle: ", what, ": ", status.ToString()));
+  }
+
+  void RunActions() {
+    for (const auto& [delay, action] : options_.actions) {
+      world_.scheduler().SleepFor(delay);
+      switch (action) {
+        case Action::kSuspendResume:
+          SuspendResume();
+          ++options_.counts->suspend_resumes;
+          break;
+        case Action::kReload:
+          Reload();
+          ++options_.counts->reloads;
+          break;
+        case Action::kReloadBack:
+          ReloadBack();
+          ++options_.counts->reload_backs;
+          break;
+      }
+    }
+  }
+
+  void SuspendResume() {
+    writecache::WriteCache& table = *tables_[active_];
+    if (absl::Status s = table.Suspend(); !s.ok()) Problem("suspend", s);
+    if (absl::Status s = table.Resume(); !s.ok()) Problem("resume", s);
+  }
+
+  // Load a new table over the same devices while the old one is active, then switch.
+  void Reload() {
+    tables_.push_back(NewTable());
+    const size_t next = tables_.size() - 1;
+    mapped_->Hold();
+    if (!options_.stale_old_table) {
+      if (absl::Status s = tables_[active_]->Suspend(); !s.ok()) Problem("suspend of the old table", s);
+    }
+    if (absl::Status s = tables_[next]->Start(); !s.ok()) {
+      Problem("start of the new table", s);
+      if (absl::Status r = tables_[active_]->Resume(); !r.ok()) Problem("resume of the old table", r);
+      mapped_->Release(*tables_[active_]);
+      return;
+    }
+    previous_ = active_;
+    active_ = next;
+    mapped_->Release(*tables_[active_]);
+  }
+
+  // Suspend the active table and resume the one it replaced.
+  void ReloadBack() {
+    if (previous_ == active_) {
+      Reload();
+      return;
+    }
+    mapped_->Hold();
+    if (absl::Status s = tables_[active_]->Suspend(); !s.ok()) Problem("suspend of the new table", s);
+    if (!options_.stale_old_table) {
+      if (absl::Status s = tables_[previous_]->Resume(); !s.ok()) Problem("resume of the old table", s);
+    }
+    std::swap(active_, previous_);
+    mapped_->Release(*tables_[active_]);
+  }
+
+  sim::World& world_;
+  LifecycleOptions options_;
+  std::unique_ptr<sim::SimSsd> origin_;
+  std::unique_ptr<sim::SimSsd> cache_;
+  CacheTraceChecker checker_;
+  std::shared_ptr<CacheTraceViolations> violations_;
+  std::vector<std::unique_ptr<writecache::WriteCache>> tables_;
+  std::unique_ptr<MappedDevice> mapped_;
+  size_t active_ = 0;
+  size_t previous_ = 0;
+};
+
+// A recovered stack (the standard writecache stack) that first reports what the run
+// before the power cut found.
+class CheckedRecovery : public Stack {
+ public:
+  CheckedRecovery(std::unique_ptr<Stack> inner, std::shared_ptr<CacheTraceViolations> violations)
+      : inner_(std::move(inner)), violations_(std::move(violations)) {}
+  io::BlockDevice& logical() override { return inner_->logical(); }
+  absl::Status Start() override {
+    if (!violations_->found.empty()) {
+      return absl::InternalError(
+          absl::StrCat("writecache invariant violated before the power cut: ", violations_->found.front()));
+    }
+    return inner_->Start();
+  }
+  CrashImages SampleCrash(sim::Prng& prng) const override { return inner_->SampleCrash(prng); }
+  OracleOptions oracle_options() const override { return inner_->oracle_options(); }
+
+ private:
+  std::unique_ptr<Stack> inner_;
+  std::shared_ptr<CacheTraceViolations> violations_;
+};
+
+// A cache device holding a freshly formatted, empty cache.
+sim::DiskImage FormattedCache(const WritecacheStackOptions& options) {
+  const writecache::Geometry geometry =
+      *writecache::GeometryFor(options.cache_blocks, options.params.block_size);
+  std::vector<std::byte> metadata = writecache::FormattedMetadata(geometry);
+  writecache::StoreU32(metadata, writecache::kMagicOffset, writecache::kMagic);
+  sim::DiskImage image(WritecacheCacheSectors(options));
+  const std::vector<sim::SectorRef> sectors = sim::SplitIntoSectors(metadata);
+  image.PutRun(options.params.StartSector(), sectors);
+  return image;
+}
+
+StackFactory LifecycleStackFactory(const LifecycleOptions& options) {
+  auto violations = std::make_shared<CacheTraceViolations>();
+  const StackFactory recovery = WritecacheStackFactory(options.stack);
+  return [options, violations, recovery](sim::World& world, const CrashImages* recover_from)
+             -> absl::StatusOr<std::unique_ptr<Stack>> {
+    if (recover_from != nullptr) {
+      absl::StatusOr<std::unique_ptr<Stack>> inner = recovery(world, recover_from);
+      if (!inner.ok()) return inner.status();
+      return std::unique_ptr<Stack>(new CheckedRecovery(std::move(*inner), violations));
+    }
+    violations->found.clear();
+    sim::SimSsdOptions origin_options = options.stack.ssd;
+    origin_options.name = "origin";
+    origin_options.sectors = options.stack.logical_sectors;
+    sim::SimSsdOptions cache_options = options.stack.ssd;
+    cache_options.name = "cache";
+    cache_options.sectors = WritecacheCacheSectors(options.stack);
+    absl::StatusOr<std::unique_ptr<sim::SimSsd>> origin = sim::SimSsd::Create(world, origin_options);
+    if (!origin.ok()) return origin.status();
+    absl::StatusOr<std::unique_ptr<sim::SimSsd>> cache =
+        sim::SimSsd::Create(world, cache_options, FormattedCache(options.stack));
+    if (!cache.ok()) return cache.status();
+    return std::unique_ptr<Stack>(
+        new LifecycleStack(world, options, std::move(*origin), std::move(*cache), violations));
+  };
+}
+
+// Configuration, workload, actions and power cut drawn from `seed`: one to three
+// actions (each kind equally likely) spread over the first few milliseconds, while
+// the workload's clients run.
+LifecycleOptions DrawLifecycle(sim::Prng& prng) {
+  LifecycleOptions options;
+  options.stack = DrawWritecacheOptions(prng, 1024);
+  options.stack.prefill_blocks = 0;  // the lifecycle stack starts from an empty cache
+  const uint64_t n = 1 + prng.Uniform(3);
+  for (uint64_t i = 0; i < n; ++i) {
+    options.actions.emplace_back(runtime::Microseconds(static_cast<int64_t>(prng.Uniform(1500))),
+                                 static_cast<Action>(prng.Uniform(3)));
+  }
+  return options;
+}
+
+CrashCheckResult CheckLifecycle(uint64_t seed, const LifecycleOptions& options, const Workload& workload) {
+  CrashCheckResult result = RunCrashCheck(LifecycleStackFactory(options), workload, {.seed = seed});
+  if (!result.passed) absl::StrAppend(&result.failure, "\n  configuration: ", Describe(options));
+  return result;
+}
+
+CrashCheckResult CheckLifecycle(uint64_t seed, const std::shared_ptr<LifecycleCounts>& counts) {
+  sim::Prng prng(seed);
+  LifecycleOptions options = DrawLifecycle(prng);
+  options.counts = counts;
+  return CheckLifecycle(seed, options, GenerateWorkload(prng, ShapeFor(options.stack)));
+}
+
+TEST(WritecacheLifecycle, HundredsOfSeededRunsWithSuspendResumeAndReloadPass) {
+  auto counts = std::make_shared<LifecycleCounts>();
+  uint64_t images = 0;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    const CrashCheckResult result = CheckLifecycle(seed, counts);
+    ASSERT_TRUE(result.passed) << "seed " << seed << ": " << result.failure;
+    images += result.images_checked;
+  }
+  EXPECT_GE(images, 1000u);
+  // Most runs get through some actions before their power cut.
+  EXPECT_GE(counts->suspend_resumes, 50u);
+  EXPECT_GE(counts->reloads, 50u);
+  EXPECT_GE(counts->reload_backs, 50u);
+  std::cout << "completed before the power cut: " << counts->suspend_resumes << " suspend/resumes, "
+            << counts->reloads << " reloads, " << counts->reload_backs << " reloads back\n";
+}
+
+// Every action, with the kernel's default parameters, the power cut after the run.
+TEST(WritecacheLifecycle, ReloadAndReloadBackAfterTheWorkloadKeepEveryFlushedWrite) {
+  for (uint64_t seed = 1; seed <= 50; ++seed) {
+    sim::Prng prng(seed);
+    LifecycleOptions options;
+    options.actions = {{runtime::Microseconds(300), Action::kSuspendResume},
+                       {runtime::Microseconds(300), Action::kReload},
+                       {runtime::Microseconds(300), Action::kReloadBack}};
+    const Workload workload = GenerateWorkload(prng, ShapeFor(options.stack));
+    const CrashCheckResult result = RunCrashCheck(LifecycleStackFactory(options), workload,
+                                                  {.seed = seed, .crash_after_steps = uint64_t{1} << 40});
+    ASSERT_TRUE(result.passed) << "seed " << seed << ": " << result.failure;
+    EXPECT_FALSE(result.crashed_mid_run);
+  }
+}
+
+RC_GTEST_PROP(WritecacheLifecycle, NoAcknowledgedFlushedWriteIsLostAcrossSuspendResumeAndReload, ()) {
+  const CrashCheckResult result =
+      CheckLifecycle(*rc::gen::arbitrary<uint64_t>(), std::make_shared<LifecycleCounts>());
+  if (!result.passed) RC_FAIL(result.failure);
+}
+
+// The property can fail: an old table that is never suspended and is switched back to
+// without Resume (its index never re-read from the metadata the new table changed)
+// loses or corrupts data, and the harness says so.
+TEST(WritecacheLifecycle, AStaleOldTableIsCaught) {
+  uint64_t caught = 0;
+  std::string example;
+  for (uint64_t seed = 1; seed <= 100; ++seed) {
+    sim::Prng prng(seed);
+    LifecycleOptions options;
+    options.stack = DrawWritecacheOptions(prng, 1024);
+    options.stack.prefill_blocks = 0;
+    options.actions = {{runtime::Microseconds(200), Action::kReload},
+                       {runtime::Microseconds(400), Action::kReloadBack}};
+    options.stale_old_table = true;
+    const CrashCheckResult result = CheckLifecycle(seed, options, GenerateWorkload(prng, ShapeFor(options.stack)));
+    if (!result.passed) {
+      ++caught;
+      if (example.empty()) example = absl::StrCat("seed ", seed, ": ", result.failure);
+    }
+  }
+  EXPECT_GE(caught, 1u);
+  std::cout << "stale old table caught in " << caught << " of 100 seeds; first: " << example << "\n";
+}
+
+}  // namespace
+}  // namespace powercut::props
