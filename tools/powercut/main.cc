@@ -143,6 +143,10 @@ int main(int argc, char** argv) {
   mutants->add_option("--images", mutants_options.images, "Crash images per seed")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  mutants->add_option("--trials", mutants_options.trials,
+                      "Hunt each mutant over this many disjoint seed ranges; report medians")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   mutants->add_option("--only", mutants_options.only, "Run only this mutant");
   mutants->add_flag("--json", mutants_options.json, "Print the matrix as JSON");
 

@@ -1,10 +1,13 @@
 #include "tools/powercut/mutants_command.h"
 
+#include <algorithm>
 #include <chrono>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "engine/mutant/mutant.h"
 #include "nlohmann/json.hpp"
+#include "properties/failure_report.h"
 #include "tools/powercut/campaign.h"
 #include "tools/powercut/shrink.h"
 
@@ -14,13 +17,23 @@ namespace {
 struct Row {
   std::string name;
   std::string engine;
-  bool killed = false;
-  uint64_t seeds = 0;  // seeds run; the killing seed when killed
-  double seconds = 0;
-  std::string category;
-  std::string family;  // the scenario family whose seed killed it
   std::string based_on;
+  uint32_t kills = 0;                 // trials that killed it
+  std::vector<uint64_t> seeds;        // per trial: seeds run (the killing one if killed)
+  std::vector<double> seconds;        // per trial
+  std::string category;               // of the first trial's kill
+  std::string family;                 // the scenario family whose seed killed it first
+  std::string replay_command;         // reproduces the first trial's kill
+  bool killed(uint32_t trials) const { return kills == trials; }
 };
+
+constexpr uint64_t kTrialStride = 1'000'000;
+
+template <typename T>
+T Median(std::vector<T> values) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? T{} : values[(values.size() - 1) / 2];
+}
 
 }  // namespace
 
@@ -38,7 +51,9 @@ int RunMutantsCommand(const MutantsCommandOptions& options, std::ostream& out, s
   std::vector<Row> rows;
   for (const mutant::Info& info : mutant::Catalog()) {
     if (!options.only.empty() && info.name != options.only) continue;
-    Row row{std::string(info.name), std::string(info.target)};
+    Row row;
+    row.name = std::string(info.name);
+    row.engine = std::string(info.target);
     row.based_on = std::string(info.based_on);
     std::vector<const CampaignTarget*> families;
     for (const CampaignTarget& t : targets) {
@@ -48,41 +63,69 @@ int RunMutantsCommand(const MutantsCommandOptions& options, std::ostream& out, s
       err << "powercut mutants: no campaign target for engine '" << info.target << "'\n";
       return 2;
     }
-    const auto start = std::chrono::steady_clock::now();
-    // Seed 1 of every family of the engine, then seed 2, ...: the first kill counts.
-    for (uint64_t seed = 1; seed <= options.seeds && !row.killed; ++seed) {
-      for (const CampaignTarget* family : families) {
-        const props::CrashCheckResult result = CheckSeed(*family, seed, options.images, row.name);
-        row.seeds = seed;
-        if (!result.passed) {
-          row.killed = true;
-          row.category = FailureCategory(result.failure);
-          row.family = family->name;
+    for (uint32_t trial = 0; trial < options.trials; ++trial) {
+      const uint64_t first = 1 + trial * kTrialStride;
+      const auto start = std::chrono::steady_clock::now();
+      bool killed = false;
+      uint64_t run = 0;
+      // Seed 1 of every family of the engine, then seed 2, ...: the first kill counts.
+      for (uint64_t i = 0; i < options.seeds && !killed; ++i) {
+        run = i + 1;
+        for (const CampaignTarget* family : families) {
+          const props::CrashCheckResult result =
+              CheckSeed(*family, first + i, options.images, row.name);
+          if (result.passed) continue;
+          killed = true;
+          if (row.kills == 0) {
+            row.category = FailureCategory(result.failure);
+            row.family = family->name;
+            row.replay_command =
+                props::SaveFailure(SeedScenario(*family, first + i, options.images, row.name),
+                                   result)
+                    .command;
+          }
+          ++row.kills;
           break;
         }
       }
+      row.seeds.push_back(run);
+      row.seconds.push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
-    row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     rows.push_back(row);
   }
   bool all_killed = true;
-  for (const Row& row : rows) all_killed = all_killed && row.killed;
+  for (const Row& row : rows) all_killed = all_killed && row.killed(options.trials);
   if (options.json) {
     nlohmann::json json = nlohmann::json::array();
     for (const Row& row : rows) {
-      json.push_back({{"mutant", row.name}, {"engine", row.engine}, {"killed", row.killed},
-                      {"seeds", row.seeds}, {"seconds", row.seconds},
-                      {"killed_by", row.category}, {"family", row.family},
+      json.push_back({{"mutant", row.name},
+                      {"engine", row.engine},
+                      {"killed", row.killed(options.trials)},
+                      {"trials", options.trials},
+                      {"kills", row.kills},
+                      {"seeds", row.seeds},
+                      {"median_seeds", Median(row.seeds)},
+                      {"seconds", row.seconds},
+                      {"median_seconds", Median(row.seconds)},
+                      {"killed_by", row.category},
+                      {"family", row.family},
+                      {"replay_command", row.replay_command},
                       {"based_on", row.based_on}});
     }
     out << json.dump(2) << "\n";
   } else {
     out << absl::StrFormat("%-32s %-10s %-9s %6s %8s  %-16s %s\n", "mutant", "engine",
-                           "verdict", "seeds", "seconds", "family", "killed by");
+                           "verdict", options.trials > 1 ? "median seeds" : "seeds",
+                           options.trials > 1 ? "median s" : "seconds", "family", "killed by");
     for (const Row& row : rows) {
+      const bool killed = row.killed(options.trials);
+      const std::string verdict =
+          killed ? "killed"
+                 : (row.kills == 0 ? "SURVIVED" : absl::StrFormat("%d/%d", row.kills, options.trials));
       out << absl::StrFormat("%-32s %-10s %-9s %6d %8.2f  %-16s %s\n", row.name, row.engine,
-                             row.killed ? "killed" : "SURVIVED", row.seeds, row.seconds,
-                             row.killed ? row.family : "-", row.killed ? row.category : "-");
+                             verdict, Median(row.seeds), Median(row.seconds),
+                             row.kills > 0 ? row.family : "-", row.kills > 0 ? row.category : "-");
     }
     out << (all_killed ? "all mutants killed\n" : "SOME MUTANTS SURVIVED\n");
   }
