@@ -54,6 +54,11 @@ Scenario WritecacheDrain(uint64_t seed) {
   return scenario;
 }
 
+Scenario WritecachePmem(uint64_t seed) {
+  sim::Prng prng = sim::Prng(seed).Fork("writecache-pmem-options");
+  return WritecacheWith(DrawPmemOptions(prng, 1024), seed);
+}
+
 Scenario Raid1(uint64_t seed) {
   Scenario scenario = Seeded("raid1", seed, Shape(2048, 0));
   scenario.params = {{"mirrors", 2}, {"logical_sectors", 2048}};
@@ -67,6 +72,7 @@ const std::vector<ScenarioFamily>& ScenarioFamilies() {
       {"linear", "linear", Linear},
       {"writecache", "writecache", Writecache},
       {"writecache-drain", "writecache", WritecacheDrain},
+      {"writecache-pmem", "writecache", WritecachePmem},
       {"raid1", "raid1", Raid1},
   };
   return families;

@@ -14,6 +14,8 @@
 //                     aligned to the drawn block size
 //   writecache-drain  a one- or three-block cache that writeback keeps emptying while
 //                     clients overwrite and flush, the crash anywhere in the run
+//   writecache-pmem   dm-writecache in pmem mode (the cache is persistent memory),
+//                     parameters drawn as for writecache, FUA writes durable
 //   raid1             two mirrors with the internal write-intent bitmap
 #ifndef POWERCUT_PROPERTIES_SEEDED_SCENARIOS_H_
 #define POWERCUT_PROPERTIES_SEEDED_SCENARIOS_H_

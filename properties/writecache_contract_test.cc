@@ -1,7 +1,7 @@
-// Properties: the write-back cache (SSD mode, small caches, parameters drawn per seed)
-// keeps the block-device contract under random block-aligned workloads, crash instants
-// and crash images, and keeps its own invariants (writecache_invariants.h) on every
-// IO stream, crash image and recovery.
+// Properties: the write-back cache (SSD and pmem mode, small caches, parameters drawn
+// per seed) keeps the block-device contract under random block-aligned workloads, crash
+// instants and crash images, and keeps its own invariants (writecache_invariants.h) on
+// every IO stream (SSD mode), crash image and recovery.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -33,6 +33,37 @@ TEST(WritecacheContract, HundredsOfSeededCrashesPass) {
 
 TEST(WritecacheContract, KernelDefaultParametersPass) {
   WritecacheStackOptions options;  // 64 blocks, the kernel's watermarks and autocommit
+  for (uint64_t seed = 1; seed <= 100; ++seed) {
+    sim::Prng prng(seed);
+    const Workload workload = GenerateWorkload(prng, ShapeFor(options));
+    const CrashCheckResult result =
+        RunCrashCheck(WritecacheStackFactory(options), workload, {.seed = seed});
+    ASSERT_TRUE(result.passed) << "seed " << seed << ": " << result.failure << "\n  workload:\n"
+                               << ToString(workload);
+  }
+}
+
+// pmem mode: the cache is persistent memory whose lines persist independently at a
+// power cut; flushed writes and FUA writes survive.
+RC_GTEST_PROP(WritecachePmemContract, NoAcknowledgedFlushedOrFuaWriteIsLostAtARandomCrash, ()) {
+  const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
+  const CrashCheckResult result = CheckPmemContract(seed);
+  if (!result.passed) RC_FAIL(result.failure);
+}
+
+TEST(WritecachePmemContract, HundredsOfSeededCrashesPass) {
+  uint64_t images = 0;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    const CrashCheckResult result = CheckPmemContract(seed);
+    ASSERT_TRUE(result.passed) << "seed " << seed << ": " << result.failure;
+    images += result.images_checked;
+  }
+  EXPECT_GE(images, 1000u);
+}
+
+TEST(WritecachePmemContract, KernelDefaultParametersPass) {
+  WritecacheStackOptions options;  // 64 blocks, the kernel's pmem defaults
+  options.params.mode = writecache::Mode::kPmem;
   for (uint64_t seed = 1; seed <= 100; ++seed) {
     sim::Prng prng(seed);
     const Workload workload = GenerateWorkload(prng, ShapeFor(options));

@@ -1,7 +1,7 @@
 // Write-back cache configurations and single crash checks shared by the writecache test
 // suites: a 1024-sector origin in front of caches of one to ~300 blocks, with the
-// parameters drawn per seed (DrawWritecacheOptions), so writeback, watermarks and
-// writes around the cache happen in almost every run.
+// parameters drawn per seed (DrawWritecacheOptions, DrawPmemOptions for pmem mode), so
+// writeback, watermarks and writes around the cache happen in almost every run.
 #ifndef POWERCUT_PROPERTIES_WRITECACHE_FOR_TEST_H_
 #define POWERCUT_PROPERTIES_WRITECACHE_FOR_TEST_H_
 
@@ -34,6 +34,18 @@ inline WorkloadShape ShapeFor(const WritecacheStackOptions& options) {
 inline CrashCheckResult CheckContract(uint64_t seed) {
   sim::Prng prng(seed);
   const WritecacheStackOptions options = DrawWritecacheOptions(prng, 1024);
+  const Workload workload = GenerateWorkload(prng, ShapeFor(options));
+  CrashCheckResult result = RunCrashCheck(WritecacheStackFactory(options), workload, {.seed = seed});
+  if (!result.passed) absl::StrAppend(&result.failure, "\n  configuration: ", ToString(options));
+  return result;
+}
+
+// One crash check of the contract property in pmem mode (the cache is persistent
+// memory; FUA writes are durable): configuration, workload and power cut drawn from
+// `seed`.
+inline CrashCheckResult CheckPmemContract(uint64_t seed) {
+  sim::Prng prng(seed);
+  const WritecacheStackOptions options = DrawPmemOptions(prng, 1024);
   const Workload workload = GenerateWorkload(prng, ShapeFor(options));
   CrashCheckResult result = RunCrashCheck(WritecacheStackFactory(options), workload, {.seed = seed});
   if (!result.passed) absl::StrAppend(&result.failure, "\n  configuration: ", ToString(options));

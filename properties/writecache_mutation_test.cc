@@ -1,9 +1,10 @@
 // Mutation tests for the write-back cache: each deliberately broken engine must be
 // caught, within a seed budget, by a property: the block-device contract through the
 // cache, the cache's own invariant checks (writecache_stack.h), or the drain property
-// (a tiny cache that writeback empties while clients overwrite and flush). Every kill
-// prints the property, the first seed that killed it and what caught it; RapidCheck
-// must find it too.
+// (a tiny cache that writeback empties while clients overwrite and flush); pmem-mode
+// mutants by the contract in pmem mode (the only property that runs pmem code). Every
+// kill prints the property, the first seed that killed it and what caught it;
+// RapidCheck must find it too.
 #include <rapidcheck.h>
 
 #include <functional>
@@ -29,7 +30,14 @@ const std::vector<Property>& Properties() {
   static const std::vector<Property> properties = {
       {"contract", CheckContract},
       {"drain", CheckDrain},
+      {"pmem contract", CheckPmemContract},
   };
+  return properties;
+}
+
+// The pmem-mode property alone.
+const std::vector<Property>& PmemProperties() {
+  static const std::vector<Property> properties = {{"pmem contract", CheckPmemContract}};
   return properties;
 }
 
@@ -39,9 +47,10 @@ struct Kill {
   std::string failure;
 };
 
-// The first property and seed in [1, budget] whose crash check fails, if any.
-std::optional<Kill> FirstKill(uint64_t budget) {
-  for (const Property& property : Properties()) {
+// The first property of `properties` and seed in [1, budget] whose crash check fails,
+// if any.
+std::optional<Kill> FirstKill(const std::vector<Property>& properties, uint64_t budget) {
+  for (const Property& property : properties) {
     for (uint64_t seed = 1; seed <= budget; ++seed) {
       const CrashCheckResult result = property.check(seed);
       if (!result.passed) return Kill{property.name, seed, result.failure};
@@ -60,13 +69,12 @@ std::string CaughtBy(const std::string& failure) {
   return "the block-device contract (after the crash)";
 }
 
-class WritecacheMutant : public ::testing::TestWithParam<mutant::Id> {};
-
-TEST_P(WritecacheMutant, IsKilledByAProperty) {
-  mutant::ScopedMutant active(GetParam());
-  const std::optional<Kill> kill = FirstKill(kSeedBudget);
+// Kills the active mutant with one of `properties`, then has RapidCheck find it with
+// the property that killed it.
+void ExpectKilled(mutant::Id id, const std::vector<Property>& properties) {
+  const std::optional<Kill> kill = FirstKill(properties, kSeedBudget);
   ASSERT_TRUE(kill.has_value()) << "mutant survived " << kSeedBudget << " seeds of every property";
-  std::cout << mutant::Catalog()[static_cast<size_t>(GetParam()) - 1].name << ": killed by the "
+  std::cout << mutant::Catalog()[static_cast<size_t>(id) - 1].name << ": killed by the "
             << kill->property << " property at seed " << kill->seed << ", caught by "
             << CaughtBy(kill->failure) << ": " << kill->failure << "\n";
 
@@ -76,17 +84,35 @@ TEST_P(WritecacheMutant, IsKilledByAProperty) {
   params.seed = 20261123;
   params.maxSuccess = 300;
   params.disableShrinking = true;
-  const bool drain = kill->property == "drain";
+  std::function<CrashCheckResult(uint64_t)> check;
+  for (const Property& property : properties) {
+    if (property.name == kill->property) check = property.check;
+  }
   const rc::detail::TestResult result = rc::detail::checkTestable(
-      [drain] {
+      [&check] {
         const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
-        const CrashCheckResult crash = drain ? CheckDrain(seed) : CheckContract(seed);
+        const CrashCheckResult crash = check(seed);
         if (!crash.passed) RC_FAIL(crash.failure);
       },
       rc::detail::TestMetadata{}, params);
   rc::detail::FailureResult failure;
   ASSERT_TRUE(result.match(failure)) << "RapidCheck did not find the mutant in 300 cases";
   std::cout << "  RapidCheck: failing case " << failure.numSuccess + 1 << "\n";
+}
+
+class WritecacheMutant : public ::testing::TestWithParam<mutant::Id> {};
+
+TEST_P(WritecacheMutant, IsKilledByAProperty) {
+  mutant::ScopedMutant active(GetParam());
+  ExpectKilled(GetParam(), Properties());
+}
+
+// Mutants of pmem-mode code: only the pmem property runs it.
+class WritecachePmemMutant : public ::testing::TestWithParam<mutant::Id> {};
+
+TEST_P(WritecachePmemMutant, IsKilledByThePmemProperty) {
+  mutant::ScopedMutant active(GetParam());
+  ExpectKilled(GetParam(), PmemProperties());
 }
 
 std::string Name(const ::testing::TestParamInfo<mutant::Id>& info) {
@@ -107,6 +133,11 @@ INSTANTIATE_TEST_SUITE_P(Mutants, WritecacheMutant,
                                            mutant::Id::kWcReuseWhileReading,
                                            mutant::Id::kWcExtendOverCached,
                                            mutant::Id::kWcFlushIgnoresIdleOverwrite),
+                         Name);
+
+INSTANTIATE_TEST_SUITE_P(Mutants, WritecachePmemMutant,
+                         ::testing::Values(mutant::Id::kWcPmemFuaIgnored,
+                                           mutant::Id::kWcPmemCommitNoFence),
                          Name);
 
 TEST(WritecacheMutant, TheCorrectEngineSurvivesTheSameSeeds) {

@@ -1,5 +1,6 @@
-// WritecacheStackFactory: the write-back cache over two simulated SSDs, with its
-// invariant checks (writecache_stack.h), and its scenario parameters.
+// WritecacheStackFactory: the write-back cache over a simulated origin SSD and a
+// simulated cache SSD or persistent memory, with its invariant checks
+// (writecache_stack.h), and its scenario parameters.
 #include "properties/writecache_stack.h"
 
 #include "absl/strings/str_cat.h"
@@ -7,20 +8,32 @@
 #include "engine/writecache/writecache.h"
 #include "properties/sector_stamp.h"
 #include "properties/writecache_invariants.h"
+#include "sim/sim_pmem.h"
 
 namespace powercut::props {
 namespace {
 
+// A persistent memory image seen as a disk (the checkers read sectors).
+sim::DiskImage PmemAsDisk(const std::vector<std::byte>& bytes) {
+  sim::DiskImage image(bytes.size() / io::kSectorSize);
+  const uint64_t whole_bytes = image.sector_count() * io::kSectorSize;
+  image.PutRun(0, sim::SplitIntoSectors(std::span<const std::byte>(bytes).first(whole_bytes)));
+  return image;
+}
+
 class WritecacheStack : public Stack {
  public:
+  // Exactly one of `cache` (SSD mode) and `pmem` (pmem mode) is set.
   WritecacheStack(WritecacheStackOptions options, std::unique_ptr<sim::SimSsd> origin,
-                  std::unique_ptr<sim::SimSsd> cache, std::unique_ptr<CacheTraceChecker> checker,
+                  std::unique_ptr<sim::SimSsd> cache, std::unique_ptr<sim::SimPmem> pmem,
+                  std::unique_ptr<CacheTraceChecker> checker,
                   std::unique_ptr<writecache::WriteCache> engine,
                   std::shared_ptr<CacheTraceViolations> violations,
                   std::shared_ptr<CacheTraceViolations> own_trace, bool recovering)
       : options_(std::move(options)),
         origin_(std::move(origin)),
         cache_(std::move(cache)),
+        pmem_(std::move(pmem)),
         checker_(std::move(checker)),
         engine_(std::move(engine)),
         violations_(std::move(violations)),
@@ -47,9 +60,10 @@ class WritecacheStack : public Stack {
                                                 violations_->found.front()));
       }
       // ... and what the crash left on the cache device.
-      absl::StatusOr<writecache::ParsedMetadata> image = ReadCacheMetadata(cache_->durable(), start);
+      const sim::DiskImage durable = DurableCache();
+      absl::StatusOr<writecache::ParsedMetadata> image = ReadCacheMetadata(durable, start);
       if (image.ok()) {
-        if (auto problem = CheckCommittedData(cache_->durable(), start, *image)) {
+        if (auto problem = CheckCommittedData(durable, start, *image)) {
           return absl::InternalError(absl::StrCat("writecache crash image: ", *problem));
         }
       }
@@ -65,7 +79,7 @@ class WritecacheStack : public Stack {
         return absl::InternalError(absl::StrCat("writecache invariant violated during recovery: ",
                                                 own_trace_->found.front()));
       }
-      absl::StatusOr<writecache::ParsedMetadata> after = ReadCacheMetadata(cache_->visible(), start);
+      absl::StatusOr<writecache::ParsedMetadata> after = ReadCacheMetadata(VisibleCache(), start);
       if (!after.ok()) {
         return absl::InternalError(absl::StrCat("writecache: unreadable metadata after start: ",
                                                 after.status().ToString()));
@@ -87,7 +101,11 @@ class WritecacheStack : public Stack {
   CrashImages SampleCrash(sim::Prng& prng) const override {
     CrashImages images;
     images.disks.push_back(origin_->CrashState().Sample(prng));
-    images.disks.push_back(cache_->CrashState().Sample(prng));
+    if (pmem_) {
+      images.pmems.push_back(pmem_->CrashState().Sample(prng));
+    } else {
+      images.disks.push_back(cache_->CrashState().Sample(prng));
+    }
     return images;
   }
 
@@ -96,10 +114,16 @@ class WritecacheStack : public Stack {
   }
 
  private:
+  sim::DiskImage DurableCache() const {
+    return pmem_ ? PmemAsDisk(pmem_->DurableImage()) : cache_->durable();
+  }
+  sim::DiskImage VisibleCache() const { return pmem_ ? PmemAsDisk(pmem_->visible()) : cache_->visible(); }
+
   WritecacheStackOptions options_;
   std::unique_ptr<sim::SimSsd> origin_;
-  std::unique_ptr<sim::SimSsd> cache_;
-  std::unique_ptr<CacheTraceChecker> checker_;  // over cache_; null without checks
+  std::unique_ptr<sim::SimSsd> cache_;   // SSD mode
+  std::unique_ptr<sim::SimPmem> pmem_;   // pmem mode
+  std::unique_ptr<CacheTraceChecker> checker_;  // over cache_; null without checks or in pmem mode
   std::unique_ptr<writecache::WriteCache> engine_;
   std::shared_ptr<CacheTraceViolations> violations_;  // the run before the power cut
   std::shared_ptr<CacheTraceViolations> own_trace_;   // this stack's IO
@@ -160,6 +184,7 @@ StackFactory WritecacheStackFactory(WritecacheStackOptions options) {
   auto violations = std::make_shared<CacheTraceViolations>();
   return [options, violations](sim::World& world, const CrashImages* recover_from)
              -> absl::StatusOr<std::unique_ptr<Stack>> {
+    const bool pmem_mode = options.params.mode == writecache::Mode::kPmem;
     sim::SimSsdOptions origin_options = options.ssd;
     origin_options.name = "origin";
     origin_options.sectors = options.logical_sectors;
@@ -167,38 +192,67 @@ StackFactory WritecacheStackFactory(WritecacheStackOptions options) {
     cache_options.name = "cache";
     cache_options.sectors = WritecacheCacheSectors(options);
     std::optional<sim::DiskImage> origin_image, cache_image;
+    std::optional<std::vector<std::byte>> pmem_image;
     if (recover_from != nullptr) {
-      if (recover_from->disks.size() != 2) {
-        return absl::InvalidArgumentError("writecache stack: expected two disk images (origin, cache)");
+      const size_t disks = pmem_mode ? 1 : 2;
+      const size_t pmems = pmem_mode ? 1 : 0;
+      if (recover_from->disks.size() != disks || recover_from->pmems.size() != pmems) {
+        return absl::InvalidArgumentError(
+            pmem_mode ? "writecache stack: expected one disk image (origin) and one pmem image"
+                      : "writecache stack: expected two disk images (origin, cache)");
       }
       origin_image = recover_from->disks[0];
-      cache_image = recover_from->disks[1];
+      if (pmem_mode) {
+        pmem_image = recover_from->pmems[0];
+      } else {
+        cache_image = recover_from->disks[1];
+      }
     } else {
       violations->found.clear();  // a new crash check begins
-      if (options.preformat) cache_image = FormattedCache(options, cache_options.sectors);
+      if (options.preformat) {
+        sim::DiskImage formatted = FormattedCache(options, cache_options.sectors);
+        if (pmem_mode) {
+          pmem_image.emplace(cache_options.sectors * io::kSectorSize);
+          formatted.Read(0, *pmem_image);
+        } else {
+          cache_image = std::move(formatted);
+        }
+      }
     }
     absl::StatusOr<std::unique_ptr<sim::SimSsd>> origin =
         sim::SimSsd::Create(world, origin_options, std::move(origin_image));
     if (!origin.ok()) return origin.status();
-    absl::StatusOr<std::unique_ptr<sim::SimSsd>> cache =
-        sim::SimSsd::Create(world, cache_options, std::move(cache_image));
-    if (!cache.ok()) return cache.status();
+    writecache::Params params = options.params;
+    params.origin_name = "origin";
+    params.cache_name = "cache";
     // The run before the power cut records into the shared list; a recovered stack
     // checks its own IO (recovery's rewrite) into a list of its own.
     auto trace = recover_from == nullptr ? violations : std::make_shared<CacheTraceViolations>();
+    if (pmem_mode) {
+      absl::StatusOr<std::unique_ptr<sim::SimPmem>> pmem = sim::SimPmem::Create(
+          world, {.name = "cache", .size = cache_options.sectors * io::kSectorSize},
+          std::move(pmem_image));
+      if (!pmem.ok()) return pmem.status();
+      absl::StatusOr<std::unique_ptr<writecache::WriteCache>> engine =
+          writecache::WriteCache::Create(world.scheduler(), **origin, **pmem, params);
+      if (!engine.ok()) return engine.status();
+      return std::unique_ptr<Stack>(new WritecacheStack(options, std::move(*origin), nullptr,
+                                                        std::move(*pmem), nullptr, std::move(*engine),
+                                                        violations, trace, recover_from != nullptr));
+    }
+    absl::StatusOr<std::unique_ptr<sim::SimSsd>> cache =
+        sim::SimSsd::Create(world, cache_options, std::move(cache_image));
+    if (!cache.ok()) return cache.status();
     std::unique_ptr<CacheTraceChecker> checker;
     if (options.check_invariants) {
       checker = std::make_unique<CacheTraceChecker>(**cache, options.params.StartSector(), trace);
     }
     io::BlockDevice& cache_device = checker ? static_cast<io::BlockDevice&>(*checker) : **cache;
-    writecache::Params params = options.params;
-    params.origin_name = "origin";
-    params.cache_name = "cache";
     absl::StatusOr<std::unique_ptr<writecache::WriteCache>> engine =
         writecache::WriteCache::Create(world.scheduler(), **origin, cache_device, params);
     if (!engine.ok()) return engine.status();
     return std::unique_ptr<Stack>(new WritecacheStack(options, std::move(*origin), std::move(*cache),
-                                                      std::move(checker), std::move(*engine),
+                                                      nullptr, std::move(checker), std::move(*engine),
                                                       violations, trace, recover_from != nullptr));
   };
 }
@@ -246,10 +300,21 @@ WritecacheStackOptions DrawWritecacheOptions(sim::Prng& prng, uint64_t logical_s
   return options;
 }
 
+WritecacheStackOptions DrawPmemOptions(sim::Prng& prng, uint64_t logical_sectors) {
+  WritecacheStackOptions options = DrawWritecacheOptions(prng, logical_sectors);
+  writecache::Params& p = options.params;
+  p.mode = writecache::Mode::kPmem;
+  p.pause_writeback_ms.reset();  // SSD mode only
+  // The kernel's pmem default (64) or the drawn value; writeback with FUA or nofua.
+  if (prng.Uniform(3) == 0) p.autocommit_blocks.reset();
+  if (prng.Uniform(3) == 0) p.fua = prng.Uniform(2) == 0;
+  return options;
+}
+
 const std::vector<EngineParam>& WritecacheEngineParams() {
   static const std::vector<EngineParam> params = {
       {"logical_sectors", 1024, 8, uint64_t{1} << 31, "size of the origin (the logical device)"},
-      {"mode", 0, 0, 0, "0: SSD mode (pmem mode comes later)"},
+      {"mode", 0, 0, 1, "0: SSD mode, 1: pmem mode (the cache is persistent memory)"},
       {"block_size", 4096, 512, 4096, "cache block size in bytes, a power of two"},
       {"cache_blocks", 64, 1, uint64_t{1} << 20, "blocks the cache device holds"},
       {"start_sector", 8, 0, uint64_t{1} << 30, "where the cache area starts on the cache device"},
@@ -257,13 +322,16 @@ const std::vector<EngineParam>& WritecacheEngineParams() {
       {"low_watermark", 45, 0, 100, "percent of blocks in use that stops writeback"},
       {"writeback_jobs", 0, 0, 0xffffffff, "blocks under writeback at once (0: unlimited)"},
       {"autocommit_blocks", 0, 0, 0xffffffff,
-       "uncommitted blocks that trigger a commit (0: the kernel default, 65536 in SSD mode)"},
+       "uncommitted blocks that trigger a commit (0: the kernel default, 65536 in SSD mode, "
+       "64 in pmem mode)"},
       {"autocommit_time_ms", 1000, 0, 3600000, "time after a write that triggers a commit"},
       {"pause_writeback_ms", 0, 0, 60000,
-       "writeback waits this long after a write around the cache (kernel default 3000; "
-       "0 here, as simulated runs last milliseconds)"},
+       "writeback waits this long after a write around the cache (SSD mode; kernel default "
+       "3000; 0 here, as simulated runs last milliseconds)"},
       {"max_age_ms", 0, 0, 86400000, "write back blocks older than this (0: off)"},
       {"cleaner", 0, 0, 1, "1: cleaner mode (write everything back, new blocks go around)"},
+      {"nofua", 0, 0, 1,
+       "pmem mode: 1 writes back without FUA and flushes the origin (the kernel's nofua)"},
       {"prefill_blocks", 0, 0, uint64_t{1} << 20,
        "entries committed before the run, for blocks past the end of the origin (an aged cache)"},
   };
@@ -286,7 +354,11 @@ absl::StatusOr<WritecacheStackOptions> WritecacheOptionsFromParams(
     p.autocommit_blocks = static_cast<uint32_t>(blocks);
   }
   p.autocommit_time_ms = static_cast<uint32_t>(param("autocommit_time_ms"));
-  p.pause_writeback_ms = static_cast<uint32_t>(param("pause_writeback_ms"));
+  // pmem mode takes no pause_writeback (not even 0).
+  if (const uint64_t pause = param("pause_writeback_ms"); p.mode == writecache::Mode::kSsd || pause != 0) {
+    p.pause_writeback_ms = static_cast<uint32_t>(pause);
+  }
+  if (param("nofua") != 0) p.fua = false;
   if (const uint64_t age = param("max_age_ms"); age != 0) p.max_age_ms = static_cast<uint32_t>(age);
   p.cleaner = param("cleaner") != 0;
   options.prefill_blocks = param("prefill_blocks");
@@ -319,6 +391,7 @@ std::vector<std::pair<std::string, uint64_t>> WritecacheScenarioParams(
           {"pause_writeback_ms", p.PauseWritebackMs()},
           {"max_age_ms", p.max_age_ms.value_or(0)},
           {"cleaner", p.cleaner ? 1u : 0u},
+          {"nofua", p.fua.has_value() && !*p.fua ? 1u : 0u},
           {"prefill_blocks", options.prefill_blocks}};
 }
 

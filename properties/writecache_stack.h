@@ -1,18 +1,22 @@
-// The write-back cache stack: a WriteCache (dm-writecache) in SSD mode over two
-// simulated SSDs, the origin and the cache device, both with volatile caches. Small
+// The write-back cache stack: a WriteCache (dm-writecache) over a simulated origin SSD
+// with a volatile cache and, as the cache, either a second such SSD (SSD mode, the
+// default) or a simulated persistent memory (pmem mode: params.mode == kPmem). Small
 // caches (64 blocks by default) keep writeback, watermarks and writes around the cache
 // busy; the cache area may start at a non-zero start_sector.
 //
-// Crash images: disks[0] is the origin, disks[1] the cache device.
+// Crash images: disks[0] is the origin; SSD mode: disks[1] is the cache device; pmem
+// mode: pmems[0] is the persistent memory.
 //
 // Durability contract the oracle checks (see engine/writecache/writecache.h): writes
 // acknowledged before an acknowledged flush survive. SSD-mode FUA promises nothing (the
 // kernel's behaviour: the data block is written with FUA but its entry is only in RAM
-// until the next commit), so oracle_options().fua_is_durable is false in SSD mode.
+// until the next commit), so oracle_options().fua_is_durable is false in SSD mode; a
+// pmem-mode FUA write commits before it is acknowledged, so it is true in pmem mode.
 //
 // With check_invariants (the default), every crash check also checks the cache's
 // invariants (writecache_invariants.h): the IO stream of the run before the power cut
-// (E1, E2, E5/W2, monotonic seq_count), each crash image before recovery (E1), and the
+// (E1, E2, E5/W2, monotonic seq_count; SSD mode only, pmem stores are no IO stream),
+// each crash image before recovery (E1; a pmem image is read as sectors), and the
 // image recovery leaves (one committed entry per sector, free + used == n_blocks, the
 // engine's free count), and that the engine never enters its error state, before or
 // after the power cut (the devices here never fail, so an error is the engine's own:
@@ -42,8 +46,8 @@ struct WritecacheStackOptions {
   uint64_t cache_blocks = 64;       // the cache device holds exactly this many blocks
   // Table parameters (block_size, start_sector, watermarks, autocommit, ...). The
   // device names are the stack's own.
-  writecache::Params params;
-  sim::SimSsdOptions ssd;  // latencies and volatile cache of both devices
+  writecache::Params params;  // params.mode picks the cache: an SSD or persistent memory
+  sim::SimSsdOptions ssd;  // latencies and volatile cache of both SSDs (pmem: the origin)
   bool check_invariants = true;
   // The first stack of a crash check starts on an already formatted cache device. A
   // power cut in the middle of formatting leaves a device the kernel (and the engine)
@@ -73,6 +77,11 @@ StackFactory WritecacheStackFactory(WritecacheStackOptions options);
 // frequent autocommits, short pauses and max_age, sometimes the cleaner, sometimes
 // slow devices (wider race windows) or a power-loss-protected SSD.
 WritecacheStackOptions DrawWritecacheOptions(sim::Prng& prng, uint64_t logical_sectors);
+
+// Options drawn like DrawWritecacheOptions, in pmem mode: the same sizes, watermarks,
+// max_age and cleaner; autocommit_blocks drawn or the pmem default (64); writeback with
+// FUA (the default) or nofua.
+WritecacheStackOptions DrawPmemOptions(sim::Prng& prng, uint64_t logical_sectors);
 
 // The drain configuration: a tiny cache (one or three blocks) in front of a 64-sector
 // origin, written back all at once after a short pause, over slow writes: every entry

@@ -54,6 +54,11 @@ constexpr Info kCatalog[] = {
     {Id::kWcFlushIgnoresIdleOverwrite, "wc_flush_ignores_idle_overwrite", "writecache",
      "a flush with every entry under writeback skips the SSD flush that in-place overwrites "
      "of committed blocks need", "the kernel's writecache_flush (empty-LRU early return)"},
+    {Id::kWcPmemFuaIgnored, "wc_pmem_fua_ignored", "writecache",
+     "a pmem-mode FUA write is acknowledged without committing it", "kernel fix c1005322ff02"},
+    {Id::kWcPmemCommitNoFence, "wc_pmem_commit_no_fence", "writecache",
+     "a pmem-mode commit stores the new seq_count without the fence that makes the epoch's "
+     "data and entries durable first", "commit rule (E1, E2: pmem_wmb before the seq bump)"},
 };
 
 }  // namespace

@@ -42,6 +42,8 @@ enum class Id : uint16_t {
   kWcReuseWhileReading,
   kWcExtendOverCached,
   kWcFlushIgnoresIdleOverwrite,
+  kWcPmemFuaIgnored,
+  kWcPmemCommitNoFence,
 };
 
 struct Info {

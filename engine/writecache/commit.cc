@@ -1,4 +1,4 @@
-// The commit protocol (the kernel's writecache_flush), SSD mode.
+// The commit protocol (the kernel's writecache_flush), both modes.
 //
 // An entry is committed iff its seq_count is below the superblock's. Every entry
 // written since the last commit carries the current seq_count; bumping the
@@ -16,6 +16,14 @@
 //   7. Free older duplicates of the sectors just committed (seq -1), write their
 //      regions, flush (E4: only after the newer version is committed; E5: the free is
 //      durable before the lock is dropped and the block can be reused).
+//
+// pmem mode (entries and data were stored with flushing stores when written):
+//   2.    nothing to mark: the stores are already flushing;
+//   3-5.  a fence: every data block and entry of the epoch is durable (E1, E2) ...
+//   6.    ... before seq_count += 1 is stored (flushing) and fenced (E3: durable before
+//         the flush, or the FUA write, is acknowledged);
+//   7.    the frees are flushing stores of seq -1, fenced before the lock is dropped
+//         (E4, E5).
 //
 // Everything runs with the engine lock held, including the IO waits, as in the kernel:
 // no request is mapped while a commit is in progress. A failed metadata write or flush
@@ -45,7 +53,7 @@ void WriteCache::Commit() {
     // flush is acknowledged.
     if (overwrote_committed_ && !POWERCUT_MUTANT(kWcOverwriteNoFlush)) {
       WaitForIos(kWrite);
-      DiskFlush(cache_, "flushing overwritten blocks");
+      DiskFlush(*cache_, "flushing overwritten blocks");
       overwrote_committed_ = false;
     }
     return;
@@ -58,12 +66,17 @@ void WriteCache::Commit() {
     e = next;
   }
   // Steps 3-5. E1, E2: data and entries of this epoch durable before the bump.
-  CommitFlushed(/*wait_for_ios=*/true);
+  if (!(PmemMode() && POWERCUT_MUTANT(kWcPmemCommitNoFence))) CommitFlushed(/*wait_for_ios=*/true);
 
   // Step 6. E3.
   ++seq_count_;
   StoreU64(memory_, kSeqCountOffset, seq_count_);
-  CommitSuperblock();
+  if (PmemMode()) {
+    PmemStoreMetadata(kSeqCountOffset, 8);
+    CommitFlushed(false);
+  } else {
+    CommitSuperblock();
+  }
   overwrote_committed_ = false;
 
   // Step 7. E4: older duplicates are freed only now that the newer versions are
@@ -85,6 +98,12 @@ void WriteCache::Commit() {
 }
 
 void WriteCache::CommitFlushed(bool wait_for_ios) {
+  if (PmemMode()) {
+    // pmem_wmb: every flushing store so far is durable when the fence returns. (No
+    // writes are ever in flight: pmem data is copied under the lock.)
+    PmemFence();
+    return;
+  }
   // Step 3: write every run of dirty regions, all at once, and wait for them.
   io::IoBatch batch(scheduler_, "writecache metadata");
   const size_t regions = dirty_regions_.size();
@@ -97,7 +116,7 @@ void WriteCache::CommitFlushed(bool wait_for_ios) {
     while (j < regions && dirty_regions_[j]) ++j;
     const uint64_t begin = i * kMetadataRegionBytes;
     const uint64_t end = std::min<uint64_t>(j * kMetadataRegionBytes, memory_.size());
-    batch.Write(cache_, start_sector_ + begin / io::kSectorSize,
+    batch.Write(*cache_, start_sector_ + begin / io::kSectorSize,
                 std::span<const std::byte>(memory_).subspan(begin, end - begin), io::kNoFlags);
     i = j;
   }
@@ -105,13 +124,13 @@ void WriteCache::CommitFlushed(bool wait_for_ios) {
 
   if (POWERCUT_MUTANT(kWcFlushBeforeDataWait)) {
     // The bug: the flush does not cover data writes still in flight.
-    DiskFlush(cache_, "error flushing metadata");
+    DiskFlush(*cache_, "error flushing metadata");
     if (wait_for_ios) WaitForIos(kWrite);
   } else {
     // Step 4: the data of every entry about to be committed has landed ...
     if (wait_for_ios) WaitForIos(kWrite);
     // Step 5: ... and this flush makes it, and the metadata, durable.
-    DiskFlush(cache_, "error flushing metadata");
+    DiskFlush(*cache_, "error flushing metadata");
   }
   dirty_regions_.assign(dirty_regions_.size(), false);
 }
@@ -122,7 +141,7 @@ void WriteCache::CommitSuperblock() {
   const uint64_t bytes = std::min<uint64_t>(
       std::max<uint64_t>(kSuperblockCommitBytes, geometry_.block_size), memory_.size());
   const uint32_t flags = POWERCUT_MUTANT(kWcSbNoFua) ? io::kNoFlags : io::kFua;
-  absl::Status written = io::WriteSync(scheduler_, cache_, start_sector_,
+  absl::Status written = io::WriteSync(scheduler_, *cache_, start_sector_,
                                        std::span<const std::byte>(memory_).first(bytes), flags);
   if (!written.ok()) SetError(written, "error writing superblock");
 }

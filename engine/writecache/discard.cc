@@ -1,11 +1,13 @@
-// The discard path (the kernel's writecache_map_discard and writecache_discard), SSD
-// mode.
+// The discard path (the kernel's writecache_map_discard and writecache_discard), both
+// modes.
 //
-// A discard is offloaded to the flush thread, which, under the engine lock, frees the
-// entries of the range that are not under writeback (waiting once for every in-flight
-// cache read and write, so no freed block is still being read or written), writes the
-// metadata and flushes the SSD (the frees are durable before the lock is dropped and
-// the blocks can be reused), then passes the discard to the origin. The discard
+// SSD mode: a discard is offloaded to the flush thread, which, under the engine lock,
+// frees the entries of the range that are not under writeback (waiting once for every
+// in-flight cache read and write, so no freed block is still being read or written),
+// writes the metadata and flushes the SSD (the frees are durable before the lock is
+// dropped and the blocks can be reused), then passes the discard to the origin. pmem
+// mode does the same in the request's own fiber, with flushing stores and a fence, and
+// without waiting for IO (pmem reads and writes complete under the lock). The discard
 // completes when the origin's does. It does not bump seq_count.
 //
 // What is durable when: the frees, before the blocks are reused. The origin's discard
@@ -31,8 +33,14 @@ void WriteCache::RunDiscard(uint64_t sector, uint64_t sectors, Tracker tracker) 
     return tracker->Finish(ErrorStatus());
   }
   tracker->Add();
-  OffloadBio(OffloadedBio{true, sector, sectors, tracker});
-  lock_.Unlock();
+  if (PmemMode()) {
+    Discard(sector, sector + sectors);
+    lock_.Unlock();
+    origin_.SubmitDiscard(sector, sectors, [tracker](absl::Status s) { tracker->Finish(s); });
+  } else {
+    OffloadBio(OffloadedBio{true, sector, sectors, tracker});
+    lock_.Unlock();
+  }
   tracker->Finish(absl::OkStatus());
 }
 
@@ -45,8 +53,10 @@ void WriteCache::Discard(uint64_t start, uint64_t end) {
     if (!entries_[e].write_in_progress) {
       if (!discarded_something) {
         // No freed block may still be read or written (W3).
-        WaitForIos(kRead);
-        WaitForIos(kWrite);
+        if (!PmemMode()) {
+          WaitForIos(kRead);
+          WaitForIos(kWrite);
+        }
         discarded_something = true;
       }
       if (!IsCommitted(e) && uncommitted_blocks_ > 0) --uncommitted_blocks_;

@@ -1,12 +1,18 @@
-// Flush requests, the flush thread, and autocommit (by blocks and by time), SSD mode.
+// Flush requests, the flush thread, and autocommit (by blocks and by time).
 //
-// A flush request becomes two: the commit, offloaded to the flush thread (which runs
+// SSD mode: a flush request becomes two: the commit, offloaded to the flush thread (which runs
 // it under the engine lock and fails the request if the engine is then in the error
 // state), and a flush forwarded to the origin at once, which makes the writes that went
 // around the cache durable. The request completes when both have. So every write
 // acknowledged before the flush was submitted is durable when it is acknowledged:
 // cached blocks by the commit protocol (commit.cc), written-around blocks by the origin
 // flush, written-back blocks because writeback flushed the origin before freeing them.
+//
+// pmem mode: the flush request's own fiber commits, under the engine lock, and the
+// request completes when the commit did (failing if the engine is then in the error
+// state). Nothing went around the cache unless the cleaner or metadata_only sends new
+// blocks to the origin, so only then is the flush also forwarded to the origin (as in
+// the kernel). pmem mode has no flush thread.
 //
 // The flush thread also runs discards (discard.cc), in submission order with flushes.
 // Autocommit: a write that brings the uncommitted blocks to autocommit_blocks queues
@@ -34,6 +40,19 @@ void WriteCache::MapFlush(const Tracker& tracker) {
     return;
   }
   ++stats_.flushes;
+  if (PmemMode()) {
+    Commit();
+    tracker->Add();
+    if (has_error()) {
+      tracker->Finish(ErrorStatus());
+    } else if (cleaner_ || params_.metadata_only) {
+      origin_.SubmitFlush([tracker](absl::Status s) { tracker->Finish(s); });
+    } else {
+      tracker->Finish(absl::OkStatus());
+    }
+    lock_.Unlock();
+    return;
+  }
   tracker->Add();
   OffloadBio(OffloadedBio{false, 0, 0, tracker});
   // The second flush bio goes to the origin: it covers the writes around the cache.

@@ -1,12 +1,14 @@
-// The read path (the kernel's writecache_map_read), SSD mode.
+// The read path (the kernel's writecache_map_read), both modes.
 //
 // Each piece is mapped under the engine lock: a block whose newest entry is cached is
-// read from its cache block, one block per piece (an uncommitted block waits for every
-// in-flight data write first, so the read sees the data its entry stands for); anything
+// read from its cache block, one block per piece (SSD mode: an uncommitted block waits
+// for every in-flight data write first, so the read sees the data its entry stands
+// for; pmem mode: copied from the persistent memory under the lock); anything
 // else is read from the origin, trimmed at the next cached block. Blocks under
 // writeback are still read from the cache. Reads from cache blocks are counted in
-// bio_in_progress_[kRead], so a block is never reused while a read of it is in flight
-// (W3: writeback completion and discard wait for them).
+// bio_in_progress_[kRead] (SSD mode; a pmem read completes under the lock), so a block
+// is never reused while a read of it is in flight (W3: writeback completion and
+// discard wait for them).
 //
 // Reads work in the error state. Nothing here changes what is durable.
 #include "absl/strings/str_cat.h"
@@ -27,7 +29,9 @@ void WriteCache::RunRead(uint64_t sector, std::span<std::byte> buffer, Tracker t
     lock_.Lock();
     const Mapping m = MapRead(sector + done, total - done);
     const auto piece = buffer.subspan(done * io::kSectorSize, m.sectors * io::kSectorSize);
-    if (m.op == MapOp::kRemapCache) {
+    if (m.op == MapOp::kRemapCache && PmemMode()) {
+      PmemReadBlock(m.cache_sector, piece);
+    } else if (m.op == MapOp::kRemapCache) {
       SubmitToCache(kRead, m.cache_sector, piece, {}, io::kNoFlags, tracker);
     } else {
       SubmitToOrigin(kRead, sector + done, piece, {}, io::kNoFlags, tracker);
@@ -45,7 +49,7 @@ WriteCache::Mapping WriteCache::MapRead(uint64_t sector, uint64_t sectors) {
   if (e != kNoEntry && entries_[e].original_sector == sector) {
     ++stats_.read_hits;
     // The data write of an uncommitted entry may still be in flight.
-    if (!IsCommitted(e)) WaitForIos(kWrite);
+    if (!PmemMode() && !IsCommitted(e)) WaitForIos(kWrite);
     return Mapping{MapOp::kRemapCache, bs, CacheSector(e), {}};
   }
   const uint64_t piece = TrimAtNextCached(sector, sectors);

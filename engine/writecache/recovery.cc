@@ -1,5 +1,7 @@
 // Start (the kernel's constructor, device part), formatting, and recovery (the kernel's
-// resume, shared by Start and Resume).
+// resume, shared by Start and Resume), both modes: SSD mode reads and writes the
+// metadata area as blocks, pmem mode loads it and stores changes with flushing stores
+// and fences (pmem.cc) in the same order.
 //
 // Formatting order (a valid magic implies initialized entries): write the superblock
 // fields but the magic, every entry free and every padding byte zero; flush; only then
@@ -24,16 +26,23 @@
 namespace powercut::writecache {
 
 absl::Status WriteCache::ReadMetadata(uint64_t bytes) {
-  return io::ReadSync(scheduler_, cache_, start_sector_,
+  if (PmemMode()) {
+    pmem_->Load(PmemOffset(0), std::span<std::byte>(memory_).first(bytes));
+    return absl::OkStatus();
+  }
+  return io::ReadSync(scheduler_, *cache_, start_sector_,
                       std::span<std::byte>(memory_).first(bytes));
 }
 
 absl::Status WriteCache::Format(const Geometry& geometry) {
   memory_ = FormattedMetadata(geometry);  // everything but the magic
   dirty_regions_.assign((memory_.size() + kMetadataRegionBytes - 1) / kMetadataRegionBytes, false);
+  // pmem: the superblock and the entries (not the padding after them), flushing.
+  if (PmemMode()) PmemStoreMetadata(0, Geometry::EntryOffset(geometry.n_blocks));
   MarkAllDirty();
   CommitFlushed(false);
   StoreU32(memory_, kMagicOffset, kMagic);
+  if (PmemMode()) PmemStoreMetadata(kMagicOffset, 4);
   MarkDirty(kMagicOffset);
   CommitFlushed(false);
   if (has_error()) return error_;

@@ -32,7 +32,7 @@ std::string WriteCache::StatusLine() const {
 std::string WriteCache::TableLine() const {
   Params shown = params_;
   shown.origin_name = origin_.name();
-  shown.cache_name = cache_.name();
+  shown.cache_name = PmemMode() ? pmem_->name() : cache_->name();
   return FormatTable(shown);
 }
 

@@ -1,23 +1,35 @@
-// The write path (the kernel's writecache_map_write), SSD mode.
+// The write path (the kernel's writecache_map_write), both modes.
 //
 // A write is mapped one piece at a time, each under the engine lock (the kernel maps
 // the rest of a bio it accepted partially as a new bio):
 //   - error state: the write fails;
 //   - the newest entry of the block is uncommitted: overwrite its block in place;
-//   - it is committed and not under writeback: overwrite in place and remember
-//     overwrote_committed (the next flush waits for those writes and flushes, E6);
-//   - it is committed and under writeback: allocate a new entry (a newer duplicate);
+//   - SSD mode, it is committed and not under writeback: overwrite in place and
+//     remember overwrote_committed (the next flush waits for those writes and flushes,
+//     E6);
+//   - it is committed (pmem mode), or under writeback: allocate a new entry (a newer
+//     duplicate; the commit that commits it frees the older one, E4);
 //   - the block is not cached and the cleaner (or metadata_only) is on: write to the
 //     origin;
-//   - no free entry: an uncached block goes straight to the origin, trimmed at the
-//     next cached block; a cached one waits for a free entry.
-// A new entry gets the current (uncommitted) seq_count in RAM only; its metadata
-// reaches the SSD at the next commit. The data goes to the cache block, extended over
-// following blocks into one IO when they are contiguous (free blocks that follow, for
-// sectors not cached yet, or entries of the following sectors in the following blocks).
+//   - no free entry: SSD mode sends an uncached block straight to the origin, trimmed
+//     at the next cached block; otherwise (a cached block, or pmem mode) the write
+//     waits for a free entry.
+// SSD mode: a new entry gets the current (uncommitted) seq_count in RAM only; its
+// metadata reaches the SSD at the next commit. The data goes to the cache block,
+// extended over following blocks into one IO when they are contiguous (free blocks
+// that follow, for sectors not cached yet, or entries of the following sectors in the
+// following blocks).
+// pmem mode: one block per piece; the entry and then the data are stored with flushing
+// stores, under the lock. When the whole write is mapped, a FUA write, or one that
+// brings the uncommitted blocks to autocommit_blocks, commits at once (in the write's
+// fiber, as the kernel's map function does); otherwise the autocommit timer is armed.
 //
-// What is durable when: nothing, until a flush (commit.cc). A FUA write keeps FUA on
-// the way down, so its data block is durable on completion, but its entry is not.
+// What is durable when: SSD mode, nothing until a flush (commit.cc); a FUA write keeps
+// FUA on the way down, so its data block is durable on completion, but its entry is
+// not. pmem mode: a FUA write is committed before it is acknowledged (the kernel skips
+// that commit when part of the write went around the cache, to the origin with FUA;
+// powercut commits the cached part anyway, so a pmem FUA write is always durable), and
+// fails if the commit put the engine in its error state.
 #include "absl/strings/str_cat.h"
 #include "engine/mutant/mutant.h"
 #include "engine/writecache/writecache.h"
@@ -48,13 +60,19 @@ void WriteCache::RunWrite(uint64_t sector, std::span<const std::byte> data, uint
                      data.size(), ", block size ", geometry_.block_size)));
   }
   uint64_t done = 0;
+  bool copied_to_pmem = false;
   while (done < total) {
     lock_.Lock();
     const Mapping m = MapWrite(sector + done, total - done);
     const auto piece = data.subspan(done * io::kSectorSize, m.sectors * io::kSectorSize);
     switch (m.op) {
       case MapOp::kRemapCache:
-        SubmitToCache(kWrite, m.cache_sector, {}, piece, flags & io::kFua, tracker);
+        if (PmemMode()) {
+          PmemWriteBlock(m.cache_sector, piece);
+          copied_to_pmem = true;
+        } else {
+          SubmitToCache(kWrite, m.cache_sector, {}, piece, flags & io::kFua, tracker);
+        }
         break;
       case MapOp::kRemapOrigin:
         SubmitToOrigin(kWrite, sector + done, {}, piece, flags & io::kFua, tracker);
@@ -67,6 +85,18 @@ void WriteCache::RunWrite(uint64_t sector, std::span<const std::byte> data, uint
     }
     lock_.Unlock();
     done += m.sectors;
+  }
+  if (copied_to_pmem) {
+    lock_.Lock();
+    const bool fua = (flags & io::kFua) != 0 && !POWERCUT_MUTANT(kWcPmemFuaIgnored);
+    if (fua || uncommitted_blocks_ >= params_.AutocommitBlocks()) {
+      Commit();
+    } else {
+      ScheduleAutocommit();
+    }
+    const bool failed = fua && has_error();
+    lock_.Unlock();
+    if (failed) return tracker->Finish(ErrorStatus());
   }
   tracker->Finish(absl::OkStatus());
 }
@@ -95,7 +125,7 @@ WriteCache::Mapping WriteCache::MapWrite(uint64_t sector, uint64_t sectors) {
         search_used = true;
       } else {
         ++stats_.write_hits_committed;
-        if (!entries_[e].write_in_progress) {
+        if (!PmemMode() && !entries_[e].write_in_progress) {
           overwrote_committed_ = true;
           search_used = true;
         } else {
@@ -108,8 +138,9 @@ WriteCache::Mapping WriteCache::MapWrite(uint64_t sector, uint64_t sectors) {
     if (!search_used && !direct) {
       e = PopFromFreelist();
       if (e == kNoEntry) {
-        if (found_entry) {
-          // The block is cached: never write around it; wait for a free entry.
+        if (found_entry || PmemMode()) {
+          // The block is cached (never write around it), or pmem mode: wait for a
+          // free entry.
           ++stats_.writes_blocked_on_freelist;
           WaitOnFreelist();
           continue;
@@ -128,6 +159,10 @@ WriteCache::Mapping WriteCache::MapWrite(uint64_t sector, uint64_t sectors) {
       stats_.writes_around += piece / bs;
       stats_.writes += piece / bs;
       return Mapping{MapOp::kRemapOrigin, piece, 0, {}};
+    }
+    if (PmemMode()) {
+      ++stats_.writes;
+      return Mapping{MapOp::kRemapCache, bs, CacheSector(e), {}};
     }
     const uint64_t piece = ExtendSsdWrite(sector, sectors, e, search_used);
     return Mapping{MapOp::kRemapCache, piece, CacheSector(e), {}};

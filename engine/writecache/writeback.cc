@@ -1,6 +1,6 @@
 // Writeback: copying committed cache blocks to the origin and freeing them (the
-// kernel's writecache_writeback, the kcopyd copies and the endio thread), SSD mode,
-// and the max_age timer.
+// kernel's writecache_writeback, the kcopyd copies or pmem writeback bios, and the
+// endio thread), both modes, and the max_age timer.
 //
 // When it runs: the writeback work is queued when free + under-writeback blocks fall
 // to the high watermark (on allocation, at resume, for the cleaner), by the max_age
@@ -12,17 +12,20 @@
 // entries are written back (an uncommitted one forces a commit first). An entry with
 // an older duplicate still under writeback is skipped (two versions of one sector are
 // never written back at once). Runs of entries of consecutive sectors in consecutive
-// blocks form one copy job. At most 64 entries are looked at per run (the work
-// requeues itself) except for writeback_all. writeback_jobs caps the blocks in flight.
+// blocks (pmem mode: in any blocks) form one copy job. At most 64 entries are looked at
+// per run (the work requeues itself) except for writeback_all. writeback_jobs caps the
+// blocks in flight.
 //
 // Completion order (what is durable when):
-//   W1  the origin is flushed (unless pmem FUA writeback) after the copies completed
-//       and before their entries are freed: the origin holds the data durably before
-//       the cache may forget it;
-//   W2  the frees (seq -1) are written and the SSD flushed before the lock is dropped,
-//       so a block is reused only after its free is durable;
-//   W3  no cache read of a freed block is in flight when the lock is dropped (reads are
-//       waited for), so a reused block is never read for its old sector.
+//   W1  the origin is flushed (unless pmem FUA writeback: the copies were written with
+//       FUA) after the copies completed and before their entries are freed: the origin
+//       holds the data durably before the cache may forget it;
+//   W2  the frees (seq -1) are written and the SSD flushed (pmem: stored and fenced,
+//       every 16 entries, when the lock is dropped for a moment) before the lock is
+//       dropped, so a block is reused only after its free is durable;
+//   W3  no cache read of a freed block is in flight when the lock is dropped (SSD
+//       reads are waited for; pmem reads complete under the lock), so a reused block
+//       is never read for its old sector.
 // A failed copy or flush sets the sticky error; entries whose copy completed are then
 // not freed (they stay in the tree and are still read from the cache).
 #include <algorithm>
@@ -36,6 +39,7 @@ namespace powercut::writecache {
 namespace {
 
 constexpr uint64_t kWritebackLatency = 64;  // entries looked at per run
+constexpr uint64_t kEndioLatency = 16;      // pmem: entries freed per lock hold
 constexpr uint32_t kMaxBlocksPerCopy = 256;  // BIO_MAX_VECS
 
 }  // namespace
@@ -158,7 +162,7 @@ void WriteCache::Writeback() {
       if (entries_[g].original_sector != entries_[f].original_sector + bs) break;
       if (entries_[g].write_in_progress) break;
       if (!IsCommitted(g)) break;
-      if (g != f + 1) break;  // SSD: one copy job covers consecutive blocks
+      if (!PmemMode() && g != f + 1) break;  // SSD: one copy job covers consecutive blocks
       ++n_walked;
       ++writeback_size_;
       batch.PushFront(g);
@@ -194,10 +198,13 @@ void WriteCache::SubmitCopies(EntryList& batch) {
   const uint32_t max_jobs = params_.WritebackJobs();
   while (!batch.empty()) {
     // The batch's back is the entry picked first; its run follows it.
-    const uint32_t first = batch.back();
-    const uint32_t n = entries_[first].wc_list_contiguous;
-    for (uint32_t k = 0; k < n; ++k) EntryList::Unlist(entries_, batch.back());
-    scheduler_.Spawn("wc-copy", [this, job = CopyJob{first, n, {}}]() mutable { RunCopy(job); },
+    CopyJob job;
+    const uint32_t n = entries_[batch.back()].wc_list_contiguous;
+    for (uint32_t k = 0; k < n; ++k) {
+      job.entries.push_back(batch.back());
+      EntryList::Unlist(entries_, batch.back());
+    }
+    scheduler_.Spawn("wc-copy", [this, job = std::move(job)]() mutable { RunCopy(std::move(job)); },
                      runtime::FiberKind::kDaemon);
     // writeback_jobs: blocks submitted and not yet completed.
     if (max_jobs != 0 && writeback_size_ - batch.size() >= max_jobs) {
@@ -208,16 +215,27 @@ void WriteCache::SubmitCopies(EntryList& batch) {
   }
 }
 
+absl::Status WriteCache::ReadForCopy(const CopyJob& job, std::span<std::byte> buffer) {
+  if (!PmemMode()) {
+    return io::ReadSync(scheduler_, *cache_, CacheSector(job.entries.front()), buffer);
+  }
+  const uint64_t block_bytes = geometry_.block_size;
+  for (size_t k = 0; k * block_bytes < buffer.size(); ++k) {
+    const uint64_t bytes = std::min<uint64_t>(block_bytes, buffer.size() - k * block_bytes);
+    PmemReadBlock(CacheSector(job.entries[k]), buffer.subspan(k * block_bytes, bytes));
+  }
+  return absl::OkStatus();
+}
+
 void WriteCache::RunCopy(CopyJob job) {
-  const uint64_t from = CacheSector(job.first);
-  const uint64_t to = entries_[job.first].original_sector;
-  uint64_t sectors = uint64_t{job.n_entries} * BlockSectors();
+  const uint64_t to = entries_[job.entries.front()].original_sector;
+  uint64_t sectors = uint64_t{job.entries.size()} * BlockSectors();
   if (to + sectors > data_device_sectors_) {
     sectors = to >= data_device_sectors_ ? 0 : data_device_sectors_ - to;
   }
   if (sectors > 0) {
     std::vector<std::byte> buffer(sectors * io::kSectorSize);
-    job.status = io::ReadSync(scheduler_, cache_, from, buffer);
+    job.status = ReadForCopy(job, buffer);
     if (job.status.ok()) {
       job.status = io::WriteSync(scheduler_, origin_, to, buffer,
                                  params_.WritebackFua() ? io::kFua : io::kNoFlags);
@@ -237,21 +255,28 @@ void WriteCache::EndioThread() {
       DiskFlush(origin_, "error flushing origin");
     }
     lock_.Lock();
+    uint64_t n_walked = 0;
     for (const CopyJob& job : done) {
       if (!job.status.ok()) SetError(job.status, "copy error");
-      for (uint32_t k = 0; k < job.n_entries; ++k) {
-        const uint32_t i = job.first + k;
+      for (const uint32_t i : job.entries) {
         entries_[i].write_in_progress = false;
         EntryList::Unlist(entries_, i);
         if (!has_error()) FreeEntry(i);
         --writeback_size_;
+        if (PmemMode() && ++n_walked >= kEndioLatency) {
+          // W2: the frees so far are durable before the lock is dropped.
+          CommitFlushed(false);
+          lock_.Unlock();
+          lock_.Lock();
+          n_walked = 0;
+        }
       }
     }
     // Waiters on writeback_size_ (writeback_jobs, writeback_all) also wait here; wake
     // them even when the error state kept the entries from being freed.
     freelist_wait_.NotifyAll();
     // W3: no read of a freed block is still in flight ...
-    if (!POWERCUT_MUTANT(kWcReuseWhileReading)) WaitForIos(kRead);
+    if (!PmemMode() && !POWERCUT_MUTANT(kWcReuseWhileReading)) WaitForIos(kRead);
     // W2: ... and the frees are durable, before the lock is dropped and a block reused.
     CommitFlushed(false);
     lock_.Unlock();

@@ -1,9 +1,10 @@
 // WriteCache creation, the request entry points, suspend/resume gating, the sticky
 // error, and the small helpers every path shares (metadata copy, entry lists).
 //
-// What is durable when: nothing here makes anything durable by itself; the metadata
-// copy in RAM reaches the cache device only through CommitFlushed / CommitSuperblock
-// (commit.cc).
+// What is durable when: nothing here makes anything durable by itself. In SSD mode the
+// metadata copy in RAM reaches the cache device only through CommitFlushed /
+// CommitSuperblock (commit.cc); in pmem mode SetEntry and ClearSeq store the entry with
+// flushing stores, durable at the next fence (CommitFlushed).
 #include "engine/writecache/writecache.h"
 
 #include "absl/strings/str_cat.h"
@@ -21,16 +22,11 @@ void WriteCache::IoTracker::Finish(const absl::Status& s) {
   if (was_entered) wc->LeaveRequest();
 }
 
-absl::StatusOr<std::unique_ptr<WriteCache>> WriteCache::Create(runtime::Scheduler& scheduler,
-                                                               io::BlockDevice& origin,
-                                                               io::BlockDevice& cache,
-                                                               Params params) {
+absl::Status WriteCache::CheckFit(const io::BlockDevice& origin, uint64_t cache_bytes,
+                                  const Params& params) {
   if (absl::Status valid = Validate(params); !valid.ok()) return valid;
-  if (params.mode == Mode::kPmem) {
-    return absl::FailedPreconditionError("writecache: pmem mode is not implemented yet");
-  }
   // Our devices have 512-byte logical blocks, which every valid block size covers.
-  const uint64_t cache_sectors = cache.sector_count();
+  const uint64_t cache_sectors = cache_bytes / io::kSectorSize;
   if (params.StartSector() >= cache_sectors) {
     return absl::InvalidArgumentError(
         absl::StrCat("writecache: Invalid optional argument (start_sector ", params.StartSector(),
@@ -44,18 +40,46 @@ absl::StatusOr<std::unique_ptr<WriteCache>> WriteCache::Create(runtime::Schedule
   if (origin.sector_count() == 0) {
     return absl::InvalidArgumentError("writecache: the origin device is empty");
   }
-  return std::unique_ptr<WriteCache>(new WriteCache(scheduler, origin, cache, std::move(params)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<WriteCache>> WriteCache::Create(runtime::Scheduler& scheduler,
+                                                               io::BlockDevice& origin,
+                                                               io::BlockDevice& cache,
+                                                               Params params) {
+  if (params.mode != Mode::kSsd) {
+    return absl::InvalidArgumentError("writecache: pmem mode needs a persistent memory cache");
+  }
+  if (absl::Status fit = CheckFit(origin, cache.sector_count() * io::kSectorSize, params); !fit.ok()) {
+    return fit;
+  }
+  return std::unique_ptr<WriteCache>(
+      new WriteCache(scheduler, origin, &cache, nullptr, std::move(params)));
+}
+
+absl::StatusOr<std::unique_ptr<WriteCache>> WriteCache::Create(runtime::Scheduler& scheduler,
+                                                               io::BlockDevice& origin,
+                                                               io::PersistentMemory& pmem,
+                                                               Params params) {
+  if (params.mode != Mode::kPmem) {
+    return absl::InvalidArgumentError("writecache: SSD mode needs a block device cache");
+  }
+  if (absl::Status fit = CheckFit(origin, pmem.size(), params); !fit.ok()) return fit;
+  return std::unique_ptr<WriteCache>(
+      new WriteCache(scheduler, origin, nullptr, &pmem, std::move(params)));
 }
 
 WriteCache::WriteCache(runtime::Scheduler& scheduler, io::BlockDevice& origin,
-                       io::BlockDevice& cache, Params params)
+                       io::BlockDevice* cache, io::PersistentMemory* pmem, Params params)
     : scheduler_(scheduler),
       origin_(origin),
       cache_(cache),
+      pmem_(pmem),
       params_(std::move(params)),
-      name_(absl::StrCat("writecache(", origin.name(), ",", cache.name(), ")")),
+      name_(absl::StrCat("writecache(", origin.name(), ",", cache ? cache->name() : pmem->name(), ")")),
       start_sector_(params_.StartSector()),
-      area_bytes_((cache.sector_count() - params_.StartSector()) * io::kSectorSize),
+      area_bytes_((cache ? cache->sector_count() * io::kSectorSize : pmem->size()) -
+                  params_.StartSector() * io::kSectorSize),
       lock_(scheduler, "writecache"),
       freelist_wait_(scheduler, "writecache freelist"),
       bio_in_progress_wait_{runtime::WaitQueue(scheduler, "writecache reads in progress"),
@@ -150,9 +174,9 @@ void WriteCache::SubmitToCache(Direction dir, uint64_t cache_sector,
     tracker->Finish(status);
   };
   if (dir == kRead) {
-    cache_.SubmitRead(cache_sector, read_buffer, std::move(complete));
+    cache_->SubmitRead(cache_sector, read_buffer, std::move(complete));
   } else {
-    cache_.SubmitWrite(cache_sector, write_data, flags, std::move(complete));
+    cache_->SubmitWrite(cache_sector, write_data, flags, std::move(complete));
   }
 }
 
@@ -202,16 +226,23 @@ void WriteCache::SetEntry(uint32_t i, uint64_t original_sector, uint64_t seq) {
   entries_[i].seq_count = seq;
   EncodeEntry(MemoryEntry{original_sector, seq},
               std::span<std::byte>(memory_).subspan(Geometry::EntryOffset(i), kEntryBytes));
+  if (PmemMode()) PmemStoreMetadata(Geometry::EntryOffset(i), kEntryBytes);
 }
 
 void WriteCache::ClearSeq(uint32_t i) {
   entries_[i].seq_count = kFreeSeq;
   StoreU64(memory_, Geometry::EntryOffset(i) + 8, kFreeSeq);
+  if (PmemMode()) PmemStoreMetadata(Geometry::EntryOffset(i) + 8, 8);
 }
 
-void WriteCache::MarkDirty(uint64_t offset) { dirty_regions_[offset / kMetadataRegionBytes] = true; }
+// pmem mode has no dirty regions: its stores are already flushing.
+void WriteCache::MarkDirty(uint64_t offset) {
+  if (!PmemMode()) dirty_regions_[offset / kMetadataRegionBytes] = true;
+}
 
-void WriteCache::MarkAllDirty() { dirty_regions_.assign(dirty_regions_.size(), true); }
+void WriteCache::MarkAllDirty() {
+  if (!PmemMode()) dirty_regions_.assign(dirty_regions_.size(), true);
+}
 
 void WriteCache::InsertEntry(uint32_t i) {
   tree_.Insert(i);
@@ -297,7 +328,8 @@ void WriteCache::SpawnThreads() {
   if (threads_spawned_) return;
   threads_spawned_ = true;
   using runtime::FiberKind;
-  scheduler_.Spawn("wc-flush-thread", [this] { FlushThread(); }, FiberKind::kDaemon);
+  // pmem mode maps flushes and discards in the request's own fiber.
+  if (!PmemMode()) scheduler_.Spawn("wc-flush-thread", [this] { FlushThread(); }, FiberKind::kDaemon);
   scheduler_.Spawn("wc-flush-work", [this] { FlushWorker(); }, FiberKind::kDaemon);
   scheduler_.Spawn("wc-autocommit-timer", [this] { AutocommitTimer(); }, FiberKind::kDaemon);
   scheduler_.Spawn("wc-writeback", [this] { WritebackWorker(); }, FiberKind::kDaemon);

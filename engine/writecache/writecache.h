@@ -2,19 +2,24 @@
 // dm-writecache (target version 1.6.0) with the kernel's on-media format.
 //
 // The engine is itself a BlockDevice: the logical device, the size of the origin.
-// Writes land in cache blocks on the cache device (SSD mode) and are committed in
-// epochs (seq_count); a background writeback copies committed blocks to the origin
-// and frees them. The facts it matches are in ../shared/design/WRITECACHE.md; each
-// job lives in one file:
+// Writes land in cache blocks on the cache device and are committed in epochs
+// (seq_count); a background writeback copies committed blocks to the origin and frees
+// them. Two modes, as in the kernel: SSD mode (the cache is a BlockDevice; metadata is
+// kept in RAM and written in 64 KiB regions) and pmem mode (the cache is a
+// PersistentMemory; entries, seq_count and data are written with flushing stores and
+// ordered with fences). The facts it matches are in ../shared/design/WRITECACHE.md;
+// each job lives in one file, with the mode switches where the kernel has them:
 //
 //   format.cc      on-media layout          params.cc     table parameters
 //   commit.cc      flush = commit (E1..E6)  recovery.cc   start, format, resume
 //   write_path.cc  writes                   read_path.cc  reads
 //   discard.cc     discards                 flush_thread.cc  flush thread, autocommit
 //   writeback.cc   writeback (W1..W3), max_age             status.cc  status, messages
+//   pmem.cc        pmem mode's stores, fences and loads
 //   writecache.cc  creation, IO entry points, lifecycle, errors
 //
 //   auto wc = WriteCache::Create(scheduler, origin, ssd, *ParseTable("s o c 4096 0"));
+//   auto wp = WriteCache::Create(scheduler, origin, pmem, *ParseTable("p o c 4096 0"));
 //   // from a fiber:
 //   absl::Status started = (*wc)->Start();   // format a blank cache, or recover
 //   io::WriteSync(scheduler, **wc, 0, data, io::kNoFlags);
@@ -28,19 +33,22 @@
 //     SSD with FUA, but the entry that maps it is only in RAM until the next commit, so
 //     a power cut before a flush may lose it. powercut keeps the kernel's behaviour and
 //     its oracle does not treat SSD-mode FUA writes as durable.
+//   - pmem mode: a FUA write commits before it is acknowledged, so it survives a power
+//     cut on its own (and so do the writes acknowledged before it).
 //   - Unflushed writes may come back old or new, per sector. A discarded sector may
 //     come back as any older data of that sector (the origin's) or zeroes.
 //
 // IO paths: Submit* validate the request and spawn one fiber per request (returning at
 // once); that fiber takes the engine lock, maps the request piece by piece as the
 // kernel's map function does, and forwards each piece to the cache device or the
-// origin. `done` runs when every piece completed, from a device completion or from an
+// origin (pmem mode copies cached blocks to or from the persistent memory under the
+// lock instead). `done` runs when every piece completed, from a device completion or from an
 // engine fiber (never inside Submit*); it must not block.
 //
-// Engine threads are fibers on the Scheduler (daemons): the flush thread (SSD flushes
-// and discards), the flush worker (autocommit), the autocommit timer, the writeback
-// worker, the writeback completion thread, the max_age timer, and one fiber per
-// writeback copy.
+// Engine threads are fibers on the Scheduler (daemons): the flush thread (SSD mode's
+// flushes and discards; pmem mode runs them in the request's fiber), the flush worker
+// (autocommit), the autocommit timer, the writeback worker, the writeback completion
+// thread, the max_age timer, and one fiber per writeback copy.
 //
 // Threading and ownership: the Scheduler's thread only. Does not own the devices;
 // they, and the Scheduler, must outlive the engine, and the engine's fibers must have
@@ -60,6 +68,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/io/block_device.h"
+#include "engine/io/persistent_memory.h"
 #include "engine/runtime/scheduler.h"
 #include "engine/runtime/sync.h"
 #include "engine/writecache/entry_index.h"
@@ -86,10 +95,15 @@ class WriteCache : public io::BlockDevice {
  public:
   // Binds the engine to its devices and checks the parameters against them (block
   // size, start_sector inside the cache, a cache big enough for one block). No IO.
-  // pmem mode is not available yet: FailedPrecondition.
+  // SSD mode takes a BlockDevice cache, pmem mode a PersistentMemory one; the other
+  // pairing is InvalidArgument.
   static absl::StatusOr<std::unique_ptr<WriteCache>> Create(runtime::Scheduler& scheduler,
                                                             io::BlockDevice& origin,
                                                             io::BlockDevice& cache, Params params);
+  static absl::StatusOr<std::unique_ptr<WriteCache>> Create(runtime::Scheduler& scheduler,
+                                                            io::BlockDevice& origin,
+                                                            io::PersistentMemory& pmem,
+                                                            Params params);
   ~WriteCache() override;
   WriteCache(const WriteCache&) = delete;
   WriteCache& operator=(const WriteCache&) = delete;
@@ -103,7 +117,7 @@ class WriteCache : public io::BlockDevice {
   // Quiesces: waits for in-flight requests (new ones wait for Resume), commits, writes
   // everything back if flush_on_suspend was requested, and waits for writeback.
   [[nodiscard]] absl::Status Suspend();
-  // Re-reads the metadata from the cache device and rebuilds the index (recovery),
+  // Re-reads the metadata from the cache and rebuilds the index (recovery),
   // then lets waiting requests in.
   [[nodiscard]] absl::Status Resume();
   // Messages: "flush" (commit, write everything back, wait), "flush_on_suspend",
@@ -125,7 +139,7 @@ class WriteCache : public io::BlockDevice {
   uint64_t free_blocks() const { return freelist_.size(); }
   uint64_t writeback_blocks() const { return writeback_size_; }
   uint64_t seq_count() const { return seq_count_; }
-  // Absolute cache-device sector of data block `index`.
+  // Absolute cache-device sector of data block `index` (pmem: its byte offset / 512).
   uint64_t CacheSector(uint64_t index) const {
     return start_sector_ + geometry_.DataSector(index);
   }
@@ -162,10 +176,10 @@ class WriteCache : public io::BlockDevice {
     uint64_t sectors = 0;
     Tracker tracker;
   };
-  // One writeback copy job: `n_entries` consecutive entries from `first`.
+  // One writeback copy job: entries of consecutive sectors (SSD mode: in consecutive
+  // blocks too), in sector order.
   struct CopyJob {
-    uint32_t first = kNoEntry;
-    uint32_t n_entries = 0;
+    std::vector<uint32_t> entries;
     absl::Status status;
   };
   // A piece of a request, as mapped (the kernel's map result).
@@ -177,8 +191,12 @@ class WriteCache : public io::BlockDevice {
     absl::Status status;        // kError
   };
 
-  WriteCache(runtime::Scheduler& scheduler, io::BlockDevice& origin, io::BlockDevice& cache,
-             Params params);
+  // Exactly one of `cache` (SSD mode) and `pmem` (pmem mode) is set.
+  WriteCache(runtime::Scheduler& scheduler, io::BlockDevice& origin, io::BlockDevice* cache,
+             io::PersistentMemory* pmem, Params params);
+  // Checks shared by both Create()s; `cache_bytes` is the cache's size.
+  static absl::Status CheckFit(const io::BlockDevice& origin, uint64_t cache_bytes,
+                               const Params& params);
 
   // writecache.cc: request plumbing, errors, small helpers.
   void WaitWhileSuspended();
@@ -198,12 +216,14 @@ class WriteCache : public io::BlockDevice {
   void WaitForIos(Direction dir);
   void WaitOnFreelist();
   bool IsCommitted(uint32_t i) const { return entries_[i].seq_count < seq_count_; }
+  bool PmemMode() const { return pmem_ != nullptr; }
   uint64_t BlockSectors() const { return geometry_.block_sectors(); }
   bool Aligned(uint64_t sector, uint64_t sectors) const {
     return ((sector | sectors) & (BlockSectors() - 1)) == 0;
   }
 
-  // Metadata copy in RAM (SSD mode) and the entry mirror.
+  // Metadata copy in RAM and the entry mirror; in pmem mode the entry changes are
+  // also stored, flushing, to the persistent memory (pmem.cc).
   void SetEntry(uint32_t i, uint64_t original_sector, uint64_t seq);
   void ClearSeq(uint32_t i);
   void MarkDirty(uint64_t offset);
@@ -222,6 +242,16 @@ class WriteCache : public io::BlockDevice {
   void CommitFlushed(bool wait_for_ios);  // write dirty metadata, [wait], flush SSD
   void CommitSuperblock();
   void DiskFlush(io::BlockDevice& device, std::string_view what);
+
+  // pmem.cc: pmem mode's media access. Offsets are from the start of the cache area.
+  uint64_t PmemOffset(uint64_t area_offset) const {
+    return start_sector_ * io::kSectorSize + area_offset;
+  }
+  void PmemStoreMetadata(uint64_t offset, uint64_t bytes);  // flushing store from memory_
+  // Data at an absolute cache sector (CacheSector()).
+  void PmemWriteBlock(uint64_t cache_sector, std::span<const std::byte> data);  // flushing
+  void PmemReadBlock(uint64_t cache_sector, std::span<std::byte> out) const;
+  void PmemFence();
 
   // recovery.cc
   [[nodiscard]] absl::Status ReadMetadata(uint64_t bytes);
@@ -256,6 +286,8 @@ class WriteCache : public io::BlockDevice {
   void Writeback();  // one run of the writeback work
   void SubmitCopies(EntryList& batch);
   void RunCopy(CopyJob job);
+  // Reads the job's blocks from the cache (SSD: one read of consecutive blocks).
+  [[nodiscard]] absl::Status ReadForCopy(const CopyJob& job, std::span<std::byte> buffer);
   void EndioThread();
   void MaxAgeTimer();
   bool WaitForWriteback();  // REQUIRES the lock; true if it waited
@@ -271,7 +303,8 @@ class WriteCache : public io::BlockDevice {
 
   runtime::Scheduler& scheduler_;
   io::BlockDevice& origin_;
-  io::BlockDevice& cache_;
+  io::BlockDevice* cache_;        // SSD mode
+  io::PersistentMemory* pmem_;    // pmem mode
   Params params_;
   std::string name_;
   uint64_t start_sector_ = 0;
@@ -279,12 +312,12 @@ class WriteCache : public io::BlockDevice {
 
   // Set by Start().
   Geometry geometry_;
-  std::vector<std::byte> memory_;      // SSD mode: the metadata area's RAM copy
-  std::vector<bool> dirty_regions_;    // 64 KiB regions of memory_ to write
+  std::vector<std::byte> memory_;      // the metadata area's RAM copy
+  std::vector<bool> dirty_regions_;    // SSD mode: 64 KiB regions of memory_ to write
   std::vector<Entry> entries_;
   EntryTree tree_{entries_};
   EntryList lru_{entries_};            // front: newest
-  FreeList freelist_{entries_, true};
+  FreeList freelist_{entries_, /*sorted=*/pmem_ == nullptr};  // pmem: FIFO, as the kernel
   uint64_t seq_count_ = 0;
   uint64_t freelist_high_watermark_ = 0;
   uint64_t freelist_low_watermark_ = 0;

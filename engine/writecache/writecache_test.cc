@@ -280,7 +280,7 @@ TEST(WritecacheStart, CreateRejectsParametersThatDoNotFitTheDevices) {
   EXPECT_NE(tiny.status().message().find("Invalid device size"), std::string_view::npos)
       << tiny.status();
   auto pmem = WriteCache::Create(world.scheduler(), *origin, *cache, *ParseTable("p o c 4096"));
-  EXPECT_EQ(pmem.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(pmem.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // ---- Writes, reads, flush --------------------------------------------------------
