@@ -2,6 +2,8 @@
 // (writecache_invariants.h).
 #include "properties/writecache_invariants.h"
 
+#include <algorithm>
+
 #include "absl/container/btree_map.h"
 #include "absl/strings/str_cat.h"
 #include "properties/sector_stamp.h"
@@ -19,9 +21,23 @@ std::vector<std::byte> ReadSectors(const sim::DiskImage& image, uint64_t sector,
   return out;
 }
 
+// `count` sectors from `sector` of a pmem image (zeroes past its end).
+std::vector<std::byte> ReadSectors(std::span<const std::byte> image, uint64_t sector, uint64_t count) {
+  std::vector<std::byte> out(count * io::kSectorSize);
+  const uint64_t begin = std::min<uint64_t>(sector * io::kSectorSize, image.size());
+  const uint64_t end = std::min<uint64_t>(begin + out.size(), image.size());
+  std::copy(image.begin() + static_cast<ptrdiff_t>(begin), image.begin() + static_cast<ptrdiff_t>(end),
+            out.begin());
+  return out;
+}
+
+uint64_t SectorCount(const sim::DiskImage& image) { return image.sector_count(); }
+uint64_t SectorCount(std::span<const std::byte> image) { return image.size() / io::kSectorSize; }
+
 // Whether every sector of data block `index` holds data written for its sector;
 // otherwise what it holds.
-std::optional<std::string> CheckBlock(const sim::DiskImage& cache, uint64_t start_sector,
+template <typename Image>
+std::optional<std::string> CheckBlock(const Image& cache, uint64_t start_sector,
                                       const Geometry& geometry, uint64_t index,
                                       const MemoryEntry& entry) {
   const uint64_t bs = geometry.block_sectors();
@@ -40,22 +56,22 @@ std::optional<std::string> CheckBlock(const sim::DiskImage& cache, uint64_t star
   return std::nullopt;
 }
 
-}  // namespace
-
-absl::StatusOr<ParsedMetadata> ReadCacheMetadata(const sim::DiskImage& cache, uint64_t start_sector) {
+template <typename Image>
+absl::StatusOr<ParsedMetadata> ReadMetadataOf(const Image& cache, uint64_t start_sector) {
   const std::vector<std::byte> first = ReadSectors(cache, start_sector, 1);
   const writecache::Superblock sb = writecache::DecodeSuperblock(first);
   if (sb.magic == 0) return absl::NotFoundError("the cache is not formatted");
   absl::StatusOr<Geometry> geometry = writecache::GeometryFor(sb.n_blocks, sb.block_size);
   if (!geometry.ok()) return geometry.status();
-  if (start_sector + geometry->metadata_sectors() > cache.sector_count()) {
+  if (start_sector + geometry->metadata_sectors() > SectorCount(cache)) {
     return absl::InvalidArgumentError("the metadata area does not fit on the cache device");
   }
   return writecache::ParseMetadata(ReadSectors(cache, start_sector, geometry->metadata_sectors()));
 }
 
-std::optional<std::string> CheckCommittedData(const sim::DiskImage& cache, uint64_t start_sector,
-                                              const ParsedMetadata& metadata) {
+template <typename Image>
+std::optional<std::string> CheckCommittedDataOf(const Image& cache, uint64_t start_sector,
+                                                const ParsedMetadata& metadata) {
   const Geometry geometry = *writecache::GeometryFor(metadata.superblock.n_blocks,
                                                       metadata.superblock.block_size);
   for (uint64_t i = 0; i < metadata.entries.size(); ++i) {
@@ -67,6 +83,43 @@ std::optional<std::string> CheckCommittedData(const sim::DiskImage& cache, uint6
     }
   }
   return std::nullopt;
+}
+
+// E5/W2: `data`, written to data block `index` from its first sector on, must not be
+// foreign to the sector the block's durable entry commits it to.
+std::optional<std::string> CheckReuse(const ParsedMetadata& durable, uint64_t index,
+                                      std::span<const std::byte> data) {
+  if (index >= durable.entries.size()) return std::nullopt;
+  const MemoryEntry& e = durable.entries[index];
+  if (!durable.IsCommitted(e)) return std::nullopt;
+  const DecodedSector found = DecodeSector(data.first(io::kSectorSize), e.original_sector);
+  if (found.kind != SectorKind::kForeign) return std::nullopt;
+  return absl::StrCat("E5/W2 (reuse after a durable free): block ", index,
+                      " is rewritten with data for sector ", found.target_sector,
+                      " while its durable entry still commits it to sector ", e.original_sector,
+                      " (seq ", e.seq_count, ")");
+}
+
+}  // namespace
+
+absl::StatusOr<ParsedMetadata> ReadCacheMetadata(const sim::DiskImage& cache, uint64_t start_sector) {
+  return ReadMetadataOf(cache, start_sector);
+}
+
+absl::StatusOr<ParsedMetadata> ReadCacheMetadata(std::span<const std::byte> pmem,
+                                                 uint64_t start_sector) {
+  return ReadMetadataOf(pmem, start_sector);
+}
+
+std::optional<std::string> CheckCommittedData(const sim::DiskImage& cache, uint64_t start_sector,
+                                              const ParsedMetadata& metadata) {
+  return CheckCommittedDataOf(cache, start_sector, metadata);
+}
+
+std::optional<std::string> CheckCommittedData(std::span<const std::byte> pmem,
+                                              uint64_t start_sector,
+                                              const ParsedMetadata& metadata) {
+  return CheckCommittedDataOf(pmem, start_sector, metadata);
 }
 
 std::optional<std::string> CheckRecovered(const ParsedMetadata& metadata) {
@@ -158,15 +211,81 @@ void CacheTraceChecker::CheckDataWrite(uint64_t sector, std::span<const std::byt
     if ((s - data_start) % bs != 0) continue;  // one check per block, at its first sector
     const uint64_t index = (s - data_start) / bs;
     if (index >= durable.entries.size()) break;
-    const MemoryEntry& e = durable.entries[index];
-    if (!durable.IsCommitted(e)) continue;
-    const DecodedSector found =
-        DecodeSector(data.subspan(off * io::kSectorSize, io::kSectorSize), e.original_sector);
-    if (found.kind == SectorKind::kForeign) {
-      Violation(absl::StrCat("E5/W2 (reuse after a durable free): block ", index,
-                             " is rewritten with data for sector ", found.target_sector,
-                             " while its durable entry still commits it to sector ",
-                             e.original_sector, " (seq ", e.seq_count, ")"));
+    if (auto problem = CheckReuse(durable, index, data.subspan(off * io::kSectorSize))) {
+      Violation(*std::move(problem));
+    }
+  }
+}
+
+PmemTraceChecker::PmemTraceChecker(sim::SimPmem& pmem, uint64_t start_sector,
+                                   std::shared_ptr<CacheTraceViolations> violations)
+    : pmem_(pmem), start_sector_(start_sector), violations_(std::move(violations)) {}
+
+void PmemTraceChecker::Violation(std::string what) {
+  if (violations_->found.size() < 16) violations_->found.push_back(std::move(what));
+}
+
+void PmemTraceChecker::Store(uint64_t offset, std::span<const std::byte> data) {
+  Check(offset, data);
+  pmem_.Store(offset, data);
+}
+
+void PmemTraceChecker::StoreFlushing(uint64_t offset, std::span<const std::byte> data) {
+  Check(offset, data);
+  pmem_.StoreFlushing(offset, data);
+}
+
+void PmemTraceChecker::Check(uint64_t offset, std::span<const std::byte> data) {
+  const uint64_t area = start_sector_ * io::kSectorSize;
+  std::vector<std::byte> superblock(writecache::kSuperblockBytes);
+  pmem_.Load(area, superblock);
+  const writecache::Superblock sb = writecache::DecodeSuperblock(superblock);
+  if (sb.magic != writecache::kMagic) return;  // not formatted yet
+  absl::StatusOr<Geometry> geometry = writecache::GeometryFor(sb.n_blocks, sb.block_size);
+  if (!geometry.ok()) return;
+  const uint64_t seq_at = area + writecache::kSeqCountOffset;
+  const uint64_t data_start = area + geometry->metadata_bytes;
+  const uint64_t end = offset + data.size();
+  const bool stores_seq = offset <= seq_at && end >= seq_at + 8;
+  if (!stores_seq && end <= data_start) return;
+  const std::vector<std::byte> durable_image = pmem_.DurableImage();
+  absl::StatusOr<ParsedMetadata> durable = ReadCacheMetadata(durable_image, start_sector_);
+  if (!durable.ok()) return;  // the magic is not durable yet
+  if (stores_seq) {
+    const uint64_t seq = writecache::LoadU64(data, seq_at - offset);
+    if (last_seq_ && seq < *last_seq_) {
+      Violation(absl::StrCat("superblock seq_count decreased from ", *last_seq_, " to ", seq));
+    }
+    last_seq_ = seq;
+    if (seq <= durable->superblock.seq_count) return;
+    // E2: every entry stored so far is durable (the superblock aside) ...
+    std::vector<std::byte> visible(geometry->metadata_bytes);
+    pmem_.Load(area, visible);
+    for (uint64_t i = writecache::kSuperblockBytes; i < visible.size(); ++i) {
+      if (visible[i] != durable_image[area + i]) {
+        Violation(absl::StrCat("E2 (entries durable before the commit): seq_count ", seq,
+                               " is being stored while metadata byte ", i, " (entry ",
+                               (i - writecache::kSuperblockBytes) / writecache::kEntryBytes,
+                               ") is not durable"));
+        return;
+      }
+    }
+    // ... and so is the data of every entry the new seq commits (E1).
+    ParsedMetadata committed = *durable;
+    committed.superblock.seq_count = seq;
+    if (auto problem = CheckCommittedData(durable_image, start_sector_, committed)) {
+      Violation(absl::StrCat("while storing superblock seq_count ", seq, ": ", *problem));
+    }
+    return;
+  }
+  // E5/W2: a data block is rewritten only once its durable entry no longer commits it
+  // to another sector (checked on the first sector of each block the store starts).
+  const uint64_t block = geometry->block_size;
+  const uint64_t first = offset <= data_start ? 0 : (offset - data_start + block - 1) / block;
+  for (uint64_t index = first; data_start + index * block + io::kSectorSize <= end; ++index) {
+    const uint64_t at = data_start + index * block;
+    if (auto problem = CheckReuse(*durable, index, data.subspan(at - offset))) {
+      Violation(*std::move(problem));
     }
   }
 }

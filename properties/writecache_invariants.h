@@ -16,6 +16,13 @@
 //     durable (E2) and every entry committed by the new seq has durable data (E1);
 //   - a data block is written only while its durable entry maps no other sector (a
 //     block is reused only after its free is durable: E5, W2).
+// pmem mode (PmemTraceChecker, a PersistentMemory wrapper over the SimPmem): the same
+// three checks on every store, against what the fences have made durable so far (a
+// store of a new seq_count is a commit: the epoch's entries and data must already be
+// durable, not merely flushed).
+//
+// The raw-image checks take a cache device image or, in pmem mode, the bytes of a
+// persistent memory image (the same layout from start_sector * 512 on).
 //
 // Threading: the World's thread.
 #ifndef POWERCUT_PROPERTIES_WRITECACHE_INVARIANTS_H_
@@ -30,7 +37,9 @@
 #include "absl/status/statusor.h"
 #include "engine/io/block_device.h"
 #include "engine/writecache/format.h"
+#include "engine/io/persistent_memory.h"
 #include "sim/disk_image.h"
+#include "sim/sim_pmem.h"
 #include "sim/sim_ssd.h"
 
 namespace powercut::props {
@@ -40,8 +49,13 @@ namespace powercut::props {
 // a crash inside formatting), InvalidArgument if the superblock is corrupt.
 absl::StatusOr<writecache::ParsedMetadata> ReadCacheMetadata(const sim::DiskImage& cache,
                                                              uint64_t start_sector);
+absl::StatusOr<writecache::ParsedMetadata> ReadCacheMetadata(std::span<const std::byte> pmem,
+                                                             uint64_t start_sector);
 
 std::optional<std::string> CheckCommittedData(const sim::DiskImage& cache, uint64_t start_sector,
+                                              const writecache::ParsedMetadata& metadata);
+std::optional<std::string> CheckCommittedData(std::span<const std::byte> pmem,
+                                              uint64_t start_sector,
                                               const writecache::ParsedMetadata& metadata);
 
 std::optional<std::string> CheckRecovered(const writecache::ParsedMetadata& metadata);
@@ -69,6 +83,29 @@ class CacheTraceChecker : public io::BlockDeviceWrapper {
   uint64_t start_sector_;
   std::shared_ptr<CacheTraceViolations> violations_;
   std::optional<uint64_t> last_seq_;  // the last seq_count written to the superblock
+};
+
+class PmemTraceChecker : public io::PersistentMemory {
+ public:
+  PmemTraceChecker(sim::SimPmem& pmem, uint64_t start_sector,
+                   std::shared_ptr<CacheTraceViolations> violations);
+
+  uint64_t size() const override { return pmem_.size(); }
+  const std::string& name() const override { return pmem_.name(); }
+  void Load(uint64_t offset, std::span<std::byte> out) const override { pmem_.Load(offset, out); }
+  void Store(uint64_t offset, std::span<const std::byte> data) override;
+  void StoreFlushing(uint64_t offset, std::span<const std::byte> data) override;
+  void Flush(uint64_t offset, uint64_t length) override { pmem_.Flush(offset, length); }
+  void Fence() override { pmem_.Fence(); }
+
+ private:
+  void Check(uint64_t offset, std::span<const std::byte> data);
+  void Violation(std::string what);
+
+  sim::SimPmem& pmem_;
+  uint64_t start_sector_;
+  std::shared_ptr<CacheTraceViolations> violations_;
+  std::optional<uint64_t> last_seq_;
 };
 
 }  // namespace powercut::props

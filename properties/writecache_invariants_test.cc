@@ -169,5 +169,46 @@ TEST(WritecacheInvariants, TheTraceCheckerCatchesReuseOfABlockWhoseFreeIsNotDura
   EXPECT_NE(found.front().find("E5/W2"), std::string::npos) << found.front();
 }
 
+// pmem mode: a store of a new seq_count is a commit; the entries and data it commits
+// must already be durable (fenced), and a block is rewritten only after its free is.
+TEST(WritecacheInvariants, PmemStoresOfANewSeqCountNeedDurableEntriesAndData) {
+  sim::World world(1);
+  const uint64_t size = (kStart + TheGeometry().metadata_sectors() + kBlocks * 8) * 512;
+  auto pmem = *sim::SimPmem::Create(world, {.name = "pmem", .size = size});
+  auto violations = std::make_shared<CacheTraceViolations>();
+  PmemTraceChecker checker(*pmem, kStart, violations);
+  const uint64_t area = kStart * 512;
+  checker.StoreFlushing(area, Metadata(1, {}));
+  checker.Fence();
+  const uint64_t data0 = DataSector(0) * 512;
+  // Entry 0 for sector 64 in epoch 1, its data, then the seq bump without a fence.
+  std::vector<std::byte> entry(16);
+  writecache::EncodeEntry({64, 1}, entry);
+  checker.StoreFlushing(area + Geometry::EntryOffset(0), entry);
+  checker.StoreFlushing(data0, Block(5, 64));
+  std::vector<std::byte> seq(8);
+  writecache::StoreU64(seq, 0, 2);
+  checker.StoreFlushing(area + writecache::kSeqCountOffset, seq);
+  ASSERT_EQ(violations->found.size(), 1u);
+  EXPECT_NE(violations->found[0].find("E2"), std::string::npos) << violations->found[0];
+  // With the fence first, the same commit is fine.
+  violations->found.clear();
+  checker.Fence();
+  checker.StoreFlushing(area + writecache::kSeqCountOffset, seq);
+  EXPECT_TRUE(violations->found.empty()) << violations->found.front();
+  checker.Fence();
+  // Block 0 now commits sector 64: writing data for sector 72 into it is a reuse
+  // before a durable free (E5/W2), unless the free was fenced first.
+  checker.StoreFlushing(data0, Block(6, 72));
+  ASSERT_EQ(violations->found.size(), 1u);
+  EXPECT_NE(violations->found[0].find("E5/W2"), std::string::npos) << violations->found[0];
+  violations->found.clear();
+  writecache::StoreU64(seq, 0, writecache::kFreeSeq);
+  checker.StoreFlushing(area + Geometry::EntryOffset(0) + 8, seq);
+  checker.Fence();
+  checker.StoreFlushing(data0, Block(7, 72));
+  EXPECT_TRUE(violations->found.empty()) << violations->found.front();
+}
+
 }  // namespace
 }  // namespace powercut::props

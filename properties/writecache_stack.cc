@@ -13,20 +13,14 @@
 namespace powercut::props {
 namespace {
 
-// A persistent memory image seen as a disk (the checkers read sectors).
-sim::DiskImage PmemAsDisk(const std::vector<std::byte>& bytes) {
-  sim::DiskImage image(bytes.size() / io::kSectorSize);
-  const uint64_t whole_bytes = image.sector_count() * io::kSectorSize;
-  image.PutRun(0, sim::SplitIntoSectors(std::span<const std::byte>(bytes).first(whole_bytes)));
-  return image;
-}
-
 class WritecacheStack : public Stack {
  public:
-  // Exactly one of `cache` (SSD mode) and `pmem` (pmem mode) is set.
+  // Exactly one of `cache` (SSD mode) and `pmem` (pmem mode) is set; the checker of
+  // its mode is set with check_invariants.
   WritecacheStack(WritecacheStackOptions options, std::unique_ptr<sim::SimSsd> origin,
                   std::unique_ptr<sim::SimSsd> cache, std::unique_ptr<sim::SimPmem> pmem,
                   std::unique_ptr<CacheTraceChecker> checker,
+                  std::unique_ptr<PmemTraceChecker> pmem_checker,
                   std::unique_ptr<writecache::WriteCache> engine,
                   std::shared_ptr<CacheTraceViolations> violations,
                   std::shared_ptr<CacheTraceViolations> own_trace, bool recovering)
@@ -35,6 +29,7 @@ class WritecacheStack : public Stack {
         cache_(std::move(cache)),
         pmem_(std::move(pmem)),
         checker_(std::move(checker)),
+        pmem_checker_(std::move(pmem_checker)),
         engine_(std::move(engine)),
         violations_(std::move(violations)),
         own_trace_(std::move(own_trace)),
@@ -60,13 +55,17 @@ class WritecacheStack : public Stack {
                                                 violations_->found.front()));
       }
       // ... and what the crash left on the cache device.
-      const sim::DiskImage durable = DurableCache();
-      absl::StatusOr<writecache::ParsedMetadata> image = ReadCacheMetadata(durable, start);
-      if (image.ok()) {
+      auto check_image = [start](const auto& durable) -> absl::Status {
+        absl::StatusOr<writecache::ParsedMetadata> image = ReadCacheMetadata(durable, start);
+        if (!image.ok()) return absl::OkStatus();
         if (auto problem = CheckCommittedData(durable, start, *image)) {
           return absl::InternalError(absl::StrCat("writecache crash image: ", *problem));
         }
-      }
+        return absl::OkStatus();
+      };
+      absl::Status image = pmem_ ? check_image(std::span<const std::byte>(pmem_->DurableImage()))
+                                 : check_image(cache_->durable());
+      if (!image.ok()) return image;
     }
     if (absl::Status started = engine_->Start(); !started.ok()) return started;
     if (options_.check_invariants) {
@@ -79,7 +78,9 @@ class WritecacheStack : public Stack {
         return absl::InternalError(absl::StrCat("writecache invariant violated during recovery: ",
                                                 own_trace_->found.front()));
       }
-      absl::StatusOr<writecache::ParsedMetadata> after = ReadCacheMetadata(VisibleCache(), start);
+      absl::StatusOr<writecache::ParsedMetadata> after =
+          pmem_ ? ReadCacheMetadata(std::span<const std::byte>(pmem_->visible()), start)
+                : ReadCacheMetadata(cache_->visible(), start);
       if (!after.ok()) {
         return absl::InternalError(absl::StrCat("writecache: unreadable metadata after start: ",
                                                 after.status().ToString()));
@@ -114,16 +115,12 @@ class WritecacheStack : public Stack {
   }
 
  private:
-  sim::DiskImage DurableCache() const {
-    return pmem_ ? PmemAsDisk(pmem_->DurableImage()) : cache_->durable();
-  }
-  sim::DiskImage VisibleCache() const { return pmem_ ? PmemAsDisk(pmem_->visible()) : cache_->visible(); }
-
   WritecacheStackOptions options_;
   std::unique_ptr<sim::SimSsd> origin_;
   std::unique_ptr<sim::SimSsd> cache_;   // SSD mode
   std::unique_ptr<sim::SimPmem> pmem_;   // pmem mode
-  std::unique_ptr<CacheTraceChecker> checker_;  // over cache_; null without checks or in pmem mode
+  std::unique_ptr<CacheTraceChecker> checker_;  // over cache_; null without checks
+  std::unique_ptr<PmemTraceChecker> pmem_checker_;  // over pmem_; null without checks
   std::unique_ptr<writecache::WriteCache> engine_;
   std::shared_ptr<CacheTraceViolations> violations_;  // the run before the power cut
   std::shared_ptr<CacheTraceViolations> own_trace_;   // this stack's IO
@@ -233,12 +230,18 @@ StackFactory WritecacheStackFactory(WritecacheStackOptions options) {
           world, {.name = "cache", .size = cache_options.sectors * io::kSectorSize},
           std::move(pmem_image));
       if (!pmem.ok()) return pmem.status();
+      std::unique_ptr<PmemTraceChecker> pmem_checker;
+      if (options.check_invariants) {
+        pmem_checker = std::make_unique<PmemTraceChecker>(**pmem, options.params.StartSector(), trace);
+      }
+      io::PersistentMemory& pmem_device =
+          pmem_checker ? static_cast<io::PersistentMemory&>(*pmem_checker) : **pmem;
       absl::StatusOr<std::unique_ptr<writecache::WriteCache>> engine =
-          writecache::WriteCache::Create(world.scheduler(), **origin, **pmem, params);
+          writecache::WriteCache::Create(world.scheduler(), **origin, pmem_device, params);
       if (!engine.ok()) return engine.status();
-      return std::unique_ptr<Stack>(new WritecacheStack(options, std::move(*origin), nullptr,
-                                                        std::move(*pmem), nullptr, std::move(*engine),
-                                                        violations, trace, recover_from != nullptr));
+      return std::unique_ptr<Stack>(new WritecacheStack(
+          options, std::move(*origin), nullptr, std::move(*pmem), nullptr, std::move(pmem_checker),
+          std::move(*engine), violations, trace, recover_from != nullptr));
     }
     absl::StatusOr<std::unique_ptr<sim::SimSsd>> cache =
         sim::SimSsd::Create(world, cache_options, std::move(cache_image));
@@ -252,8 +255,9 @@ StackFactory WritecacheStackFactory(WritecacheStackOptions options) {
         writecache::WriteCache::Create(world.scheduler(), **origin, cache_device, params);
     if (!engine.ok()) return engine.status();
     return std::unique_ptr<Stack>(new WritecacheStack(options, std::move(*origin), std::move(*cache),
-                                                      nullptr, std::move(checker), std::move(*engine),
-                                                      violations, trace, recover_from != nullptr));
+                                                      nullptr, std::move(checker), nullptr,
+                                                      std::move(*engine), violations, trace,
+                                                      recover_from != nullptr));
   };
 }
 

@@ -15,8 +15,8 @@
 //
 // With check_invariants (the default), every crash check also checks the cache's
 // invariants (writecache_invariants.h): the IO stream of the run before the power cut
-// (E1, E2, E5/W2, monotonic seq_count; SSD mode only, pmem stores are no IO stream),
-// each crash image before recovery (E1; a pmem image is read as sectors), and the
+// (E1, E2, E5/W2, monotonic seq_count; in pmem mode on the stores, against what the
+// fences made durable), each crash image before recovery (E1), and the
 // image recovery leaves (one committed entry per sector, free + used == n_blocks, the
 // engine's free count), and that the engine never enters its error state, before or
 // after the power cut (the devices here never fail, so an error is the engine's own:
