@@ -137,7 +137,8 @@ INSTANTIATE_TEST_SUITE_P(Mutants, WritecacheMutant,
 
 INSTANTIATE_TEST_SUITE_P(Mutants, WritecachePmemMutant,
                          ::testing::Values(mutant::Id::kWcPmemFuaIgnored,
-                                           mutant::Id::kWcPmemCommitNoFence),
+                                           mutant::Id::kWcPmemCommitNoFence,
+                                           mutant::Id::kWcPmemDataNotFlushed),
                          Name);
 
 TEST(WritecacheMutant, TheCorrectEngineSurvivesTheSameSeeds) {

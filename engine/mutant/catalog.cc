@@ -59,6 +59,9 @@ constexpr Info kCatalog[] = {
     {Id::kWcPmemCommitNoFence, "wc_pmem_commit_no_fence", "writecache",
      "a pmem-mode commit stores the new seq_count without the fence that makes the epoch's "
      "data and entries durable first", "commit rule (E1, E2: pmem_wmb before the seq bump)"},
+    {Id::kWcPmemDataNotFlushed, "wc_pmem_data_not_flushed", "writecache",
+     "pmem-mode data blocks are copied with plain stores, so the commit's fence does not cover "
+     "them", "memcpy_flushcache in bio_copy_block (E1)"},
 };
 
 }  // namespace

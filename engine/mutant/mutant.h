@@ -44,6 +44,7 @@ enum class Id : uint16_t {
   kWcFlushIgnoresIdleOverwrite,
   kWcPmemFuaIgnored,
   kWcPmemCommitNoFence,
+  kWcPmemDataNotFlushed,
 };
 
 struct Info {

@@ -8,6 +8,7 @@
 // a flushing store. What is durable when: a flushing store is durable once a later
 // PmemFence() returns; nothing is durable before (a crash may keep any prefix of each
 // 64-byte line's stores). The commit protocol (commit.cc) places the fences.
+#include "engine/mutant/mutant.h"
 #include "engine/writecache/writecache.h"
 
 namespace powercut::writecache {
@@ -17,6 +18,10 @@ void WriteCache::PmemStoreMetadata(uint64_t offset, uint64_t bytes) {
 }
 
 void WriteCache::PmemWriteBlock(uint64_t cache_sector, std::span<const std::byte> data) {
+  if (POWERCUT_MUTANT(kWcPmemDataNotFlushed)) {
+    pmem_->Store(cache_sector * io::kSectorSize, data);  // the bug: never flushed
+    return;
+  }
   pmem_->StoreFlushing(cache_sector * io::kSectorSize, data);
 }
 

@@ -276,5 +276,17 @@ TEST(WritecachePmem, DiscardFreesCachedBlocksDurablyAndReachesTheOrigin) {
   EXPECT_EQ(CommittedFor(rig.DurableMetadata(), 0), 0);
 }
 
+TEST(WritecachePmem, SuspendCommitsAndResumeReloadsFromThePmem) {
+  PmemRig rig;
+  rig.Run([&] {
+    ASSERT_TRUE(rig.Write(0, Pattern(kBlock, 1)).ok());
+    ASSERT_TRUE(rig.wc->Suspend().ok());
+    EXPECT_EQ(rig.DurableMetadata().superblock.seq_count, 1u);
+    ASSERT_TRUE(rig.wc->Resume().ok());
+    EXPECT_EQ(rig.wc->free_blocks(), 15u);
+    EXPECT_EQ(rig.Read(0, kBlock), Pattern(kBlock, 1));
+  });
+}
+
 }  // namespace
 }  // namespace powercut::writecache
