@@ -34,7 +34,8 @@
 //     a power cut before a flush may lose it. powercut keeps the kernel's behaviour and
 //     its oracle does not treat SSD-mode FUA writes as durable.
 //   - pmem mode: a FUA write commits before it is acknowledged, so it survives a power
-//     cut on its own (and so do the writes acknowledged before it).
+//     cut on its own (the commit also covers every cached write before it; writes that
+//     went around the cache still need a flush).
 //   - Unflushed writes may come back old or new, per sector. A discarded sector may
 //     come back as any older data of that sector (the origin's) or zeroes.
 //
