@@ -1,21 +1,129 @@
-// Raid1StackFactory: builds the RAID1 stack over SimSsd members (raid1_stack.h).
+// Raid1StackFactory: builds the RAID1 stack over SimSsd members, with member faults and
+// the invariant checks (raid1_stack.h).
 #include "properties/raid1_stack.h"
 
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "faults/faulty_block_device.h"
+#include "properties/raid1_invariants.h"
 
 namespace powercut::props {
 namespace {
 
+// A member that disappears: after `after_ios` IOs, every IO fails without reaching it.
+class VanishingDevice : public io::BlockDeviceWrapper {
+ public:
+  VanishingDevice(sim::World& world, io::BlockDevice& target, uint64_t after_ios)
+      : io::BlockDeviceWrapper(target), world_(world), after_ios_(after_ios) {}
+
+  void SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) override {
+    if (Gone()) return Fail(std::move(done));
+    target().SubmitRead(sector, buffer, std::move(done));
+  }
+  void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
+                   io::IoCallback done) override {
+    if (Gone()) return Fail(std::move(done));
+    target().SubmitWrite(sector, data, flags, std::move(done));
+  }
+  void SubmitFlush(io::IoCallback done) override {
+    if (Gone()) return Fail(std::move(done));
+    target().SubmitFlush(std::move(done));
+  }
+  void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override {
+    if (Gone()) return Fail(std::move(done));
+    target().SubmitDiscard(sector, sectors, std::move(done));
+  }
+
+ private:
+  bool Gone() {
+    if (ios_ < after_ios_) {
+      ++ios_;
+      return false;
+    }
+    if (ios_++ == after_ios_) world_.Record(name(), "fault.vanish", ios_);
+    return true;
+  }
+  void Fail(io::IoCallback done) {
+    world_.CallAt(world_.Now() + runtime::Microseconds(10), [this, done = std::move(done)]() mutable {
+      done(absl::UnavailableError(absl::StrCat(name(), ": the device has vanished")));
+    });
+  }
+
+  sim::World& world_;
+  uint64_t after_ios_;
+  uint64_t ios_ = 0;
+};
+
 class Raid1Stack : public Stack {
  public:
-  Raid1Stack(std::vector<std::unique_ptr<sim::SimSsd>> members,
-             std::unique_ptr<raid1::Raid1Array> array)
-      : members_(std::move(members)), array_(std::move(array)) {}
+  Raid1Stack(Raid1StackOptions options, raid1::Raid1Geometry geometry,
+             std::vector<std::unique_ptr<sim::SimSsd>> members,
+             std::vector<std::unique_ptr<io::BlockDevice>> wrappers,
+             std::unique_ptr<raid1::Raid1Array> array, std::shared_ptr<Raid1TraceState> before,
+             std::shared_ptr<Raid1TraceState> own, bool recovering, sim::World& world)
+      : options_(std::move(options)),
+        geometry_(geometry),
+        members_(std::move(members)),
+        wrappers_(std::move(wrappers)),
+        array_(std::move(array)),
+        before_(std::move(before)),
+        own_(std::move(own)),
+        recovering_(recovering),
+        world_(world) {
+    if (options_.check_invariants) {
+      const uint32_t lagging = options_.write_behind > 0 ? options_.write_mostly_mask : 0;
+      ack_checker_ = std::make_unique<Raid1AckChecker>(*array_, lagging, own_);
+    }
+  }
 
-  io::BlockDevice& logical() override { return *array_; }
-  absl::Status Start() override { return array_->Assemble(); }
+  io::BlockDevice& logical() override {
+    return ack_checker_ ? static_cast<io::BlockDevice&>(*ack_checker_) : *array_;
+  }
+
+  absl::Status Start() override {
+    if (options_.check_invariants && recovering_) {
+      if (!before_->violations.empty()) {
+        return absl::InternalError(absl::StrCat("raid1 invariant violated before the power cut: ",
+                                                before_->violations.front()));
+      }
+      if (auto problem = CheckRaid1CrashImages(geometry_, Images(/*in_sync_only=*/false))) {
+        return absl::InternalError(absl::StrCat("raid1 crash image: ", *problem));
+      }
+    }
+    if (absl::Status s = array_->Assemble(); !s.ok()) return s;
+    if (!options_.check_invariants || !recovering_) return absl::OkStatus();
+    if (!own_->violations.empty()) {
+      return absl::InternalError(absl::StrCat("raid1 invariant violated during recovery: ",
+                                              own_->violations.front()));
+    }
+    if (auto problem = CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))) {
+      return absl::InternalError(absl::StrCat("raid1 recovery: ", *problem));
+    }
+    if (array_->degraded()) return absl::OkStatus();  // bits are kept for the re-add (I7)
+    // I12: three idle daemon periods (plus IO time) clear every bit and counter.
+    const runtime::Nanos io_time = 4 * (options_.ssd.flush_latency.max + options_.ssd.write_latency.max);
+    world_.scheduler().SleepFor(3 * runtime::Seconds(options_.daemon_sleep_s) + io_time +
+                                runtime::Milliseconds(1));
+    if (!own_->violations.empty()) {
+      return absl::InternalError(absl::StrCat("raid1 invariant violated while idle after recovery: ",
+                                              own_->violations.front()));
+    }
+    if (auto problem = CheckBitmapsClear(geometry_, Images(/*in_sync_only=*/true))) {
+      return absl::InternalError(absl::StrCat("raid1 recovery: ", *problem));
+    }
+    for (uint64_t chunk = 0; chunk < geometry_.bitmap.chunks; ++chunk) {
+      if (array_->bitmap().counter(chunk) != 0) {
+        return absl::InternalError(absl::StrCat("raid1 recovery: I12: chunk ", chunk,
+                                                "'s counter is ", array_->bitmap().counter(chunk),
+                                                " after three idle daemon periods"));
+      }
+    }
+    return CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))
+               ? absl::InternalError("raid1 recovery: I12: mirrors differ after idle periods")
+               : absl::OkStatus();
+  }
+
   CrashImages SampleCrash(sim::Prng& prng) const override {
     CrashImages images;
     for (const auto& member : members_) images.disks.push_back(member->CrashState().Sample(prng));
@@ -23,8 +131,29 @@ class Raid1Stack : public Stack {
   }
 
  private:
+  // Durable images before assembly; visible ones of in-sync members after it.
+  std::vector<const sim::DiskImage*> Images(bool in_sync_only) const {
+    std::vector<const sim::DiskImage*> images;
+    for (size_t i = 0; i < members_.size(); ++i) {
+      if (!in_sync_only) {
+        images.push_back(&members_[i]->durable());
+      } else if (array_->member_state(i) == raid1::MemberState::kInSync) {
+        images.push_back(&members_[i]->visible());
+      }
+    }
+    return images;
+  }
+
+  Raid1StackOptions options_;
+  raid1::Raid1Geometry geometry_;
   std::vector<std::unique_ptr<sim::SimSsd>> members_;
-  std::unique_ptr<raid1::Raid1Array> array_;  // over members_
+  std::vector<std::unique_ptr<io::BlockDevice>> wrappers_;  // over members_, outermost last
+  std::unique_ptr<raid1::Raid1Array> array_;                // over members_ / wrappers_
+  std::unique_ptr<Raid1AckChecker> ack_checker_;            // over array_ (I9)
+  std::shared_ptr<Raid1TraceState> before_;  // the run before the power cut
+  std::shared_ptr<Raid1TraceState> own_;     // this stack's IO
+  bool recovering_;
+  sim::World& world_;
 };
 
 }  // namespace
@@ -34,6 +163,17 @@ raid1::Raid1Options Raid1ArrayOptions(const Raid1StackOptions& options) {
   array.array_sectors = options.logical_sectors;
   array.chunk_sectors = options.chunk_sectors;
   array.daemon_sleep_s = options.daemon_sleep_s;
+  array.write_mostly_mask = options.write_mostly_mask;
+  array.write_behind = options.write_behind;
+  if (options.tight_layout) {
+    absl::StatusOr<raid1::BitmapGeometry> bitmap = raid1::BitmapGeometry::For(
+        options.logical_sectors, static_cast<uint32_t>(options.chunk_sectors * io::kSectorSize));
+    if (bitmap.ok()) {
+      array.bitmap_area_sectors = (bitmap->bytes + io::kSectorSize - 1) / io::kSectorSize;
+      array.data_offset =
+          raid1::kMdSuperOffsetSectors + raid1::kRaid1BitmapOffset + array.bitmap_area_sectors;
+    }
+  }
   return array;
 }
 
@@ -46,8 +186,11 @@ absl::StatusOr<raid1::Raid1Geometry> Raid1StackGeometry(const Raid1StackOptions&
 }
 
 StackFactory Raid1StackFactory(Raid1StackOptions options) {
-  return [options](sim::World& world,
-                   const CrashImages* recover_from) -> absl::StatusOr<std::unique_ptr<Stack>> {
+  // Shared by the stacks of one crash check: the run before the power cut records, the
+  // recovered stacks report.
+  auto before = std::make_shared<std::shared_ptr<Raid1TraceState>>();
+  return [options, before](sim::World& world,
+                           const CrashImages* recover_from) -> absl::StatusOr<std::unique_ptr<Stack>> {
     absl::StatusOr<raid1::Raid1Geometry> geometry = Raid1StackGeometry(options);
     if (!geometry.ok()) return geometry.status();
     if (recover_from != nullptr && recover_from->disks.size() != options.mirrors) {
@@ -55,8 +198,11 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
                                                      " disk images, got ",
                                                      recover_from->disks.size()));
     }
+    auto trace = std::make_shared<Raid1TraceState>(*geometry);
+    if (recover_from == nullptr || *before == nullptr) *before = trace;
     const raid1::Raid1Options array_options = Raid1ArrayOptions(options);
     std::vector<std::unique_ptr<sim::SimSsd>> members;
+    std::vector<std::unique_ptr<io::BlockDevice>> wrappers;
     std::vector<io::BlockDevice*> devices;
     for (uint32_t i = 0; i < options.mirrors; ++i) {
       sim::SimSsdOptions ssd = options.ssd;
@@ -75,13 +221,32 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
       absl::StatusOr<std::unique_ptr<sim::SimSsd>> made =
           sim::SimSsd::Create(world, ssd, std::move(image));
       if (!made.ok()) return made.status();
-      devices.push_back(made->get());
+      io::BlockDevice* device = made->get();
+      if (options.check_invariants) {
+        wrappers.push_back(std::make_unique<Raid1TraceChecker>(**made, i, trace));
+        device = wrappers.back().get();
+      }
+      if (options.faults && options.fault_member == i && recover_from == nullptr) {
+        absl::StatusOr<std::unique_ptr<faults::FaultyBlockDevice>> faulty =
+            faults::FaultyBlockDevice::Create(world, *device, *options.faults);
+        if (!faulty.ok()) return faulty.status();
+        wrappers.push_back(std::move(*faulty));
+        device = wrappers.back().get();
+      }
+      if (options.vanish_member == i + 1 && (recover_from == nullptr || options.vanish_persists)) {
+        const uint64_t after = recover_from == nullptr ? options.vanish_after_ios : 0;
+        wrappers.push_back(std::make_unique<VanishingDevice>(world, *device, after));
+        device = wrappers.back().get();
+      }
+      devices.push_back(device);
       members.push_back(std::move(*made));
     }
     absl::StatusOr<std::unique_ptr<raid1::Raid1Array>> array =
         raid1::Raid1Array::Open(world.scheduler(), devices, array_options);
     if (!array.ok()) return array.status();
-    return std::unique_ptr<Stack>(new Raid1Stack(std::move(members), std::move(*array)));
+    return std::unique_ptr<Stack>(new Raid1Stack(options, *geometry, std::move(members),
+                                                 std::move(wrappers), std::move(*array), *before,
+                                                 trace, recover_from != nullptr, world));
   };
 }
 

@@ -6,15 +6,31 @@
 // `mdadm --create` ran before the power-on; so a power cut never lands inside the
 // format, which no md tool claims to survive. Start() assembles the array (fresh or
 // from crash images: read the superblocks and the freshest bitmap, resync the set
-// chunks, start the bitmap daemon). A power cut hits every member at the same instant;
-// SampleCrash draws each member's image independently.
+// chunks, re-add stale members, start the bitmap daemon). A power cut hits every member
+// at the same instant; SampleCrash draws each member's image independently.
+//
+// Member faults, before the power cut only (the member is back after it), unless
+// vanish_persists: a FaultPlan (faults/fault_plan.h) on member `fault_member`, and
+// member `vanish_member - 1` vanishing after `vanish_after_ios` of its IOs (every later
+// IO fails, unforwarded). With vanish_persists the vanished member stays gone at the
+// recovery too, so the array assembles degraded.
+//
+// With check_invariants (the default), every crash check also checks the RAID1
+// invariants (raid1_invariants.h): the members' IO streams before the power cut and
+// during recovery (I2, I3, I4, I6, I7, I14), each set of crash images before recovery
+// (I1, I5, I6, I14), and after recovery the mirrors (I8) and, when the array is whole,
+// that three idle daemon periods leave every bit and counter clear (I12). A violation
+// fails the recovered stack's Start(), so it is reported (and replays) like any other
+// failure of the crash check.
 #ifndef POWERCUT_PROPERTIES_RAID1_STACK_H_
 #define POWERCUT_PROPERTIES_RAID1_STACK_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "engine/raid1/raid1.h"
+#include "faults/fault_plan.h"
 #include "properties/stack.h"
 #include "sim/sim_ssd.h"
 
@@ -25,7 +41,18 @@ struct Raid1StackOptions {
   uint64_t logical_sectors = 4096;
   uint64_t chunk_sectors = 64;
   uint32_t daemon_sleep_s = 1;
+  uint32_t write_mostly_mask = 0;  // bit i: member i is write-mostly
+  uint32_t write_behind = 0;
+  // The bitmap area is exactly the bitmap's sectors and the data follows at once (no
+  // 4 KiB rounding), so a page write past the area lands on data.
+  bool tight_layout = false;
   sim::SimSsdOptions ssd;  // `sectors` and `name` are derived per member
+  std::optional<faults::FaultPlan> faults;
+  uint32_t fault_member = 0;
+  uint32_t vanish_member = 0;  // 0: none; k: member k - 1
+  uint64_t vanish_after_ios = 0;
+  bool vanish_persists = false;
+  bool check_invariants = true;
 };
 
 // The array options the stack uses (uuid and name fixed).

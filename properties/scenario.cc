@@ -25,6 +25,13 @@ const std::vector<EngineParam>& Raid1Params() {
       {"logical_sectors", 4096, 8, kMaxLogicalSectors, "size of the array"},
       {"chunk_sectors", 64, 1, uint64_t{1} << 22, "bitmap chunk, a power of two"},
       {"daemon_sleep_s", 1, 1, 3600, "bitmap daemon period (virtual seconds)"},
+      {"write_mostly_mask", 0, 0, 15, "bit i: member i is write-mostly"},
+      {"write_behind", 0, 0, 16383, "write-behind writes outstanding at most"},
+      {"tight_layout", 0, 0, 1, "data right after the bitmap's last sector"},
+      {"fault_member", 0, 0, 3, "the member the fault plan applies to"},
+      {"vanish_member", 0, 0, 4, "0: none; k: member k-1 vanishes"},
+      {"vanish_after_ios", 0, 0, uint64_t{1} << 32, "IOs the vanishing member completes first"},
+      {"vanish_persists", 0, 0, 1, "the vanished member is gone at recovery too"},
   };
   return params;
 }
@@ -47,7 +54,16 @@ Raid1StackOptions Raid1OptionsOf(const Scenario& scenario) {
   options.logical_sectors = Param(scenario, Raid1Params(), "logical_sectors");
   options.chunk_sectors = Param(scenario, Raid1Params(), "chunk_sectors");
   options.daemon_sleep_s = static_cast<uint32_t>(Param(scenario, Raid1Params(), "daemon_sleep_s"));
+  options.write_mostly_mask =
+      static_cast<uint32_t>(Param(scenario, Raid1Params(), "write_mostly_mask"));
+  options.write_behind = static_cast<uint32_t>(Param(scenario, Raid1Params(), "write_behind"));
+  options.tight_layout = Param(scenario, Raid1Params(), "tight_layout") != 0;
+  options.fault_member = static_cast<uint32_t>(Param(scenario, Raid1Params(), "fault_member"));
+  options.vanish_member = static_cast<uint32_t>(Param(scenario, Raid1Params(), "vanish_member"));
+  options.vanish_after_ios = Param(scenario, Raid1Params(), "vanish_after_ios");
+  options.vanish_persists = Param(scenario, Raid1Params(), "vanish_persists") != 0;
   options.ssd = scenario.ssd;
+  options.faults = scenario.faults;
   return options;
 }
 
@@ -158,11 +174,21 @@ absl::Status Validate(const Scenario& scenario) {
     if (!options.ok()) return options.status();
   }
   if (scenario.engine == "raid1") {
-    if (scenario.faults) {
-      return absl::InvalidArgumentError("engine 'raid1' does not take a fault plan yet");
-    }
-    absl::StatusOr<raid1::Raid1Geometry> geometry = Raid1StackGeometry(Raid1OptionsOf(scenario));
+    const Raid1StackOptions options = Raid1OptionsOf(scenario);
+    absl::StatusOr<raid1::Raid1Geometry> geometry = Raid1StackGeometry(options);
     if (!geometry.ok()) return geometry.status();
+    if (options.fault_member >= options.mirrors || options.vanish_member > options.mirrors) {
+      return absl::InvalidArgumentError(absl::StrCat("fault_member ", options.fault_member,
+                                                     " or vanish_member ", options.vanish_member,
+                                                     " names no member of ", options.mirrors));
+    }
+    if ((options.write_mostly_mask >> options.mirrors) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "write_mostly_mask ", options.write_mostly_mask, " names members beyond ",
+          options.mirrors - 1));
+    }
+    // Fault sectors address the member below the array.
+    if (scenario.faults) return faults::Validate(*scenario.faults, geometry->member_sectors);
   }
   if (scenario.faults) {
     // Fault sectors address the SSD below the engine.

@@ -65,6 +65,51 @@ Scenario Raid1(uint64_t seed) {
   return scenario;
 }
 
+Scenario Raid1Faults(uint64_t seed) {
+  sim::Prng prng = sim::Prng(seed).Fork("raid1-faults-options");
+  const uint64_t mirrors = 2 + prng.Uniform(2);
+  const uint64_t chunks[] = {8, 32, 64, 256};
+  Scenario scenario = Seeded("raid1", seed, Shape(1024, 0));
+  scenario.params = {{"mirrors", mirrors},
+                     {"logical_sectors", 1024},
+                     {"chunk_sectors", chunks[prng.Uniform(4)]}};
+  // Slow members stretch the run over several daemon periods, so bits are cleared
+  // (and must be kept) while clients write, fail and flush.
+  if (const uint64_t slow = prng.Uniform(3); slow != 0) {
+    scenario.ssd.read_latency = {runtime::Microseconds(50), runtime::Milliseconds(40)};
+    scenario.ssd.write_latency = {runtime::Microseconds(50), runtime::Milliseconds(300 * slow * slow)};
+    scenario.ssd.flush_latency = {runtime::Microseconds(100), runtime::Milliseconds(400 * slow * slow)};
+  }
+  scenario.ssd.volatile_cache = prng.Uniform(5) != 0;
+  const uint64_t member = prng.Uniform(mirrors);
+  const uint64_t kind = prng.Uniform(4);
+  if (kind == 1 || kind == 3) {
+    faults::FaultPlan plan;
+    plan.io_error_ppm = static_cast<uint32_t>(10'000 + prng.Uniform(240'000));
+    const faults::FaultOps ops[] = {faults::kFaultAllOps, faults::kFaultWrite,
+                                    static_cast<faults::FaultOps>(faults::kFaultWrite |
+                                                                  faults::kFaultFlush)};
+    plan.io_error_ops = ops[prng.Uniform(3)];
+    scenario.faults = plan;
+    scenario.params.push_back({"fault_member", member});
+  }
+  if (kind >= 2) {
+    scenario.params.push_back({"vanish_member", 1 + (kind == 3 ? (member + 1) % mirrors : member)});
+    // Not before the first assembly is done (about eight IOs per member).
+    scenario.params.push_back({"vanish_after_ios", 16 + prng.Uniform(200)});
+    // A member gone for good while another one failed too would be a double failure of
+    // a two-way mirror, which no RAID1 survives.
+    const bool persists = prng.Uniform(3) == 0 && !(kind == 3 && mirrors == 2);
+    scenario.params.push_back({"vanish_persists", persists ? 1u : 0u});
+  }
+  if (prng.Uniform(3) == 0) {
+    scenario.params.push_back({"write_mostly_mask", uint64_t{1} << (mirrors - 1)});
+    scenario.params.push_back({"write_behind", prng.Uniform(2) * (1 + prng.Uniform(64))});
+  }
+  if (prng.Uniform(3) == 0) scenario.params.push_back({"tight_layout", 1});
+  return scenario;
+}
+
 }  // namespace
 
 const std::vector<ScenarioFamily>& ScenarioFamilies() {
@@ -74,6 +119,7 @@ const std::vector<ScenarioFamily>& ScenarioFamilies() {
       {"writecache-drain", "writecache", WritecacheDrain},
       {"writecache-pmem", "writecache", WritecachePmem},
       {"raid1", "raid1", Raid1},
+      {"raid1-faults", "raid1", Raid1Faults},
   };
   return families;
 }

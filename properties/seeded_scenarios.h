@@ -17,6 +17,11 @@
 //   writecache-pmem   dm-writecache in pmem mode (the cache is persistent memory),
 //                     parameters drawn as for writecache, FUA writes durable
 //   raid1             two mirrors with the internal write-intent bitmap
+//   raid1-faults      two or three mirrors, chunk sizes drawn, sometimes slow members
+//                     (the daemon clears bits mid-run), IO errors on a member, a member
+//                     vanishing (sometimes for good: a degraded assembly), a
+//                     write-mostly member with or without write-behind, a tight layout
+//                     (data right after the bitmap)
 #ifndef POWERCUT_PROPERTIES_SEEDED_SCENARIOS_H_
 #define POWERCUT_PROPERTIES_SEEDED_SCENARIOS_H_
 

@@ -45,6 +45,21 @@ enum class Id : uint16_t {
   kWcPmemFuaIgnored,
   kWcPmemCommitNoFence,
   kWcPmemDataNotFlushed,
+  // engine/raid1: the mirror set and its write-intent bitmap (md raid1)
+  kBmUnplugNoWait,
+  kBmFailedWriteClears,
+  kBmClearWhileDegraded,
+  kBmNeededDecays,
+  kBmMsbBitOrder,
+  kBmWritePastArea,
+  kBmUnplugFirstMemberOnly,
+  kBmStartWriteNotDirty,
+  kBmLoadIgnoresUnclean,
+  kRaid1AckBeforeFaultRecorded,
+  kRaid1DaemonNoFlush,
+  kRaid1ResyncFromStale,
+  kRaid1OverlapUnserialized,
+  kRaid1ReadWriteMostlyBehind,
 };
 
 struct Info {

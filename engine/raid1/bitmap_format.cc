@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/mutant/mutant.h"
 #include "engine/raid1/internal/little_endian.h"
 
 namespace powercut::raid1 {
@@ -149,6 +150,7 @@ uint64_t BitmapGeometry::SectorsInChunk(uint64_t chunk) const {
 }
 
 uint8_t BitmapGeometry::MaskOfChunk(uint64_t chunk) const {
+  if (POWERCUT_MUTANT(kBmMsbBitOrder)) return static_cast<uint8_t>(0x80u >> (chunk % 8));
   return static_cast<uint8_t>(1u << (chunk % 8));
 }
 
@@ -174,6 +176,7 @@ absl::StatusOr<ByteRange> BitmapGeometry::PageWriteRange(uint64_t page, uint32_t
   if (page == pages - 1) {
     const uint64_t used = BytesInPage(page);
     range.length = DivRoundUp(used, logical_block_size) * logical_block_size;
+    if (POWERCUT_MUTANT(kBmWritePastArea)) return ByteRange{range.offset, kBitmapPageSize};
   }
   // I14: never past the area reserved for the bitmap (the kernel refuses such a write
   // with -EINVAL and marks the bitmap failed rather than touch data).

@@ -1,4 +1,5 @@
-// Raid1Array: assembly, resync, the write path and the bitmap daemon (raid1.h).
+// Raid1Array: assembly, resync and re-add, the write path, member failure and the
+// bitmap daemon (raid1.h).
 //
 // Why the daemon flushes every member before writing cleared bits: each member carries
 // its own copy of the bitmap, and a page write's PREFLUSH only makes *that* member's
@@ -8,18 +9,29 @@
 // the moment A's bitmap is the one loaded). So the daemon first flushes all members
 // and waits, then writes the pages: every mirror's data is durable before any copy of
 // the bitmap says the chunk is clean (I1, I3).
+//
+// Why a failure must be durable before the next data write, not only before the ack:
+// while member A is faulty in memory only, a new write's bitmap page goes to B alone.
+// Were its data submitted, a power cut would leave A and B with equal events, A's
+// bitmap (the one assembly may load) without the bit, and B's data differing from A's
+// under it (I1). md blocks such writes on the Blocked rdev until md_update_sb ran.
 #include "engine/raid1/raid1.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "engine/io/io_batch.h"
+#include "engine/mutant/mutant.h"
 #include "engine/runtime/time.h"
 
 namespace powercut::raid1 {
 namespace {
 
 constexpr uint32_t kMetadataWrite = io::kPreflush | io::kFua;
+// How often an IO the last in-sync member failed is retried before the request fails
+// (md rewrites a superblock that failed: MD_SB_NEED_REWRITE).
+constexpr int kLastMemberRetries = 8;
 constexpr uint64_t kSectorsPerPage = kBitmapPageSize / io::kSectorSize;
 
 uint64_t RoundUp(uint64_t value, uint64_t multiple) {
@@ -31,6 +43,7 @@ BitmapSuper NewBitmapSuper(const Raid1Geometry& geometry, const Raid1Options& op
                      .sync_size = geometry.array_sectors,
                      .chunksize = static_cast<uint32_t>(geometry.chunk_sectors * io::kSectorSize),
                      .daemon_sleep = options.daemon_sleep_s,
+                     .write_behind = options.write_behind,
                      .sectors_reserved = static_cast<uint32_t>(geometry.bitmap_area_sectors)};
 }
 
@@ -48,6 +61,7 @@ MdSuperblock NewMdSuperblock(const Raid1Geometry& geometry, const Raid1Options& 
   sb.data_size = geometry.member_sectors - geometry.data_offset;
   sb.super_offset = geometry.super_sector;
   sb.dev_number = index;
+  if ((options.write_mostly_mask >> index) & 1) sb.devflags = kMdDevFlagWriteMostly;
   sb.device_uuid = options.uuid;
   sb.device_uuid[15] ^= static_cast<uint8_t>(0x80 | index);
   sb.events = 0;
@@ -57,15 +71,28 @@ MdSuperblock NewMdSuperblock(const Raid1Geometry& geometry, const Raid1Options& 
   return sb;
 }
 
-// Completes `done` once, after `count` member IOs, with the first error.
-struct FanOut {
-  size_t pending = 0;
-  absl::Status status;
-  io::IoCallback done;
-  void Finish(const absl::Status& s) {
-    if (!s.ok() && status.ok()) status = s;
-    if (--pending == 0) done(std::move(status));
+// One IO batch per member, so each member's outcome is known.
+struct PerMember {
+  PerMember(runtime::Scheduler& scheduler, const std::vector<size_t>& targets, const char* what)
+      : targets(targets) {
+    for (size_t i = 0; i < targets.size(); ++i) {
+      batches.push_back(std::make_unique<io::IoBatch>(scheduler, what));
+    }
   }
+  io::IoBatch& operator[](size_t k) { return *batches[k]; }
+  // Waits for every batch; the members whose IO failed, and the first error.
+  std::vector<size_t> Wait(absl::Status* first_error = nullptr) {
+    std::vector<size_t> failed;
+    for (size_t k = 0; k < batches.size(); ++k) {
+      if (absl::Status s = batches[k]->Wait(); !s.ok()) {
+        failed.push_back(targets[k]);
+        if (first_error != nullptr && first_error->ok()) *first_error = s;
+      }
+    }
+    return failed;
+  }
+  std::vector<size_t> targets;
+  std::vector<std::unique_ptr<io::IoBatch>> batches;
 };
 
 }  // namespace
@@ -99,7 +126,18 @@ absl::StatusOr<Raid1Geometry> Raid1Geometry::For(uint64_t member_sectors,
   if (!sizing.ok()) return sizing.status();
   const uint64_t needed = sizing->pages * kSectorsPerPage;
   g.bitmap_area_sectors = options.bitmap_area_sectors != 0 ? options.bitmap_area_sectors : needed;
-  g.data_offset = RoundUp(g.bitmap_sector + g.bitmap_area_sectors, kSectorsPerPage);
+  g.data_offset = options.data_offset != 0
+                      ? options.data_offset
+                      : RoundUp(g.bitmap_sector + g.bitmap_area_sectors, kSectorsPerPage);
+  if (g.data_offset < g.bitmap_sector + g.bitmap_area_sectors) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("raid1: data_offset ", g.data_offset, " overlaps the bitmap area (sectors ",
+                     g.bitmap_sector, "..", g.bitmap_sector + g.bitmap_area_sectors, ")"));
+  }
+  if (options.write_behind > kBitmapMaxWriteBehind) {
+    return absl::InvalidArgumentError(absl::StrCat("raid1: write_behind ", options.write_behind,
+                                                   " is above ", kBitmapMaxWriteBehind));
+  }
   if (g.data_offset >= member_sectors) {
     return absl::InvalidArgumentError(absl::StrCat("raid1: members of ", member_sectors,
                                                    " sectors leave no room for data after a ",
@@ -142,6 +180,11 @@ absl::StatusOr<std::unique_ptr<Raid1Array>> Raid1Array::Open(runtime::Scheduler&
                        " sectors, ", m->name(), " has ", m->sector_count()));
     }
   }
+  if ((options.write_mostly_mask >> members.size()) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("raid1: write_mostly_mask ",
+                                                   options.write_mostly_mask, " names members beyond ",
+                                                   members.size() - 1));
+  }
   absl::StatusOr<Raid1Geometry> geometry = Raid1Geometry::For(sectors, options);
   if (!geometry.ok()) return geometry.status();
   return std::unique_ptr<Raid1Array>(
@@ -155,8 +198,12 @@ Raid1Array::Raid1Array(runtime::Scheduler& scheduler, std::vector<io::BlockDevic
       options_(std::move(options)),
       geometry_(geometry),
       name_("raid1"),
+      state_(members_.size(), MemberState::kInSync),
+      readd_(members_.size(), ReAddRecovery::kNone),
+      sb_update_(scheduler, "raid1 md_update_sb"),
       bitmap_io_(scheduler, "raid1 bitmap io"),
       counter_wait_(scheduler, "raid1 bitmap counter"),
+      behind_wait_(scheduler, "raid1 write-behind"),
       serialize_wait_(scheduler, "raid1 overlapping write") {}
 
 Raid1Array::~Raid1Array() = default;
@@ -190,14 +237,50 @@ absl::Status Raid1Array::Create() {
   return Assemble();
 }
 
+bool Raid1Array::degraded() const {
+  return std::any_of(state_.begin(), state_.end(),
+                     [](MemberState s) { return s != MemberState::kInSync; });
+}
+
+std::vector<size_t> Raid1Array::Members(MemberState state) const {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < state_.size(); ++i) {
+    if (state_[i] == state) out.push_back(i);
+  }
+  return out;
+}
+
+bool Raid1Array::MarkFaulty(size_t index) {
+  if (state_[index] == MemberState::kFaulty) return true;
+  if (state_[index] == MemberState::kInSync && Members(MemberState::kInSync).size() == 1) {
+    return false;  // md never fails the last working mirror
+  }
+  state_[index] = MemberState::kFaulty;
+  if (bitmap_ != nullptr) bitmap_->MemberFailed();
+  ++failures_marked_;
+  return true;
+}
+
+std::optional<size_t> Raid1Array::PickSource() {
+  std::optional<size_t> any;
+  for (size_t i : Members(MemberState::kInSync)) {
+    if (!WriteMostly(i)) return i;
+    if (!any) any = i;
+  }
+  return any;
+}
+
 absl::Status Raid1Array::Assemble() {
   const size_t n = members_.size();
+  const uint32_t mirrors = static_cast<uint32_t>(n);
   supers_.clear();
+  std::vector<bool> readable(n, false);
   for (size_t i = 0; i < n; ++i) {
     std::vector<std::byte> bytes(kBitmapPageSize);
-    if (absl::Status s = io::ReadSync(scheduler_, *members_[i], geometry_.super_sector, bytes);
-        !s.ok()) {
-      return s;
+    if (!io::ReadSync(scheduler_, *members_[i], geometry_.super_sector, bytes).ok()) {
+      // A member that cannot be read is missing; the array runs without it.
+      supers_.push_back(NewMdSuperblock(geometry_, options_, mirrors, static_cast<uint32_t>(i)));
+      continue;
     }
     absl::StatusOr<MdSuperblock> sb = DecodeMdSuperblock(bytes, geometry_.member_sectors);
     if (!sb.ok()) {
@@ -211,22 +294,47 @@ absl::Status Raid1Array::Assemble() {
           absl::StrCat("raid1: ", members_[i]->name(), " does not belong to this array's layout"));
     }
     supers_.push_back(*sb);
+    readable[i] = true;
   }
   uint64_t max_events = 0;
-  for (const MdSuperblock& sb : supers_) max_events = std::max(max_events, sb.events);
-  source_ = 0;
-  while (supers_[source_].events != max_events) ++source_;
-
-  // The bitmap of the freshest member (read_sb_page reads the first in-sync rdev).
-  std::vector<std::byte> image(geometry_.bitmap_area_bytes());
-  if (absl::Status s = io::ReadSync(scheduler_, *members_[source_], geometry_.bitmap_sector, image);
-      !s.ok()) {
-    return s;
+  std::optional<size_t> freshest;
+  for (size_t i = 0; i < n; ++i) {
+    if (readable[i] && (!freshest || supers_[i].events > max_events)) {
+      freshest = i;
+      max_events = supers_[i].events;
+    }
   }
-  const LoadContext context{.array_uuid = options_.uuid,
-                            .array_events = max_events,
-                            .resync_offset = supers_[source_].resync_offset,
-                            .degraded = false};
+  if (!freshest) return absl::UnavailableError("raid1: no member can be read");
+  // Fresh: the freshest events and not failed in the freshest member's view (I9 made
+  // every recorded failure visible there). Stale members are re-added below.
+  const std::vector<uint16_t>& roles = supers_[*freshest].dev_roles;
+  for (size_t i = 0; i < n; ++i) {
+    if (!readable[i]) {
+      state_[i] = MemberState::kFaulty;
+    } else if (POWERCUT_MUTANT(kRaid1ResyncFromStale)) {
+      state_[i] = MemberState::kInSync;
+    } else if (supers_[i].events == max_events && roles[i] != kMdRoleFaulty) {
+      state_[i] = MemberState::kInSync;
+    } else {
+      state_[i] = MemberState::kRecovering;
+    }
+  }
+  // The bitmap of a fresh member (read_sb_page reads an in-sync rdev); one that cannot
+  // be read is missing.
+  std::vector<std::byte> image(geometry_.bitmap_area_bytes());
+  for (;;) {
+    std::optional<size_t> source = PickSource();
+    if (!source) return absl::UnavailableError("raid1: no fresh member can be read");
+    source_ = *source;
+    if (io::ReadSync(scheduler_, *members_[source_], geometry_.bitmap_sector, image).ok()) break;
+    state_[source_] = MemberState::kFaulty;
+  }
+  const bool unclean = !POWERCUT_MUTANT(kBmLoadIgnoresUnclean);
+  const LoadContext context{
+      .array_uuid = options_.uuid,
+      .array_events = max_events,
+      .resync_offset = unclean ? supers_[source_].resync_offset : kMdResyncDone,
+      .degraded = degraded()};
   absl::StatusOr<WriteIntentBitmap> loaded = WriteIntentBitmap::Load(
       image, context,
       {.logical_block_size = io::kSectorSize, .area_bytes = geometry_.bitmap_area_bytes()});
@@ -235,148 +343,333 @@ absl::Status Raid1Array::Assemble() {
                                                    ": bitmap: ", loaded.status().message()));
   }
   bitmap_ = std::make_unique<WriteIntentBitmap>(std::move(*loaded));
-  // super_1_validate with a bitmap: an older member is accepted only if it is not older
-  // than events_cleared; then the bitmap's set chunks are what it may miss (and, after
-  // an unclean start, they are all NEEDED and resynced below).
+  bitmap_->set_degraded(degraded());
+  // super_1_validate with a bitmap (I11): a stale member not older than events_cleared
+  // misses at most the bitmap's set chunks; an older one needs everything.
   for (size_t i = 0; i < n; ++i) {
-    if (supers_[i].events < bitmap_->events_cleared()) {
-      return absl::UnimplementedError(
-          absl::StrCat("raid1: ", members_[i]->name(), " (events ", supers_[i].events,
-                       ") is older than the bitmap's events_cleared ", bitmap_->events_cleared(),
-                       " and needs a full recovery, which is not implemented yet"));
-    }
+    readd_[i] = state_[i] == MemberState::kRecovering
+                    ? (bitmap_->ReAddRecoveryFor(supers_[i].events) == ReAddRecovery::kFull
+                           ? ReAddRecovery::kFull
+                           : ReAddRecovery::kBitmap)
+                    : ReAddRecovery::kNone;
   }
 
-  // A stale bitmap was filled with ones: write it everywhere first.
+  // The loaded bitmap (a stale one filled with ones) goes to every in-sync member
+  // first: their copies may differ where page writes were cut, and a resync copy must
+  // not land under a member's clear bit (I2, I1).
   {
     runtime::MutexLock lock(bitmap_io_);
-    if (absl::Status s = WritePages(bitmap_->TakeLoadWrites()); !s.ok()) return s;
-    // The array becomes active: new events, the bitmap superblock first, then the md
-    // superblock, marked active (resync_offset 0: the next assembly is unclean). (I5)
-    events_ = max_events + 1;
-    bitmap_->set_array_events(events_);
-    if (absl::Status s = WritePages({bitmap_->UpdateSuper()}); !s.ok()) return s;
+    (void)bitmap_->TakeLoadWrites();
+    bitmap_->WriteAll();
+    if (absl::Status s = WritePages(bitmap_->TakeUnplugWrites()); !s.ok()) return s;
   }
-  if (absl::Status s = WriteMdSuperblocks(); !s.ok()) return s;
+  // The array becomes active: new events, the bitmap superblock first, then the md
+  // superblock, marked active (resync_offset 0: the next assembly is unclean). (I5)
+  events_ = max_events;
+  if (absl::Status s = UpdateSuperblocks(); !s.ok()) return s;
   if (absl::Status s = Resync(); !s.ok()) return s;
+
+  // Re-added members: their copies durable, then the whole bitmap on them, then recorded
+  // in sync (so a power cut before that leaves them stale, to be re-added again).
+  std::vector<size_t> readded = Members(MemberState::kRecovering);
+  if (!readded.empty()) {
+    {
+      PerMember flush(scheduler_, readded, "raid1 flush re-added");
+      for (size_t k = 0; k < readded.size(); ++k) flush[k].Flush(*members_[readded[k]]);
+      for (size_t i : flush.Wait()) state_[i] = MemberState::kFaulty;
+    }
+    for (size_t i : Members(MemberState::kRecovering)) state_[i] = MemberState::kInSync;
+    bitmap_->set_degraded(degraded());
+    bitmap_->WriteAll();
+    {
+      runtime::MutexLock lock(bitmap_io_);
+      if (absl::Status s = WritePages(bitmap_->TakeUnplugWrites()); !s.ok()) return s;
+    }
+    if (absl::Status s = RecordFailures(); !s.ok()) return s;
+    if (absl::Status s = UpdateSuperblocks(); !s.ok()) return s;
+  }
+  if (absl::Status s = RecordFailures(); !s.ok()) return s;
   scheduler_.Spawn(
       "raid1-bitmap-daemon", [this] { RunDaemon(); }, runtime::FiberKind::kDaemon);
   return absl::OkStatus();
 }
 
-absl::Status Raid1Array::WriteMdSuperblocks() {
-  std::vector<std::vector<std::byte>> bytes;
-  io::IoBatch batch(scheduler_, "raid1 md superblock");
-  for (size_t i = 0; i < members_.size(); ++i) {
-    supers_[i].events = events_;
-    supers_[i].resync_offset = 0;  // active
-    bytes.push_back(EncodeMdSuperblock(supers_[i]));
+absl::Status Raid1Array::OnMembers(std::vector<size_t> targets, const char* what,
+                                   const std::function<void(io::IoBatch&, size_t)>& submit) {
+  for (int attempt = 0;; ++attempt) {
+    PerMember batch(scheduler_, targets, what);
+    for (size_t k = 0; k < targets.size(); ++k) submit(batch[k], targets[k]);
+    absl::Status error;
+    std::vector<size_t> stuck;
+    for (size_t i : batch.Wait(&error)) {
+      if (!MarkFaulty(i)) stuck.push_back(i);
+    }
+    if (stuck.empty()) return absl::OkStatus();
+    if (attempt == kLastMemberRetries) return error;
+    targets = std::move(stuck);
   }
-  for (size_t i = 0; i < members_.size(); ++i) {
-    batch.Write(*members_[i], geometry_.super_sector, bytes[i], kMetadataWrite);
-  }
-  return batch.Wait();
 }
 
-absl::Status Raid1Array::WritePages(const std::vector<PageWrite>& pages) {
-  if (pages.empty()) return absl::OkStatus();
-  io::IoBatch batch(scheduler_, "raid1 bitmap pages");
-  for (const PageWrite& page : pages) {
-    for (io::BlockDevice* member : members_) {
-      batch.Write(*member, geometry_.bitmap_sector + page.range.offset / io::kSectorSize, page.data,
-                  kMetadataWrite);
+absl::Status Raid1Array::WriteMdSuperblocks() {
+  const std::vector<size_t> targets = Members(MemberState::kInSync);
+  std::vector<std::vector<std::byte>> bytes(members_.size());
+  for (size_t i : targets) {
+    MdSuperblock& sb = supers_[i];
+    sb.events = events_;
+    sb.resync_offset = 0;  // active
+    for (size_t j = 0; j < members_.size(); ++j) {
+      sb.dev_roles[j] = state_[j] == MemberState::kInSync ? static_cast<uint16_t>(j) : kMdRoleFaulty;
     }
+    bytes[i] = EncodeMdSuperblock(sb);
   }
-  return batch.Wait();
+  return OnMembers(targets, "raid1 md superblock", [&](io::IoBatch& batch, size_t i) {
+    batch.Write(*members_[i], geometry_.super_sector, bytes[i], kMetadataWrite);
+  });
+}
+
+absl::Status Raid1Array::UpdateSuperblocks() {
+  ++events_;
+  bitmap_->set_array_events(events_);
+  {
+    runtime::MutexLock lock(bitmap_io_);
+    // I5: before the md superblock
+    if (absl::Status s = WritePages({bitmap_->UpdateSuper()}); !s.ok()) return s;
+  }
+  return WriteMdSuperblocks();
+}
+
+absl::Status Raid1Array::RecordFailures() {
+  runtime::MutexLock lock(sb_update_);
+  while (FailuresPending()) {
+    const uint64_t marked = failures_marked_;
+    if (absl::Status s = UpdateSuperblocks(); !s.ok()) return s;
+    failures_recorded_ = std::max(failures_recorded_, marked);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Raid1Array::WritePages(const std::vector<PageWrite>& pages, bool unplug) {
+  if (pages.empty()) return absl::OkStatus();
+  std::vector<size_t> targets = Members(MemberState::kInSync);
+  if (POWERCUT_MUTANT(kBmUnplugFirstMemberOnly) && unplug) targets.resize(1);
+  return OnMembers(targets, "raid1 bitmap pages", [&](io::IoBatch& batch, size_t i) {
+    for (const PageWrite& page : pages) {
+      batch.Write(*members_[i], geometry_.bitmap_sector + page.range.offset / io::kSectorSize,
+                  page.data, kMetadataWrite);
+    }
+  });
 }
 
 absl::Status Raid1Array::FlushAll() {
-  io::IoBatch batch(scheduler_, "raid1 flush members");
-  for (io::BlockDevice* member : members_) batch.Flush(*member);
-  return batch.Wait();
+  return OnMembers(Members(MemberState::kInSync), "raid1 flush members",
+                   [&](io::IoBatch& batch, size_t i) { batch.Flush(*members_[i]); });
 }
 
-absl::Status Raid1Array::CopyChunk(uint64_t chunk, const std::vector<size_t>& to) {
+absl::StatusOr<bool> Raid1Array::CopyChunk(uint64_t chunk, const std::vector<size_t>& to) {
   const uint64_t first = geometry_.bitmap.FirstSectorOfChunk(chunk);
   std::vector<std::byte> buffer(geometry_.bitmap.SectorsInChunk(chunk) * io::kSectorSize);
-  if (absl::Status s =
-          io::ReadSync(scheduler_, *members_[source_], geometry_.data_offset + first, buffer);
-      !s.ok()) {
-    return s;
+  for (;;) {
+    if (io::ReadSync(scheduler_, *members_[source_], geometry_.data_offset + first, buffer).ok()) {
+      break;
+    }
+    // The source failed: another in-sync member takes over (none left: give up).
+    if (!MarkFaulty(source_)) {
+      return absl::UnavailableError("raid1: resync: the last in-sync member cannot be read");
+    }
+    source_ = *PickSource();
   }
-  io::IoBatch batch(scheduler_, "raid1 resync");
-  for (size_t i : to)
-    batch.Write(*members_[i], geometry_.data_offset + first, buffer, io::kNoFlags);
-  return batch.Wait();
+  std::vector<size_t> targets;
+  for (size_t i : to) {
+    if (state_[i] != MemberState::kFaulty && i != source_) targets.push_back(i);
+  }
+  PerMember batch(scheduler_, targets, "raid1 resync");
+  for (size_t k = 0; k < targets.size(); ++k) {
+    batch[k].Write(*members_[targets[k]], geometry_.data_offset + first, buffer, io::kNoFlags);
+  }
+  const std::vector<size_t> failed = batch.Wait();
+  for (size_t i : failed) MarkFaulty(i);
+  return failed.empty();
 }
 
 absl::Status Raid1Array::Resync() {
-  std::vector<size_t> others;
-  for (size_t i = 0; i < members_.size(); ++i) {
-    if (i != source_) others.push_back(i);
-  }
+  std::vector<size_t> everyone;
+  for (size_t i = 0; i < members_.size(); ++i) everyone.push_back(i);
+  std::vector<bool> in_plan(geometry_.bitmap.chunks, false);
   // NEEDED -> RESYNC while copying -> decays after; the bits stay set on disk until
   // the daemon clears them, after flushing the copies (I13, I1).
   for (const ChunkRange& range : bitmap_->ResyncPlan()) {
     for (uint64_t chunk = range.first; chunk < range.first + range.count; ++chunk) {
-      if (!bitmap_->StartSync(chunk, /*degraded=*/false)) continue;
-      absl::Status copied = CopyChunk(chunk, others);
-      bitmap_->EndSync(chunk, /*aborted=*/!copied.ok());
-      if (!copied.ok()) return copied;
+      in_plan[chunk] = true;
+      // Missing or failed members keep the bits (StartSync with degraded keeps NEEDED)
+      // for their re-add; the ones being re-added now are in sync when this finishes.
+      const bool stays_degraded = !Members(MemberState::kFaulty).empty();
+      if (!bitmap_->StartSync(chunk, stays_degraded)) continue;
+      absl::StatusOr<bool> copied = CopyChunk(chunk, everyone);
+      bitmap_->EndSync(chunk, /*aborted=*/!copied.ok() || !*copied);
+      if (!copied.ok()) return copied.status();
       ++resynced_chunks_;
     }
   }
-  return absl::OkStatus();
+  // Full recovery (I11): the chunks the bitmap says are clean, too.
+  std::vector<size_t> full;
+  for (size_t i : Members(MemberState::kRecovering)) {
+    if (readd_[i] == ReAddRecovery::kFull) full.push_back(i);
+  }
+  for (uint64_t chunk = 0; chunk < geometry_.bitmap.chunks && !full.empty(); ++chunk) {
+    if (in_plan[chunk]) continue;
+    absl::StatusOr<bool> copied = CopyChunk(chunk, full);
+    if (!copied.ok()) return copied.status();
+    ++recovered_chunks_;
+  }
+  return RecordFailures();
 }
 
 void Raid1Array::RunDaemon() {
   for (;;) {
     scheduler_.SleepFor(runtime::Seconds(options_.daemon_sleep_s));
-    runtime::MutexLock lock(bitmap_io_);
-    if (!bitmap_->DaemonSweep()) continue;
-    std::vector<PageWrite> pages = bitmap_->TakeDaemonWrites();
-    if (pages.empty()) continue;
-    // Every mirror's data durable before any member's copy says "clean" (see top).
-    if (!FlushAll().ok()) return;  // member failure handling is not implemented
-    if (!WritePages(pages).ok()) return;
+    if (!RecordFailures().ok()) return;  // no mirror left: nothing to keep in sync
+    {
+      runtime::MutexLock lock(bitmap_io_);
+      if (bitmap_->all_clean()) continue;
+      // Every mirror's data durable before any member's copy says "clean" (see top).
+      // Flushing before the sweep is enough: a counter the sweep takes from 1 to 0 had
+      // its last write completed before the previous sweep.
+      if (!POWERCUT_MUTANT(kRaid1DaemonNoFlush) && !FlushAll().ok()) continue;
+      // A member that failed the flush may hold the only copy of data it did not make
+      // durable; its failure is recorded before any bit is cleared.
+      if (FailuresPending() || !bitmap_->DaemonSweep()) continue;
+      // A write that fails leaves bits set on disk: safe, the next sweep retries.
+      (void)WritePages(bitmap_->TakeDaemonWrites());
+    }
   }
 }
 
 absl::Status Raid1Array::Unplug() {
-  // Holding bitmap_io_ is "after earlier bitmap writes"; a page another request's
-  // unplug took is written before that unplug releases the lock (I2).
-  runtime::MutexLock lock(bitmap_io_);
-  return WritePages(bitmap_->TakeUnplugWrites());
+  std::vector<PageWrite> pages;
+  {
+    // Holding bitmap_io_ is "after earlier bitmap writes"; a page another request's
+    // unplug took is written before that unplug releases the lock (I2).
+    runtime::MutexLock lock(bitmap_io_);
+    pages = bitmap_->TakeUnplugWrites();
+    if (POWERCUT_MUTANT(kBmUnplugNoWait) && !pages.empty()) {
+      scheduler_.Spawn(
+          "raid1-unplug-behind",
+          [this, pages = std::move(pages)] {
+            runtime::MutexLock behind(bitmap_io_);
+            (void)WritePages(pages);
+          },
+          runtime::FiberKind::kDaemon);
+    } else if (absl::Status s = WritePages(pages, /*unplug=*/true); !s.ok()) {
+      return s;  // the intent is not durable: no data may go out (I2)
+    }
+  }
+  // A member whose page write failed is out; its failure durable before data (I9).
+  return RecordFailures();
 }
 
 void Raid1Array::RunWrite(uint64_t sector, uint64_t sectors, std::span<const std::byte> data,
                           uint32_t flags, io::IoCallback done) {
   // md's wait_for_serialization: no other write to these sectors in flight (I1).
   const uint64_t end = sector + sectors;
-  serialize_wait_.Await([&] {
-    return std::none_of(writes_in_flight_.begin(), writes_in_flight_.end(),
-                        [&](const auto& w) { return w.first < end && sector < w.second; });
-  });
+  if (!POWERCUT_MUTANT(kRaid1OverlapUnserialized)) {
+    serialize_wait_.Await([&] {
+      return std::none_of(writes_in_flight_.begin(), writes_in_flight_.end(),
+                          [&](const auto& w) { return w.first < end && sector < w.second; });
+    });
+  }
   writes_in_flight_.emplace_back(sector, end);
-  while (!bitmap_->StartWrite(sector, sectors, /*behind=*/false)) counter_wait_.Wait();
+  const auto finish = [&] {
+    writes_in_flight_.erase(
+        std::find(writes_in_flight_.begin(), writes_in_flight_.end(), std::make_pair(sector, end)));
+    serialize_wait_.NotifyAll();
+  };
+  // A blocked (failed, unrecorded) member holds new writes back (see top).
+  if (absl::Status s = RecordFailures(); !s.ok()) {
+    finish();
+    return done(s);
+  }
+  // Write-behind: write-mostly mirrors may lag if another mirror is in sync and the
+  // write_behind budget allows (md's R1BIO_BehindIO).
+  std::vector<size_t> fast, behind;
+  for (size_t i : Members(MemberState::kInSync)) (WriteMostly(i) ? behind : fast).push_back(i);
+  // A FUA write is durable on every mirror before it is acknowledged, so it never lags.
+  const bool write_behind = !data.empty() && (flags & io::kFua) == 0 && !fast.empty() &&
+                            !behind.empty() &&
+                            bitmap_->behind_writes() < bitmap_->max_write_behind();
+  while (!bitmap_->StartWrite(sector, sectors, write_behind)) counter_wait_.Wait();
   absl::Status status = Unplug();  // I2: intent durable on every member before data
+  fast.clear();
+  behind.clear();
+  for (size_t i : Members(MemberState::kInSync)) {
+    (write_behind && WriteMostly(i) ? behind : fast).push_back(i);
+  }
+  if (fast.empty()) {  // the non-write-mostly mirrors failed meanwhile
+    fast.swap(behind);
+  }
+  std::vector<std::byte> behind_copy;
+  if (!behind.empty()) behind_copy.assign(data.begin(), data.end());
+  PerMember mirrors(scheduler_, fast, "raid1 mirror writes");
+  PerMember lagging(scheduler_, behind, "raid1 write-behind");
   if (status.ok()) {
-    io::IoBatch batch(scheduler_, "raid1 mirror writes");
-    for (io::BlockDevice* member : members_) {
+    for (size_t k = 0; k < fast.size(); ++k) {
+      io::BlockDevice& member = *members_[fast[k]];
       if (data.empty()) {
-        batch.Discard(*member, geometry_.data_offset + sector, sectors);
+        mirrors[k].Discard(member, geometry_.data_offset + sector, sectors);
       } else {
-        batch.Write(*member, geometry_.data_offset + sector, data, flags);
+        mirrors[k].Write(member, geometry_.data_offset + sector, data, flags);
       }
     }
-    status = batch.Wait();
+    for (size_t k = 0; k < behind.size(); ++k) {
+      lagging[k].Write(*members_[behind[k]], geometry_.data_offset + sector, behind_copy, flags);
+    }
   }
-  bitmap_->EndWrite(sector, sectors, status.ok(), /*behind=*/false);  // failed: NEEDED (I7)
+  absl::Status error;
+  const std::vector<size_t> failed = status.ok() ? mirrors.Wait(&error) : std::vector<size_t>{};
+  if (status.ok() && failed.size() == fast.size() && !fast.empty()) status = error;
+  for (size_t i : failed) MarkFaulty(i);
+  if (!POWERCUT_MUTANT(kRaid1AckBeforeFaultRecorded) || failed.empty()) {
+    if (absl::Status s = RecordFailures(); !s.ok() && status.ok()) status = s;
+  }
+  if (behind.empty()) {
+    // failed or degraded: NEEDED (I7)
+    bitmap_->EndWrite(sector, sectors, status.ok() && failed.empty(), false);
+    if (POWERCUT_MUTANT(kBmFailedWriteClears) && !failed.empty()) {
+      // The bug: the failed write's chunks are taken as written everywhere.
+      const uint64_t last = geometry_.bitmap.ChunkOfSector(end - 1);
+      for (uint64_t c = geometry_.bitmap.ChunkOfSector(sector); c <= last; ++c) {
+        if (bitmap_->StartSync(c, /*degraded=*/false)) bitmap_->EndSync(c, /*aborted=*/false);
+      }
+    }
+    counter_wait_.NotifyAll();
+    finish();
+    done(std::move(status));
+    if (POWERCUT_MUTANT(kRaid1AckBeforeFaultRecorded) && !failed.empty()) (void)RecordFailures();
+    return;
+  }
+  // Acknowledged now; the bit stays counted until the write-mostly mirrors have it.
+  const bool fast_ok = status.ok() && failed.empty();
+  done(status);
+  std::vector<size_t> behind_failed = status.ok() ? lagging.Wait() : std::vector<size_t>{};
+  for (size_t i : behind_failed) MarkFaulty(i);
+  (void)RecordFailures();
+  bitmap_->EndWrite(sector, sectors, fast_ok && behind_failed.empty(), /*behind=*/true);
   counter_wait_.NotifyAll();
-  writes_in_flight_.erase(
-      std::find(writes_in_flight_.begin(), writes_in_flight_.end(), std::make_pair(sector, end)));
-  serialize_wait_.NotifyAll();
-  done(std::move(status));
+  behind_wait_.NotifyAll();
+  finish();
+}
+
+void Raid1Array::RunRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) {
+  for (;;) {
+    std::optional<size_t> from = PickSource();
+    if (!from) return done(absl::UnavailableError("raid1: no working mirror left"));
+    // A write-mostly member is current only once its write-behind writes are done.
+    if (WriteMostly(*from) && !POWERCUT_MUTANT(kRaid1ReadWriteMostlyBehind)) {
+      behind_wait_.Await([&] { return bitmap_->behind_writes() == 0; });
+    }
+    absl::Status s = io::ReadSync(scheduler_, *members_[*from], geometry_.data_offset + sector, buffer);
+    if (s.ok() || !MarkFaulty(*from)) return done(std::move(s));
+    if (absl::Status r = RecordFailures(); !r.ok()) return done(std::move(r));
+  }
 }
 
 void Raid1Array::SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) {
@@ -385,9 +678,35 @@ void Raid1Array::SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::Io
     valid = io::ValidateRange(sector_count(), sector, buffer.size() / io::kSectorSize);
   if (!valid.ok()) return done(valid);
   if (!running()) return done(absl::FailedPreconditionError("raid1: array not assembled"));
-  io::BlockDevice* member = members_[next_reader_];
-  next_reader_ = (next_reader_ + 1) % members_.size();
-  member->SubmitRead(geometry_.data_offset + sector, buffer, std::move(done));
+  // read_balance: round-robin over in-sync members that are not write-mostly.
+  std::vector<size_t> readers;
+  for (size_t i : Members(MemberState::kInSync)) {
+    if (!WriteMostly(i) || POWERCUT_MUTANT(kRaid1ReadWriteMostlyBehind)) readers.push_back(i);
+  }
+  if (readers.empty()) {
+    scheduler_.Spawn(
+        "raid1-read",
+        [this, sector, buffer, done = std::move(done)]() mutable {
+          RunRead(sector, buffer, std::move(done));
+        },
+        runtime::FiberKind::kDaemon);
+    return;
+  }
+  const size_t member = readers[next_reader_++ % readers.size()];
+  members_[member]->SubmitRead(
+      geometry_.data_offset + sector, buffer,
+      [this, member, sector, buffer, done = std::move(done)](absl::Status s) mutable {
+        if (s.ok()) return done(std::move(s));
+        // Fail the member and read from another one (md's fix_read_error is not modelled).
+        scheduler_.Spawn(
+            "raid1-read-retry",
+            [this, member, sector, buffer, s, done = std::move(done)]() mutable {
+              if (!MarkFaulty(member)) return done(std::move(s));
+              if (absl::Status r = RecordFailures(); !r.ok()) return done(std::move(r));
+              RunRead(sector, buffer, std::move(done));
+            },
+            runtime::FiberKind::kDaemon);
+      });
 }
 
 void Raid1Array::SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
@@ -417,13 +736,25 @@ void Raid1Array::SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback
       runtime::FiberKind::kDaemon);
 }
 
+void Raid1Array::RunFlush(io::IoCallback done) {
+  // Acknowledged write-behind writes reach the write-mostly mirrors first: a flush makes
+  // them durable on every mirror, so losing the other mirrors later loses nothing.
+  behind_wait_.Await([&] { return bitmap_ == nullptr || bitmap_->behind_writes() == 0; });
+  const std::vector<size_t> targets = Members(MemberState::kInSync);
+  PerMember batch(scheduler_, targets, "raid1 flush");
+  for (size_t k = 0; k < targets.size(); ++k) batch[k].Flush(*members_[targets[k]]);
+  absl::Status error;
+  const std::vector<size_t> failed = batch.Wait(&error);
+  absl::Status status = failed.size() == targets.size() ? error : absl::OkStatus();
+  for (size_t i : failed) MarkFaulty(i);
+  if (absl::Status s = RecordFailures(); !s.ok() && status.ok()) status = s;
+  done(std::move(status));
+}
+
 void Raid1Array::SubmitFlush(io::IoCallback done) {
-  auto fan = std::make_shared<FanOut>();
-  fan->pending = members_.size();
-  fan->done = std::move(done);
-  for (io::BlockDevice* member : members_) {
-    member->SubmitFlush([fan](absl::Status s) { fan->Finish(s); });
-  }
+  scheduler_.Spawn(
+      "raid1-flush", [this, done = std::move(done)]() mutable { RunFlush(std::move(done)); },
+      runtime::FiberKind::kDaemon);
 }
 
 }  // namespace powercut::raid1

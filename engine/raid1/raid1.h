@@ -7,20 +7,46 @@
 //   sector 0                 unused (4 KiB)
 //   sector 8                 md superblock (one sector, 128 role slots)
 //   sector 8 + 8             the bitmap (bitmap_offset = 8 sectors from the superblock),
-//                            bitmap_area_sectors reserved, whole 4 KiB pages
+//                            bitmap_area_sectors reserved
 //   data_offset              the array's data: sector s of the array is data_offset + s
+//                            (by default the first 4 KiB boundary after the bitmap area)
 //
 // Writes follow BITMAP.md "Write ordering": StartWrite (in memory), unplug (every page
-// the bitmap hands over is written to every member with PREFLUSH|FUA and waited for:
-// I2), the data writes to every in-sync mirror (flags passed through, so FUA on the
-// array is FUA on every mirror), EndWrite, acknowledge. Flush goes to every member.
-// Overlapping writes are serialized (md's serialize_policy, always on): two writes
-// to the same sectors in flight at once could complete in different orders on two
-// mirrors, leaving them different under a bit that later decays to clean (I1).
-// Reads go to one in-sync member, round-robin. The bitmap daemon is a fiber that sweeps
-// every daemon_sleep seconds of virtual time; before it writes pages that clear bits
-// it flushes every member (I1/I3, see raid1.cc for why the page's own PREFLUSH is not
-// enough with several members).
+// the bitmap hands over is written to every in-sync member with PREFLUSH|FUA and waited
+// for: I2), the data writes to every in-sync mirror (flags passed through, so FUA on the
+// array is FUA on every mirror), EndWrite, acknowledge. Flush goes to every in-sync
+// member. Overlapping writes are serialized (md's serialize_policy, always on): two
+// writes to the same sectors in flight at once could complete in different orders on
+// two mirrors, leaving them different under a bit that later decays to clean (I1).
+// Reads go to one in-sync member, round-robin, avoiding write-mostly members. The
+// bitmap daemon is a fiber that sweeps every daemon_sleep seconds of virtual time;
+// before it writes pages that clear bits it flushes every member (I1/I3, see raid1.cc).
+//
+// Member failure (raid1_error + md_update_sb): any IO error on a member (data, flush,
+// bitmap or superblock write, a read, a resync copy) marks it faulty. The array is then
+// degraded: writes go to the remaining in-sync mirrors, their chunks become NEEDED and
+// keep their bits, events_cleared stops rising (I7). Before any request that saw (or
+// could be affected by) the failure is acknowledged, and before any further data write
+// is submitted, the failure is recorded durably: events bumped, the bitmap superblock
+// and then the md superblocks (the failed member's role faulty) written to the
+// remaining members (I9, I5). The last in-sync member is never failed: an IO error
+// there fails the request instead (as md does).
+//
+// Write-mostly members (Raid1Options::write_mostly_mask) are read only when no other
+// mirror is in sync. With write_behind > 0, a write (not FUA) is acknowledged once the
+// other mirrors completed it while at most write_behind writes to write-mostly members
+// are outstanding (a copy of the data is kept); its bitmap count ends when those
+// complete. A flush first waits for outstanding write-behind writes, so what a flush
+// covers is durable on every mirror (md does not wait; one member failing after the
+// flush would then lose data only the write-mostly member was still to get).
+//
+// Assembly: a member that cannot be read is missing (faulty); one whose events are older
+// than the freshest member's, or that the freshest superblock lists as faulty, is stale
+// and re-added: bitmap-based recovery (the bitmap's set chunks) if its events are at
+// least events_cleared, else a full recovery (every chunk) (I11). A resync copies every
+// NEEDED chunk from a fresh (preferably not write-mostly) member to the others; a copy
+// that fails leaves the chunk NEEDED (I13). Re-added members are flushed, get the whole
+// bitmap, and only then are recorded in sync.
 //
 // Lifecycle (all from a fiber):
 //   auto array = Raid1Array::Open(scheduler, {&ssd0, &ssd1}, options);  // no IO
@@ -29,19 +55,21 @@
 // FormatMember() gives the bytes Create() writes, so a harness can build a freshly
 // formatted member image without IO.
 //
-// Not implemented yet (issue 4): member failure (an IO error fails the request),
-// degraded mode, re-add, write-mostly/write-behind, external bitmaps, clean shutdown
-// (the array is marked active at assembly and stays so; every assembly is unclean and
-// resyncs the bitmap's set chunks).
+// Not implemented yet (issue 4): external bitmap files/devices, clean shutdown (the
+// array is marked active at assembly and stays so; every assembly is unclean and
+// resyncs the bitmap's set chunks), hot re-add of a member while the array runs
+// (members come back only at the next assembly), md's read-error correction (a read
+// error fails the member instead of rewriting the sector), bad-block logs, spares.
 //
 // Threading: the Scheduler's thread; Submit* from fibers or callbacks, `done` runs on a
-// fiber of the array (or inline for rejected requests and reads/flushes, from the
-// member's completion). Does not own the members, which must outlive it.
+// fiber of the array (or inline for rejected requests and reads, from the member's
+// completion). Does not own the members, which must outlive it.
 #ifndef POWERCUT_ENGINE_RAID1_RAID1_H_
 #define POWERCUT_ENGINE_RAID1_RAID1_H_
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +79,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/io/block_device.h"
+#include "engine/io/io_batch.h"
 #include "engine/raid1/bitmap_format.h"
 #include "engine/raid1/md_superblock.h"
 #include "engine/raid1/write_intent_bitmap.h"
@@ -70,6 +99,14 @@ struct Raid1Options {
   uint32_t daemon_sleep_s = 5;   // bitmap daemon period, >= 1
   // Sectors reserved for the bitmap; 0: just enough (whole 4 KiB pages).
   uint64_t bitmap_area_sectors = 0;
+  // Where the data starts on a member; 0: the first 4 KiB boundary after the bitmap
+  // area. Otherwise at least bitmap_sector + bitmap_area_sectors.
+  uint64_t data_offset = 0;
+  // Bit i: member i is write-mostly (devflags WriteMostly).
+  uint32_t write_mostly_mask = 0;
+  // Write-behind writes outstanding to write-mostly members at most (bitmap
+  // write_behind, <= 16383); 0: no write-behind.
+  uint32_t write_behind = 0;
   std::array<uint8_t, 16> uuid = {0x70, 0x63, 0x72, 0x31, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
   std::string name = "powercut:raid1";
 };
@@ -99,6 +136,12 @@ struct MetadataBlock {
   std::vector<std::byte> bytes;
 };
 
+enum class MemberState : uint8_t {
+  kInSync,      // a working mirror
+  kRecovering,  // stale at assembly, being re-added (receives resync copies only)
+  kFaulty,      // failed, or missing at assembly: no IO
+};
+
 class Raid1Array : public io::BlockDevice {
  public:
   // Checks the members (2..kRaid1MaxMirrors, same size) and the geometry. No IO.
@@ -126,7 +169,14 @@ class Raid1Array : public io::BlockDevice {
   const WriteIntentBitmap& bitmap() const { return *bitmap_; }
   uint64_t events() const { return events_; }
   uint64_t resynced_chunks() const { return resynced_chunks_; }
+  // Chunks copied to re-added members beyond the resync plan (full recoveries).
+  uint64_t recovered_chunks() const { return recovered_chunks_; }
   bool running() const { return bitmap_ != nullptr; }
+  MemberState member_state(size_t index) const { return state_.at(index); }
+  // Fewer in-sync members than mirrors.
+  bool degraded() const;
+  // How each member re-added at the last assembly was recovered (kNone: not re-added).
+  ReAddRecovery readd_recovery(size_t index) const { return readd_.at(index); }
 
   // io::BlockDevice
   uint64_t sector_count() const override { return geometry_.array_sectors; }
@@ -144,14 +194,38 @@ class Raid1Array : public io::BlockDevice {
   // The write path of one request (data empty: a discard of `sectors`).
   void RunWrite(uint64_t sector, uint64_t sectors, std::span<const std::byte> data, uint32_t flags,
                 io::IoCallback done);
+  void RunFlush(io::IoCallback done);
+  void RunRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done);
   // md_bitmap_unplug: after earlier bitmap writes, every DIRTY/NEEDWRITE page to every
-  // member (PREFLUSH|FUA), waited for.
+  // in-sync member (PREFLUSH|FUA), waited for; then any member failure recorded.
   [[nodiscard]] absl::Status Unplug();
-  [[nodiscard]] absl::Status WritePages(const std::vector<PageWrite>& pages);
+  // Runs `submit(batch, member)` for every member of `targets` and waits; members whose
+  // IO failed are marked faulty (not yet recorded). The last in-sync member cannot be
+  // failed: its IO is retried, and the error returned if it keeps failing.
+  [[nodiscard]] absl::Status OnMembers(std::vector<size_t> targets, const char* what,
+                                       const std::function<void(io::IoBatch&, size_t)>& submit);
+  // Writes `pages` to every in-sync member (OnMembers). `unplug`: from Unplug.
+  [[nodiscard]] absl::Status WritePages(const std::vector<PageWrite>& pages, bool unplug = false);
+  // Writes the md superblock (events_, roles from state_) to every in-sync member.
   [[nodiscard]] absl::Status WriteMdSuperblocks();
+  // md_update_sb: bumps events, writes the bitmap superblock, then the md superblocks,
+  // to every in-sync member (I5).
+  [[nodiscard]] absl::Status UpdateSuperblocks();
+  // Records every member failure marked so far (I9); returns once it is durable.
+  [[nodiscard]] absl::Status RecordFailures();
+  bool FailuresPending() const { return failures_recorded_ < failures_marked_; }
+  // raid1_error: marks member `index` faulty, unless it is the last in-sync member
+  // (then returns false and the caller fails its request).
+  bool MarkFaulty(size_t index);
+  std::vector<size_t> Members(MemberState state) const;
+  bool WriteMostly(size_t index) const { return (options_.write_mostly_mask >> index) & 1; }
+  // Flushes every in-sync member (OnMembers).
   [[nodiscard]] absl::Status FlushAll();
+  // The in-sync member reads and resync copies come from: not write-mostly if possible.
+  std::optional<size_t> PickSource();
   [[nodiscard]] absl::Status Resync();
-  [[nodiscard]] absl::Status CopyChunk(uint64_t chunk, const std::vector<size_t>& to);
+  // Copies `chunk` from source_ to `to`; false if any target failed (aborted).
+  [[nodiscard]] absl::StatusOr<bool> CopyChunk(uint64_t chunk, const std::vector<size_t>& to);
   void RunDaemon();
 
   runtime::Scheduler& scheduler_;
@@ -159,14 +233,21 @@ class Raid1Array : public io::BlockDevice {
   Raid1Options options_;
   Raid1Geometry geometry_;
   std::string name_;
-  std::vector<MdSuperblock> supers_;  // per member, as last written
+  std::vector<MdSuperblock> supers_;  // per member, as last written (or formatted)
+  std::vector<MemberState> state_;
+  std::vector<ReAddRecovery> readd_;
   std::unique_ptr<WriteIntentBitmap> bitmap_;
   uint64_t events_ = 0;
   size_t source_ = 0;       // the fresh member resync copies from
   size_t next_reader_ = 0;  // round-robin read balancing
   uint64_t resynced_chunks_ = 0;
+  uint64_t recovered_chunks_ = 0;
+  uint64_t failures_marked_ = 0;
+  uint64_t failures_recorded_ = 0;
+  runtime::Mutex sb_update_;         // one md_update_sb at a time
   runtime::Mutex bitmap_io_;         // one bitmap write (unplug or daemon) at a time
   runtime::WaitQueue counter_wait_;  // StartWrite hit COUNTER_MAX
+  runtime::WaitQueue behind_wait_;   // write-behind writes completing
   // Sector ranges [first, end) of writes in flight; an overlapping write waits (I1).
   std::vector<std::pair<uint64_t, uint64_t>> writes_in_flight_;
   runtime::WaitQueue serialize_wait_;

@@ -1,5 +1,7 @@
 // Raid1Array on simulated SSDs: geometry checks, create/assemble, mirrored writes with
-// the bitmap written first, the daemon clearing bits, and resync of set chunks.
+// the bitmap written first, the daemon clearing bits, resync of set chunks, member
+// failure (recorded before the ack), degraded mode, re-add (bitmap or full recovery),
+// missing members and write-mostly members.
 #include "engine/raid1/raid1.h"
 
 #include <gmock/gmock.h>
@@ -16,17 +18,52 @@ using ::testing::HasSubstr;
 
 constexpr uint64_t kMemberSectors = 2048 + 64;
 
+// A member that can be broken: every IO then fails (asynchronously), unforwarded.
+class Breakable : public io::BlockDeviceWrapper {
+ public:
+  Breakable(sim::World& world, io::BlockDevice& target)
+      : io::BlockDeviceWrapper(target), world_(world) {}
+  bool broken = false;
+  void SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) override {
+    if (broken) return Fail(std::move(done));
+    target().SubmitRead(sector, buffer, std::move(done));
+  }
+  void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
+                   io::IoCallback done) override {
+    if (broken) return Fail(std::move(done));
+    target().SubmitWrite(sector, data, flags, std::move(done));
+  }
+  void SubmitFlush(io::IoCallback done) override {
+    if (broken) return Fail(std::move(done));
+    target().SubmitFlush(std::move(done));
+  }
+
+ private:
+  void Fail(io::IoCallback done) {
+    world_.CallAt(world_.Now() + runtime::Microseconds(10), [done = std::move(done)]() mutable {
+      done(absl::DataLossError("broken member"));
+    });
+  }
+  sim::World& world_;
+};
+
 struct Rig {
   explicit Rig(uint64_t seed = 1, uint64_t member_sectors = kMemberSectors) : world(seed) {
     for (int i = 0; i < 2; ++i) {
       ssds.push_back(*sim::SimSsd::Create(
           world, {.name = "ssd" + std::to_string(i), .sectors = member_sectors}));
+      breakable.push_back(std::make_unique<Breakable>(world, *ssds.back()));
     }
   }
   std::vector<io::BlockDevice*> members() { return {ssds[0].get(), ssds[1].get()}; }
+  std::vector<io::BlockDevice*> breakable_members() {
+    return {breakable[0].get(), breakable[1].get()};
+  }
   sim::World world;
   std::vector<std::unique_ptr<sim::SimSsd>> ssds;
+  std::vector<std::unique_ptr<Breakable>> breakable;
 };
+
 
 Raid1Options SmallOptions() {
   return Raid1Options{.array_sectors = 2048, .chunk_sectors = 64, .daemon_sleep_s = 1};
@@ -49,6 +86,14 @@ bool DurableBit(const sim::SimSsd& ssd, const Raid1Geometry& g, uint64_t chunk) 
   const std::vector<std::byte> bytes =
       ReadImage(ssd.durable(), g.bitmap_sector, g.bitmap_area_sectors);
   return TestChunkBit(g.bitmap, bytes, chunk);
+}
+
+MdSuperblock DurableMd(const sim::SimSsd& ssd, const Raid1Geometry& g) {
+  return *DecodeMdSuperblock(ReadImage(ssd.durable(), g.super_sector, 8));
+}
+
+BitmapSuper DurableBitmapSuper(const sim::SimSsd& ssd, const Raid1Geometry& g) {
+  return *DecodeBitmapSuper(ReadImage(ssd.durable(), g.bitmap_sector, 1));
 }
 
 TEST(Raid1Geometry, RejectsAChunkThatIsNotAPowerOfTwo) {
@@ -77,6 +122,22 @@ TEST(Raid1Geometry, PutsTheBitmapEightSectorsAfterTheSuperblockAndDataAfterIt) {
   EXPECT_EQ(g->bitmap_area_sectors, 8u);
   EXPECT_EQ(g->data_offset, 24u);
   EXPECT_EQ(g->bitmap.chunks, 32u);
+}
+
+TEST(Raid1Geometry, RejectsADataOffsetInsideTheBitmapAreaAndAWriteBehindAboveTheLimit) {
+  Raid1Options options = SmallOptions();
+  options.data_offset = 20;
+  EXPECT_THAT(Raid1Geometry::For(kMemberSectors, options).status().message(),
+              HasSubstr("overlaps the bitmap area"));
+  options = SmallOptions();
+  options.write_behind = 16384;
+  EXPECT_FALSE(Raid1Geometry::For(kMemberSectors, options).ok());
+  options = SmallOptions();
+  options.bitmap_area_sectors = 1;
+  options.data_offset = 17;  // data right after the bitmap's only sector
+  absl::StatusOr<Raid1Geometry> tight = Raid1Geometry::For(kMemberSectors, options);
+  ASSERT_TRUE(tight.ok()) << tight.status();
+  EXPECT_EQ(tight->data_offset, 17u);
 }
 
 TEST(Raid1Array, RejectsMembersOfDifferentSizes) {
@@ -177,6 +238,157 @@ TEST(Raid1Array, AssembleRejectsMembersOfAnotherArray) {
     EXPECT_THAT(s.message(), HasSubstr("does not belong"));
   });
   ASSERT_TRUE(rig.world.Run().ok());
+}
+
+TEST(Raid1Array, AFailedMirrorIsRecordedOnTheOthersBeforeTheWriteIsAcknowledged) {  // I9, I7
+  Rig rig;
+  auto array = *Raid1Array::Open(rig.world.scheduler(), rig.breakable_members(), SmallOptions());
+  const Raid1Geometry g = array->geometry();
+  const std::vector<std::byte> data = Pattern(8, 11);
+  rig.world.scheduler().Spawn("test", [&] {
+    ASSERT_TRUE(array->Create().ok());
+    const uint64_t before = DurableMd(*rig.ssds[0], g).events;
+    rig.breakable[1]->broken = true;
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *array, 300, data, io::kNoFlags).ok());
+    // At the ack: member 1 is faulty in member 0's durable md superblock, events bumped,
+    // and the bitmap superblock (written first) is not behind it (I5).
+    const MdSuperblock md = DurableMd(*rig.ssds[0], g);
+    EXPECT_GT(md.events, before);
+    EXPECT_EQ(md.dev_roles[1], kMdRoleFaulty);
+    EXPECT_EQ(md.dev_roles[0], 0);
+    EXPECT_GE(DurableBitmapSuper(*rig.ssds[0], g).events, md.events);
+    EXPECT_EQ(array->member_state(1), MemberState::kFaulty);
+    EXPECT_TRUE(array->degraded());
+    EXPECT_NE(array->bitmap().counter(4) & kCounterNeeded, 0);
+    // Degraded: the chunk keeps its bit through idle daemon periods, and events_cleared
+    // does not rise (I7).
+    const uint64_t cleared = DurableBitmapSuper(*rig.ssds[0], g).events_cleared;
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *array, 1000, data, io::kNoFlags).ok());
+    rig.world.scheduler().SleepFor(runtime::Seconds(5));
+    EXPECT_TRUE(DurableBit(*rig.ssds[0], g, 4));
+    EXPECT_TRUE(DurableBit(*rig.ssds[0], g, 15));
+    EXPECT_EQ(DurableBitmapSuper(*rig.ssds[0], g).events_cleared, cleared);
+    // Reads are served by the remaining mirror.
+    std::vector<std::byte> back(data.size());
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_TRUE(io::ReadSync(rig.world.scheduler(), *array, 300, back).ok());
+      EXPECT_EQ(back, data);
+    }
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
+TEST(Raid1Array, AFailedMemberComingBackIsReAddedFromTheBitmap) {  // I11
+  Rig rig;
+  const std::vector<std::byte> data = Pattern(8, 13);
+  rig.world.scheduler().Spawn("test", [&] {
+    auto first = *Raid1Array::Open(rig.world.scheduler(), rig.breakable_members(), SmallOptions());
+    ASSERT_TRUE(first->Create().ok());
+    rig.breakable[1]->broken = true;
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *first, 300, data, io::kFua).ok());
+    rig.breakable[1]->broken = false;
+    // The power comes back with member 1 present again.
+    auto second = *Raid1Array::Open(rig.world.scheduler(), rig.members(), SmallOptions());
+    ASSERT_TRUE(second->Assemble().ok());
+    EXPECT_EQ(second->readd_recovery(1), ReAddRecovery::kBitmap);
+    EXPECT_EQ(second->readd_recovery(0), ReAddRecovery::kNone);
+    EXPECT_EQ(second->recovered_chunks(), 0u);
+    EXPECT_FALSE(second->degraded());
+    const Raid1Geometry g = second->geometry();
+    EXPECT_EQ(ReadImage(rig.ssds[1]->visible(), g.data_offset + 300, 8), data);
+    const MdSuperblock md = DurableMd(*rig.ssds[1], g);
+    EXPECT_EQ(md.events, DurableMd(*rig.ssds[0], g).events);
+    EXPECT_EQ(md.dev_roles[1], 1);
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
+TEST(Raid1Array, AMemberOlderThanEventsClearedGetsAFullRecovery) {  // I11
+  Rig rig;
+  const std::vector<std::byte> data = Pattern(8, 17);
+  rig.world.scheduler().Spawn("test", [&] {
+    auto first = *Raid1Array::Open(rig.world.scheduler(), rig.members(), SmallOptions());
+    ASSERT_TRUE(first->Create().ok());
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *first, 0, data, io::kFua).ok());
+    rig.world.scheduler().SleepFor(runtime::Seconds(2));  // events_cleared written
+    const Raid1Geometry g = first->geometry();
+    ASSERT_GT(DurableBitmapSuper(*rig.ssds[0], g).events_cleared, 0u);
+    // Member 1 goes back to its freshly formatted state (events 0), data lost.
+    for (const MetadataBlock& block : Raid1Array::FormatMember(g, SmallOptions(), 2, 1)) {
+      ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *rig.ssds[1], block.sector, block.bytes,
+                                io::kFua)
+                      .ok());
+    }
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *rig.ssds[1], g.data_offset,
+                              std::vector<std::byte>(data.size()), io::kFua)
+                    .ok());
+    auto second = *Raid1Array::Open(rig.world.scheduler(), rig.members(), SmallOptions());
+    ASSERT_TRUE(second->Assemble().ok());
+    EXPECT_EQ(second->readd_recovery(1), ReAddRecovery::kFull);
+    EXPECT_EQ(second->resynced_chunks() + second->recovered_chunks(), g.bitmap.chunks);
+    EXPECT_EQ(ReadImage(rig.ssds[1]->visible(), g.data_offset, 8), data);
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
+TEST(Raid1Array, AMemberMissingAtAssemblyLeavesTheArrayDegradedButServing) {
+  Rig rig;
+  const std::vector<std::byte> data = Pattern(8, 19);
+  rig.world.scheduler().Spawn("test", [&] {
+    auto first = *Raid1Array::Open(rig.world.scheduler(), rig.members(), SmallOptions());
+    ASSERT_TRUE(first->Create().ok());
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *first, 64, data, io::kFua).ok());
+    rig.breakable[0]->broken = true;
+    auto second = *Raid1Array::Open(rig.world.scheduler(), rig.breakable_members(), SmallOptions());
+    ASSERT_TRUE(second->Assemble().ok());
+    EXPECT_EQ(second->member_state(0), MemberState::kFaulty);
+    EXPECT_TRUE(second->degraded());
+    std::vector<std::byte> back(data.size());
+    ASSERT_TRUE(io::ReadSync(rig.world.scheduler(), *second, 64, back).ok());
+    EXPECT_EQ(back, data);
+    EXPECT_EQ(DurableMd(*rig.ssds[1], second->geometry()).dev_roles[0], kMdRoleFaulty);
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
+TEST(Raid1Array, TheLastMirrorIsNeverFailedItsErrorsFailTheRequest) {
+  Rig rig;
+  auto array = *Raid1Array::Open(rig.world.scheduler(), rig.breakable_members(), SmallOptions());
+  rig.world.scheduler().Spawn("test", [&] {
+    ASSERT_TRUE(array->Create().ok());
+    rig.breakable[1]->broken = true;
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *array, 0, Pattern(8, 1), io::kNoFlags).ok());
+    rig.breakable[0]->broken = true;
+    EXPECT_FALSE(io::WriteSync(rig.world.scheduler(), *array, 0, Pattern(8, 2), io::kNoFlags).ok());
+    EXPECT_EQ(array->member_state(0), MemberState::kInSync);
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
+TEST(Raid1Array, ReadsAvoidAWriteMostlyMemberAndItsSuperblockSaysSo) {
+  Rig rig;
+  Raid1Options options = SmallOptions();
+  options.write_mostly_mask = 1u << 1;
+  options.write_behind = 4;
+  auto array = *Raid1Array::Open(rig.world.scheduler(), rig.breakable_members(), options);
+  const std::vector<std::byte> data = Pattern(8, 23);
+  rig.world.scheduler().Spawn("test", [&] {
+    ASSERT_TRUE(array->Create().ok());
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *array, 8, data, io::kNoFlags).ok());
+    ASSERT_TRUE(io::FlushSync(rig.world.scheduler(), *array).ok());  // waits for write-behind
+    EXPECT_EQ(array->bitmap().behind_writes(), 0u);
+    EXPECT_EQ(ReadImage(rig.ssds[1]->durable(), array->geometry().data_offset + 8, 8), data);
+    rig.breakable[1]->broken = true;  // reads never touch it, so it is never failed
+    std::vector<std::byte> back(data.size());
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE(io::ReadSync(rig.world.scheduler(), *array, 8, back).ok());
+      EXPECT_EQ(back, data);
+    }
+    EXPECT_EQ(array->member_state(1), MemberState::kInSync);
+    EXPECT_TRUE(DurableMd(*rig.ssds[1], array->geometry()).write_mostly());
+    EXPECT_EQ(DurableBitmapSuper(*rig.ssds[0], array->geometry()).write_behind, 4u);
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
 }
 
 }  // namespace

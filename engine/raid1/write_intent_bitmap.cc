@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/mutant/mutant.h"
 
 namespace powercut::raid1 {
 namespace {
@@ -124,6 +125,7 @@ ChunkRange WriteIntentBitmap::ChunksOf(uint64_t sector, uint64_t sectors, const 
 
 void WriteIntentBitmap::SetBit(uint64_t chunk) {
   SetChunkBit(geometry_, storage_, chunk, true);
+  if (POWERCUT_MUTANT(kBmStartWriteNotDirty)) return;
   page_attrs_[geometry_.PageOfChunk(chunk)] |= kPageDirty;
 }
 
@@ -190,11 +192,12 @@ void WriteIntentBitmap::EndWrite(uint64_t sector, uint64_t sectors, bool success
     uint16_t& c = counters_[chunk];
     // I7: only a write that reached every mirror of a whole array may move
     // events_cleared; a degraded array keeps every bit for the missing member's re-add.
-    if (success && !degraded_ && events_cleared_ < array_events_) {
+    const bool degraded = degraded_ && !POWERCUT_MUTANT(kBmClearWhileDegraded);
+    if (success && !degraded && events_cleared_ < array_events_) {
       events_cleared_ = array_events_;
       need_sync_ = true;
     }
-    if (!success || degraded_) c |= kCounterNeeded;
+    if (!success || degraded) c |= kCounterNeeded;
     --c;
     if (c <= 2) {
       SetCounterPagePending(chunk);
@@ -236,6 +239,9 @@ bool WriteIntentBitmap::DaemonSweep() {
     const uint64_t end = std::min(geometry_.chunks, (page + 1) * kCountersPerPage);
     for (uint64_t chunk = page * kCountersPerPage; chunk < end; ++chunk) {
       uint16_t& c = counters_[chunk];
+      if (POWERCUT_MUTANT(kBmNeededDecays) && (c & kCounterResync) == 0 && Count(c) <= 2) {
+        c = Count(c);
+      }
       // The whole counter is compared: NEEDED or RESYNC makes it > 2, so such chunks
       // never decay (I13), and neither do chunks with writes in flight (I3).
       if (c == 1) {
@@ -293,6 +299,13 @@ std::optional<PageWrite> WriteIntentBitmap::Kick() {
   if (stale()) return std::nullopt;
   flags_ |= kBitmapStateStale;
   return UpdateSuper();
+}
+
+void WriteIntentBitmap::MemberFailed() {
+  degraded_ = true;
+  for (uint16_t& c : counters_) {
+    if (c != 0) c |= kCounterNeeded;
+  }
 }
 
 bool WriteIntentBitmap::StartSync(uint64_t chunk, bool degraded) {

@@ -167,6 +167,12 @@ class WriteIntentBitmap {
   // Unplug and the daemon write nothing afterwards; the next load does a full resync.
   [[nodiscard]] std::optional<PageWrite> Kick();
 
+  // A member failed. It may have lost writes it completed into its volatile cache
+  // (a failed flush makes nothing durable), so every chunk whose bit is still set
+  // becomes NEEDED and keeps its bit until the member is re-added and resynced (I7,
+  // I11). Chunks already clean were flushed on every member before they were cleared.
+  void MemberFailed();
+
   // --- Resync (md_bitmap_start_sync / end_sync / close_sync) ------------------------
   // Whether `chunk` needs resyncing. If NEEDED and not `degraded`, it becomes RESYNC
   // (resync running; cleared by EndSync). A degraded array keeps NEEDED (bits kept for
