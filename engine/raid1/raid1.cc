@@ -439,6 +439,7 @@ absl::Status Raid1Array::UpdateSuperblocks() {
 }
 
 absl::Status Raid1Array::RecordFailures() {
+  if (!FailuresPending()) return absl::OkStatus();  // nothing marked since the last record
   runtime::MutexLock lock(sb_update_);
   while (FailuresPending()) {
     const uint64_t marked = failures_marked_;
