@@ -73,11 +73,14 @@ void EntryTree::Clear() {
   set_.clear();
 }
 
-void EntryTree::Insert(uint32_t i) {
+uint32_t EntryTree::Insert(uint32_t i) {
   Entry& e = (*entries_)[i];
   e.tree_order = next_order_++;
   e.in_tree = true;
-  set_.insert(KeyOf(i));
+  auto it = set_.insert(KeyOf(i)).first;
+  if (it == set_.begin()) return kNoEntry;
+  --it;
+  return it->sector == e.original_sector ? it->index : kNoEntry;
 }
 
 void EntryTree::Erase(uint32_t i) {

@@ -87,8 +87,9 @@ class EntryTree {
   bool empty() const { return set_.empty(); }
   size_t size() const { return set_.size(); }
   void Clear();
-  // Inserts `i` after every entry of the same sector.
-  void Insert(uint32_t i);
+  // Inserts `i` after every entry of the same sector and returns the entry that was
+  // the newest of that sector until now (kNoEntry if none): one descent for both.
+  uint32_t Insert(uint32_t i);
   void Erase(uint32_t i);
 
   // The newest entry of exactly `sector`, or kNoEntry.

@@ -100,7 +100,6 @@ absl::Status WriteCache::Start() {
   freelist_low_watermark_ = (geometry_.n_blocks * (100 - params_.LowWatermark()) + 50) / 100;
   if (cleaner_) ActivateCleaner();
 
-  entries_.assign(geometry_.n_blocks, Entry{});
   started_ = true;
   SpawnThreads();
   lock_.Lock();
@@ -120,7 +119,7 @@ void WriteCache::Recover() {
   tree_.Clear();
   lru_.Clear();
   freelist_.Clear();
-  for (Entry& e : entries_) e = Entry{};
+  entries_.assign(geometry_.n_blocks, Entry{});
   writeback_size_ = 0;
   uncommitted_blocks_ = 0;
   overwrote_committed_ = false;
@@ -150,10 +149,9 @@ void WriteCache::Recover() {
     if (!IsCommitted(b)) {
       erase = true;
     } else {
-      const uint32_t old = tree_.FindNewest(entries_[b].original_sector);
-      if (old == kNoEntry) {
-        InsertEntry(b);
-      } else {
+      // Inserted first: the insertion names the sector's newest entry so far.
+      const uint32_t old = InsertEntry(b);
+      if (old != kNoEntry) {
         if (entries_[old].seq_count == entries_[b].seq_count) {
           SetError(absl::InvalidArgumentError(absl::StrCat(
                        "two identical entries, position ", b, ", sector ",
@@ -163,10 +161,10 @@ void WriteCache::Recover() {
         bool keep_old = entries_[old].seq_count > entries_[b].seq_count;
         if (POWERCUT_MUTANT(kWcLowerSeqWins)) keep_old = entries_[old].seq_count < entries_[b].seq_count;
         if (keep_old) {
+          UnlinkEntry(b);
           erase = true;
         } else {
           FreeEntry(old);
-          InsertEntry(b);
           need_flush = true;
         }
       }

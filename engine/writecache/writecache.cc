@@ -244,10 +244,11 @@ void WriteCache::MarkAllDirty() {
   if (!PmemMode()) dirty_regions_.assign(dirty_regions_.size(), true);
 }
 
-void WriteCache::InsertEntry(uint32_t i) {
-  tree_.Insert(i);
+uint32_t WriteCache::InsertEntry(uint32_t i) {
+  const uint32_t older = tree_.Insert(i);
   lru_.PushFront(i);
   entries_[i].age = scheduler_.Now();
+  return older;
 }
 
 void WriteCache::UnlinkEntry(uint32_t i) {

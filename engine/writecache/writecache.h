@@ -229,7 +229,8 @@ class WriteCache : public io::BlockDevice {
   void ClearSeq(uint32_t i);
   void MarkDirty(uint64_t offset);
   void MarkAllDirty();
-  void InsertEntry(uint32_t i);
+  // Returns the entry that was the newest of the sector until now, or kNoEntry.
+  uint32_t InsertEntry(uint32_t i);
   void UnlinkEntry(uint32_t i);
   void AddToFreelist(uint32_t i);
   // Allocates a free entry; with `expected_cache_sector`, only the one whose block
