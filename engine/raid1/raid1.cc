@@ -18,7 +18,9 @@
 #include "engine/raid1/raid1.h"
 
 #include <algorithm>
+#include <array>
 #include <functional>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "engine/io/io_batch.h"
@@ -71,19 +73,18 @@ MdSuperblock NewMdSuperblock(const Raid1Geometry& geometry, const Raid1Options& 
   return sb;
 }
 
-// One IO batch per member, so each member's outcome is known.
+// One IO batch per member, so each member's outcome is known. In place (no allocation
+// per request); `what` should be short enough for std::string's inline buffer.
 struct PerMember {
   PerMember(runtime::Scheduler& scheduler, const std::vector<size_t>& targets, const char* what)
       : targets(targets) {
-    for (size_t i = 0; i < targets.size(); ++i) {
-      batches.push_back(std::make_unique<io::IoBatch>(scheduler, what));
-    }
+    for (size_t k = 0; k < targets.size(); ++k) batches[k].emplace(scheduler, what);
   }
   io::IoBatch& operator[](size_t k) { return *batches[k]; }
   // Waits for every batch; the members whose IO failed, and the first error.
   std::vector<size_t> Wait(absl::Status* first_error = nullptr) {
     std::vector<size_t> failed;
-    for (size_t k = 0; k < batches.size(); ++k) {
+    for (size_t k = 0; k < targets.size(); ++k) {
       if (absl::Status s = batches[k]->Wait(); !s.ok()) {
         failed.push_back(targets[k]);
         if (first_error != nullptr && first_error->ok()) *first_error = s;
@@ -91,8 +92,8 @@ struct PerMember {
     }
     return failed;
   }
-  std::vector<size_t> targets;
-  std::vector<std::unique_ptr<io::IoBatch>> batches;
+  const std::vector<size_t>& targets;
+  std::array<std::optional<io::IoBatch>, kRaid1MaxMirrors> batches;
 };
 
 }  // namespace
@@ -203,7 +204,7 @@ Raid1Array::Raid1Array(runtime::Scheduler& scheduler, std::vector<io::BlockDevic
       sb_update_(scheduler, "raid1 md_update_sb"),
       bitmap_io_(scheduler, "raid1 bitmap io"),
       counter_wait_(scheduler, "raid1 bitmap counter"),
-      behind_wait_(scheduler, "raid1 write-behind"),
+      behind_wait_(scheduler, "r1 behind"),
       serialize_wait_(scheduler, "raid1 overlapping write") {}
 
 Raid1Array::~Raid1Array() = default;
@@ -374,7 +375,7 @@ absl::Status Raid1Array::Assemble() {
   std::vector<size_t> readded = Members(MemberState::kRecovering);
   if (!readded.empty()) {
     {
-      PerMember flush(scheduler_, readded, "raid1 flush re-added");
+      PerMember flush(scheduler_, readded, "r1 flush");
       for (size_t k = 0; k < readded.size(); ++k) flush[k].Flush(*members_[readded[k]]);
       for (size_t i : flush.Wait()) state_[i] = MemberState::kFaulty;
     }
@@ -422,7 +423,7 @@ absl::Status Raid1Array::WriteMdSuperblocks() {
     }
     bytes[i] = EncodeMdSuperblock(sb);
   }
-  return OnMembers(targets, "raid1 md superblock", [&](io::IoBatch& batch, size_t i) {
+  return OnMembers(targets, "r1 md sb", [&](io::IoBatch& batch, size_t i) {
     batch.Write(*members_[i], geometry_.super_sector, bytes[i], kMetadataWrite);
   });
 }
@@ -453,7 +454,7 @@ absl::Status Raid1Array::WritePages(const std::vector<PageWrite>& pages, bool un
   if (pages.empty()) return absl::OkStatus();
   std::vector<size_t> targets = Members(MemberState::kInSync);
   if (POWERCUT_MUTANT(kBmUnplugFirstMemberOnly) && unplug) targets.resize(1);
-  return OnMembers(targets, "raid1 bitmap pages", [&](io::IoBatch& batch, size_t i) {
+  return OnMembers(targets, "r1 bitmap", [&](io::IoBatch& batch, size_t i) {
     for (const PageWrite& page : pages) {
       batch.Write(*members_[i], geometry_.bitmap_sector + page.range.offset / io::kSectorSize,
                   page.data, kMetadataWrite);
@@ -462,7 +463,7 @@ absl::Status Raid1Array::WritePages(const std::vector<PageWrite>& pages, bool un
 }
 
 absl::Status Raid1Array::FlushAll() {
-  return OnMembers(Members(MemberState::kInSync), "raid1 flush members",
+  return OnMembers(Members(MemberState::kInSync), "r1 flush",
                    [&](io::IoBatch& batch, size_t i) { batch.Flush(*members_[i]); });
 }
 
@@ -483,7 +484,7 @@ absl::StatusOr<bool> Raid1Array::CopyChunk(uint64_t chunk, const std::vector<siz
   for (size_t i : to) {
     if (state_[i] != MemberState::kFaulty && i != source_) targets.push_back(i);
   }
-  PerMember batch(scheduler_, targets, "raid1 resync");
+  PerMember batch(scheduler_, targets, "r1 resync");
   for (size_t k = 0; k < targets.size(); ++k) {
     batch[k].Write(*members_[targets[k]], geometry_.data_offset + first, buffer, io::kNoFlags);
   }
@@ -609,8 +610,8 @@ void Raid1Array::RunWrite(uint64_t sector, uint64_t sectors, std::span<const std
   }
   std::vector<std::byte> behind_copy;
   if (!behind.empty()) behind_copy.assign(data.begin(), data.end());
-  PerMember mirrors(scheduler_, fast, "raid1 mirror writes");
-  PerMember lagging(scheduler_, behind, "raid1 write-behind");
+  PerMember mirrors(scheduler_, fast, "r1 data");
+  PerMember lagging(scheduler_, behind, "r1 behind");
   if (status.ok()) {
     for (size_t k = 0; k < fast.size(); ++k) {
       io::BlockDevice& member = *members_[fast[k]];
@@ -742,7 +743,7 @@ void Raid1Array::RunFlush(io::IoCallback done) {
   // them durable on every mirror, so losing the other mirrors later loses nothing.
   behind_wait_.Await([&] { return bitmap_ == nullptr || bitmap_->behind_writes() == 0; });
   const std::vector<size_t> targets = Members(MemberState::kInSync);
-  PerMember batch(scheduler_, targets, "raid1 flush");
+  PerMember batch(scheduler_, targets, "r1 flush");
   for (size_t k = 0; k < targets.size(); ++k) batch[k].Flush(*members_[targets[k]]);
   absl::Status error;
   const std::vector<size_t> failed = batch.Wait(&error);
