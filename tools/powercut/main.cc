@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   std::string run_engines;
   run->add_option("--engines", run_engines,
                   "Comma-separated engines or scenario families to check (default: all of "
-                  "linear, writecache, writecache-drain, raid1)");
+                  "linear, writecache, writecache-drain, writecache-pmem, raid1, raid1-faults)");
   run->add_flag("--json", run_json, "Print the summary as JSON");
 
   powercut::tools::ReplayCommandOptions replay_options;
