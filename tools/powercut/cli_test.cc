@@ -13,25 +13,13 @@
 #include <string>
 
 #include "nlohmann/json.hpp"
+#include "tools/powercut/cli_for_test.h"
 
 namespace {
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-Result RunBinary(const std::string& binary, const std::string& args) {
-  const std::string command = binary + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  std::array<char, 4096> chunk;
-  size_t n;
-  while ((n = fread(chunk.data(), 1, chunk.size(), pipe)) > 0) output.append(chunk.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using powercut::tools::Fields;
+using powercut::tools::Result;
+using powercut::tools::RunBinary;
 
 Result Run(const std::string& args) { return RunBinary(POWERCUT_BINARY, args); }
 
@@ -272,26 +260,6 @@ TEST_CASE("mutants kills a mutant of each engine and reports medians and a repla
 }
 
 namespace {
-
-// "Name : value" lines of an mdadm-style report.
-std::map<std::string, std::string> Fields(const std::string& text) {
-  std::map<std::string, std::string> fields;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(start, end - start);
-    start = end + 1;
-    const size_t colon = line.find(" : ");
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    name.erase(0, name.find_first_not_of(' '));
-    std::string value = line.substr(colon + 3);
-    value.erase(value.find_last_not_of(' ') + 1);
-    fields.emplace(name, value);  // first occurrence wins
-  }
-  return fields;
-}
 
 std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

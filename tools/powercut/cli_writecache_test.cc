@@ -15,26 +15,15 @@
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "tools/powercut/cli_for_test.h"
 #include "tools/powercut/writecache_image_for_test.h"
 
 namespace {
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
+using powercut::tools::Fields;
+using powercut::tools::Result;
 
-Result Run(const std::string& args) {
-  const std::string command = std::string(POWERCUT_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  std::array<char, 4096> chunk;
-  size_t n;
-  while ((n = fread(chunk.data(), 1, chunk.size(), pipe)) > 0) output.append(chunk.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+Result Run(const std::string& args) { return powercut::tools::RunBinary(POWERCUT_BINARY, args); }
 
 // Writes `bytes` to a fresh file in the test's temporary folder and returns its path.
 std::string TempFile(const std::string& name, const std::string& bytes) {
@@ -43,24 +32,6 @@ std::string TempFile(const std::string& name, const std::string& bytes) {
   const std::filesystem::path path = dir / name;
   std::ofstream(path, std::ios::binary) << bytes;
   return path.string();
-}
-
-// "Name : value" lines of a report (first occurrence wins).
-std::map<std::string, std::string> Fields(const std::string& text) {
-  std::map<std::string, std::string> fields;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(start, end - start);
-    start = end + 1;
-    const size_t colon = line.find(" : ");
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    name.erase(0, name.find_first_not_of(' '));
-    fields.emplace(name, line.substr(colon + 3));
-  }
-  return fields;
 }
 
 // Little-endian u64 at `offset` of an image held in a string.
