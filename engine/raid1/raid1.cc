@@ -52,13 +52,15 @@ BitmapSuper NewBitmapSuper(const Raid1Geometry& geometry, const Raid1Options& op
 MdSuperblock NewMdSuperblock(const Raid1Geometry& geometry, const Raid1Options& options,
                              uint32_t mirrors, uint32_t index) {
   MdSuperblock sb;
-  sb.feature_map = kMdFeatureBitmapOffset;
+  // A file bitmap leaves no trace in the md superblock (super_1_sync): no feature bit,
+  // no offset.
+  sb.feature_map = geometry.external_bitmap ? 0 : kMdFeatureBitmapOffset;
   sb.set_uuid = options.uuid;
   sb.set_name_from(options.name);
   sb.level = kMdLevelRaid1;
   sb.size = geometry.array_sectors;
   sb.raid_disks = mirrors;
-  sb.bitmap_offset = kRaid1BitmapOffset;
+  sb.bitmap_offset = geometry.external_bitmap ? 0 : kRaid1BitmapOffset;
   sb.data_offset = geometry.data_offset;
   sb.data_size = geometry.member_sectors - geometry.data_offset;
   sb.super_offset = geometry.super_sector;
@@ -100,6 +102,12 @@ struct PerMember {
 
 absl::StatusOr<Raid1Geometry> Raid1Geometry::For(uint64_t member_sectors,
                                                  const Raid1Options& options) {
+  return For(member_sectors, options, options.bitmap_file != nullptr);
+}
+
+absl::StatusOr<Raid1Geometry> Raid1Geometry::For(uint64_t member_sectors,
+                                                 const Raid1Options& options,
+                                                 bool external_bitmap) {
   if (options.chunk_sectors == 0 || (options.chunk_sectors & (options.chunk_sectors - 1)) != 0) {
     return absl::InvalidArgumentError(absl::StrCat("raid1: bitmap chunk of ", options.chunk_sectors,
                                                    " sectors is not a power of two"));
@@ -114,26 +122,32 @@ absl::StatusOr<Raid1Geometry> Raid1Geometry::For(uint64_t member_sectors,
   Raid1Geometry g;
   g.member_sectors = member_sectors;
   g.chunk_sectors = options.chunk_sectors;
-  if (member_sectors <= g.bitmap_sector + kSectorsPerPage) {
+  g.external_bitmap = external_bitmap;
+  if (external_bitmap) g.bitmap_sector = 0;  // on the bitmap device
+  // What the members hold before their data: the md superblock, and an internal bitmap.
+  const uint64_t metadata_end = external_bitmap ? g.super_sector + 1 : g.bitmap_sector;
+  if (member_sectors <= metadata_end + kSectorsPerPage) {
     return absl::InvalidArgumentError(absl::StrCat("raid1: a member of ", member_sectors,
                                                    " sectors has no room for metadata and data"));
   }
   // The bitmap is sized for the array, which (when not given) is what the bitmap leaves:
   // size it for the largest possible array, then fix the array size.
   const uint64_t wanted =
-      options.array_sectors != 0 ? options.array_sectors : member_sectors - g.bitmap_sector;
+      options.array_sectors != 0 ? options.array_sectors : member_sectors - metadata_end;
   absl::StatusOr<BitmapGeometry> sizing =
       BitmapGeometry::For(wanted, static_cast<uint32_t>(options.chunk_sectors * io::kSectorSize));
   if (!sizing.ok()) return sizing.status();
   const uint64_t needed = sizing->pages * kSectorsPerPage;
   g.bitmap_area_sectors = options.bitmap_area_sectors != 0 ? options.bitmap_area_sectors : needed;
-  g.data_offset = options.data_offset != 0
-                      ? options.data_offset
-                      : RoundUp(g.bitmap_sector + g.bitmap_area_sectors, kSectorsPerPage);
-  if (g.data_offset < g.bitmap_sector + g.bitmap_area_sectors) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("raid1: data_offset ", g.data_offset, " overlaps the bitmap area (sectors ",
-                     g.bitmap_sector, "..", g.bitmap_sector + g.bitmap_area_sectors, ")"));
+  const uint64_t member_metadata_end =
+      external_bitmap ? metadata_end : g.bitmap_sector + g.bitmap_area_sectors;
+  g.data_offset = options.data_offset != 0 ? options.data_offset
+                                           : RoundUp(member_metadata_end, kSectorsPerPage);
+  if (g.data_offset < member_metadata_end) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "raid1: data_offset ", g.data_offset, " overlaps the ",
+        external_bitmap ? "md superblock" : "bitmap area", " (sectors up to ", member_metadata_end,
+        ")"));
   }
   if (options.write_behind > kBitmapMaxWriteBehind) {
     return absl::InvalidArgumentError(absl::StrCat("raid1: write_behind ", options.write_behind,
@@ -181,6 +195,12 @@ absl::StatusOr<std::unique_ptr<Raid1Array>> Raid1Array::Open(runtime::Scheduler&
                        " sectors, ", m->name(), " has ", m->sector_count()));
     }
   }
+  for (const io::BlockDevice* m : members) {
+    if (m == options.bitmap_file) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("raid1: ", m->name(), " is both a member and the bitmap file"));
+    }
+  }
   if ((options.write_mostly_mask >> members.size()) != 0) {
     return absl::InvalidArgumentError(absl::StrCat("raid1: write_mostly_mask ",
                                                    options.write_mostly_mask, " names members beyond ",
@@ -188,6 +208,13 @@ absl::StatusOr<std::unique_ptr<Raid1Array>> Raid1Array::Open(runtime::Scheduler&
   }
   absl::StatusOr<Raid1Geometry> geometry = Raid1Geometry::For(sectors, options);
   if (!geometry.ok()) return geometry.status();
+  if (options.bitmap_file != nullptr &&
+      options.bitmap_file->sector_count() < geometry->bitmap_area_sectors) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "raid1: the bitmap file ", options.bitmap_file->name(), " has ",
+        options.bitmap_file->sector_count(), " sectors; the bitmap needs ",
+        geometry->bitmap_area_sectors));
+  }
   return std::unique_ptr<Raid1Array>(
       new Raid1Array(scheduler, std::move(members), std::move(options), *geometry));
 }
@@ -209,13 +236,18 @@ Raid1Array::Raid1Array(runtime::Scheduler& scheduler, std::vector<io::BlockDevic
 
 Raid1Array::~Raid1Array() = default;
 
+MetadataBlock Raid1Array::FormatBitmapFile(const Raid1Geometry& geometry,
+                                           const Raid1Options& options) {
+  std::vector<std::byte> bitmap = *NewBitmapImage(NewBitmapSuper(geometry, options), false);
+  bitmap.resize(RoundUp(bitmap.size(), io::kSectorSize));
+  return {geometry.bitmap_sector, std::move(bitmap)};
+}
+
 std::vector<MetadataBlock> Raid1Array::FormatMember(const Raid1Geometry& geometry,
                                                     const Raid1Options& options, uint32_t mirrors,
                                                     uint32_t index) {
   std::vector<MetadataBlock> blocks;
-  std::vector<std::byte> bitmap = *NewBitmapImage(NewBitmapSuper(geometry, options), false);
-  bitmap.resize(RoundUp(bitmap.size(), io::kSectorSize));
-  blocks.push_back({geometry.bitmap_sector, std::move(bitmap)});
+  if (!geometry.external_bitmap) blocks.push_back(FormatBitmapFile(geometry, options));
   // The bitmap superblock before the md superblock (I5).
   blocks.push_back(
       {geometry.super_sector, EncodeMdSuperblock(NewMdSuperblock(
@@ -225,12 +257,21 @@ std::vector<MetadataBlock> Raid1Array::FormatMember(const Raid1Geometry& geometr
 
 absl::Status Raid1Array::Create() {
   const uint32_t mirrors = static_cast<uint32_t>(members_.size());
-  for (size_t phase = 0; phase < 2; ++phase) {  // bitmaps, then md superblocks (I5)
-    std::vector<std::vector<MetadataBlock>> blocks;
+  std::vector<std::vector<MetadataBlock>> blocks;
+  for (uint32_t i = 0; i < mirrors; ++i) blocks.push_back(FormatMember(geometry_, options_, mirrors, i));
+  if (external()) {  // the bitmap file before any md superblock (I5)
+    const MetadataBlock file = FormatBitmapFile(geometry_, options_);
+    if (absl::Status s =
+            io::WriteSync(scheduler_, *options_.bitmap_file, file.sector, file.bytes, io::kFua);
+        !s.ok()) {
+      return s;
+    }
+  }
+  // Internal: the bitmaps, then the md superblocks (I5).
+  for (size_t phase = 0; phase < blocks[0].size(); ++phase) {
     io::IoBatch batch(scheduler_, "raid1 format");
     for (uint32_t i = 0; i < mirrors; ++i) {
-      blocks.push_back(FormatMember(geometry_, options_, mirrors, i));
-      const MetadataBlock& block = blocks.back()[phase];
+      const MetadataBlock& block = blocks[i][phase];
       batch.Write(*members_[i], block.sector, block.bytes, kMetadataWrite);
     }
     if (absl::Status s = batch.Wait(); !s.ok()) return s;
@@ -288,9 +329,11 @@ absl::Status Raid1Array::Assemble() {
       return absl::InvalidArgumentError(
           absl::StrCat("raid1: ", members_[i]->name(), ": md superblock: ", sb.status().message()));
     }
+    const bool bitmap_matches = external() ? !sb->has_internal_bitmap()
+                                           : sb->has_internal_bitmap() &&
+                                                 sb->bitmap_offset == kRaid1BitmapOffset;
     if (sb->set_uuid != options_.uuid || sb->size != geometry_.array_sectors ||
-        sb->data_offset != geometry_.data_offset || sb->bitmap_offset != kRaid1BitmapOffset ||
-        !sb->has_internal_bitmap() || sb->raid_disks != n) {
+        sb->data_offset != geometry_.data_offset || !bitmap_matches || sb->raid_disks != n) {
       return absl::InvalidArgumentError(
           absl::StrCat("raid1: ", members_[i]->name(), " does not belong to this array's layout"));
     }
@@ -320,15 +363,23 @@ absl::Status Raid1Array::Assemble() {
       state_[i] = MemberState::kRecovering;
     }
   }
-  // The bitmap of a fresh member (read_sb_page reads an in-sync rdev); one that cannot
-  // be read is missing.
+  // The bitmap: the file, or a fresh member's copy (read_sb_page reads an in-sync
+  // rdev; one that cannot be read is missing).
   std::vector<std::byte> image(geometry_.bitmap_area_bytes());
   for (;;) {
     std::optional<size_t> source = PickSource();
     if (!source) return absl::UnavailableError("raid1: no fresh member can be read");
     source_ = *source;
+    if (external()) break;
     if (io::ReadSync(scheduler_, *members_[source_], geometry_.bitmap_sector, image).ok()) break;
     state_[source_] = MemberState::kFaulty;
+  }
+  if (external()) {
+    if (absl::Status s = io::ReadSync(scheduler_, *options_.bitmap_file, 0, image); !s.ok()) {
+      return absl::UnavailableError(absl::StrCat("raid1: the bitmap file ",
+                                                 options_.bitmap_file->name(),
+                                                 " cannot be read: ", s.message()));
+    }
   }
   const bool unclean = !POWERCUT_MUTANT(kBmLoadIgnoresUnclean);
   const LoadContext context{
@@ -336,12 +387,15 @@ absl::Status Raid1Array::Assemble() {
       .array_events = max_events,
       .resync_offset = unclean ? supers_[source_].resync_offset : kMdResyncDone,
       .degraded = degraded()};
-  absl::StatusOr<WriteIntentBitmap> loaded = WriteIntentBitmap::Load(
-      image, context,
-      {.logical_block_size = io::kSectorSize, .area_bytes = geometry_.bitmap_area_bytes()});
+  absl::StatusOr<WriteIntentBitmap> loaded =
+      WriteIntentBitmap::Load(image, context,
+                              {.logical_block_size = io::kSectorSize,
+                               .area_bytes = geometry_.bitmap_area_bytes(),
+                               .file = external()});
   if (!loaded.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("raid1: ", members_[source_]->name(),
-                                                   ": bitmap: ", loaded.status().message()));
+    const io::BlockDevice& from = external() ? *options_.bitmap_file : *members_[source_];
+    return absl::InvalidArgumentError(
+        absl::StrCat("raid1: ", from.name(), ": bitmap: ", loaded.status().message()));
   }
   bitmap_ = std::make_unique<WriteIntentBitmap>(std::move(*loaded));
   bitmap_->set_degraded(degraded());
@@ -357,12 +411,14 @@ absl::Status Raid1Array::Assemble() {
 
   // The loaded bitmap (a stale one filled with ones) goes to every in-sync member
   // first: their copies may differ where page writes were cut, and a resync copy must
-  // not land under a member's clear bit (I2, I1).
+  // not land under a member's clear bit (I2, I1). A bitmap file has one copy: only the
+  // pages a stale load filled with ones are written back.
   {
     runtime::MutexLock lock(bitmap_io_);
-    (void)bitmap_->TakeLoadWrites();
+    std::vector<PageWrite> pages = bitmap_->TakeLoadWrites();
     bitmap_->WriteAll();
-    if (absl::Status s = WritePages(bitmap_->TakeUnplugWrites()); !s.ok()) return s;
+    if (!external()) pages = bitmap_->TakeUnplugWrites();
+    if (absl::Status s = WritePages(pages); !s.ok()) return s;
   }
   // The array becomes active: new events, the bitmap superblock first, then the md
   // superblock, marked active (resync_offset 0: the next assembly is unclean). (I5)
@@ -452,6 +508,13 @@ absl::Status Raid1Array::RecordFailures() {
 
 absl::Status Raid1Array::WritePages(const std::vector<PageWrite>& pages, bool unplug) {
   if (pages.empty()) return absl::OkStatus();
+  if (external()) {  // FUA: durable on completion (see raid1.h)
+    io::IoBatch batch(scheduler_, "r1 bitmap file");
+    for (const PageWrite& page : pages) {
+      batch.Write(*options_.bitmap_file, page.range.offset / io::kSectorSize, page.data, io::kFua);
+    }
+    return batch.Wait();
+  }
   std::vector<size_t> targets = Members(MemberState::kInSync);
   if (POWERCUT_MUTANT(kBmUnplugFirstMemberOnly) && unplug) targets.resize(1);
   return OnMembers(targets, "r1 bitmap", [&](io::IoBatch& batch, size_t i) {

@@ -1,20 +1,37 @@
-// Raid1Array: an md RAID1 mirror set over N member BlockDevices, with an internal
-// write-intent bitmap (a copy on every member), as drivers/md/raid1.c and md-bitmap.c
-// run it. It is itself a BlockDevice and keeps that contract.
+// Raid1Array: an md RAID1 mirror set over N member BlockDevices, with a write-intent
+// bitmap, as drivers/md/raid1.c and md-bitmap.c run it: internal (a copy on every
+// member) or external (one bitmap file, Raid1Options::bitmap_file). It is itself a
+// BlockDevice and keeps that contract.
 //
 // Member layout (md v1.2, what mdadm --metadata=1.2 creates; see Raid1Geometry):
 //
 //   sector 0                 unused (4 KiB)
 //   sector 8                 md superblock (one sector, 128 role slots)
-//   sector 8 + 8             the bitmap (bitmap_offset = 8 sectors from the superblock),
-//                            bitmap_area_sectors reserved
+//   sector 8 + 8             internal bitmap only: the bitmap (bitmap_offset = 8 sectors
+//                            from the superblock), bitmap_area_sectors reserved
 //   data_offset              the array's data: sector s of the array is data_offset + s
-//                            (by default the first 4 KiB boundary after the bitmap area)
+//                            (by default the first 4 KiB boundary after the bitmap area,
+//                            or after the md superblock with an external bitmap)
+//
+// External bitmap: the bitmap file's bytes on their own BlockDevice, from byte 0
+// (bitmap_super_t, then the bits at byte 256), nothing of it on the members. Their md
+// superblocks say so as md v1.2 does for a file bitmap (super_1_sync sets
+// MD_FEATURE_BITMAP_OFFSET and bitmap_offset only when bitmap_info.file is NULL):
+// feature_map without kMdFeatureBitmapOffset, bitmap_offset 0; the array is assembled
+// with the file given again (mdadm --assemble --bitmap=FILE). The kernel writes a file
+// bitmap's pages with submit_bh(REQ_OP_WRITE | REQ_SYNC): neither PREFLUSH nor FUA, so
+// on a device with a volatile write cache its bits are not durable when md submits the
+// data (I2) and its superblock not before the md superblocks (I5). Here every page
+// write to the file carries FUA: durable on completion, which is what I2 and I5 need.
+// No PREFLUSH: it would only flush the bitmap device's own earlier writes, all FUA
+// already; the members' data is made durable before a clear by the daemon's flush of
+// every member (I3). A write to the file that fails fails the request that needed it
+// (md kicks the bitmap: marks it stale and runs without it; not modelled).
 //
 // Writes follow BITMAP.md "Write ordering": StartWrite (in memory), unplug (every page
-// the bitmap hands over is written to every in-sync member with PREFLUSH|FUA and waited
-// for: I2), the data writes to every in-sync mirror (flags passed through, so FUA on the
-// array is FUA on every mirror), EndWrite, acknowledge. Flush goes to every in-sync
+// the bitmap hands over is written to every in-sync member with PREFLUSH|FUA, or to the
+// file with FUA, and waited for: I2), the data writes to every in-sync mirror (flags
+// passed through, so FUA on the array is FUA on every mirror), EndWrite, acknowledge. Flush goes to every in-sync
 // member. Overlapping writes are serialized (md's serialize_policy, always on): two
 // writes to the same sectors in flight at once could complete in different orders on
 // two mirrors, leaving them different under a bit that later decays to clean (I1).
@@ -52,8 +69,8 @@
 //   auto array = Raid1Array::Open(scheduler, {&ssd0, &ssd1}, options);  // no IO
 //   absl::Status s = (*array)->Create();     // format the members, then Assemble()
 //   absl::Status s = (*array)->Assemble();   // read superblocks + bitmap, resync, run
-// FormatMember() gives the bytes Create() writes, so a harness can build a freshly
-// formatted member image without IO.
+// FormatMember() and FormatBitmapFile() give the bytes Create() writes, so a harness
+// can build freshly formatted member and bitmap file images without IO.
 //
 // Not implemented yet (issue 4): external bitmap files/devices, clean shutdown (the
 // array is marked active at assembly and stays so; every assembly is unclean and
@@ -97,11 +114,17 @@ struct Raid1Options {
   uint64_t array_sectors = 0;
   uint64_t chunk_sectors = 128;  // bitmap chunk (64 KiB); a power of two
   uint32_t daemon_sleep_s = 5;   // bitmap daemon period, >= 1
-  // Sectors reserved for the bitmap; 0: just enough (whole 4 KiB pages).
+  // Sectors reserved for the bitmap (on each member, or at the start of the external
+  // bitmap device); 0: just enough (whole 4 KiB pages).
   uint64_t bitmap_area_sectors = 0;
   // Where the data starts on a member; 0: the first 4 KiB boundary after the bitmap
-  // area. Otherwise at least bitmap_sector + bitmap_area_sectors.
+  // area (external bitmap: after the md superblock). Otherwise at least
+  // bitmap_sector + bitmap_area_sectors (external: super_sector + 1).
   uint64_t data_offset = 0;
+  // The external bitmap: a device holding the bitmap file's bytes from sector 0, at
+  // least bitmap_area_sectors long; nullptr: an internal bitmap on every member. Not
+  // owned; must outlive the array.
+  io::BlockDevice* bitmap_file = nullptr;
   // Bit i: member i is write-mostly (devflags WriteMostly).
   uint32_t write_mostly_mask = 0;
   // Write-behind writes outstanding to write-mostly members at most (bitmap
@@ -111,12 +134,15 @@ struct Raid1Options {
   std::string name = "powercut:raid1";
 };
 
-// Where everything is on a member; computed once and validated.
+// Where everything is on a member (and on the bitmap device); computed once and
+// validated.
 struct Raid1Geometry {
   uint64_t member_sectors = 0;
   uint64_t array_sectors = 0;
   uint64_t chunk_sectors = 0;
   uint64_t super_sector = kMdSuperOffsetSectors;
+  // The bitmap file on its own device (bitmap_sector is then 0, on that device).
+  bool external_bitmap = false;
   uint64_t bitmap_sector = kMdSuperOffsetSectors + kRaid1BitmapOffset;
   uint64_t bitmap_area_sectors = 0;
   uint64_t data_offset = 0;
@@ -124,9 +150,13 @@ struct Raid1Geometry {
 
   // InvalidArgument for: a chunk size not a power of two (or below one sector), a
   // bitmap area too small for the bitmap, members too small for metadata + data, a
-  // zero daemon_sleep.
+  // zero daemon_sleep. External when options.bitmap_file is set, or when
+  // `external_bitmap` says so (to lay out an array before its devices exist).
   [[nodiscard]] static absl::StatusOr<Raid1Geometry> For(uint64_t member_sectors,
                                                          const Raid1Options& options);
+  [[nodiscard]] static absl::StatusOr<Raid1Geometry> For(uint64_t member_sectors,
+                                                         const Raid1Options& options,
+                                                         bool external_bitmap);
   uint64_t bitmap_area_bytes() const { return bitmap_area_sectors * io::kSectorSize; }
 };
 
@@ -149,17 +179,22 @@ class Raid1Array : public io::BlockDevice {
       runtime::Scheduler& scheduler, std::vector<io::BlockDevice*> members, Raid1Options options);
   ~Raid1Array() override;
 
-  // What Create() writes on member `index`: a clean bitmap (superblock + zero bits),
-  // then the md superblock (events 0, clean). Members start out identical (zeroes).
+  // What Create() writes on member `index`: a clean internal bitmap (superblock + zero
+  // bits), then the md superblock (events 0, clean); with an external bitmap only the
+  // md superblock. Members start out identical (zeroes).
   static std::vector<MetadataBlock> FormatMember(const Raid1Geometry& geometry,
                                                  const Raid1Options& options, uint32_t mirrors,
                                                  uint32_t index);
+  // What Create() writes on the external bitmap device (before any md superblock): the
+  // clean bitmap file at sector 0.
+  static MetadataBlock FormatBitmapFile(const Raid1Geometry& geometry, const Raid1Options& options);
 
-  // From a fiber: formats every member (bitmap before md superblock, flushed), then
-  // Assemble().
+  // From a fiber: formats every member and the bitmap file (bitmaps before md
+  // superblocks, durable), then Assemble().
   [[nodiscard]] absl::Status Create();
-  // From a fiber: reads every member's md superblock; the freshest (highest events)
-  // supplies the bitmap, loaded with WriteIntentBitmap::Load. Bumps events and writes
+  // From a fiber: reads every member's md superblock; the bitmap file, or else the
+  // freshest member (highest events), supplies the bitmap, loaded with
+  // WriteIntentBitmap::Load. Bumps events and writes
   // the bitmap superblock, then the md superblock, marked active (I5). Resyncs every
   // NEEDED chunk from the first fresh member to the others (a member whose events are
   // older than events_cleared gets everything copied), then starts the daemon.
@@ -204,7 +239,8 @@ class Raid1Array : public io::BlockDevice {
   // failed: its IO is retried, and the error returned if it keeps failing.
   [[nodiscard]] absl::Status OnMembers(std::vector<size_t> targets, const char* what,
                                        const std::function<void(io::IoBatch&, size_t)>& submit);
-  // Writes `pages` to every in-sync member (OnMembers). `unplug`: from Unplug.
+  // Writes `pages` to every in-sync member (OnMembers), or to the bitmap file.
+  // `unplug`: from Unplug.
   [[nodiscard]] absl::Status WritePages(const std::vector<PageWrite>& pages, bool unplug = false);
   // Writes the md superblock (events_, roles from state_) to every in-sync member.
   [[nodiscard]] absl::Status WriteMdSuperblocks();
@@ -219,6 +255,7 @@ class Raid1Array : public io::BlockDevice {
   bool MarkFaulty(size_t index);
   std::vector<size_t> Members(MemberState state) const;
   bool WriteMostly(size_t index) const { return (options_.write_mostly_mask >> index) & 1; }
+  bool external() const { return geometry_.external_bitmap; }
   // Flushes every in-sync member (OnMembers).
   [[nodiscard]] absl::Status FlushAll();
   // The in-sync member reads and resync copies come from: not write-mostly if possible.

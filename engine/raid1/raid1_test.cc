@@ -391,5 +391,131 @@ TEST(Raid1Array, ReadsAvoidAWriteMostlyMemberAndItsSuperblockSaysSo) {
   ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
 }
 
+// A two-way mirror with an external bitmap: the bitmap file on its own SimSsd.
+struct FileRig : Rig {
+  FileRig()
+      : bitmap_ssd(*sim::SimSsd::Create(world, {.name = "bitmap", .sectors = kFileSectors})) {}
+  Raid1Options Options() {
+    Raid1Options options = SmallOptions();
+    options.bitmap_file = bitmap_ssd.get();
+    return options;
+  }
+  static constexpr uint64_t kFileSectors = 16;
+  std::unique_ptr<sim::SimSsd> bitmap_ssd;
+};
+
+TEST(Raid1External, TheMembersCarryOnlyTheMdSuperblockWhichNamesNoInternalBitmap) {
+  FileRig rig;
+  auto array = *Raid1Array::Open(rig.world.scheduler(), rig.members(), rig.Options());
+  const Raid1Geometry g = array->geometry();
+  EXPECT_TRUE(g.external_bitmap);
+  EXPECT_EQ(g.bitmap_sector, 0u);
+  EXPECT_EQ(g.data_offset, 16u);  // the first 4 KiB boundary after the md superblock
+  EXPECT_EQ(g.array_sectors, 2048u);
+  rig.world.scheduler().Spawn("test", [&] {
+    ASSERT_TRUE(array->Create().ok());
+    for (const auto& ssd : rig.ssds) {
+      const MdSuperblock md = DurableMd(*ssd, g);
+      EXPECT_FALSE(md.has_internal_bitmap());
+      EXPECT_EQ(md.bitmap_offset, 0);
+      EXPECT_EQ(md.data_offset, 16u);
+    }
+    const BitmapSuper sb = DurableBitmapSuper(*rig.bitmap_ssd, g);
+    EXPECT_EQ(sb.sync_size, 2048u);
+    EXPECT_EQ(sb.chunksize, 64u * 512);
+    EXPECT_GE(sb.events, DurableMd(*rig.ssds[0], g).events);  // I5
+  });
+  ASSERT_TRUE(rig.world.Run().ok());
+}
+
+TEST(Raid1External, AWriteReachesTheMirrorsOnlyAfterItsBitIsDurableInTheFile) {  // I2
+  FileRig rig;
+  auto array = *Raid1Array::Open(rig.world.scheduler(), rig.members(), rig.Options());
+  const Raid1Geometry g = array->geometry();
+  const std::vector<std::byte> data = Pattern(16, 3);
+  rig.world.scheduler().Spawn("test", [&] {
+    ASSERT_TRUE(array->Create().ok());
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *array, 200, data, io::kNoFlags).ok());
+    EXPECT_TRUE(DurableBit(*rig.bitmap_ssd, g, 3));
+    EXPECT_FALSE(DurableBit(*rig.bitmap_ssd, g, 4));
+    for (const auto& ssd : rig.ssds) {
+      EXPECT_EQ(ReadImage(ssd->visible(), g.data_offset + 200, 16), data) << ssd->name();
+    }
+    // Three idle daemon periods: the bit is cleared in the file, after the mirrors'
+    // data was made durable (I3, I12).
+    rig.world.scheduler().SleepFor(runtime::Seconds(4));
+    EXPECT_FALSE(DurableBit(*rig.bitmap_ssd, g, 3));
+    for (const auto& ssd : rig.ssds) {
+      EXPECT_EQ(ReadImage(ssd->durable(), g.data_offset + 200, 16), data) << ssd->name();
+    }
+  });
+  ASSERT_TRUE(rig.world.Run().ok());
+}
+
+TEST(Raid1External, AssembleResyncsTheChunksTheFileHasSet) {  // I8
+  FileRig rig;
+  const std::vector<std::byte> data = Pattern(8, 9);
+  const std::vector<std::byte> other = Pattern(8, 77);
+  rig.world.scheduler().Spawn("test", [&] {
+    auto first = *Raid1Array::Open(rig.world.scheduler(), rig.members(), rig.Options());
+    const Raid1Geometry g = first->geometry();
+    ASSERT_TRUE(first->Create().ok());
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *first, 640, data, io::kFua).ok());
+    ASSERT_TRUE(
+        io::WriteSync(rig.world.scheduler(), *rig.ssds[1], g.data_offset + 640, other, io::kFua)
+            .ok());
+    auto second = *Raid1Array::Open(rig.world.scheduler(), rig.members(), rig.Options());
+    ASSERT_TRUE(second->Assemble().ok());
+    EXPECT_EQ(second->resynced_chunks(), 1u);
+    EXPECT_EQ(ReadImage(rig.ssds[1]->visible(), g.data_offset + 640, 8), data);
+    EXPECT_EQ(DurableBitmapSuper(*rig.bitmap_ssd, g).events, second->events());
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
+TEST(Raid1External, ADegradedArrayKeepsItsBitsInTheFileAndAReAddRecoversFromThem) {  // I7, I11
+  FileRig rig;
+  const std::vector<std::byte> data = Pattern(8, 13);
+  rig.world.scheduler().Spawn("test", [&] {
+    Raid1Options options = rig.Options();
+    auto first = *Raid1Array::Open(rig.world.scheduler(), rig.breakable_members(), options);
+    const Raid1Geometry g = first->geometry();
+    ASSERT_TRUE(first->Create().ok());
+    rig.breakable[1]->broken = true;
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *first, 300, data, io::kFua).ok());
+    EXPECT_EQ(DurableMd(*rig.ssds[0], g).dev_roles[1], kMdRoleFaulty);  // I9
+    rig.world.scheduler().SleepFor(runtime::Seconds(5));
+    EXPECT_TRUE(DurableBit(*rig.bitmap_ssd, g, 4));  // I7: kept while degraded
+    rig.breakable[1]->broken = false;
+    auto second = *Raid1Array::Open(rig.world.scheduler(), rig.members(), options);
+    ASSERT_TRUE(second->Assemble().ok());
+    EXPECT_EQ(second->readd_recovery(1), ReAddRecovery::kBitmap);
+    EXPECT_FALSE(second->degraded());
+    EXPECT_EQ(ReadImage(rig.ssds[1]->visible(), g.data_offset + 300, 8), data);
+    rig.world.scheduler().SleepFor(runtime::Seconds(4));
+    EXPECT_EQ(CountDirtyChunks(g.bitmap, ReadImage(rig.bitmap_ssd->durable(), 0, 8)), 0u);
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
+TEST(Raid1External, OpenRejectsABitmapFileTooSmallAndAssembleAMemberWithAnInternalBitmap) {
+  FileRig rig;
+  auto tiny = *sim::SimSsd::Create(rig.world, {.name = "tiny", .sectors = 4});
+  Raid1Options options = SmallOptions();
+  options.bitmap_file = tiny.get();
+  absl::StatusOr<std::unique_ptr<Raid1Array>> small =
+      Raid1Array::Open(rig.world.scheduler(), rig.members(), options);
+  ASSERT_FALSE(small.ok());
+  EXPECT_THAT(small.status().message(), HasSubstr("bitmap file"));
+  rig.world.scheduler().Spawn("test", [&] {
+    auto internal = *Raid1Array::Open(rig.world.scheduler(), rig.members(), SmallOptions());
+    ASSERT_TRUE(internal->Create().ok());
+    auto external = *Raid1Array::Open(rig.world.scheduler(), rig.members(), rig.Options());
+    absl::Status s = external->Assemble();
+    EXPECT_THAT(s.message(), HasSubstr("does not belong"));
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
 }  // namespace
 }  // namespace powercut::raid1
