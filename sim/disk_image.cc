@@ -1,19 +1,36 @@
 #include "sim/disk_image.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
 #include "sim/prng.h"
 
 namespace powercut::sim {
+namespace {
+
+// True when `next` is the sector right after `previous` in the same allocation.
+bool Continues(const SectorRef& previous, const SectorRef& next) {
+  return next.get() == previous.get() + 1 && !previous.owner_before(next) &&
+         !next.owner_before(previous);
+}
+
+}  // namespace
+
+SectorRef CopySectors(std::span<const std::byte> data) {
+  const size_t count = data.size() / io::kSectorSize;
+  std::shared_ptr<SectorBytes[]> block = std::make_shared_for_overwrite<SectorBytes[]>(count);
+  SectorBytes* first = block.get();
+  std::memcpy(first, data.data(), count * io::kSectorSize);
+  return SectorRef(std::move(block), first);
+}
 
 std::vector<SectorRef> SplitIntoSectors(std::span<const std::byte> data) {
+  const SectorRef first = CopySectors(data);
   const size_t count = data.size() / io::kSectorSize;
-  std::shared_ptr<SectorBytes[]> block(new SectorBytes[count]);
-  std::memcpy(block.get(), data.data(), count * io::kSectorSize);
   std::vector<SectorRef> sectors;
   sectors.reserve(count);
-  for (size_t i = 0; i < count; ++i) sectors.emplace_back(block, &block[i]);  // aliasing
+  for (size_t i = 0; i < count; ++i) sectors.emplace_back(first, first.get() + i);  // aliasing
   return sectors;
 }
 
@@ -39,95 +56,143 @@ uint64_t HashSector(const SectorBytes& bytes) {
   return Mix64(hash);
 }
 
+void DiskImage::CheckRange(uint64_t first, uint64_t sectors, const char* what) const {
+  if (first > sector_count_ || sectors > sector_count_ - first) throw std::out_of_range(what);
+}
+
+DiskImage::Map::iterator DiskImage::Carve(uint64_t first, uint64_t end) {
+  auto it = extents_.lower_bound(first);
+  if (it != extents_.begin()) {
+    auto prev = std::prev(it);
+    const uint64_t prev_end = prev->first + prev->second.sectors;
+    if (prev_end > first) {
+      stored_sectors_ -= std::min(prev_end, end) - first;
+      prev->second.sectors = first - prev->first;  // > 0: prev starts before `first`
+      if (prev_end > end) {  // [first, end) lies inside prev: its tail stays
+        const SectorBytes* tail = prev->second.data.get() + (end - prev->first);
+        Extent rest{prev_end - end, SectorRef(prev->second.data, tail)};
+        return extents_.emplace_hint(it, end, std::move(rest));
+      }
+    }
+  }
+  while (it != extents_.end() && it->first < end) {
+    const uint64_t it_end = it->first + it->second.sectors;
+    if (it_end <= end) {
+      stored_sectors_ -= it->second.sectors;
+      it = extents_.erase(it);
+      continue;
+    }
+    const uint64_t cut = end - it->first;
+    const SectorBytes* tail = it->second.data.get() + cut;
+    Extent rest{it_end - end, SectorRef(std::move(it->second.data), tail)};
+    stored_sectors_ -= cut;
+    it = extents_.erase(it);
+    return extents_.emplace_hint(it, end, std::move(rest));
+  }
+  return it;
+}
+
+void DiskImage::PutExtent(uint64_t first, uint64_t sectors, SectorRef data) {
+  CheckRange(first, sectors, "DiskImage::PutExtent beyond the end");
+  if (sectors == 0) return;
+  auto it = extents_.lower_bound(first);
+  if (it != extents_.end() && it->first == first && it->second.sectors == sectors) {
+    it->second.data = std::move(data);  // exactly over an earlier extent: the common case
+    return;
+  }
+  it = Carve(first, first + sectors);
+  extents_.emplace_hint(it, first, Extent{sectors, std::move(data)});
+  stored_sectors_ += sectors;
+}
+
+void DiskImage::Erase(uint64_t first, uint64_t sectors) {
+  CheckRange(first, sectors, "DiskImage::Erase beyond the end");
+  if (sectors != 0) Carve(first, first + sectors);
+}
+
 void DiskImage::Put(uint64_t sector, SectorRef data) {
-  if (sector >= sector_count_) throw std::out_of_range("DiskImage::Put beyond the end");
+  CheckRange(sector, 1, "DiskImage::Put beyond the end");
   if (data == ZeroSector()) {
-    sectors_.erase(sector);
+    Erase(sector, 1);
   } else {
-    sectors_.insert_or_assign(sector, std::move(data));
+    PutExtent(sector, 1, std::move(data));
   }
 }
 
 void DiskImage::PutRun(uint64_t first, std::span<const SectorRef> pieces) {
-  if (first > sector_count_ || pieces.size() > sector_count_ - first) {
-    throw std::out_of_range("DiskImage::PutRun beyond the end");
-  }
+  CheckRange(first, pieces.size(), "DiskImage::PutRun beyond the end");
   const SectorRef& zero = ZeroSector();
-  auto it = sectors_.lower_bound(first);
-  for (size_t i = 0; i < pieces.size(); ++i) {
-    const uint64_t sector = first + i;
-    const SectorRef& piece = pieces[i];
-    const bool here = it != sectors_.end() && it->first == sector;
-    if (piece == nullptr) {
-      if (here) ++it;
-    } else if (piece == zero) {
-      if (here) it = sectors_.erase(it);
-    } else if (here) {
-      it->second = piece;
-      ++it;
-    } else {
-      it = std::next(sectors_.insert(it, {sector, piece}));
+  for (size_t begin = 0; begin < pieces.size();) {
+    const SectorRef& head = pieces[begin];
+    size_t end = begin + 1;
+    if (head == nullptr) {
+      begin = end;
+      continue;
     }
-  }
-}
-
-void DiskImage::PutSorted(std::span<const std::pair<uint64_t, SectorRef>> entries) {
-  if (entries.empty()) return;
-  if (entries.back().first >= sector_count_) {
-    throw std::out_of_range("DiskImage::PutSorted beyond the end");
-  }
-  const SectorRef& zero = ZeroSector();
-  auto it = sectors_.lower_bound(entries.front().first);
-  for (const auto& [sector, piece] : entries) {
-    while (it != sectors_.end() && it->first < sector) ++it;
-    const bool here = it != sectors_.end() && it->first == sector;
-    if (piece == zero) {
-      if (here) it = sectors_.erase(it);
-    } else if (here) {
-      it->second = piece;
-      ++it;
+    if (head == zero) {
+      while (end < pieces.size() && pieces[end] == zero) ++end;
+      Erase(first + begin, end - begin);
     } else {
-      it = std::next(sectors_.insert(it, {sector, piece}));
+      while (end < pieces.size() && pieces[end] != nullptr && Continues(pieces[end - 1], pieces[end])) {
+        ++end;
+      }
+      PutExtent(first + begin, end - begin, head);
     }
+    begin = end;
   }
 }
 
 const SectorBytes* DiskImage::Get(uint64_t sector) const {
-  auto it = sectors_.find(sector);
-  return it == sectors_.end() ? nullptr : it->second.get();
+  auto it = extents_.upper_bound(sector);
+  if (it == extents_.begin()) return nullptr;
+  --it;
+  const uint64_t offset = sector - it->first;
+  return offset < it->second.sectors ? it->second.data.get() + offset : nullptr;
 }
 
 void DiskImage::Read(uint64_t sector, std::span<std::byte> out) const {
-  const size_t count = out.size() / io::kSectorSize;
-  for (size_t i = 0; i < count; ++i) {
-    std::byte* dest = out.data() + i * io::kSectorSize;
-    const SectorBytes* data = Get(sector + i);
-    if (data == nullptr) {
-      std::memset(dest, 0, io::kSectorSize);
-    } else {
-      std::memcpy(dest, data->data(), io::kSectorSize);
-    }
+  const uint64_t end = sector + out.size() / io::kSectorSize;
+  auto it = extents_.upper_bound(sector);
+  if (it != extents_.begin() && std::prev(it)->first + std::prev(it)->second.sectors > sector) {
+    --it;
   }
+  uint64_t at = sector;  // next sector of `out` to fill
+  auto fill = [&](uint64_t until, const SectorBytes* from) {
+    std::byte* dest = out.data() + (at - sector) * io::kSectorSize;
+    const size_t bytes = (until - at) * io::kSectorSize;
+    if (from == nullptr) {
+      std::memset(dest, 0, bytes);
+    } else {
+      std::memcpy(dest, from, bytes);
+    }
+    at = until;
+  };
+  for (; it != extents_.end() && it->first < end; ++it) {
+    if (it->first > at) fill(it->first, nullptr);
+    const uint64_t extent_end = std::min(end, it->first + it->second.sectors);
+    fill(extent_end, it->second.data.get() + (at - it->first));
+  }
+  if (at < end) fill(end, nullptr);
 }
 
 uint64_t DiskImage::Hash() const {
   uint64_t hash = Mix64(sector_count_);
-  for (const auto& [sector, data] : sectors_) {
-    if (IsZero(*data)) continue;
-    hash = Mix64(hash ^ Mix64(sector) ^ HashSector(*data));
-  }
+  ForEachStored([&](uint64_t sector, const SectorBytes& data) {
+    if (!IsZero(data)) hash = Mix64(hash ^ Mix64(sector) ^ HashSector(data));
+  });
   return hash;
 }
 
 bool DiskImage::SameContent(const DiskImage& other) const {
   if (sector_count_ != other.sector_count_) return false;
   auto nonzero_subset = [](const DiskImage& a, const DiskImage& b) {
-    for (const auto& [sector, data] : a.sectors_) {
-      if (IsZero(*data)) continue;
+    bool same = true;
+    a.ForEachStored([&](uint64_t sector, const SectorBytes& data) {
+      if (!same || IsZero(data)) return;
       const SectorBytes* theirs = b.Get(sector);
-      if (theirs == nullptr || *theirs != *data) return false;
-    }
-    return true;
+      same = theirs != nullptr && *theirs == data;
+    });
+    return same;
   };
   return nonzero_subset(*this, other) && nonzero_subset(other, *this);
 }

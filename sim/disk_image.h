@@ -1,11 +1,15 @@
-// DiskImage: the contents of a simulated disk, stored sparsely.
+// DiskImage: the contents of a simulated disk, stored sparsely as extents.
 //
-// Sectors never written read as zeroes. Sector data is immutable and shared
-// (SectorRef), so copying an image or keeping many crash images costs pointers, not
-// bytes: a write's sectors are one allocation, referenced by every image holding them.
-// Iteration is in sector order, so hashes and comparisons are deterministic.
+// Sectors never written read as zeroes. Sector data is immutable and shared: a write's
+// sectors are one allocation (CopySectors), and an image holds it as one extent (first
+// sector, length, reference to the first sector's bytes; the rest follow contiguously).
+// Copying an image or keeping many crash images costs one reference per extent, not
+// bytes. Storing over part of an extent splits it: the pieces keep referencing the
+// same allocation. Iteration is in sector order, so hashes and comparisons are
+// deterministic and do not depend on how the extents happen to be cut.
 //
-// Threading: not thread-safe; value type.
+// Threading: not thread-safe; value type. Shared sector data is reference counted
+// atomically, so images on different threads may share it.
 #ifndef POWERCUT_SIM_DISK_IMAGE_H_
 #define POWERCUT_SIM_DISK_IMAGE_H_
 
@@ -22,10 +26,14 @@
 namespace powercut::sim {
 
 using SectorBytes = std::array<std::byte, io::kSectorSize>;
+// One sector's bytes; when it comes from CopySectors, the following sectors of the same
+// copy sit right after it (ref.get() + i), kept alive by the same reference.
 using SectorRef = std::shared_ptr<const SectorBytes>;
 
-// Copies `data` (a multiple of 512 bytes) into one shared allocation and returns a
-// reference per sector.
+// Copies `data` (a multiple of 512 bytes) into one new allocation and returns a
+// reference to its first sector.
+SectorRef CopySectors(std::span<const std::byte> data);
+// CopySectors, then one reference per sector into that one allocation.
 std::vector<SectorRef> SplitIntoSectors(std::span<const std::byte> data);
 // The shared all-zero sector (what a discard leaves behind).
 const SectorRef& ZeroSector();
@@ -38,11 +46,14 @@ class DiskImage {
   uint64_t sector_count() const { return sector_count_; }
   // Stores `data` at `sector` (ZeroSector() erases). `sector` must be in range.
   void Put(uint64_t sector, SectorRef data);
-  // Put(first + i, pieces[i]) for each i, skipping nullptr pieces; one tree descent for
-  // the whole run instead of one per sector.
+  // Stores sectors [first, first + sectors) from `data`, the first of `sectors`
+  // contiguous sectors of one allocation (see SectorRef). One extent.
+  void PutExtent(uint64_t first, uint64_t sectors, SectorRef data);
+  // Makes sectors [first, first + sectors) read as zero again (nothing stored).
+  void Erase(uint64_t first, uint64_t sectors);
+  // Put(first + i, pieces[i]) for each i, skipping nullptr pieces; pieces contiguous in
+  // one allocation (as SplitIntoSectors returns them) become one extent.
   void PutRun(uint64_t first, std::span<const SectorRef> pieces);
-  // Put() for each (sector, data), sectors strictly ascending; hinted inserts.
-  void PutSorted(std::span<const std::pair<uint64_t, SectorRef>> entries);
   // The stored bytes, or nullptr for a sector that reads as zero.
   const SectorBytes* Get(uint64_t sector) const;
   // Copies out.size()/512 sectors starting at `sector`.
@@ -51,16 +62,31 @@ class DiskImage {
   // Content hash over non-zero sectors (equal content -> equal hash).
   uint64_t Hash() const;
   bool SameContent(const DiskImage& other) const;
-  size_t stored_sectors() const { return sectors_.size(); }
+  size_t stored_sectors() const { return stored_sectors_; }
+  size_t extents() const { return extents_.size(); }
 
   template <typename Visitor>  // Visitor(uint64_t sector, const SectorBytes&)
   void ForEachStored(Visitor&& visit) const {
-    for (const auto& [sector, data] : sectors_) visit(sector, *data);
+    for (const auto& [first, extent] : extents_) {
+      for (uint64_t i = 0; i < extent.sectors; ++i) visit(first + i, extent.data.get()[i]);
+    }
   }
 
  private:
+  struct Extent {
+    uint64_t sectors;
+    SectorRef data;  // first sector; the others follow it in the same allocation
+  };
+  using Map = absl::btree_map<uint64_t, Extent>;  // by first sector; extents are disjoint
+
+  void CheckRange(uint64_t first, uint64_t sectors, const char* what) const;
+  // Removes [first, end) from the map, cutting extents that straddle either bound;
+  // returns the first extent at or after `end` (the insertion hint for `first`).
+  Map::iterator Carve(uint64_t first, uint64_t end);
+
   uint64_t sector_count_;
-  absl::btree_map<uint64_t, SectorRef> sectors_;
+  uint64_t stored_sectors_ = 0;
+  Map extents_;
 };
 
 // Hash of one sector's bytes (FNV-1a over 64-bit words).

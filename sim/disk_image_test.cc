@@ -1,5 +1,7 @@
 #include "sim/disk_image.h"
 
+#include <algorithm>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -43,9 +45,86 @@ TEST(DiskImage, HashAndEqualityIgnoreExplicitZeroes) {
   EXPECT_EQ(b.stored_sectors(), 0u);
 }
 
+std::vector<std::byte> Counting(size_t sectors, uint8_t first) {
+  std::vector<std::byte> bytes;
+  for (size_t i = 0; i < sectors; ++i) {
+    bytes.insert(bytes.end(), io::kSectorSize, std::byte{static_cast<uint8_t>(first + i)});
+  }
+  return bytes;
+}
+
+// Renders sectors [0, n) as one character per sector ('.' for zero).
+std::string Render(const DiskImage& image, uint64_t n) {
+  std::string out;
+  for (uint64_t s = 0; s < n; ++s) {
+    const SectorBytes* bytes = image.Get(s);
+    out += bytes == nullptr ? '.' : static_cast<char>('a' + static_cast<int>((*bytes)[0]));
+  }
+  return out;
+}
+
+TEST(DiskImage, AWriteIsOneExtentAndOverwritesSplitIt) {
+  DiskImage image(16);
+  image.PutExtent(2, 8, CopySectors(Counting(8, 0)));  // a..h at 2..9
+  EXPECT_EQ(image.extents(), 1u);
+  EXPECT_EQ(Render(image, 12), "..abcdefgh..");
+  image.PutExtent(4, 2, CopySectors(Counting(2, 20)));  // inside: splits in three
+  EXPECT_EQ(Render(image, 12), "..abuvefgh..");
+  EXPECT_EQ(image.extents(), 3u);
+  image.PutExtent(0, 3, CopySectors(Counting(3, 10)));  // over the head
+  image.PutExtent(9, 3, CopySectors(Counting(3, 14)));  // over the tail
+  EXPECT_EQ(Render(image, 12), "klmbuvefgopq");
+  image.Erase(3, 5);
+  EXPECT_EQ(Render(image, 12), "klm.....gopq");
+  EXPECT_EQ(image.stored_sectors(), 7u);
+  image.PutExtent(0, 12, CopySectors(Counting(12, 0)));  // over everything
+  EXPECT_EQ(Render(image, 12), "abcdefghijkl");
+  EXPECT_EQ(image.extents(), 1u);
+  EXPECT_EQ(image.stored_sectors(), 12u);
+}
+
+TEST(DiskImage, ReadSpansExtentsAndGaps) {
+  DiskImage image(16);
+  image.PutExtent(1, 2, CopySectors(Counting(2, 1)));
+  image.PutExtent(5, 3, CopySectors(Counting(3, 5)));
+  std::vector<std::byte> out(10 * io::kSectorSize, std::byte{0xff});
+  image.Read(2, out);
+  std::vector<std::byte> expected = Counting(10, 2);
+  for (size_t s : {1, 2, 6, 7, 8, 9}) {
+    std::fill_n(expected.begin() + static_cast<ptrdiff_t>(s * io::kSectorSize), io::kSectorSize,
+                std::byte{0});
+  }
+  EXPECT_EQ(out, expected);
+}
+
+TEST(DiskImage, PutRunKeepsContiguousSectorsAsOneExtentAndSkipsNull) {
+  DiskImage image(16);
+  std::vector<SectorRef> run = SplitIntoSectors(Counting(4, 0));
+  image.PutRun(0, run);
+  EXPECT_EQ(image.extents(), 1u);
+  std::vector<SectorRef> mixed = SplitIntoSectors(Counting(4, 10));
+  mixed[1] = nullptr;
+  mixed[2] = ZeroSector();
+  image.PutRun(0, mixed);
+  EXPECT_EQ(Render(image, 5), "kb.n.");
+}
+
+TEST(DiskImage, HashAndContentDoNotDependOnHowExtentsAreCut) {
+  DiskImage whole(8), pieces(8);
+  const std::vector<std::byte> bytes = Counting(6, 1);
+  whole.PutExtent(1, 6, CopySectors(bytes));
+  for (uint64_t s = 0; s < 6; ++s) {
+    pieces.Put(1 + s, CopySectors(std::span(bytes).subspan(s * io::kSectorSize, io::kSectorSize)));
+  }
+  EXPECT_TRUE(whole.SameContent(pieces));
+  EXPECT_EQ(whole.Hash(), pieces.Hash());
+}
+
 TEST(DiskImage, PutBeyondTheEndThrows) {
   DiskImage image(4);
   EXPECT_THROW(image.Put(4, ZeroSector()), std::out_of_range);
+  EXPECT_THROW(image.PutExtent(2, 3, CopySectors(Counting(3, 0))), std::out_of_range);
+  EXPECT_THROW(image.Erase(5, 1), std::out_of_range);
 }
 
 }  // namespace

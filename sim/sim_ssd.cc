@@ -1,5 +1,7 @@
 #include "sim/sim_ssd.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace powercut::sim {
@@ -68,16 +70,17 @@ void SimSsd::SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint3
   if (!valid.ok()) return done(valid);
   const uint64_t id = next_id_++;
   world_.Record(name(), "write", id, sector, data.size() / io::kSectorSize, FlagNames(flags));
-  std::vector<SectorRef> pieces = SplitIntoSectors(data);
+  const uint64_t sectors = data.size() / io::kSectorSize;
+  SectorRef copy = CopySectors(data);
   const bool fua = (flags & io::kFua) != 0;
   if (flags & io::kPreflush) {
-    RunFlush(id, "preflush.done", [this, id, sector, fua, pieces = std::move(pieces),
-                              done = std::move(done)]() mutable {
-      StartWrite(id, sector, std::move(pieces), fua, "write.done", std::move(done));
+    RunFlush(id, "preflush.done", [this, id, sector, sectors, fua, copy = std::move(copy),
+                                   done = std::move(done)]() mutable {
+      StartWrite(id, sector, sectors, std::move(copy), fua, "write.done", std::move(done));
     });
     return;
   }
-  StartWrite(id, sector, std::move(pieces), fua, "write.done", std::move(done));
+  StartWrite(id, sector, sectors, std::move(copy), fua, "write.done", std::move(done));
 }
 
 void SimSsd::SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) {
@@ -85,33 +88,45 @@ void SimSsd::SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback don
   if (!valid.ok()) return done(valid);
   const uint64_t id = next_id_++;
   world_.Record(name(), "discard", id, sector, sectors);
-  StartWrite(id, sector, std::vector<SectorRef>(sectors, ZeroSector()), /*fua=*/false,
-             "discard.done", std::move(done));
+  StartWrite(id, sector, sectors, /*data=*/nullptr, /*fua=*/false, "discard.done",
+             std::move(done));
 }
 
-void SimSsd::StartWrite(uint64_t id, uint64_t sector, std::vector<SectorRef> pieces, bool fua,
-                        std::string_view op, io::IoCallback done) {
-  InFlight& entry = in_flight_[id];
+void SimSsd::StartWrite(uint64_t id, uint64_t sector, uint64_t sectors, SectorRef data,
+                        bool fua, std::string_view op, io::IoCallback done) {
+  uint32_t slot;
+  if (free_slots_.empty()) {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  InFlight& entry = slots_[slot];
   entry.op = op;
   entry.done = std::move(done);
   PendingWrite& write = entry.write;
   write.id = id;
   write.sector = sector;
-  write.pieces = std::move(pieces);
+  write.sectors = sectors;
+  write.data = std::move(data);
   write.submit_seq = ++seq_;
+  write.complete_seq = kStillInFlight;
   write.fua = fua;
   world_.CallAt(world_.Now() + Draw(options_.write_latency),
-                [this, id] { CompleteWrite(id); });
+                [this, slot] { CompleteWrite(slot); });
 }
 
-void SimSsd::CompleteWrite(uint64_t id) {
-  auto node = in_flight_.extract(id);
-  PendingWrite& write = node.mapped().write;
-  const std::string_view op = node.mapped().op;
-  io::IoCallback done = std::move(node.mapped().done);
+void SimSsd::CompleteWrite(uint32_t slot) {
+  InFlight& entry = slots_[slot];
+  PendingWrite write = std::move(entry.write);
+  entry.write.id = 0;  // moved-from: mark the slot free before `done` may submit again
+  const std::string_view op = entry.op;
+  io::IoCallback done = std::move(entry.done);
+  free_slots_.push_back(slot);
   write.complete_seq = ++seq_;
-  visible_.PutRun(write.sector, write.pieces);
-  world_.Record(name(), op, id, write.sector, write.pieces.size(), write.fua ? "FUA" : "");
+  write.ApplyTo(visible_);
+  world_.Record(name(), op, write.id, write.sector, write.sectors, write.fua ? "FUA" : "");
   if (write.fua || !options_.volatile_cache) {
     MakeDurable(write, /*supersede_older=*/true);
   } else {
@@ -121,18 +136,13 @@ void SimSsd::CompleteWrite(uint64_t id) {
 }
 
 void SimSsd::MakeDurable(const PendingWrite& write, bool supersede_older) {
-  durable_.PutRun(write.sector, write.pieces);
+  write.ApplyTo(durable_);
   // Older unflushed data for these sectors can no longer surface: the device never
   // writes back data older than what it has already made durable.
   if (!supersede_older) return;
-  const uint64_t end = write.sector + write.pieces.size();
+  const uint64_t end = write.sector + write.sectors;
   for (PendingWrite& older : unflushed_) {
-    if (older.complete_seq >= write.complete_seq) continue;
-    const uint64_t older_end = older.sector + older.pieces.size();
-    if (older_end <= write.sector || older.sector >= end) continue;
-    for (uint64_t s = std::max(write.sector, older.sector); s < std::min(end, older_end); ++s) {
-      older.pieces[s - older.sector] = nullptr;
-    }
+    if (older.complete_seq < write.complete_seq) older.Retire(write.sector, end);
   }
 }
 
@@ -161,7 +171,12 @@ void SimSsd::SubmitFlush(io::IoCallback done) {
 
 SsdCrashState SimSsd::CrashState() const {
   std::vector<PendingWrite> pending(unflushed_.begin(), unflushed_.end());
-  for (const auto& [id, entry] : in_flight_) pending.push_back(entry.write);
+  const size_t completed = pending.size();
+  for (const InFlight& entry : slots_) {
+    if (entry.write.id != 0) pending.push_back(entry.write);
+  }
+  std::sort(pending.begin() + static_cast<ptrdiff_t>(completed), pending.end(),
+            [](const PendingWrite& a, const PendingWrite& b) { return a.id < b.id; });
   return SsdCrashState(durable_, std::move(pending));
 }
 

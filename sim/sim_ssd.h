@@ -25,8 +25,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include "absl/container/btree_map.h"
 #include "absl/status/statusor.h"
 #include "engine/io/block_device.h"
 #include "sim/disk_image.h"
@@ -69,16 +69,16 @@ class SimSsd : public io::BlockDevice {
   // What a power cut now could leave behind.
   SsdCrashState CrashState() const;
 
-  size_t writes_in_flight() const { return in_flight_.size(); }
+  size_t writes_in_flight() const { return slots_.size() - free_slots_.size(); }
   size_t unflushed_writes() const { return unflushed_.size(); }
 
  private:
   SimSsd(World& world, SimSsdOptions options, DiskImage initial);
 
   runtime::Nanos Draw(const LatencyRange& range);
-  void StartWrite(uint64_t id, uint64_t sector, std::vector<SectorRef> pieces, bool fua,
+  void StartWrite(uint64_t id, uint64_t sector, uint64_t sectors, SectorRef data, bool fua,
                   std::string_view op, io::IoCallback done);
-  void CompleteWrite(uint64_t id);
+  void CompleteWrite(uint32_t slot);
   // Makes every unflushed write that completed at or before `seq` durable.
   void PersistCompletedUpTo(uint64_t seq);
   void MakeDurable(const PendingWrite& write, bool supersede_older);
@@ -91,11 +91,14 @@ class SimSsd : public io::BlockDevice {
   DiskImage visible_;
   std::deque<PendingWrite> unflushed_;                 // completion order
   struct InFlight {
-    PendingWrite write;
+    PendingWrite write;    // write.id == 0: a free slot
     std::string_view op;   // trace name of the completion
     io::IoCallback done;   // kept here so the completion event's closure stays small
   };
-  absl::btree_map<uint64_t, InFlight> in_flight_;  // by id = submission order
+  // Writes in flight, in reused slots (no allocation per write once warm); the
+  // completion event names its slot. Submission order is write.id.
+  std::vector<InFlight> slots_;
+  std::vector<uint32_t> free_slots_;
   uint64_t next_id_ = 1;
   uint64_t seq_ = 0;  // orders submissions and completions
 };

@@ -26,24 +26,61 @@ constexpr size_t kMaxWholeWrites = 20;
 
 }  // namespace
 
+SectorRef PendingWrite::Piece(uint64_t i) const {
+  return data == nullptr ? ZeroSector() : SectorRef(data, data.get() + i);
+}
+
+void PendingWrite::Retire(uint64_t first, uint64_t end) {
+  first = std::max(first, sector);
+  end = std::min(end, sector + sectors);
+  if (first >= end) return;
+  if (retired.empty()) retired.resize(sectors, false);
+  std::fill(retired.begin() + static_cast<ptrdiff_t>(first - sector),
+            retired.begin() + static_cast<ptrdiff_t>(end - sector), true);
+}
+
+void PendingWrite::ApplyRange(DiskImage& image, uint64_t first, uint64_t end) const {
+  if (data == nullptr) {
+    image.Erase(first, end - first);
+  } else {
+    image.PutExtent(first, end - first, SectorRef(data, data.get() + (first - sector)));
+  }
+}
+
+void PendingWrite::ApplyTo(DiskImage& image) const {
+  if (retired.empty()) return ApplyRange(image, sector, sector + sectors);
+  for (uint64_t begin = 0; begin < sectors;) {
+    uint64_t end = begin + 1;
+    const bool run_live = live(begin);
+    while (end < sectors && live(end) == run_live) ++end;
+    if (run_live) ApplyRange(image, sector + begin, sector + end);
+    begin = end;
+  }
+}
+
 DiskImage SsdCrashState::Sample(Prng& prng) const {
   const uint64_t keep_quarters = prng.Uniform(5);  // 0..4 quarters of pending pieces kept
   // (sector, index into pending_) of every surviving piece; sorted below, so the
-  // writes of one sector stay in pending_ order, as before.
+  // writes of one sector stay in pending_ order.
   std::vector<std::pair<uint64_t, uint32_t>> survivors;
   for (uint32_t w = 0; w < pending_.size(); ++w) {
     const PendingWrite& write = pending_[w];
     const bool torn = prng.Chance(1, 4);
     const bool whole_kept = prng.Chance(keep_quarters, 4);
-    for (size_t i = 0; i < write.pieces.size(); ++i) {
-      if (write.pieces[i] == nullptr) continue;
+    for (uint64_t i = 0; i < write.sectors; ++i) {
+      if (!write.live(i)) continue;
       const bool kept = torn ? prng.Chance(keep_quarters, 4) : whole_kept;
       if (kept) survivors.emplace_back(write.sector + i, w);
     }
   }
   std::sort(survivors.begin(), survivors.end());
-  std::vector<std::pair<uint64_t, SectorRef>> winners;
-  winners.reserve(survivors.size());
+  DiskImage image = durable_;
+  // Consecutive sectors won by one write go into the image as one extent.
+  uint64_t run_begin = 0, run_end = 0;
+  uint32_t run_write = 0;
+  auto flush_run = [&] {
+    if (run_end > run_begin) pending_[run_write].ApplyRange(image, run_begin, run_end);
+  };
   std::vector<uint32_t> on_top;
   for (size_t begin = 0; begin < survivors.size();) {
     const uint64_t sector = survivors[begin].first;
@@ -62,21 +99,26 @@ DiskImage SsdCrashState::Sample(Prng& prng) const {
       }
       if (!superseded) on_top.push_back(candidate);
     }
-    const PendingWrite& winner = pending_[on_top[prng.Uniform(on_top.size())]];
-    winners.emplace_back(sector, winner.pieces[sector - winner.sector]);
+    const uint32_t winner = on_top[prng.Uniform(on_top.size())];
+    if (winner != run_write || sector != run_end) {
+      flush_run();
+      run_begin = sector;
+      run_write = winner;
+    }
+    run_end = sector + 1;
     begin = end;
   }
-  DiskImage image = durable_;
-  image.PutSorted(winners);
+  flush_run();
   return image;
 }
 
 std::vector<std::pair<uint64_t, std::vector<SectorRef>>> SsdCrashState::TornChoices() const {
   absl::btree_map<uint64_t, std::vector<SectorRef>> choices;
   for (const PendingWrite& write : pending_) {
-    for (size_t i = 0; i < write.pieces.size(); ++i) {
-      if (write.pieces[i] == nullptr) continue;
+    for (uint64_t i = 0; i < write.sectors; ++i) {
+      if (!write.live(i)) continue;
       const uint64_t sector = write.sector + i;
+      const SectorRef piece = write.Piece(i);
       auto [it, inserted] = choices.try_emplace(sector);
       if (inserted) {
         const SectorBytes* current = durable_.Get(sector);
@@ -85,8 +127,8 @@ std::vector<std::pair<uint64_t, std::vector<SectorRef>>> SsdCrashState::TornChoi
                                  : SectorRef(std::make_shared<const SectorBytes>(*current)));
       }
       bool seen = false;
-      for (const SectorRef& value : it->second) seen = seen || SameBytes(value, write.pieces[i]);
-      if (!seen) it->second.push_back(write.pieces[i]);
+      for (const SectorRef& value : it->second) seen = seen || SameBytes(value, piece);
+      if (!seen) it->second.push_back(piece);
     }
   }
   std::vector<std::pair<uint64_t, std::vector<SectorRef>>> out;
@@ -142,10 +184,7 @@ absl::StatusOr<uint64_t> SsdCrashState::EnumerateWholeWrites(const Visitor& visi
     DiskImage image = durable_;
     for (size_t w = 0; w < pending_.size(); ++w) {
       if ((subset >> w & 1) == 0) continue;
-      const PendingWrite& write = pending_[w];
-      for (size_t i = 0; i < write.pieces.size(); ++i) {
-        if (write.pieces[i] != nullptr) image.Put(write.sector + i, write.pieces[i]);
-      }
+      pending_[w].ApplyTo(image);
     }
     if (seen.insert(image.Hash()).second) visit(image);
   }

@@ -34,14 +34,30 @@ namespace powercut::sim {
 
 inline constexpr uint64_t kStillInFlight = ~0ull;
 
+// One write (or discard) that may or may not survive a power cut.
 struct PendingWrite {
   uint64_t id = 0;
   uint64_t sector = 0;
-  // One per sector; nullptr where a later durable write already replaced it.
-  std::vector<SectorRef> pieces;
+  uint64_t sectors = 0;
+  // The written bytes: `sectors` contiguous sectors of one allocation starting here
+  // (see SectorRef), or nullptr for a discard (zeroes).
+  SectorRef data;
+  // Empty, or one flag per sector: set where a later durable write already replaced
+  // this write's data, which can then no longer surface.
+  std::vector<bool> retired;
   uint64_t submit_seq = 0;
   uint64_t complete_seq = kStillInFlight;
   bool fua = false;
+
+  bool live(uint64_t i) const { return retired.empty() || !retired[i]; }
+  // What sector `sector + i` holds if this write lands there (ZeroSector() for a discard).
+  SectorRef Piece(uint64_t i) const;
+  // Marks the sectors in [first, end) (device sectors, clipped to this write) retired.
+  void Retire(uint64_t first, uint64_t end);
+  // Stores the live sectors of this write in `image`, one extent per live run.
+  void ApplyTo(DiskImage& image) const;
+  // Stores sectors [first, end) of this write (device sectors, all live) in `image`.
+  void ApplyRange(DiskImage& image, uint64_t first, uint64_t end) const;
 };
 
 class SsdCrashState {

@@ -20,7 +20,10 @@ PendingWrite Write(uint64_t id, uint64_t sector, std::vector<uint8_t> values, ui
   PendingWrite write;
   write.id = id;
   write.sector = sector;
-  for (uint8_t v : values) write.pieces.push_back(Sector(v));
+  write.sectors = values.size();
+  std::vector<std::byte> bytes;
+  for (uint8_t v : values) bytes.insert(bytes.end(), io::kSectorSize, std::byte{v});
+  write.data = CopySectors(bytes);
   write.submit_seq = submit;
   write.complete_seq = complete;
   return write;
@@ -101,6 +104,18 @@ TEST(SsdCrashState, EnumerationRefusesStateSpacesBeyondTheLimit) {
             absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(state.EnumerateWholeWrites([](const DiskImage&) {}).status().code(),
             absl::StatusCode::kResourceExhausted);
+}
+
+TEST(SsdCrashState, RetiredSectorsOfAPendingWriteNeverLand) {
+  PendingWrite write = Write(1, 1, {1, 2, 3, 4}, 1, 2);
+  write.Retire(2, 4);  // a later durable write replaced sectors 2 and 3
+  EXPECT_TRUE(write.live(0));
+  EXPECT_FALSE(write.live(1));
+  DiskImage image(6);
+  write.ApplyTo(image);
+  EXPECT_EQ(Render(image, 6), ".1..4.");
+  SsdCrashState state(DiskImage(6), {write});
+  EXPECT_EQ(SampleMany(state, 6), (std::set<std::string>{"......", ".1....", "....4.", ".1..4."}));
 }
 
 TEST(SsdCrashState, SimSsdReportsUnflushedAndInFlightWritesButNotFlushedOnes) {
