@@ -120,6 +120,25 @@ TEST(DiskImage, HashAndContentDoNotDependOnHowExtentsAreCut) {
   EXPECT_EQ(whole.Hash(), pieces.Hash());
 }
 
+TEST(DiskImage, CopiesKeepTheirBytesWhileOtherCopiesAreFreedAndTheirMemoryReused) {
+  std::vector<SectorRef> kept;
+  for (int round = 0; round < 3; ++round) {
+    for (size_t sectors : {1, 8, 9, 128, 200}) {
+      SectorRef dropped = CopySectors(Counting(sectors, 50));
+      kept.push_back(CopySectors(Counting(sectors, static_cast<uint8_t>(round * 7 + sectors))));
+    }
+  }
+  size_t i = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (size_t sectors : {1, 8, 9, 128, 200}) {
+      const SectorRef& copy = kept[i++];
+      for (size_t s = 0; s < sectors; ++s) {
+        EXPECT_EQ(copy.get()[s][0], std::byte{static_cast<uint8_t>(round * 7 + sectors + s)});
+      }
+    }
+  }
+}
+
 TEST(DiskImage, PutBeyondTheEndThrows) {
   DiskImage image(4);
   EXPECT_THROW(image.Put(4, ZeroSector()), std::out_of_range);
