@@ -29,18 +29,28 @@ std::vector<std::byte> Read(const sim::DiskImage& image, uint64_t sector, uint64
 // One member's durable metadata.
 struct MemberView {
   std::optional<raid1::MdSuperblock> md;
-  std::vector<std::byte> bitmap;  // the bitmap area
+  std::vector<std::byte> bitmap;  // the bitmap area: the member's, or the file's
   RawBitmapSuper super;
 };
 
-MemberView View(const raid1::Raid1Geometry& g, const sim::DiskImage& image) {
+// `file`: the bitmap device's image, for an external bitmap.
+MemberView View(const raid1::Raid1Geometry& g, const sim::DiskImage& image,
+                const sim::DiskImage* file) {
   MemberView view;
   absl::StatusOr<raid1::MdSuperblock> md =
       raid1::DecodeMdSuperblock(Read(image, g.super_sector, 8), g.member_sectors);
   if (md.ok()) view.md = *md;
-  view.bitmap = Read(image, g.bitmap_sector, g.bitmap_area_sectors);
+  view.bitmap = Read(g.external_bitmap ? *file : image, g.bitmap_sector, g.bitmap_area_sectors);
   view.super = DecodeRawBitmapSuper(view.bitmap);
   return view;
+}
+
+// Every member's durable metadata in a traced array.
+std::vector<MemberView> DurableViews(const Raid1TraceState& state) {
+  const sim::DiskImage* file = state.bitmap_file ? &state.bitmap_file->durable() : nullptr;
+  std::vector<MemberView> views;
+  for (const sim::SimSsd* m : state.members) views.push_back(View(state.g, m->durable(), file));
+  return views;
 }
 
 // Which members assembly would trust (see the header).
@@ -90,12 +100,14 @@ bool RawChunkBit(std::span<const std::byte> bitmap, uint64_t chunk) {
 }
 
 std::optional<std::string> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
-                                                 const std::vector<const sim::DiskImage*>& disks) {
+                                                 const std::vector<const sim::DiskImage*>& disks,
+                                                 const sim::DiskImage* bitmap_file) {
   std::vector<MemberView> views;
-  for (const sim::DiskImage* disk : disks) views.push_back(View(g, *disk));
+  for (const sim::DiskImage* disk : disks) views.push_back(View(g, *disk, bitmap_file));
   for (size_t m = 0; m < views.size(); ++m) {
     const MemberView& v = views[m];
-    const std::string who = absl::StrCat("member ", m, ": ");
+    const std::string who =
+        g.external_bitmap ? absl::StrCat("member ", m, " (bitmap file): ") : absl::StrCat("member ", m, ": ");
     if (!v.md) return absl::StrCat("I14: ", who, "md superblock does not decode");
     const RawBitmapSuper& sb = v.super;
     if (sb.magic != kMagic || sb.version != 4) {
@@ -160,12 +172,19 @@ std::optional<std::string> CheckMirrorsIdentical(const raid1::Raid1Geometry& g,
 }
 
 std::optional<std::string> CheckBitmapsClear(const raid1::Raid1Geometry& g,
-                                             const std::vector<const sim::DiskImage*>& disks) {
-  for (size_t m = 0; m < disks.size(); ++m) {
-    const std::vector<std::byte> bitmap = Read(*disks[m], g.bitmap_sector, g.bitmap_area_sectors);
+                                             const std::vector<const sim::DiskImage*>& disks,
+                                             const sim::DiskImage* bitmap_file) {
+  std::vector<std::pair<std::string, const sim::DiskImage*>> bitmaps;
+  if (g.external_bitmap) {
+    bitmaps.emplace_back("the bitmap file", bitmap_file);
+  } else {
+    for (size_t m = 0; m < disks.size(); ++m) bitmaps.emplace_back(absl::StrCat("member ", m), disks[m]);
+  }
+  for (const auto& [who, image] : bitmaps) {
+    const std::vector<std::byte> bitmap = Read(*image, g.bitmap_sector, g.bitmap_area_sectors);
     for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
       if (RawChunkBit(bitmap, chunk)) {
-        return absl::StrCat("I12: after resync and three idle daemon periods, member ", m,
+        return absl::StrCat("I12: after resync and three idle daemon periods, ", who,
                             "'s durable bitmap still has chunk ", chunk, " set");
       }
     }
@@ -176,6 +195,10 @@ std::optional<std::string> CheckBitmapsClear(const raid1::Raid1Geometry& g,
 Raid1TraceChecker::Raid1TraceChecker(sim::SimSsd& ssd, size_t index,
                                      std::shared_ptr<Raid1TraceState> state)
     : io::BlockDeviceWrapper(ssd), ssd_(ssd), index_(index), state_(std::move(state)) {
+  if (index == kTraceBitmapFile) {
+    state_->bitmap_file = &ssd;
+    return;
+  }
   if (state_->members.size() <= index) {
     state_->members.resize(index + 1, nullptr);
     state_->md_events.resize(index + 1);
@@ -218,7 +241,16 @@ bool Raid1TraceChecker::CheckWrite(uint64_t sector, uint64_t sectors,
   const uint64_t end = sector + sectors;
   const uint64_t bitmap_end = g.bitmap_sector + g.bitmap_area_sectors;
   const uint64_t data_end = g.data_offset + g.array_sectors;
-  if (sector < bitmap_end && g.bitmap_sector < end) {
+  if (index_ == kTraceBitmapFile) {
+    if (end > bitmap_end) {
+      Violation(absl::StrCat("I14: a write of sectors [", sector, ", ", end,
+                             ") runs past the bitmap file's area of ", bitmap_end, " sectors"));
+    } else if (!data.empty()) {
+      CheckBitmapWrite(sector * io::kSectorSize, data, flags);
+    }
+    return false;
+  }
+  if (!g.external_bitmap && sector < bitmap_end && g.bitmap_sector < end) {
     if (sector < g.bitmap_sector || end > bitmap_end) {
       Violation(absl::StrCat("I14: a write of sectors [", sector, ", ", end,
                              ") runs outside the bitmap area [", g.bitmap_sector, ", ", bitmap_end,
@@ -231,7 +263,9 @@ bool Raid1TraceChecker::CheckWrite(uint64_t sector, uint64_t sectors,
     return false;
   }
   if (sector == g.super_sector) {
-    if (end > g.bitmap_sector) Violation("I14: an md superblock write runs into the bitmap");
+    if (end > (g.external_bitmap ? g.data_offset : g.bitmap_sector)) {
+      Violation("I14: an md superblock write runs into the bitmap or data");
+    }
     if (!data.empty()) CheckMdWrite(data);
     return false;
   }
@@ -292,7 +326,8 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
       Violation(absl::StrCat("I6: a bitmap superblock with events_cleared ", sb.events_cleared,
                              " > events ", sb.events, " is written"));
     }
-    std::optional<uint64_t>& last = state_->bitmap_events[index_];
+    std::optional<uint64_t>& last =
+        index_ == kTraceBitmapFile ? state_->file_bitmap_events : state_->bitmap_events[index_];
     if (last && sb.events < *last) {
       Violation(absl::StrCat("I4: bitmap events go back from ", *last, " to ", sb.events));
     }
@@ -305,6 +340,7 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
   }
   // Bits this write clears durably (1 -> 0).
   const std::vector<std::byte> before = Read(ssd_.durable(), g.bitmap_sector, g.bitmap_area_sectors);
+  const uint64_t events_cleared = DecodeRawBitmapSuper(before).events_cleared;
   std::vector<MemberView> views;
   std::vector<bool> fresh;
   for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
@@ -313,7 +349,11 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
     const bool now = ((std::to_integer<uint8_t>(data[byte - offset]) >> (chunk % 8)) & 1) != 0;
     if (now || !RawChunkBit(before, chunk)) continue;
     const std::string what = absl::StrCat("chunk ", chunk, "'s bit is cleared");
-    if ((flags & io::kPreflush) == 0) Violation(absl::StrCat("I3: ", what, " without PREFLUSH"));
+    // An internal bitmap's PREFLUSH makes its member's data durable first (checked for
+    // the other members below); a file's write flushes no member.
+    if (!g.external_bitmap && (flags & io::kPreflush) == 0) {
+      Violation(absl::StrCat("I3: ", what, " without PREFLUSH"));
+    }
     if (state_->in_flight.contains(chunk)) {
       Violation(absl::StrCat("I3: ", what, " while a write to it is in flight"));
     }
@@ -321,19 +361,22 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
       Violation(absl::StrCat("I7: ", what, " although it was written while degraded"));
     }
     if (views.empty()) {
-      for (const sim::SimSsd* m : state_->members) views.push_back(View(g, m->durable()));
+      views = DurableViews(*state_);
       fresh = Fresh(views);
     }
     const uint64_t first = g.data_offset + g.bitmap.FirstSectorOfChunk(chunk);
     const uint64_t n = g.bitmap.SectorsInChunk(chunk);
     if (state_->degraded_since) {
       // A failed member a re-add would recover from the bitmap alone must not differ
-      // under a clear bit.
-      const std::vector<std::byte> mine = Read(ssd_.visible(), first, n);
+      // under a clear bit from what the array holds (this member's copy, or with a
+      // file, the first fresh member's).
+      const auto holder = index_ == kTraceBitmapFile
+                              ? std::find(fresh.begin(), fresh.end(), true) - fresh.begin()
+                              : static_cast<std::ptrdiff_t>(index_);
+      if (static_cast<size_t>(holder) >= state_->members.size()) continue;
+      const std::vector<std::byte> mine = Read(state_->members[holder]->visible(), first, n);
       for (size_t k = 0; k < state_->members.size(); ++k) {
-        if (fresh[k] || !views[k].md || views[k].md->events < views[index_].super.events_cleared) {
-          continue;
-        }
+        if (fresh[k] || !views[k].md || views[k].md->events < events_cleared) continue;
         if (Read(state_->members[k]->durable(), first, n) != mine) {
           Violation(absl::StrCat("I7: ", what, " while degraded, but failed member ", k,
                                  " (which a re-add recovers from the bitmap) holds other data"));
@@ -352,9 +395,7 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
 }
 
 void Raid1TraceChecker::CheckDataWrite(uint64_t first_chunk, uint64_t last_chunk) {
-  const raid1::Raid1Geometry& g = state_->g;
-  std::vector<MemberView> views;
-  for (const sim::SimSsd* m : state_->members) views.push_back(View(g, m->durable()));
+  std::vector<MemberView> views = DurableViews(*state_);
   const std::vector<bool> fresh = Fresh(views);
   if (!fresh[index_]) return;  // a member being recovered gets copies of any chunk
   for (size_t k = 0; k < views.size(); ++k) {
@@ -380,10 +421,7 @@ void Raid1AckChecker::SubmitWrite(uint64_t sector, std::span<const std::byte> da
                        [this, sector, data, done = std::move(done)](absl::Status s) mutable {
                          if (s.ok()) {
                            const raid1::Raid1Geometry& g = state_->g;
-                           std::vector<MemberView> views;
-                           for (const sim::SimSsd* m : state_->members) {
-                             views.push_back(View(g, m->durable()));
-                           }
+                           const std::vector<MemberView> views = DurableViews(*state_);
                            const std::vector<bool> fresh = Fresh(views);
                            const uint64_t sectors = data.size() / io::kSectorSize;
                            for (size_t k = 0; k < views.size(); ++k) {

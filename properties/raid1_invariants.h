@@ -6,6 +6,11 @@
 // "Fresh" members of a set of images: readable md superblock, the highest events of
 // all, and not listed faulty by the freshest superblock: what assembly trusts.
 //
+// External bitmaps (g.external_bitmap): every check that reads "a member's bitmap"
+// reads the one bitmap file instead (its device's image, or its IO stream through a
+// Raid1TraceChecker with index kTraceBitmapFile). The file's page writes need no
+// PREFLUSH (they flush no member); I3 then asks every fresh member's data to be durable.
+//
 // On crash images (before recovery), CheckRaid1CrashImages:
 //   I14  every member's bitmap superblock has the magic, version 4 and the array's
 //        sync_size / chunksize; its md superblock decodes;
@@ -73,31 +78,41 @@ RawBitmapSuper DecodeRawBitmapSuper(std::span<const std::byte> bytes);
 // Chunk `chunk`'s bit in a bitmap image (superblock + bits), LSB first.
 bool RawChunkBit(std::span<const std::byte> bitmap, uint64_t chunk);
 
+// `disks` are the members' images; `bitmap_file` is the external bitmap device's image
+// (g.external_bitmap; nullptr otherwise), where the bitmap is read from then.
 std::optional<std::string> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
-                                                 const std::vector<const sim::DiskImage*>& disks);
+                                                 const std::vector<const sim::DiskImage*>& disks,
+                                                 const sim::DiskImage* bitmap_file);
 
 std::optional<std::string> CheckMirrorsIdentical(const raid1::Raid1Geometry& g,
                                                  const std::vector<const sim::DiskImage*>& disks);
 
 std::optional<std::string> CheckBitmapsClear(const raid1::Raid1Geometry& g,
-                                             const std::vector<const sim::DiskImage*>& disks);
+                                             const std::vector<const sim::DiskImage*>& disks,
+                                             const sim::DiskImage* bitmap_file);
 
 // What the checkers of one array's members share.
 struct Raid1TraceState {
   explicit Raid1TraceState(raid1::Raid1Geometry geometry) : g(geometry) {}
   raid1::Raid1Geometry g;
   std::vector<const sim::SimSsd*> members;   // by member index
+  const sim::SimSsd* bitmap_file = nullptr;  // the external bitmap device, if any
   std::vector<std::string> violations;
   absl::btree_map<uint64_t, uint32_t> in_flight;  // chunk -> data writes in flight
   std::vector<std::optional<uint64_t>> md_events;      // last written, per member
   std::vector<std::optional<uint64_t>> bitmap_events;  // last written, per member
+  std::optional<uint64_t> file_bitmap_events;          // last written to the file
   std::optional<uint64_t> degraded_since;  // events of the first md sb listing a faulty member
   absl::btree_set<uint64_t> written_while_degraded;
 };
 
+// The index a Raid1TraceChecker over the external bitmap device takes.
+inline constexpr size_t kTraceBitmapFile = ~size_t{0};
+
 class Raid1TraceChecker : public io::BlockDeviceWrapper {
  public:
-  // `index`: the member's position in the array. Registers `ssd` in `state`.
+  // `index`: the member's position in the array, or kTraceBitmapFile for the external
+  // bitmap device. Registers `ssd` in `state`.
   Raid1TraceChecker(sim::SimSsd& ssd, size_t index, std::shared_ptr<Raid1TraceState> state);
 
   void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,

@@ -59,12 +59,14 @@ class Raid1Stack : public Stack {
  public:
   Raid1Stack(Raid1StackOptions options, raid1::Raid1Geometry geometry,
              std::vector<std::unique_ptr<sim::SimSsd>> members,
+             std::unique_ptr<sim::SimSsd> bitmap_file,
              std::vector<std::unique_ptr<io::BlockDevice>> wrappers,
              std::unique_ptr<raid1::Raid1Array> array, std::shared_ptr<Raid1TraceState> before,
              std::shared_ptr<Raid1TraceState> own, bool recovering, sim::World& world)
       : options_(std::move(options)),
         geometry_(geometry),
         members_(std::move(members)),
+        bitmap_file_(std::move(bitmap_file)),
         wrappers_(std::move(wrappers)),
         array_(std::move(array)),
         before_(std::move(before)),
@@ -87,7 +89,8 @@ class Raid1Stack : public Stack {
         return absl::InternalError(absl::StrCat("raid1 invariant violated before the power cut: ",
                                                 before_->violations.front()));
       }
-      if (auto problem = CheckRaid1CrashImages(geometry_, Images(/*in_sync_only=*/false))) {
+      if (auto problem = CheckRaid1CrashImages(geometry_, Images(/*in_sync_only=*/false),
+                                               BitmapFile(/*durable=*/true))) {
         return absl::InternalError(absl::StrCat("raid1 crash image: ", *problem));
       }
     }
@@ -109,7 +112,8 @@ class Raid1Stack : public Stack {
       return absl::InternalError(absl::StrCat("raid1 invariant violated while idle after recovery: ",
                                               own_->violations.front()));
     }
-    if (auto problem = CheckBitmapsClear(geometry_, Images(/*in_sync_only=*/true))) {
+    if (auto problem = CheckBitmapsClear(geometry_, Images(/*in_sync_only=*/true),
+                                         BitmapFile(/*durable=*/false))) {
       return absl::InternalError(absl::StrCat("raid1 recovery: ", *problem));
     }
     for (uint64_t chunk = 0; chunk < geometry_.bitmap.chunks; ++chunk) {
@@ -127,6 +131,7 @@ class Raid1Stack : public Stack {
   CrashImages SampleCrash(sim::Prng& prng) const override {
     CrashImages images;
     for (const auto& member : members_) images.disks.push_back(member->CrashState().Sample(prng));
+    if (bitmap_file_) images.disks.push_back(bitmap_file_->CrashState().Sample(prng));
     return images;
   }
 
@@ -143,10 +148,15 @@ class Raid1Stack : public Stack {
     }
     return images;
   }
+  const sim::DiskImage* BitmapFile(bool durable) const {
+    if (!bitmap_file_) return nullptr;
+    return durable ? &bitmap_file_->durable() : &bitmap_file_->visible();
+  }
 
   Raid1StackOptions options_;
   raid1::Raid1Geometry geometry_;
   std::vector<std::unique_ptr<sim::SimSsd>> members_;
+  std::unique_ptr<sim::SimSsd> bitmap_file_;                // the external bitmap, if any
   std::vector<std::unique_ptr<io::BlockDevice>> wrappers_;  // over members_, outermost last
   std::unique_ptr<raid1::Raid1Array> array_;                // over members_ / wrappers_
   std::unique_ptr<Raid1AckChecker> ack_checker_;            // over array_ (I9)
@@ -170,8 +180,10 @@ raid1::Raid1Options Raid1ArrayOptions(const Raid1StackOptions& options) {
         options.logical_sectors, static_cast<uint32_t>(options.chunk_sectors * io::kSectorSize));
     if (bitmap.ok()) {
       array.bitmap_area_sectors = (bitmap->bytes + io::kSectorSize - 1) / io::kSectorSize;
-      array.data_offset =
-          raid1::kMdSuperOffsetSectors + raid1::kRaid1BitmapOffset + array.bitmap_area_sectors;
+      array.data_offset = options.external_bitmap ? raid1::kMdSuperOffsetSectors + 1
+                                                  : raid1::kMdSuperOffsetSectors +
+                                                        raid1::kRaid1BitmapOffset +
+                                                        array.bitmap_area_sectors;
     }
   }
   return array;
@@ -180,9 +192,11 @@ raid1::Raid1Options Raid1ArrayOptions(const Raid1StackOptions& options) {
 absl::StatusOr<raid1::Raid1Geometry> Raid1StackGeometry(const Raid1StackOptions& options) {
   const raid1::Raid1Options array = Raid1ArrayOptions(options);
   // The layout before the data depends only on the array's size, not the member's.
-  absl::StatusOr<raid1::Raid1Geometry> sizing = raid1::Raid1Geometry::For(uint64_t{1} << 40, array);
+  absl::StatusOr<raid1::Raid1Geometry> sizing =
+      raid1::Raid1Geometry::For(uint64_t{1} << 40, array, options.external_bitmap);
   if (!sizing.ok()) return sizing.status();
-  return raid1::Raid1Geometry::For(sizing->data_offset + options.logical_sectors, array);
+  return raid1::Raid1Geometry::For(sizing->data_offset + options.logical_sectors, array,
+                                   options.external_bitmap);
 }
 
 StackFactory Raid1StackFactory(Raid1StackOptions options) {
@@ -193,16 +207,41 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
                            const CrashImages* recover_from) -> absl::StatusOr<std::unique_ptr<Stack>> {
     absl::StatusOr<raid1::Raid1Geometry> geometry = Raid1StackGeometry(options);
     if (!geometry.ok()) return geometry.status();
-    if (recover_from != nullptr && recover_from->disks.size() != options.mirrors) {
-      return absl::InvalidArgumentError(absl::StrCat("raid1 stack: expected ", options.mirrors,
+    const size_t disks = options.mirrors + (options.external_bitmap ? 1 : 0);
+    if (recover_from != nullptr && recover_from->disks.size() != disks) {
+      return absl::InvalidArgumentError(absl::StrCat("raid1 stack: expected ", disks,
                                                      " disk images, got ",
                                                      recover_from->disks.size()));
     }
     auto trace = std::make_shared<Raid1TraceState>(*geometry);
     if (recover_from == nullptr || *before == nullptr) *before = trace;
-    const raid1::Raid1Options array_options = Raid1ArrayOptions(options);
-    std::vector<std::unique_ptr<sim::SimSsd>> members;
+    raid1::Raid1Options array_options = Raid1ArrayOptions(options);
     std::vector<std::unique_ptr<io::BlockDevice>> wrappers;
+    std::unique_ptr<sim::SimSsd> bitmap_file;
+    if (options.external_bitmap) {
+      sim::SimSsdOptions ssd = options.ssd;
+      ssd.name = "bitmap";
+      ssd.sectors = geometry->bitmap_area_sectors;
+      sim::DiskImage image(ssd.sectors);
+      if (recover_from != nullptr) {
+        image = recover_from->disks[options.mirrors];
+      } else {
+        const raid1::MetadataBlock file = raid1::Raid1Array::FormatBitmapFile(*geometry, array_options);
+        const std::vector<sim::SectorRef> refs = sim::SplitIntoSectors(file.bytes);
+        for (size_t k = 0; k < refs.size(); ++k) image.Put(file.sector + k, refs[k]);
+      }
+      absl::StatusOr<std::unique_ptr<sim::SimSsd>> made =
+          sim::SimSsd::Create(world, ssd, std::move(image));
+      if (!made.ok()) return made.status();
+      bitmap_file = std::move(*made);
+      array_options.bitmap_file = bitmap_file.get();
+      if (options.check_invariants) {
+        wrappers.push_back(
+            std::make_unique<Raid1TraceChecker>(*bitmap_file, kTraceBitmapFile, trace));
+        array_options.bitmap_file = wrappers.back().get();
+      }
+    }
+    std::vector<std::unique_ptr<sim::SimSsd>> members;
     std::vector<io::BlockDevice*> devices;
     for (uint32_t i = 0; i < options.mirrors; ++i) {
       sim::SimSsdOptions ssd = options.ssd;
@@ -245,7 +284,7 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
         raid1::Raid1Array::Open(world.scheduler(), devices, array_options);
     if (!array.ok()) return array.status();
     return std::unique_ptr<Stack>(new Raid1Stack(options, *geometry, std::move(members),
-                                                 std::move(wrappers), std::move(*array), *before,
+                                                 std::move(bitmap_file), std::move(wrappers), std::move(*array), *before,
                                                  trace, recover_from != nullptr, world));
   };
 }

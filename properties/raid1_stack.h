@@ -1,13 +1,16 @@
 // The RAID1 stack: a Raid1Array (engine/raid1) over `mirrors` SimSsd members, each
-// with its internal write-intent bitmap.
+// with its internal write-intent bitmap, or with external_bitmap one more SimSsd that
+// holds the bitmap file. Crash images: disks[0..mirrors) are the members, then the
+// bitmap file's device if external.
 //
 // A fresh stack starts from members that already hold what Raid1Array::Create writes
 // (Raid1Array::FormatMember, put into the initial images without IO), as after
-// `mdadm --create` ran before the power-on; so a power cut never lands inside the
-// format, which no md tool claims to survive. Start() assembles the array (fresh or
-// from crash images: read the superblocks and the freshest bitmap, resync the set
-// chunks, re-add stale members, start the bitmap daemon). A power cut hits every member
-// at the same instant; SampleCrash draws each member's image independently.
+// `mdadm --create` ran before the power-on (Raid1Array::FormatBitmapFile for the file);
+// so a power cut never lands inside the format, which no md tool claims to survive.
+// Start() assembles the array (fresh or from crash images: read the superblocks and the
+// freshest bitmap, resync the set chunks, re-add stale members, start the bitmap
+// daemon). A power cut hits every device at the same instant; SampleCrash draws each
+// device's image independently.
 //
 // Member faults, before the power cut only (the member is back after it), unless
 // vanish_persists: a FaultPlan (faults/fault_plan.h) on member `fault_member`, and
@@ -16,8 +19,9 @@
 // recovery too, so the array assembles degraded.
 //
 // With check_invariants (the default), every crash check also checks the RAID1
-// invariants (raid1_invariants.h): the members' IO streams before the power cut and
-// during recovery (I2, I3, I4, I6, I7, I14), each set of crash images before recovery
+// invariants (raid1_invariants.h): the members' (and the bitmap file's) IO streams
+// before the power cut and during recovery (I2, I3, I4, I6, I7, I14), each set of crash
+// images before recovery (the bitmap read from the file's image when external)
 // (I1, I5, I6, I14), and after recovery the mirrors (I8) and, when the array is whole,
 // that three idle daemon periods leave every bit and counter clear (I12). A violation
 // fails the recovered stack's Start(), so it is reported (and replays) like any other
@@ -46,6 +50,9 @@ struct Raid1StackOptions {
   // The bitmap area is exactly the bitmap's sectors and the data follows at once (no
   // 4 KiB rounding), so a page write past the area lands on data.
   bool tight_layout = false;
+  // The bitmap is a file on its own SimSsd ("bitmap", exactly the bitmap area long;
+  // `ssd` settings apply), not a copy on every member.
+  bool external_bitmap = false;
   sim::SimSsdOptions ssd;  // `sectors` and `name` are derived per member
   std::optional<faults::FaultPlan> faults;
   uint32_t fault_member = 0;

@@ -62,6 +62,33 @@ TEST(ReplayFile, FormatThenParseIsTheSameScenario) {
   EXPECT_FALSE(again->ssd.volatile_cache);
 }
 
+// `text` with the first `from` replaced by `to`.
+std::string Replaced(std::string text, const std::string& from, const std::string& to) {
+  return text.replace(text.find(from), from.size(), to);
+}
+
+TEST(ReplayFile, ARaid1ScenarioWithAnExternalBitmapRoundTripsAndRunsOverTheFile) {
+  const std::string internal =
+      Replaced(Replaced(kMinimal, "engine: linear", "engine: raid1"), "expect: fail", "expect: pass");
+  const std::string text =
+      Replaced(internal, "param: logical_sectors=1024", "param: logical_sectors=1024\nparam: external_bitmap=1");
+  absl::StatusOr<Scenario> s = ParseReplay(text);
+  ASSERT_TRUE(s.ok()) << s.status();
+  const std::string formatted = FormatReplay(*s);
+  EXPECT_THAT(formatted, HasSubstr("param: external_bitmap=1\n"));
+  absl::StatusOr<Scenario> again = ParseReplay(formatted);
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << formatted;
+  EXPECT_EQ(FormatReplay(*again), formatted);
+  EXPECT_EQ(again->params[1], (std::pair<std::string, uint64_t>("external_bitmap", 1)));
+  // An internal bitmap is the default, written out explicitly.
+  EXPECT_THAT(FormatReplay(*ParseReplay(internal)), HasSubstr("param: external_bitmap=0\n"));
+  absl::StatusOr<CrashCheckResult> run = RunScenario(*again);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(run->passed) << run->failure;
+  EXPECT_THAT(ParseError(Replaced(formatted, "external_bitmap=1", "external_bitmap=2")).message(),
+              HasSubstr("external_bitmap = 2 is outside [0, 1]"));
+}
+
 TEST(ReplayFile, RejectsWrongVersionsWithTheLineNumber) {
   EXPECT_THAT(ParseError("# header missing\nengine: linear\n").message(),
               HasSubstr("line 2: not a powercut replay file"));

@@ -16,8 +16,11 @@
 //                     clients overwrite and flush, the crash anywhere in the run
 //   writecache-pmem   dm-writecache in pmem mode (the cache is persistent memory),
 //                     parameters drawn as for writecache, FUA writes durable
-//   raid1             two mirrors with the internal write-intent bitmap
-//   raid1-faults      two or three mirrors, chunk sizes drawn, sometimes slow members
+//   raid1             two mirrors with the write-intent bitmap, internal (a copy on
+//                     each member) or, for half the seeds, external (a bitmap file on
+//                     its own device)
+//   raid1-faults      two or three mirrors, internal or external bitmap (as raid1),
+//                     chunk sizes drawn, sometimes slow members
 //                     (the daemon clears bits mid-run), IO errors on a member, a member
 //                     vanishing (sometimes for good: a degraded assembly), a
 //                     write-mostly member with or without write-behind, a tight layout
