@@ -63,6 +63,7 @@ class FifoReactor : public runtime::Reactor {
     return true;
   }
   size_t ChooseRunnable(size_t) override { return 0; }
+  bool AlwaysChoosesOldest() const override { return true; }
 
  private:
   std::deque<absl::AnyInvocable<void()>> pending_;

@@ -37,6 +37,11 @@ class Reactor {
   // Chooses which of `runnable` (>= 2) ready fibers runs next, as an index into the
   // ready queue (0 is the oldest). The simulator's choice comes from its seed.
   virtual size_t ChooseRunnable(size_t runnable) = 0;
+
+  // True if ChooseRunnable always returns 0 (the oldest ready fiber first, as a real
+  // backend does). Asked once, when a Scheduler is built; the scheduler then does not
+  // call ChooseRunnable at all.
+  virtual bool AlwaysChoosesOldest() const { return false; }
 };
 
 }  // namespace powercut::runtime

@@ -8,43 +8,12 @@
 
 #include "absl/strings/str_cat.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/common_interface_defs.h>
-#endif
-
 namespace powercut::runtime {
 namespace {
 
 // Thrown inside an abandoned fiber (AbandonAll) to unwind its stack. Deliberately not
 // a std::exception, so engine code catching std::exception does not swallow it.
 struct FiberAbandoned {};
-
-// AddressSanitizer must be told about every stack switch, or it reports false errors
-// on fiber stacks (Boost.Context's assembly backend does not tell it). Outside ASan
-// builds these compile to nothing.
-struct StackBounds {
-  const void* bottom = nullptr;
-  size_t size = 0;
-};
-
-inline void AsanStartSwitch(void** fake_stack_save, const StackBounds& to) {
-#if defined(__SANITIZE_ADDRESS__)
-  __sanitizer_start_switch_fiber(fake_stack_save, to.bottom, to.size);
-#else
-  (void)fake_stack_save;
-  (void)to;
-#endif
-}
-
-inline void AsanFinishSwitch(void* fake_stack_save, StackBounds* from) {
-#if defined(__SANITIZE_ADDRESS__)
-  __sanitizer_finish_switch_fiber(fake_stack_save, from ? &from->bottom : nullptr,
-                                  from ? &from->size : nullptr);
-#else
-  (void)fake_stack_save;
-  (void)from;
-#endif
-}
 
 // Hands out pooled stacks and remembers the bounds of the last one (Boost allocates it
 // inside the fiber constructor), for the ASan annotations.
@@ -67,23 +36,6 @@ class BoundsRecordingStackAllocator {
 
 }  // namespace
 
-struct FiberState {
-  enum class Status { kReady, kRunning, kBlocked, kDone };
-
-  uint64_t id = 0;
-  std::string name;
-  FiberKind kind = FiberKind::kWorker;
-  absl::AnyInvocable<void()> body;
-  boost::context::fiber context;  // the fiber itself, while it is not running
-  Status status = Status::kReady;
-  uint64_t episode = 0;  // current blocking episode; 0 when not blocked
-  bool timed_out = false;
-  std::string_view waiting_for;
-  std::vector<WakeToken> joiners;
-  StackBounds stack;
-  void* fake_stack = nullptr;  // ASan's per-stack save slot
-};
-
 uint64_t Fiber::id() const { return state_->id; }
 const std::string& Fiber::name() const { return state_->name; }
 bool Fiber::done() const { return state_->status == FiberState::Status::kDone; }
@@ -91,66 +43,14 @@ bool Fiber::done() const { return state_->status == FiberState::Status::kDone; }
 struct Scheduler::StackPool {
   explicit StackPool(size_t bytes) : allocator(bytes) {}
   BoundsRecordingStackAllocator allocator;
-  StackBounds scheduler_stack;  // learned at the first switch from the loop
-  void* scheduler_fake_stack = nullptr;
-  // The scheduler loop (Run), suspended while any fiber runs.
-  boost::context::fiber loop;
-  // Set by the side that switches, used by the side that arrives (Arrive): where the
-  // context just left must be kept (nullptr: a finished fiber, nothing to keep), and
-  // whether it was the loop (so ASan learns the loop's stack bounds).
-  boost::context::fiber* save_to = nullptr;
-  bool from_loop = false;
-  // The fiber that last switched back to the loop.
-  FiberState* back = nullptr;
 };
 
-// Runs first on the side that was switched to.
-void Scheduler::Arrive(boost::context::fiber&& from, void* fake_stack) {
-  StackBounds ignored;
-  AsanFinishSwitch(fake_stack, stacks_->from_loop ? &stacks_->scheduler_stack : &ignored);
-  if (stacks_->save_to != nullptr) *stacks_->save_to = std::move(from);
-}
-
-void Scheduler::Enter(FiberState* fiber) {
-  current_ = fiber;
-  fiber->status = FiberState::Status::kRunning;
-  if (switch_observer_ && !abandoning_) switch_observer_(fiber->id, fiber->name);
-}
-
-FiberState* Scheduler::TakeReady() {
-  const size_t runnable = ready_.size() - ready_head_;
-  const size_t index = runnable == 1 ? 0 : reactor_.ChooseRunnable(runnable);
-  FiberState* fiber = ready_[ready_head_ + index];
-  if (index == 0) {
-    ++ready_head_;
-  } else {
-    ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(ready_head_ + index));
-  }
-  if (ready_head_ == ready_.size()) {
-    ready_.clear();
-    ready_head_ = 0;
-  } else if (ready_head_ >= 64 && 2 * ready_head_ >= ready_.size()) {
-    ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(ready_head_));
-    ready_head_ = 0;
-  }
-  return fiber;
-}
-
-// What one more turn of Run()'s loop would resume, when that is a fiber: the same
-// checks in the same order, the same step count, the same reactor draw. nullptr when
-// the loop itself must act (stop, failure, time limit, step budget, events, the end).
-FiberState* Scheduler::NextDirect() {
-  if (ready_head_ == ready_.size() || steps_ >= step_limit_ || stopped_ || abandoning_ ||
-      live_workers_ == 0 || !failure_.empty()) {
-    return nullptr;
-  }
-  if (time_limit_ && Now() > *time_limit_) return nullptr;
-  ++steps_;
-  return TakeReady();
-}
+void Scheduler::ThrowAbandoned() { throw FiberAbandoned{}; }
 
 Scheduler::Scheduler(Reactor& reactor, size_t stack_bytes)
-    : reactor_(reactor), stacks_(std::make_unique<StackPool>(stack_bytes)) {}
+    : reactor_(reactor),
+      oldest_first_(reactor.AlwaysChoosesOldest()),
+      stacks_(std::make_unique<StackPool>(stack_bytes)) {}
 
 Scheduler::~Scheduler() { AbandonAll(); }
 
@@ -184,11 +84,11 @@ Fiber Scheduler::Spawn(std::string name, absl::AnyInvocable<void()> body, FiberK
         }
         fiber->body = nullptr;
         fiber->status = FiberState::Status::kDone;
-        stacks_->back = fiber;
-        stacks_->save_to = nullptr;  // a finished fiber leaves nothing to resume
-        stacks_->from_loop = false;
-        AsanStartSwitch(nullptr, stacks_->scheduler_stack);  // this stack is finished
-        return std::move(stacks_->loop);
+        switch_.back = fiber;
+        switch_.save_to = nullptr;  // a finished fiber leaves nothing to resume
+        switch_.from_loop = false;
+        AsanStartSwitch(nullptr, switch_.loop_stack);  // this stack is finished
+        return std::move(switch_.loop);
       });
   fiber->stack = stacks_->allocator.last_bounds();
   if (kind == FiberKind::kWorker) ++live_workers_;
@@ -197,46 +97,16 @@ Fiber Scheduler::Spawn(std::string name, absl::AnyInvocable<void()> body, FiberK
   return Fiber(std::move(state));
 }
 
-void Scheduler::MakeReady(FiberState* fiber) {
-  if (abandoning_) return;
-  fiber->status = FiberState::Status::kReady;
-  ready_.push_back(fiber);
-}
-
 void Scheduler::Resume(FiberState* fiber) {
   Enter(fiber);
-  stacks_->save_to = &stacks_->loop;
-  stacks_->from_loop = true;
-  AsanStartSwitch(&stacks_->scheduler_fake_stack, fiber->stack);
-  Arrive(std::move(fiber->context).resume(), stacks_->scheduler_fake_stack);
+  switch_.save_to = &switch_.loop;
+  switch_.from_loop = true;
+  AsanStartSwitch(&switch_.loop_fake_stack, fiber->stack);
+  Arrive(std::move(fiber->context).resume(), switch_.loop_fake_stack);
   // Some fiber, not necessarily `fiber`, came back to the loop.
-  FiberState* back = stacks_->back;
+  FiberState* back = switch_.back;
   current_ = nullptr;
   if (back->status == FiberState::Status::kDone) Reap(back);
-}
-
-// Leaves the current fiber: straight to the next ready fiber when the loop would pick
-// one anyway (one switch instead of two), otherwise back to the loop.
-void Scheduler::SuspendCurrent() {
-  FiberState* self = current_;
-  if (abandoning_) throw FiberAbandoned{};  // blocking while being unwound: keep unwinding
-  FiberState* next = NextDirect();
-  if (next == self) {  // the yielding fiber was chosen again: no switch at all
-    Enter(self);
-    return;
-  }
-  stacks_->save_to = &self->context;
-  stacks_->from_loop = false;
-  if (next == nullptr) {
-    stacks_->back = self;
-    AsanStartSwitch(&self->fake_stack, stacks_->scheduler_stack);
-    Arrive(std::move(stacks_->loop).resume(), self->fake_stack);
-  } else {
-    Enter(next);
-    AsanStartSwitch(&self->fake_stack, next->stack);
-    Arrive(std::move(next->context).resume(), self->fake_stack);
-  }
-  if (abandoning_) throw FiberAbandoned{};
 }
 
 void Scheduler::Reap(FiberState* fiber) {
@@ -267,7 +137,7 @@ absl::Status Scheduler::Run(std::optional<Nanos> time_limit) {
                        DescribeBlocked()));
     }
     if (!CountStep()) continue;
-    if (ready_head_ != ready_.size()) {
+    if (!ready_.empty()) {
       Resume(TakeReady());
       continue;
     }
@@ -298,8 +168,7 @@ void Scheduler::StopAfterSteps(uint64_t steps) {
 void Scheduler::AbandonAll() {
   abandoning_ = true;
   stopped_ = true;
-  ready_.clear();
-  ready_head_ = 0;
+  ready_.Clear();
   // Resume every unfinished fiber once, in id order: its pending switch throws
   // FiberAbandoned, which unwinds its stack (running destructors) to the fiber's
   // entry, where it ends. A fiber that never started just ends.
@@ -315,11 +184,6 @@ void Scheduler::AbandonAll() {
   }
   live_workers_ = 0;
   abandoning_ = false;
-}
-
-void Scheduler::Yield() {
-  MakeReady(current_);
-  SuspendCurrent();
 }
 
 void Scheduler::SleepFor(Nanos duration) { SleepUntil(Now() + duration); }

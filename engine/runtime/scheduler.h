@@ -21,6 +21,12 @@
 //
 // Stacks come from a pooled allocator, so spawning a fiber per IO is cheap.
 //
+// The switch path (Yield, and the hand-off inside every blocking call) is inline. A
+// context switch with Boost.Context is a call into jump_fcontext that never returns
+// through the CPU's return-stack predictor, so the first `ret` executed after a switch
+// is mispredicted; an inline Yield in a fiber's loop executes none, which makes a
+// yield cost little more than the bare switch (bench/runtime_bench.cc).
+//
 // Threading: not thread-safe; all calls from the thread that calls Run(). Blocking
 // calls (Block, Yield, SleepFor, Join) only from inside a fiber. Wake may also be called
 // from Reactor callbacks.
@@ -40,12 +46,12 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "engine/runtime/fiber_state.h"
 #include "engine/runtime/reactor.h"
+#include "engine/runtime/ready_queue.h"
 #include "engine/runtime/time.h"
 
 namespace powercut::runtime {
-
-struct FiberState;
 
 // A reference to a spawned fiber, for Join() and diagnostics. Cheap to copy.
 class Fiber {
@@ -59,15 +65,6 @@ class Fiber {
   friend class Scheduler;
   explicit Fiber(std::shared_ptr<FiberState> state) : state_(std::move(state)) {}
   std::shared_ptr<FiberState> state_;
-};
-
-enum class FiberKind { kWorker, kDaemon };
-
-// Identifies one blocking episode of a fiber, so a stale wake-up (e.g. a timeout that
-// fires after the fiber was already notified) is ignored.
-struct WakeToken {
-  uint64_t fiber_id = 0;
-  uint64_t episode = 0;
 };
 
 class Scheduler {
@@ -132,6 +129,19 @@ class Scheduler {
   }
 
  private:
+  // Who switches and who arrives: set by the side that switches, used by the side that
+  // arrives (Arrive).
+  struct Switch {
+    boost::context::fiber loop;  // the scheduler loop (Run), suspended while a fiber runs
+    StackBounds loop_stack;      // learned at the first switch from the loop
+    void* loop_fake_stack = nullptr;
+    // Where the context just left must be kept (nullptr: a finished fiber, nothing to
+    // keep), and whether it was the loop (so ASan learns the loop's stack bounds).
+    boost::context::fiber* save_to = nullptr;
+    bool from_loop = false;
+    FiberState* back = nullptr;  // the fiber that last switched back to the loop
+  };
+
   void MakeReady(FiberState* fiber);
   FiberState* TakeReady();
   FiberState* NextDirect();
@@ -139,17 +149,19 @@ class Scheduler {
   void Arrive(boost::context::fiber&& from, void* fake_stack);
   void Resume(FiberState* fiber);
   void SuspendCurrent();
+  [[noreturn]] static void ThrowAbandoned();
   bool WorkersAlive() const { return live_workers_ > 0; }
   std::string DescribeBlocked() const;
   bool CountStep();  // false if the step budget is spent (the world stops)
   void Reap(FiberState* fiber);
 
   Reactor& reactor_;
+  const bool oldest_first_;  // reactor_.AlwaysChoosesOldest()
   struct StackPool;
   std::unique_ptr<StackPool> stacks_;
+  Switch switch_;
   std::map<uint64_t, std::shared_ptr<FiberState>> live_;  // ordered: deterministic reports
-  std::vector<FiberState*> ready_;  // FIFO from ready_head_ (a vector: cheap to index)
-  size_t ready_head_ = 0;
+  ReadyQueue ready_;
   FiberState* current_ = nullptr;
   uint64_t next_id_ = 1;
   uint64_t next_episode_ = 1;
@@ -164,6 +176,74 @@ class Scheduler {
   std::optional<Nanos> time_limit_;     // of the current Run()
   absl::AnyInvocable<void(uint64_t, std::string_view)> switch_observer_;
 };
+
+// --- The switch path, inline (see the file comment) ---------------------------------
+
+[[gnu::always_inline]] inline void Scheduler::MakeReady(FiberState* fiber) {
+  if (abandoning_) return;
+  fiber->status = FiberState::Status::kReady;
+  ready_.Push(fiber);
+}
+
+[[gnu::always_inline]] inline FiberState* Scheduler::TakeReady() {
+  const size_t runnable = ready_.size();
+  return ready_.Take(runnable == 1 || oldest_first_ ? 0 : reactor_.ChooseRunnable(runnable));
+}
+
+// What one more turn of Run()'s loop would resume, when that is a fiber: the same
+// checks in the same order, the same step count, the same reactor draw. nullptr when
+// the loop itself must act (stop, failure, time limit, step budget, events, the end).
+[[gnu::always_inline]] inline FiberState* Scheduler::NextDirect() {
+  if (ready_.empty() || steps_ >= step_limit_ || stopped_ || abandoning_ ||
+      live_workers_ == 0 || !failure_.empty()) {
+    return nullptr;
+  }
+  if (time_limit_ && Now() > *time_limit_) return nullptr;
+  ++steps_;
+  return TakeReady();
+}
+
+[[gnu::always_inline]] inline void Scheduler::Enter(FiberState* fiber) {
+  current_ = fiber;
+  fiber->status = FiberState::Status::kRunning;
+  if (switch_observer_ && !abandoning_) switch_observer_(fiber->id, fiber->name);
+}
+
+// Runs first on the side that was switched to.
+[[gnu::always_inline]] inline void Scheduler::Arrive(boost::context::fiber&& from, void* fake_stack) {
+  StackBounds ignored;
+  AsanFinishSwitch(fake_stack, switch_.from_loop ? &switch_.loop_stack : &ignored);
+  if (switch_.save_to != nullptr) *switch_.save_to = std::move(from);
+}
+
+// Leaves the current fiber: straight to the next ready fiber when the loop would pick
+// one anyway (one switch instead of two), otherwise back to the loop.
+[[gnu::always_inline]] inline void Scheduler::SuspendCurrent() {
+  FiberState* self = current_;
+  if (abandoning_) ThrowAbandoned();  // blocking while being unwound: keep unwinding
+  FiberState* next = NextDirect();
+  if (next == self) {  // the yielding fiber was chosen again: no switch at all
+    Enter(self);
+    return;
+  }
+  switch_.save_to = &self->context;
+  switch_.from_loop = false;
+  if (next == nullptr) {
+    switch_.back = self;
+    AsanStartSwitch(&self->fake_stack, switch_.loop_stack);
+    Arrive(std::move(switch_.loop).resume(), self->fake_stack);
+  } else {
+    Enter(next);
+    AsanStartSwitch(&self->fake_stack, next->stack);
+    Arrive(std::move(next->context).resume(), self->fake_stack);
+  }
+  if (abandoning_) ThrowAbandoned();
+}
+
+[[gnu::always_inline]] inline void Scheduler::Yield() {
+  MakeReady(current_);
+  SuspendCurrent();
+}
 
 }  // namespace powercut::runtime
 
