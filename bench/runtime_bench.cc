@@ -10,6 +10,9 @@
 //     resume a ready fiber anyway; through the scheduler loop when it must poll events).
 //   - BM_FiberSwitch_World: the same under sim::World (seeded choice among the ready
 //     fibers, every resumption folded into the trace hash).
+//   - BM_FiberSwitch_WaitQueue: two fibers handing the CPU to each other by blocking,
+//     each notifying the other's WaitQueue and waiting on its own (one switch = one
+//     wake-up plus one blocking hand-off; what engine fibers waiting for IO pay).
 //   - BM_FiberSwitch_Ratio: all three measured back to back in one process; counters
 //     bare_ns, runtime_ns, world_ns (per switch), ratio = runtime_ns / bare_ns,
 //     world_ratio = world_ns / bare_ns, and ratio_per_resume = runtime_ns / (2 * bare_ns)
@@ -30,6 +33,7 @@
 #include "absl/functional/any_invocable.h"
 #include "engine/runtime/reactor.h"
 #include "engine/runtime/scheduler.h"
+#include "engine/runtime/sync.h"
 #include "sim/world.h"
 
 namespace powercut::bench {
@@ -163,6 +167,44 @@ void BM_FiberSwitch_World(benchmark::State& state) {
   YieldLoop(state, world.scheduler());
 }
 BENCHMARK(BM_FiberSwitch_World);
+
+void BM_FiberSwitch_WaitQueue(benchmark::State& state) {
+  FifoReactor reactor;
+  runtime::Scheduler scheduler(reactor);
+  runtime::WaitQueue to_a(scheduler, "a's turn");
+  runtime::WaitQueue to_b(scheduler, "b's turn");
+  bool done = false;
+  double elapsed = 0;
+  uint64_t steps = 0;
+  scheduler.Spawn("a", [&] {
+    const uint64_t first_step = scheduler.steps();
+    const double start = CpuNanos();
+    for (auto _ : state) {
+      to_b.NotifyOne();
+      to_a.Wait();
+    }
+    elapsed = NanosSince(start);
+    steps = scheduler.steps() - first_step;
+    done = true;
+    to_b.NotifyOne();
+  });
+  scheduler.Spawn("b", [&] {
+    while (!done) {
+      to_a.NotifyOne();
+      to_b.Wait();
+    }
+  });
+  absl::Status status = scheduler.Run();
+  if (!status.ok()) {
+    state.SkipWithError(status.ToString().c_str());
+    return;
+  }
+  const double switches = static_cast<double>(steps);
+  state.counters["ns_per_switch"] = elapsed / switches;
+  state.counters["switches_per_second"] =
+      benchmark::Counter(switches, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_FiberSwitch_WaitQueue);
 
 // Bare, runtime and world measured back to back, kSwitches each per iteration, so the
 // ratio in the JSON compares numbers taken under the same conditions.

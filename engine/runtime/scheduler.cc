@@ -17,21 +17,39 @@ struct FiberAbandoned {};
 
 // Hands out pooled stacks and remembers the bounds of the last one (Boost allocates it
 // inside the fiber constructor), for the ASan annotations.
+//
+// Stacks are "coloured": each starts a different multiple of kColorBytes below its
+// page-aligned top. Pooled stacks are otherwise congruent modulo 4 KiB, so two fibers
+// running the same code save and restore registers at addresses that alias in the
+// CPU's store-to-load forwarding (4K aliasing), which made a fiber switch ~40% slower.
 class BoundsRecordingStackAllocator {
  public:
   explicit BoundsRecordingStackAllocator(size_t bytes) : pool_(bytes) {}
   boost::context::stack_context allocate() {
     last_ = pool_.allocate();
+    const size_t offset = (next_color_++ % kColors) * kColorBytes;
+    last_.sp = static_cast<char*>(last_.sp) - offset;
+    last_.size -= offset;
     return last_;
   }
-  void deallocate(boost::context::stack_context& stack) noexcept { pool_.deallocate(stack); }
+  void deallocate(boost::context::stack_context& stack) noexcept {
+    const uintptr_t top = reinterpret_cast<uintptr_t>(stack.sp);
+    const uintptr_t aligned = (top + kPage - 1) & ~(kPage - 1);
+    stack.size += aligned - top;
+    stack.sp = reinterpret_cast<void*>(aligned);
+    pool_.deallocate(stack);
+  }
   StackBounds last_bounds() const {
     return {static_cast<char*>(last_.sp) - last_.size, last_.size};
   }
 
  private:
+  static constexpr size_t kColors = 15;
+  static constexpr size_t kColorBytes = 272;
+  static constexpr uintptr_t kPage = 4096;
   boost::context::pooled_fixedsize_stack pool_;
   boost::context::stack_context last_;
+  size_t next_color_ = 0;
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "engine/runtime/scheduler.h"
 
+#include <cstdint>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -215,6 +217,25 @@ TEST(Scheduler, ManyFibersReuseThePooledStacks) {
   });
   ASSERT_TRUE(scheduler.Run().ok());
   EXPECT_EQ(finished, 10'000);
+}
+
+// Fibers running the same code keep their frames at different offsets within a 4 KiB
+// page (stack colouring), also once their stacks are reused from the pool.
+TEST(Scheduler, StacksOfFibersRunningTheSameCodeDoNotAlias) {
+  ManualReactor reactor;
+  Scheduler scheduler(reactor);
+  std::set<uintptr_t> offsets;
+  auto record = [&] {
+    int local = 0;
+    offsets.insert(reinterpret_cast<uintptr_t>(&local) % 4096);
+    scheduler.Yield();
+  };
+  for (int round = 0; round < 3; ++round) {
+    offsets.clear();
+    for (int i = 0; i < 4; ++i) scheduler.Spawn("same code", record);
+    ASSERT_TRUE(scheduler.Run().ok());
+    EXPECT_EQ(offsets.size(), 4u) << "round " << round;
+  }
 }
 
 }  // namespace
