@@ -8,12 +8,25 @@
 
 #include "absl/strings/str_cat.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace powercut::runtime {
 namespace {
 
 // Thrown inside an abandoned fiber (AbandonAll) to unwind its stack. Deliberately not
 // a std::exception, so engine code catching std::exception does not swallow it.
 struct FiberAbandoned {};
+
+inline void AsanUnpoison(const void* bottom, size_t size) {
+#if defined(__SANITIZE_ADDRESS__)
+  __asan_unpoison_memory_region(bottom, size);
+#else
+  (void)bottom;
+  (void)size;
+#endif
+}
 
 // Hands out pooled stacks and remembers the bounds of the last one (Boost allocates it
 // inside the fiber constructor), for the ASan annotations.
@@ -27,6 +40,9 @@ class BoundsRecordingStackAllocator {
   explicit BoundsRecordingStackAllocator(size_t bytes) : pool_(bytes) {}
   boost::context::stack_context allocate() {
     last_ = pool_.allocate();
+    // A reused stack still carries ASan's poisoning of its last fiber's frames, which
+    // a new colour would put Boost's fiber record on top of.
+    AsanUnpoison(static_cast<char*>(last_.sp) - last_.size, last_.size);
     const size_t offset = (next_color_++ % kColors) * kColorBytes;
     last_.sp = static_cast<char*>(last_.sp) - offset;
     last_.size -= offset;
