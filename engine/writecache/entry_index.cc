@@ -1,7 +1,10 @@
 // The in-RAM index of cache entries (entry_index.h).
 #include "engine/writecache/entry_index.h"
 
+#include <algorithm>
+#include <array>
 #include <limits>
+#include <utility>
 
 namespace powercut::writecache {
 
@@ -24,7 +27,7 @@ void EntryList::Detach(uint32_t i) {
   --size_;
 }
 
-void EntryList::Unlist(std::vector<Entry>& entries, uint32_t i) {
+void EntryList::Unlist(EntryArray& entries, uint32_t i) {
   if (entries[i].list != nullptr) entries[i].list->Detach(i);
 }
 
@@ -66,6 +69,36 @@ void EntryList::Clear() {
   while (!empty()) Detach(head_);
 }
 
+// ---- Sorting by sector -------------------------------------------------------------
+
+void SortBySector(SectorIndexArray& items, SectorIndexArray& scratch) {
+  constexpr int kDigitBits = 11;
+  constexpr int kDigits = (64 + kDigitBits - 1) / kDigitBits;
+  constexpr size_t kBuckets = size_t{1} << kDigitBits;
+  // Already in order (a cache filled by sequential writes): nothing to do.
+  if (std::is_sorted(items.begin(), items.end(),
+                     [](const SectorIndex& a, const SectorIndex& b) { return a.sector < b.sector; })) {
+    return;
+  }
+  // One pass counts every digit; a digit all sectors share moves nothing.
+  std::vector<std::array<size_t, kBuckets>> counts(kDigits);
+  for (auto& c : counts) c.fill(0);
+  for (const SectorIndex& item : items) {
+    for (int d = 0; d < kDigits; ++d) ++counts[d][(item.sector >> (d * kDigitBits)) & (kBuckets - 1)];
+  }
+  scratch.resize(items.size());
+  for (int d = 0; d < kDigits; ++d) {
+    std::array<size_t, kBuckets>& count = counts[d];
+    if (std::find(count.begin(), count.end(), items.size()) != count.end()) continue;
+    size_t sum = 0;
+    for (size_t& c : count) sum += std::exchange(c, sum);  // bucket starts
+    for (const SectorIndex& item : items) {
+      scratch[count[(item.sector >> (d * kDigitBits)) & (kBuckets - 1)]++] = item;
+    }
+    items.swap(scratch);
+  }
+}
+
 // ---- EntryTree -------------------------------------------------------------------
 
 void EntryTree::Clear() {
@@ -81,6 +114,25 @@ uint32_t EntryTree::Insert(uint32_t i) {
   if (it == set_.begin()) return kNoEntry;
   --it;
   return it->sector == e.original_sector ? it->index : kNoEntry;
+}
+
+void EntryTree::BuildSorted(std::span<const SectorIndex> sorted) {
+  // Each entry's order is base + its index: distinct, and below every later insert's,
+  // which is all Insert()'s orders promise. The keys come from `sorted` alone, and the
+  // entries are then marked in index order: no random access to the entry array.
+  const uint64_t base = next_order_;
+  std::vector<bool> member(entries_->size());
+  for (const SectorIndex& item : sorted) {
+    member[item.index] = true;
+    // Each key is the largest so far: the end is the right place, no descent.
+    set_.insert(set_.end(), Key{item.sector, base + item.index, item.index});
+  }
+  for (uint32_t i = 0; i < entries_->size(); ++i) {
+    if (!member[i]) continue;
+    (*entries_)[i].tree_order = base + i;
+    (*entries_)[i].in_tree = true;
+  }
+  next_order_ = base + entries_->size();
 }
 
 void EntryTree::Erase(uint32_t i) {
@@ -131,7 +183,8 @@ void FreeList::Add(uint32_t i) {
   if (sorted_) {
     // The cursor starts at the first entry added to an empty list.
     if (tree_.empty()) current_ = i;
-    tree_.insert(i);
+    // Recovery adds entries mostly in ascending order: try the end first.
+    tree_.insert(tree_.end(), i);
   } else {
     fifo_.PushBack(i);
   }

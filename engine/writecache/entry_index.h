@@ -19,10 +19,12 @@
 #define POWERCUT_ENGINE_WRITECACHE_ENTRY_INDEX_H_
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "absl/container/btree_set.h"
 #include "engine/runtime/time.h"
+#include "engine/writecache/huge_page_allocator.h"
 #include "engine/writecache/format.h"
 
 namespace powercut::writecache {
@@ -30,6 +32,9 @@ namespace powercut::writecache {
 inline constexpr uint32_t kNoEntry = ~uint32_t{0};
 
 class EntryList;
+struct Entry;
+// The entry array, indexed by cache block (huge pages: a big cache has a big one).
+using EntryArray = std::vector<Entry, HugePageAllocator<Entry>>;
 
 struct Entry {
   // RAM mirror of the on-media entry (kept in step with the metadata bytes).
@@ -47,7 +52,7 @@ struct Entry {
 
 class EntryList {
  public:
-  explicit EntryList(std::vector<Entry>& entries) : entries_(&entries) {}
+  explicit EntryList(EntryArray& entries) : entries_(&entries) {}
   EntryList(const EntryList&) = delete;
   EntryList& operator=(const EntryList&) = delete;
   ~EntryList() { Clear(); }
@@ -69,20 +74,32 @@ class EntryList {
   void Clear();
 
   // Takes entry `i` out of the list holding it; a no-op if it is in none.
-  static void Unlist(std::vector<Entry>& entries, uint32_t i);
+  static void Unlist(EntryArray& entries, uint32_t i);
 
  private:
   void Detach(uint32_t i);
 
-  std::vector<Entry>* entries_;
+  EntryArray* entries_;
   uint32_t head_ = kNoEntry;
   uint32_t tail_ = kNoEntry;
   size_t size_ = 0;
 };
 
+// An entry's original sector and index, for sorting entries by sector.
+struct SectorIndex {
+  uint64_t sector;
+  uint32_t index;
+};
+using SectorIndexArray = std::vector<SectorIndex, HugePageAllocator<SectorIndex>>;
+
+// Sorts `items` by sector, stably (entries of one sector keep their order): an LSD
+// radix sort in 11-bit digits that skips the digits every sector shares, so a cache's
+// worth of entries costs a few linear passes. `scratch` is working space.
+void SortBySector(SectorIndexArray& items, SectorIndexArray& scratch);
+
 class EntryTree {
  public:
-  explicit EntryTree(std::vector<Entry>& entries) : entries_(&entries) {}
+  explicit EntryTree(EntryArray& entries) : entries_(&entries) {}
 
   bool empty() const { return set_.empty(); }
   size_t size() const { return set_.size(); }
@@ -91,6 +108,10 @@ class EntryTree {
   // the newest of that sector until now (kNoEntry if none): one descent for both.
   uint32_t Insert(uint32_t i);
   void Erase(uint32_t i);
+  // Inserts `sorted` (strictly ascending sectors, with each entry's original_sector)
+  // into an empty tree, as Insert() of each would, in linear time (recovery's bulk
+  // load).
+  void BuildSorted(std::span<const SectorIndex> sorted);
 
   // The newest entry of exactly `sector`, or kNoEntry.
   uint32_t FindNewest(uint64_t sector) const;
@@ -118,7 +139,7 @@ class EntryTree {
     return Key{e.original_sector, e.tree_order, i};
   }
 
-  std::vector<Entry>* entries_;
+  EntryArray* entries_;
   absl::btree_set<Key, Less> set_;
   uint64_t next_order_ = 1;
 };
@@ -127,7 +148,7 @@ class EntryTree {
 // upwards and wraps. pmem mode: first in, first out.
 class FreeList {
  public:
-  FreeList(std::vector<Entry>& entries, bool sorted)
+  FreeList(EntryArray& entries, bool sorted)
       : entries_(&entries), sorted_(sorted), fifo_(entries) {}
 
   size_t size() const { return size_; }
@@ -139,7 +160,7 @@ class FreeList {
   void Pop();
 
  private:
-  std::vector<Entry>* entries_;
+  EntryArray* entries_;
   bool sorted_;
   absl::btree_set<uint32_t> tree_;  // sorted mode
   uint32_t current_ = kNoEntry;     // sorted mode: the cursor

@@ -1,5 +1,8 @@
 #include "engine/writecache/entry_index.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace powercut::writecache {
@@ -12,7 +15,7 @@ std::vector<uint32_t> Contents(const EntryList& list) {
 }
 
 TEST(WritecacheEntryIndex, ListsAreIntrusiveAndAnEntryIsInOneListAtATime) {
-  std::vector<Entry> entries(6);
+  EntryArray entries(6);
   EntryList a(entries), b(entries);
   a.PushFront(1);
   a.PushFront(2);
@@ -33,7 +36,7 @@ TEST(WritecacheEntryIndex, ListsAreIntrusiveAndAnEntryIsInOneListAtATime) {
 }
 
 TEST(WritecacheEntryIndex, TheTreeKeepsDuplicatesInInsertionOrderNewestLast) {
-  std::vector<Entry> entries(8);
+  EntryArray entries(8);
   EntryTree tree(entries);
   auto put = [&](uint32_t i, uint64_t sector) {
     entries[i].original_sector = sector;
@@ -60,8 +63,48 @@ TEST(WritecacheEntryIndex, TheTreeKeepsDuplicatesInInsertionOrderNewestLast) {
   EXPECT_EQ(tree.size(), 3u);
 }
 
+TEST(WritecacheEntryIndex, SortBySectorIsStableOverEverySectorDigit) {
+  // Sectors that differ in low, middle and top digits, with ties (kept in input order).
+  SectorIndexArray items;
+  uint64_t x = 0x243f6a8885a308d3ull;
+  for (uint32_t i = 0; i < 5000; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    const uint64_t sector = (i % 7 == 0) ? (x >> 60) << 56 : (x >> 40) & ~uint64_t{7};
+    items.push_back({i > 0 && i % 11 == 0 ? items[i / 2].sector : sector, i});
+  }
+  SectorIndexArray expected = items;
+  std::stable_sort(expected.begin(), expected.end(),
+                   [](const SectorIndex& a, const SectorIndex& b) { return a.sector < b.sector; });
+  SectorIndexArray scratch;
+  SortBySector(items, scratch);
+  ASSERT_EQ(items.size(), expected.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    EXPECT_EQ(items[i].sector, expected[i].sector) << i;
+    EXPECT_EQ(items[i].index, expected[i].index) << i;
+  }
+}
+
+TEST(WritecacheEntryIndex, ABulkLoadedTreeIsTheTreeOfInsertsInThatOrder) {
+  EntryArray entries(6);
+  const uint64_t sectors[] = {16, 8, 24, 0, 40, 32};
+  for (uint32_t i = 0; i < 6; ++i) entries[i].original_sector = sectors[i];
+  EntryTree tree(entries);
+  tree.BuildSorted(SectorIndexArray{{0, 3}, {8, 1}, {16, 0}, {24, 2}, {32, 5}, {40, 4}});
+  EXPECT_EQ(tree.size(), 6u);
+  EXPECT_EQ(tree.First(), 3u);
+  EXPECT_EQ(tree.Next(0), 2u);
+  EXPECT_EQ(tree.FindNewest(32), 5u);
+  EXPECT_TRUE(entries[4].in_tree);
+  // Later inserts order after the bulk-loaded entries of their sector.
+  entries.push_back(Entry{});
+  entries[6].original_sector = 16;
+  EXPECT_EQ(tree.Insert(6), 0u);
+  EXPECT_EQ(tree.FindNewest(16), 6u);
+  EXPECT_EQ(tree.FindFollowing(16, /*lowest=*/true), 0u);
+}
+
 TEST(WritecacheEntryIndex, SortedFreeListAllocatesUpwardsFromItsCursorAndWraps) {
-  std::vector<Entry> entries(8);
+  EntryArray entries(8);
   FreeList free(entries, /*sorted=*/true);
   free.Add(5);  // the cursor starts at the first entry added to an empty list
   free.Add(2);
@@ -78,7 +121,7 @@ TEST(WritecacheEntryIndex, SortedFreeListAllocatesUpwardsFromItsCursorAndWraps) 
 }
 
 TEST(WritecacheEntryIndex, FifoFreeListAllocatesInOrderOfFreeing) {
-  std::vector<Entry> entries(8);
+  EntryArray entries(8);
   FreeList free(entries, /*sorted=*/false);
   free.Add(5);
   free.Add(2);

@@ -44,26 +44,6 @@ absl::StatusOr<Geometry> GeometryFor(uint64_t n_blocks, uint32_t block_size) {
   return Geometry{block_size, n_blocks, MetadataBytes(n_blocks, block_size)};
 }
 
-uint64_t LoadU64(std::span<const std::byte> bytes, uint64_t offset) {
-  uint64_t value = 0;
-  for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(bytes[offset + i]);
-  return value;
-}
-
-void StoreU64(std::span<std::byte> bytes, uint64_t offset, uint64_t value) {
-  for (int i = 0; i < 8; ++i) bytes[offset + i] = static_cast<std::byte>(value >> (8 * i));
-}
-
-uint32_t LoadU32(std::span<const std::byte> bytes, uint64_t offset) {
-  uint32_t value = 0;
-  for (int i = 3; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(bytes[offset + i]);
-  return value;
-}
-
-void StoreU32(std::span<std::byte> bytes, uint64_t offset, uint32_t value) {
-  for (int i = 0; i < 4; ++i) bytes[offset + i] = static_cast<std::byte>(value >> (8 * i));
-}
-
 void EncodeSuperblock(const Superblock& sb, std::span<std::byte> bytes) {
   std::memset(bytes.data(), 0, kSuperblockBytes);
   StoreU32(bytes, 0, sb.magic);

@@ -22,8 +22,10 @@
 #ifndef POWERCUT_ENGINE_WRITECACHE_FORMAT_H_
 #define POWERCUT_ENGINE_WRITECACHE_FORMAT_H_
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -99,11 +101,42 @@ Superblock DecodeSuperblock(std::span<const std::byte> bytes);
 void EncodeEntry(const MemoryEntry& entry, std::span<std::byte> bytes);
 MemoryEntry DecodeEntry(std::span<const std::byte> bytes);
 
-// Little-endian u64 / u32 at `offset` of `bytes`.
-uint64_t LoadU64(std::span<const std::byte> bytes, uint64_t offset);
-void StoreU64(std::span<std::byte> bytes, uint64_t offset, uint64_t value);
-uint32_t LoadU32(std::span<const std::byte> bytes, uint64_t offset);
-void StoreU32(std::span<std::byte> bytes, uint64_t offset, uint32_t value);
+namespace internal {
+template <typename T>
+T ByteSwap(T value) {
+  T out = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) out = static_cast<T>((out << 8) | ((value >> (8 * i)) & 0xff));
+  return out;
+}
+
+template <typename T>
+T LoadLittle(std::span<const std::byte> bytes, uint64_t offset) {
+  T value;
+  std::memcpy(&value, bytes.data() + offset, sizeof(T));
+  if constexpr (std::endian::native == std::endian::big) value = ByteSwap(value);
+  return value;
+}
+template <typename T>
+void StoreLittle(std::span<std::byte> bytes, uint64_t offset, T value) {
+  if constexpr (std::endian::native == std::endian::big) value = ByteSwap(value);
+  std::memcpy(bytes.data() + offset, &value, sizeof(T));
+}
+}  // namespace internal
+
+// Little-endian u64 / u32 at `offset` of `bytes` (inline: recovery decodes a million
+// entries with them).
+inline uint64_t LoadU64(std::span<const std::byte> bytes, uint64_t offset) {
+  return internal::LoadLittle<uint64_t>(bytes, offset);
+}
+inline void StoreU64(std::span<std::byte> bytes, uint64_t offset, uint64_t value) {
+  internal::StoreLittle(bytes, offset, value);
+}
+inline uint32_t LoadU32(std::span<const std::byte> bytes, uint64_t offset) {
+  return internal::LoadLittle<uint32_t>(bytes, offset);
+}
+inline void StoreU32(std::span<std::byte> bytes, uint64_t offset, uint32_t value) {
+  internal::StoreLittle(bytes, offset, value);
+}
 
 // A freshly formatted metadata area for `geometry`, with the magic still zero (the
 // first half of the formatting order): superblock version 1, block_size, n_blocks,

@@ -1,5 +1,6 @@
 // Unit tests of the write-back cache engine in pmem mode, on a simulated origin SSD and
 // simulated persistent memory.
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -234,6 +235,42 @@ TEST(WritecachePmem, RecoveryKeepsCommittedBlocksAndFreesUncommittedOnes) {
   uint64_t free = 0;
   for (const MemoryEntry& e : m.entries) free += e.seq_count == kFreeSeq;
   EXPECT_EQ(free, 15u);  // the cleaned state is durable
+}
+
+// The kernel frees entries in index order as its recovery loop meets them: an
+// uncommitted entry at its own index, the loser of two committed duplicates at the
+// index of the later one. pmem mode allocates first in, first out, so that order is
+// the order new blocks land in.
+TEST(WritecachePmem, RecoveryFreesInTheKernelsIndexOrderAndAllocatesInThatOrder) {
+  // Superblock seq 5. Sector 40: entries 0 (seq 3), 2 (seq 4, wins at step 2, freeing 0)
+  // and 4 (seq 1, loses at step 4). Entry 1 is uncommitted, entry 3 stays.
+  const Geometry g = *ComputeGeometry(17 * 4096, 4096);
+  std::vector<std::byte> image((17 * kBlock) * 512);
+  std::vector<std::byte> meta = FormattedMetadata(g);
+  StoreU32(meta, kMagicOffset, kMagic);
+  StoreU64(meta, kSeqCountOffset, 5);
+  const std::vector<MemoryEntry> entries = {{40, 3}, {48, 5}, {40, 4}, {56, 2}, {40, 1}};
+  for (size_t i = 0; i < entries.size(); ++i) {
+    EncodeEntry(entries[i], std::span<std::byte>(meta).subspan(Geometry::EntryOffset(i), 16));
+  }
+  std::copy(meta.begin(), meta.end(), image.begin());
+  PmemRig rig("p origin pmem 4096 0", 16, 0, image);
+  rig.Run([&] {
+    EXPECT_EQ(rig.wc->free_blocks(), 14u);
+    // Four new sectors take the free entries 1, 0, 4, 5 in that order.
+    for (uint64_t k = 0; k < 4; ++k) {
+      ASSERT_TRUE(rig.Write(512 + k * kBlock, Pattern(kBlock, static_cast<uint8_t>(k))).ok());
+    }
+    ASSERT_TRUE(rig.Flush().ok());
+  });
+  EXPECT_FALSE(rig.wc->has_error());
+  const ParsedMetadata m = rig.DurableMetadata();
+  EXPECT_EQ(m.entries[2], (MemoryEntry{40, 4}));
+  EXPECT_EQ(m.entries[3], (MemoryEntry{56, 2}));
+  const uint64_t expected_index[] = {1, 0, 4, 5};
+  for (uint64_t k = 0; k < 4; ++k) {
+    EXPECT_EQ(m.entries[expected_index[k]].original_sector, 512 + k * kBlock) << "write " << k;
+  }
 }
 
 TEST(WritecachePmem, WritebackUsesFuaByDefaultAndAnOriginFlushWithNofua) {

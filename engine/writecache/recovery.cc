@@ -17,6 +17,8 @@
 // before a freed block can be reused. Then writeback starts if the cache is above the
 // high watermark, and the max_age timer is armed.
 #include <algorithm>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "engine/io/io_batch.h"
@@ -119,17 +121,19 @@ void WriteCache::Recover() {
   tree_.Clear();
   lru_.Clear();
   freelist_.Clear();
-  entries_.assign(geometry_.n_blocks, Entry{});
   writeback_size_ = 0;
   uncommitted_blocks_ = 0;
   overwrote_committed_ = false;
 
   seq_count_ = LoadU64(memory_, kSeqCountOffset);
-  for (uint32_t b = 0; b < entries_.size(); ++b) {
-    const MemoryEntry me = DecodeEntry(
-        std::span<const std::byte>(memory_).subspan(Geometry::EntryOffset(b), kEntryBytes));
-    entries_[b].original_sector = me.original_sector;
-    entries_[b].seq_count = me.seq_count;
+  // One pass over the metadata builds the entry mirror (every other field at its
+  // default).
+  entries_.clear();
+  entries_.reserve(geometry_.n_blocks);
+  for (uint64_t b = 0; b < geometry_.n_blocks; ++b) {
+    Entry& e = entries_.emplace_back();
+    e.original_sector = LoadU64(memory_, Geometry::EntryOffset(b));
+    e.seq_count = LoadU64(memory_, Geometry::EntryOffset(b) + 8);
   }
   if (POWERCUT_MUTANT(kWcSeqFromEntries)) {
     // The bug: the epoch is derived from the entries, not from the superblock.
@@ -143,40 +147,88 @@ void WriteCache::Recover() {
     if (any) seq_count_ = max_seq + 1;
   }
 
-  bool need_flush = false;
+  // The kernel visits the entries in index order, inserting each committed one into the
+  // tree, where it meets the newest entry of its sector so far: the higher seq wins
+  // (equal seqs: the sticky error, and the later index wins), the loser is freed. Each
+  // sector's entries meet only each other, in index order, so the same duel is run
+  // here over the committed entries sorted by sector (stably: index order within a
+  // sector), and the tree is bulk-loaded with the winners. What the kernel frees at
+  // step b is recorded and replayed in index order below, so the free list (its order
+  // is pmem mode's allocation order) and the stores clearing seq_count come out as the
+  // kernel's.
+  SectorIndexArray committed;
+  committed.reserve(entries_.size());
   for (uint32_t b = 0; b < entries_.size(); ++b) {
-    bool erase = false;
-    if (!IsCommitted(b)) {
-      erase = true;
-    } else {
-      // Inserted first: the insertion names the sector's newest entry so far.
-      const uint32_t old = InsertEntry(b);
-      if (old != kNoEntry) {
-        if (entries_[old].seq_count == entries_[b].seq_count) {
-          SetError(absl::InvalidArgumentError(absl::StrCat(
-                       "two identical entries, position ", b, ", sector ",
-                       entries_[b].original_sector, ", sequence ", entries_[b].seq_count)),
-                   "recovery");
-        }
-        bool keep_old = entries_[old].seq_count > entries_[b].seq_count;
-        if (POWERCUT_MUTANT(kWcLowerSeqWins)) keep_old = entries_[old].seq_count < entries_[b].seq_count;
-        if (keep_old) {
-          UnlinkEntry(b);
-          erase = true;
-        } else {
-          FreeEntry(old);
-          need_flush = true;
-        }
-      }
+    if (IsCommitted(b)) committed.push_back({entries_[b].original_sector, b});
+  }
+  {
+    SectorIndexArray scratch;
+    SortBySector(committed, scratch);
+  }
+  struct Freed {
+    uint32_t step;   // the entry whose insertion frees ...
+    uint32_t entry;  // ... this one (itself, if it lost)
+  };
+  std::vector<Freed> freed;
+  std::optional<uint32_t> first_identical;  // the first step meeting an equal seq
+  size_t winners = 0;
+  for (size_t first = 0; first < committed.size();) {
+    uint32_t newest = committed[first].index;
+    size_t next = first + 1;
+    for (; next < committed.size() && committed[next].sector == committed[first].sector; ++next) {
+      const uint32_t b = committed[next].index;
+      const uint64_t old_seq = entries_[newest].seq_count;
+      const uint64_t seq = entries_[b].seq_count;
+      if (old_seq == seq && (!first_identical || b < *first_identical)) first_identical = b;
+      bool keep_old = old_seq > seq;
+      if (POWERCUT_MUTANT(kWcLowerSeqWins)) keep_old = old_seq < seq;
+      freed.push_back({b, keep_old ? b : newest});
+      if (!keep_old) newest = b;
     }
-    if (erase) {
-      if (entries_[b].seq_count != kFreeSeq) {
+    committed[winners++] = {committed[first].sector, newest};
+    first = next;
+  }
+  tree_.BuildSorted(std::span<const SectorIndex>(committed).first(winners));
+  if (first_identical) {
+    const Entry& e = entries_[*first_identical];
+    SetError(absl::InvalidArgumentError(absl::StrCat("two identical entries, position ",
+                                                     *first_identical, ", sector ",
+                                                     e.original_sector, ", sequence ",
+                                                     e.seq_count)),
+             "recovery");
+  }
+  std::sort(freed.begin(), freed.end(),
+            [](const Freed& a, const Freed& b) { return a.step < b.step; });
+
+  // Index order: the winners enter the LRU list (newest insertion first), and each
+  // step's free goes to the free list.
+  bool need_flush = false;
+  bool freed_committed = false;
+  const runtime::Nanos now = scheduler_.Now();
+  auto next_freed = freed.begin();
+  for (uint32_t b = 0; b < entries_.size(); ++b) {
+    Entry& e = entries_[b];
+    if (e.in_tree) {
+      lru_.PushFront(b);
+      e.age = now;
+    }
+    if (next_freed != freed.end() && next_freed->step == b) {
+      // A committed duplicate: always a change to make durable.
+      ClearSeq(next_freed->entry);
+      AddToFreelist(next_freed->entry);
+      freed_committed |= next_freed->entry != b;
+      need_flush = true;
+      ++next_freed;
+    } else if (!IsCommitted(b)) {
+      // Later steps free only entries before them: b's own seq is still as read.
+      if (e.seq_count != kFreeSeq) {
         ClearSeq(b);
         need_flush = true;
       }
       AddToFreelist(b);
     }
   }
+  if (freed_committed) freelist_wait_.NotifyAll();
 
   if (need_flush) {
     // The cleaned metadata is durable before any block freed here is reused.

@@ -316,7 +316,7 @@ class WriteCache : public io::BlockDevice {
   Geometry geometry_;
   std::vector<std::byte> memory_;      // the metadata area's RAM copy
   std::vector<bool> dirty_regions_;    // SSD mode: 64 KiB regions of memory_ to write
-  std::vector<Entry> entries_;
+  EntryArray entries_;
   EntryTree tree_{entries_};
   EntryList lru_{entries_};            // front: newest
   FreeList freelist_{entries_, /*sorted=*/pmem_ == nullptr};  // pmem: FIFO, as the kernel
