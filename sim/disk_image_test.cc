@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "sim/render_for_test.h"
 
 namespace powercut::sim {
 namespace {
@@ -53,15 +54,7 @@ std::vector<std::byte> Counting(size_t sectors, uint8_t first) {
   return bytes;
 }
 
-// Renders sectors [0, n) as one character per sector ('.' for zero).
-std::string Render(const DiskImage& image, uint64_t n) {
-  std::string out;
-  for (uint64_t s = 0; s < n; ++s) {
-    const SectorBytes* bytes = image.Get(s);
-    out += bytes == nullptr ? '.' : static_cast<char>('a' + static_cast<int>((*bytes)[0]));
-  }
-  return out;
-}
+std::string Render(const DiskImage& image, uint64_t n) { return RenderSectors(image, n, 'a'); }
 
 TEST(DiskImage, AWriteIsOneExtentAndOverwritesSplitIt) {
   DiskImage image(16);

@@ -6,6 +6,7 @@
 #include "absl/container/btree_set.h"
 #include "engine/io/io_batch.h"
 #include "gtest/gtest.h"
+#include "sim/render_for_test.h"
 #include "sim/sim_ssd.h"
 
 namespace powercut::sim {
@@ -29,15 +30,7 @@ PendingWrite Write(uint64_t id, uint64_t sector, std::vector<uint8_t> values, ui
   return write;
 }
 
-// Renders sectors [0, n) as a string of first bytes ('.' for zero).
-std::string Render(const DiskImage& image, uint64_t n) {
-  std::string out;
-  for (uint64_t s = 0; s < n; ++s) {
-    const SectorBytes* bytes = image.Get(s);
-    out += bytes == nullptr ? '.' : static_cast<char>('0' + static_cast<int>((*bytes)[0]));
-  }
-  return out;
-}
+std::string Render(const DiskImage& image, uint64_t n) { return RenderSectors(image, n, '0'); }
 
 std::set<std::string> SampleMany(const SsdCrashState& state, uint64_t n) {
   std::set<std::string> seen;
