@@ -134,6 +134,21 @@ std::optional<std::string> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
     if (fresh[m] && !reference) reference = m;
   }
   if (!reference) return std::nullopt;
+  // I1 for a clean array: assembly trusts every chunk, set bits included.
+  const raid1::MdSuperblock& top = *views[*reference].md;
+  if (top.clean() && !Degraded(top)) {
+    for (size_t other = 0; other < views.size(); ++other) {
+      if (!fresh[other] || other == *reference) continue;
+      for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
+        const uint64_t first = g.data_offset + g.bitmap.FirstSectorOfChunk(chunk);
+        const uint64_t n = g.bitmap.SectorsInChunk(chunk);
+        if (Read(*disks[other], first, n) != Read(*disks[*reference], first, n)) {
+          return absl::StrCat("I1: the array is marked clean, but fresh members ", *reference,
+                              " and ", other, " hold different data for chunk ", chunk);
+        }
+      }
+    }
+  }
   for (size_t m = 0; m < views.size(); ++m) {
     if (!fresh[m] || views[m].super.stale() || views[m].super.events < views[m].md->events) {
       continue;  // I1 speaks for bitmaps assembly would trust
@@ -305,6 +320,12 @@ void Raid1TraceChecker::CheckMdWrite(std::span<const std::byte> data) {
     Violation(absl::StrCat("I4: md events go back from ", *last, " to ", md->events));
   }
   last = md->events;
+  // A clean array is trusted to be in sync everywhere (the next assembly resyncs
+  // nothing), so it is marked clean only with no data write in flight (I1).
+  if (md->clean() && !state_->in_flight.empty()) {
+    Violation(absl::StrCat("I1: an md superblock marked clean is written while a data write to chunk ",
+                           state_->in_flight.begin()->first, " is in flight"));
+  }
   if (Degraded(*md)) {
     if (!state_->degraded_since) state_->degraded_since = md->events;
   } else {

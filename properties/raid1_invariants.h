@@ -17,7 +17,8 @@
 //   I5   a bitmap's events >= its member's md events (or the bitmap says stale);
 //   I6   events_cleared <= events;
 //   I1   wherever a fresh member's non-stale bitmap says a chunk is clean, every fresh
-//        member holds the same durable data for it.
+//        member holds the same durable data for it; if the freshest md superblock says
+//        the whole array is clean (resync_offset done, not degraded), for every chunk.
 // After recovery: CheckMirrorsIdentical (I8: in-sync mirrors hold the same data) and
 // CheckBitmapsClear (I12: every bit clear, after resync and idle daemon periods).
 // On the IO streams (Raid1TraceChecker, one BlockDevice wrapper per member, sharing a
@@ -29,6 +30,8 @@
 //   I3   a bitmap write that clears a chunk's bit (durably 1 -> 0) carries PREFLUSH, no
 //        write to the chunk is in flight on any member, and the chunk's data is
 //        already durable on every other fresh member;
+//   I1   an md superblock marked clean is written only while no data write is in
+//        flight on any member;
 //   I4   md and bitmap events written to a member never decrease;
 //   I6   events_cleared <= events in every bitmap superblock written;
 //   I7   once an md superblock listing a faulty member was written (degraded), no

@@ -2,6 +2,8 @@
 // the invariant checks (raid1_stack.h).
 #include "properties/raid1_stack.h"
 
+#include <functional>
+#include <stdexcept>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -55,13 +57,127 @@ class VanishingDevice : public io::BlockDeviceWrapper {
   uint64_t ios_ = 0;
 };
 
+// The array, restarted once: the `restart_at_flush`-th flush stops it cleanly
+// (Raid1Array::Stop) and assembles a new one over the same devices (`reopen`), as
+// `mdadm --stop` then `mdadm --assemble` would; requests that arrive meanwhile wait for
+// the new array. After a clean stop of a whole array, its members' durable data must
+// agree (a clean array is in sync: I1) and the next assembly must resync nothing; a
+// violation is recorded in `trace`.
+class RestartingArray : public io::BlockDevice {
+ public:
+  using Reopen = std::function<absl::StatusOr<std::unique_ptr<raid1::Raid1Array>>()>;
+  RestartingArray(sim::World& world, std::unique_ptr<raid1::Raid1Array> array, Reopen reopen,
+                  uint32_t restart_at_flush, std::vector<const sim::SimSsd*> members,
+                  std::shared_ptr<Raid1TraceState> trace)
+      : world_(world),
+        array_(std::move(array)),
+        reopen_(std::move(reopen)),
+        restart_at_flush_(restart_at_flush),
+        members_(std::move(members)),
+        trace_(std::move(trace)),
+        restarted_(world.scheduler(), "raid1 restart") {}
+
+  raid1::Raid1Array& array() { return *array_; }
+  uint64_t sector_count() const override { return array_->sector_count(); }
+  const std::string& name() const override { return array_->name(); }
+  void SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) override {
+    if (!restarting_) return array_->SubmitRead(sector, buffer, std::move(done));
+    Later([this, sector, buffer, done = std::move(done)]() mutable {
+      array_->SubmitRead(sector, buffer, std::move(done));
+    });
+  }
+  void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
+                   io::IoCallback done) override {
+    if (!restarting_) return array_->SubmitWrite(sector, data, flags, std::move(done));
+    Later([this, sector, data, flags, done = std::move(done)]() mutable {
+      array_->SubmitWrite(sector, data, flags, std::move(done));
+    });
+  }
+  void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override {
+    if (!restarting_) return array_->SubmitDiscard(sector, sectors, std::move(done));
+    Later([this, sector, sectors, done = std::move(done)]() mutable {
+      array_->SubmitDiscard(sector, sectors, std::move(done));
+    });
+  }
+  void SubmitFlush(io::IoCallback done) override {
+    // A degraded array is not restarted: its assembly could need the member that is
+    // gone (a fault plan's errors on the last one are a double failure).
+    if (++flushes_ == restart_at_flush_ && !restarting_ && !array_->degraded()) {
+      restarting_ = true;
+      world_.scheduler().Spawn(
+          "raid1-restart",
+          [this, done = std::move(done)]() mutable {
+            Restart();
+            array_->SubmitFlush(std::move(done));
+          },
+          runtime::FiberKind::kDaemon);
+      return;
+    }
+    if (!restarting_) return array_->SubmitFlush(std::move(done));
+    Later([this, done = std::move(done)]() mutable { array_->SubmitFlush(std::move(done)); });
+  }
+
+ private:
+  // Runs `submit` once the restart is over.
+  void Later(absl::AnyInvocable<void()> submit) {
+    world_.scheduler().Spawn(
+        "raid1-restart-wait",
+        [this, submit = std::move(submit)]() mutable {
+          restarted_.Await([this] { return !restarting_; });
+          submit();
+        },
+        runtime::FiberKind::kDaemon);
+  }
+
+  void Restart() {
+    const absl::Status stopped = array_->Stop();
+    world_.Record("raid1", "restart.stopped", stopped.ok() ? 1 : 0);
+    // Member faults may have failed a member during the stop.
+    const bool clean = stopped.ok() && !array_->degraded();
+    if (clean) {
+      std::vector<const sim::DiskImage*> durable;
+      for (const sim::SimSsd* m : members_) durable.push_back(&m->durable());
+      if (auto problem = CheckMirrorsIdentical(trace_->g, durable)) {
+        trace_->violations.push_back(
+            absl::StrCat("I1: members differ after a clean stop (", *problem, ")"));
+      }
+    }
+    retired_.push_back(std::move(array_));  // its daemon fiber may still wake up
+    absl::StatusOr<std::unique_ptr<raid1::Raid1Array>> next = reopen_();
+    if (!next.ok()) throw std::logic_error(std::string(next.status().message()));
+    array_ = std::move(*next);
+    // An assembly that fails (the fault plan's errors on every member) leaves requests
+    // failing, as a real array that cannot start would.
+    const absl::Status assembled = array_->Assemble();
+    world_.Record("raid1", "restart.assembled", assembled.ok() ? 1 : 0);
+    if (assembled.ok() && clean && array_->resynced_chunks() + array_->recovered_chunks() != 0) {
+      trace_->violations.push_back(absl::StrCat(
+          "clean stop: the next assembly resynced ", array_->resynced_chunks(), " and recovered ",
+          array_->recovered_chunks(), " chunks (a clean array needs none)"));
+    }
+    restarting_ = false;
+    restarted_.NotifyAll();
+  }
+
+  sim::World& world_;
+  std::unique_ptr<raid1::Raid1Array> array_;
+  std::vector<std::unique_ptr<raid1::Raid1Array>> retired_;
+  Reopen reopen_;
+  uint32_t restart_at_flush_;
+  std::vector<const sim::SimSsd*> members_;
+  std::shared_ptr<Raid1TraceState> trace_;
+  uint32_t flushes_ = 0;
+  bool restarting_ = false;
+  runtime::WaitQueue restarted_;
+};
+
 class Raid1Stack : public Stack {
  public:
   Raid1Stack(Raid1StackOptions options, raid1::Raid1Geometry geometry,
              std::vector<std::unique_ptr<sim::SimSsd>> members,
              std::unique_ptr<sim::SimSsd> bitmap_file,
              std::vector<std::unique_ptr<io::BlockDevice>> wrappers,
-             std::unique_ptr<raid1::Raid1Array> array, std::shared_ptr<Raid1TraceState> before,
+             std::unique_ptr<RestartingArray> array, std::shared_ptr<Raid1TraceState> before,
              std::shared_ptr<Raid1TraceState> own, bool recovering, sim::World& world)
       : options_(std::move(options)),
         geometry_(geometry),
@@ -94,7 +210,7 @@ class Raid1Stack : public Stack {
         return absl::InternalError(absl::StrCat("raid1 crash image: ", *problem));
       }
     }
-    if (absl::Status s = array_->Assemble(); !s.ok()) return s;
+    if (absl::Status s = array_->array().Assemble(); !s.ok()) return s;
     if (!options_.check_invariants || !recovering_) return absl::OkStatus();
     if (!own_->violations.empty()) {
       return absl::InternalError(absl::StrCat("raid1 invariant violated during recovery: ",
@@ -103,7 +219,8 @@ class Raid1Stack : public Stack {
     if (auto problem = CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))) {
       return absl::InternalError(absl::StrCat("raid1 recovery: ", *problem));
     }
-    if (array_->degraded()) return absl::OkStatus();  // bits are kept for the re-add (I7)
+    const raid1::Raid1Array& array = array_->array();
+    if (array.degraded()) return absl::OkStatus();  // bits are kept for the re-add (I7)
     // I12: three idle daemon periods (plus IO time) clear every bit and counter.
     const runtime::Nanos io_time = 4 * (options_.ssd.flush_latency.max + options_.ssd.write_latency.max);
     world_.scheduler().SleepFor(3 * runtime::Seconds(options_.daemon_sleep_s) + io_time +
@@ -117,9 +234,9 @@ class Raid1Stack : public Stack {
       return absl::InternalError(absl::StrCat("raid1 recovery: ", *problem));
     }
     for (uint64_t chunk = 0; chunk < geometry_.bitmap.chunks; ++chunk) {
-      if (array_->bitmap().counter(chunk) != 0) {
+      if (array.bitmap().counter(chunk) != 0) {
         return absl::InternalError(absl::StrCat("raid1 recovery: I12: chunk ", chunk,
-                                                "'s counter is ", array_->bitmap().counter(chunk),
+                                                "'s counter is ", array.bitmap().counter(chunk),
                                                 " after three idle daemon periods"));
       }
     }
@@ -142,7 +259,7 @@ class Raid1Stack : public Stack {
     for (size_t i = 0; i < members_.size(); ++i) {
       if (!in_sync_only) {
         images.push_back(&members_[i]->durable());
-      } else if (array_->member_state(i) == raid1::MemberState::kInSync) {
+      } else if (array_->array().member_state(i) == raid1::MemberState::kInSync) {
         images.push_back(&members_[i]->visible());
       }
     }
@@ -158,7 +275,7 @@ class Raid1Stack : public Stack {
   std::vector<std::unique_ptr<sim::SimSsd>> members_;
   std::unique_ptr<sim::SimSsd> bitmap_file_;                // the external bitmap, if any
   std::vector<std::unique_ptr<io::BlockDevice>> wrappers_;  // over members_, outermost last
-  std::unique_ptr<raid1::Raid1Array> array_;                // over members_ / wrappers_
+  std::unique_ptr<RestartingArray> array_;                  // over members_ / wrappers_
   std::unique_ptr<Raid1AckChecker> ack_checker_;            // over array_ (I9)
   std::shared_ptr<Raid1TraceState> before_;  // the run before the power cut
   std::shared_ptr<Raid1TraceState> own_;     // this stack's IO
@@ -280,11 +397,19 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
       devices.push_back(device);
       members.push_back(std::move(*made));
     }
-    absl::StatusOr<std::unique_ptr<raid1::Raid1Array>> array =
-        raid1::Raid1Array::Open(world.scheduler(), devices, array_options);
+    RestartingArray::Reopen open = [&world, devices, array_options] {
+      return raid1::Raid1Array::Open(world.scheduler(), devices, array_options);
+    };
+    absl::StatusOr<std::unique_ptr<raid1::Raid1Array>> array = open();
     if (!array.ok()) return array.status();
+    std::vector<const sim::SimSsd*> member_ssds;
+    for (const auto& m : members) member_ssds.push_back(m.get());
+    auto restarting = std::make_unique<RestartingArray>(
+        world, std::move(*array), std::move(open),
+        recover_from == nullptr ? options.restart_at_flush : 0, std::move(member_ssds), trace);
     return std::unique_ptr<Stack>(new Raid1Stack(options, *geometry, std::move(members),
-                                                 std::move(bitmap_file), std::move(wrappers), std::move(*array), *before,
+                                                 std::move(bitmap_file), std::move(wrappers),
+                                                 std::move(restarting), *before,
                                                  trace, recover_from != nullptr, world));
   };
 }

@@ -18,6 +18,11 @@
 // IO fails, unforwarded). With vanish_persists the vanished member stays gone at the
 // recovery too, so the array assembles degraded.
 //
+// With restart_at_flush = k, the k-th flush through the array (if it is whole) stops it
+// cleanly and assembles a new one on the same devices before the flush runs; requests
+// meanwhile wait. The members must then agree (I1: a clean array is in sync) and the
+// assembly must resync nothing; a violation fails the crash check.
+//
 // With check_invariants (the default), every crash check also checks the RAID1
 // invariants (raid1_invariants.h): the members' (and the bitmap file's) IO streams
 // before the power cut and during recovery (I2, I3, I4, I6, I7, I14), each set of crash
@@ -53,6 +58,10 @@ struct Raid1StackOptions {
   // The bitmap is a file on its own SimSsd ("bitmap", exactly the bitmap area long;
   // `ssd` settings apply), not a copy on every member.
   bool external_bitmap = false;
+  // 0: never. k: the k-th flush stops the array cleanly (Raid1Array::Stop) and
+  // assembles it again before it runs; after a clean stop of a whole array the members
+  // must agree and the assembly must resync nothing (a violation otherwise).
+  uint32_t restart_at_flush = 0;
   sim::SimSsdOptions ssd;  // `sectors` and `name` are derived per member
   std::optional<faults::FaultPlan> faults;
   uint32_t fault_member = 0;

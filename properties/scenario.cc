@@ -33,6 +33,7 @@ const std::vector<EngineParam>& Raid1Params() {
       {"vanish_after_ios", 0, 0, uint64_t{1} << 32, "IOs the vanishing member completes first"},
       {"vanish_persists", 0, 0, 1, "the vanished member is gone at recovery too"},
       {"external_bitmap", 0, 0, 1, "the bitmap is a file on its own device, not on the members"},
+      {"restart_at_flush", 0, 0, 1000, "0: never; k: the k-th flush stops the array cleanly and assembles it again"},
   };
   return params;
 }
@@ -64,6 +65,8 @@ Raid1StackOptions Raid1OptionsOf(const Scenario& scenario) {
   options.vanish_after_ios = Param(scenario, Raid1Params(), "vanish_after_ios");
   options.vanish_persists = Param(scenario, Raid1Params(), "vanish_persists") != 0;
   options.external_bitmap = Param(scenario, Raid1Params(), "external_bitmap") != 0;
+  options.restart_at_flush =
+      static_cast<uint32_t>(Param(scenario, Raid1Params(), "restart_at_flush"));
   options.ssd = scenario.ssd;
   options.faults = scenario.faults;
   return options;

@@ -59,18 +59,21 @@ Scenario WritecachePmem(uint64_t seed) {
   return WritecacheWith(DrawPmemOptions(prng, 1024), seed);
 }
 
-// Half the seeds of each raid1 family put the bitmap in a file on its own device. Drawn
-// from a stream of its own, so the other draws of a seed do not change with it.
-void DrawBitmapLocation(uint64_t seed, Scenario& scenario) {
+// Half the seeds of each raid1 family put the bitmap in a file on its own device, and
+// a third of them stop the array cleanly at one of the first flushes and assemble it
+// again. Each from a stream of its own, so the other draws of a seed do not change.
+void DrawBitmapAndRestart(uint64_t seed, Scenario& scenario) {
   if (sim::Prng(seed).Fork("raid1-bitmap").Uniform(2) == 1) {
     scenario.params.push_back({"external_bitmap", 1});
   }
+  sim::Prng restart = sim::Prng(seed).Fork("raid1-restart");
+  if (restart.Uniform(3) == 0) scenario.params.push_back({"restart_at_flush", 1 + restart.Uniform(3)});
 }
 
 Scenario Raid1(uint64_t seed) {
   Scenario scenario = Seeded("raid1", seed, Shape(2048, 0));
   scenario.params = {{"mirrors", 2}, {"logical_sectors", 2048}};
-  DrawBitmapLocation(seed, scenario);
+  DrawBitmapAndRestart(seed, scenario);
   return scenario;
 }
 
@@ -116,7 +119,7 @@ Scenario Raid1Faults(uint64_t seed) {
     scenario.params.push_back({"write_behind", prng.Uniform(2) * (1 + prng.Uniform(64))});
   }
   if (prng.Uniform(3) == 0) scenario.params.push_back({"tight_layout", 1});
-  DrawBitmapLocation(seed, scenario);
+  DrawBitmapAndRestart(seed, scenario);
   return scenario;
 }
 

@@ -18,8 +18,9 @@
 //                     parameters drawn as for writecache, FUA writes durable
 //   raid1             two mirrors with the write-intent bitmap, internal (a copy on
 //                     each member) or, for half the seeds, external (a bitmap file on
-//                     its own device)
-//   raid1-faults      two or three mirrors, internal or external bitmap (as raid1),
+//                     its own device); for a third of the seeds one of the first
+//                     flushes stops the array cleanly and assembles it again
+//   raid1-faults      two or three mirrors, bitmap and clean restart drawn as for raid1,
 //                     chunk sizes drawn, sometimes slow members
 //                     (the daemon clears bits mid-run), IO errors on a member, a member
 //                     vanishing (sometimes for good: a degraded assembly), a

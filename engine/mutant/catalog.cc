@@ -102,6 +102,12 @@ constexpr Info kCatalog[] = {
     {Id::kRaid1ReadWriteMostlyBehind, "raid1_read_write_mostly_behind", "raid1",
      "reads go to write-mostly members without waiting for write-behind writes",
      "raid1 read_balance (write-behind)"},
+    {Id::kRaid1StopCleanBeforeDrain, "raid1_stop_clean_before_drain", "raid1",
+     "a clean stop writes the md superblocks clean before the writes in flight complete",
+     "md's do_md_stop (quiesce before md_update_sb with in_sync; I1)"},
+    {Id::kRaid1StopNoDrain, "raid1_stop_no_drain", "raid1",
+     "a clean stop does not wait for the requests in flight before flushing the bitmap and "
+     "marking the array clean", "md's do_md_stop (mddev_suspend / quiesce; I1)"},
 };
 
 }  // namespace

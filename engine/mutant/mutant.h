@@ -60,6 +60,8 @@ enum class Id : uint16_t {
   kRaid1ResyncFromStale,
   kRaid1OverlapUnserialized,
   kRaid1ReadWriteMostlyBehind,
+  kRaid1StopCleanBeforeDrain,
+  kRaid1StopNoDrain,
 };
 
 struct Info {

@@ -232,7 +232,10 @@ Raid1Array::Raid1Array(runtime::Scheduler& scheduler, std::vector<io::BlockDevic
       bitmap_io_(scheduler, "raid1 bitmap io"),
       counter_wait_(scheduler, "raid1 bitmap counter"),
       behind_wait_(scheduler, "r1 behind"),
-      serialize_wait_(scheduler, "raid1 overlapping write") {}
+      serialize_wait_(scheduler, "raid1 overlapping write"),
+      idle_wait_(scheduler, "raid1 stop"),
+      daemon_wait_(scheduler, "raid1 daemon sleep"),
+      daemon_done_(scheduler, "raid1 daemon exit") {}
 
 Raid1Array::~Raid1Array() = default;
 
@@ -446,6 +449,7 @@ absl::Status Raid1Array::Assemble() {
     if (absl::Status s = UpdateSuperblocks(); !s.ok()) return s;
   }
   if (absl::Status s = RecordFailures(); !s.ok()) return s;
+  daemon_started_ = true;
   scheduler_.Spawn(
       "raid1-bitmap-daemon", [this] { RunDaemon(); }, runtime::FiberKind::kDaemon);
   return absl::OkStatus();
@@ -473,7 +477,7 @@ absl::Status Raid1Array::WriteMdSuperblocks() {
   for (size_t i : targets) {
     MdSuperblock& sb = supers_[i];
     sb.events = events_;
-    sb.resync_offset = 0;  // active
+    sb.resync_offset = clean_ ? kMdResyncDone : 0;  // clean after Stop, else active
     for (size_t j = 0; j < members_.size(); ++j) {
       sb.dev_roles[j] = state_[j] == MemberState::kInSync ? static_cast<uint16_t>(j) : kMdRoleFaulty;
     }
@@ -589,24 +593,58 @@ absl::Status Raid1Array::Resync() {
   return RecordFailures();
 }
 
+absl::Status Raid1Array::DaemonWork() {
+  // No mirror left: nothing to keep in sync.
+  if (absl::Status s = RecordFailures(); !s.ok()) return s;
+  runtime::MutexLock lock(bitmap_io_);
+  if (bitmap_->all_clean()) return absl::OkStatus();
+  // Every mirror's data durable before any member's copy says "clean" (see top).
+  // Flushing before the sweep is enough: a counter the sweep takes from 1 to 0 had its
+  // last write completed before the previous sweep.
+  if (!POWERCUT_MUTANT(kRaid1DaemonNoFlush) && !FlushAll().ok()) return absl::OkStatus();
+  // A member that failed the flush may hold the only copy of data it did not make
+  // durable; its failure is recorded before any bit is cleared.
+  if (FailuresPending() || !bitmap_->DaemonSweep()) return absl::OkStatus();
+  // A write that fails leaves bits set on disk: safe, the next sweep retries.
+  (void)WritePages(bitmap_->TakeDaemonWrites());
+  return absl::OkStatus();
+}
+
 void Raid1Array::RunDaemon() {
-  for (;;) {
-    scheduler_.SleepFor(runtime::Seconds(options_.daemon_sleep_s));
-    if (!RecordFailures().ok()) return;  // no mirror left: nothing to keep in sync
-    {
-      runtime::MutexLock lock(bitmap_io_);
-      if (bitmap_->all_clean()) continue;
-      // Every mirror's data durable before any member's copy says "clean" (see top).
-      // Flushing before the sweep is enough: a counter the sweep takes from 1 to 0 had
-      // its last write completed before the previous sweep.
-      if (!POWERCUT_MUTANT(kRaid1DaemonNoFlush) && !FlushAll().ok()) continue;
-      // A member that failed the flush may hold the only copy of data it did not make
-      // durable; its failure is recorded before any bit is cleared.
-      if (FailuresPending() || !bitmap_->DaemonSweep()) continue;
-      // A write that fails leaves bits set on disk: safe, the next sweep retries.
-      (void)WritePages(bitmap_->TakeDaemonWrites());
-    }
+  while (!stopping_) {
+    const runtime::Nanos wake = scheduler_.Now() + runtime::Seconds(options_.daemon_sleep_s);
+    while (!stopping_ && scheduler_.Now() < wake) daemon_wait_.WaitUntil(wake);
+    if (stopping_ || !DaemonWork().ok()) break;
   }
+  daemon_done_.Set();
+}
+
+void Raid1Array::EndRequest() {
+  if (--active_requests_ == 0) idle_wait_.NotifyAll();
+}
+
+absl::Status Raid1Array::Stop() {
+  if (!running()) return absl::FailedPreconditionError("raid1: array not running");
+  stopping_ = true;  // new requests are refused from now on
+  if (POWERCUT_MUTANT(kRaid1StopCleanBeforeDrain)) {
+    clean_ = true;
+    (void)UpdateSuperblocks();
+  }
+  // md's quiesce: every request accepted before (write-behind included) completes.
+  if (!POWERCUT_MUTANT(kRaid1StopNoDrain)) idle_wait_.Await([&] { return active_requests_ == 0; });
+  daemon_wait_.NotifyAll();
+  if (daemon_started_) daemon_done_.Wait();
+  // md_bitmap_flush: three daemon sweeps take every idle counter 2 -> 1 -> 0 and write
+  // the clears (each after flushing every member: I3); NEEDED chunks keep their bits.
+  for (int sweep = 0; sweep < 3; ++sweep) {
+    if (absl::Status s = DaemonWork(); !s.ok()) return s;
+  }
+  // md_update_sb with in_sync set: events bumped, the bitmap superblock, then the md
+  // superblocks with resync_offset = done (I5). Each md superblock write's PREFLUSH
+  // makes its member's data durable first, so a member whose clean superblock is
+  // durable holds every completed write.
+  clean_ = true;
+  return UpdateSuperblocks();
 }
 
 absl::Status Raid1Array::Unplug() {
@@ -742,7 +780,8 @@ void Raid1Array::SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::Io
   if (valid.ok())
     valid = io::ValidateRange(sector_count(), sector, buffer.size() / io::kSectorSize);
   if (!valid.ok()) return done(valid);
-  if (!running()) return done(absl::FailedPreconditionError("raid1: array not assembled"));
+  if (!running()) return done(absl::FailedPreconditionError("raid1: array not running"));
+  ++active_requests_;
   // read_balance: round-robin over in-sync members that are not write-mostly.
   std::vector<size_t> readers;
   for (size_t i : Members(MemberState::kInSync)) {
@@ -753,6 +792,7 @@ void Raid1Array::SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::Io
         "raid1-read",
         [this, sector, buffer, done = std::move(done)]() mutable {
           RunRead(sector, buffer, std::move(done));
+          EndRequest();
         },
         runtime::FiberKind::kDaemon);
     return;
@@ -761,14 +801,22 @@ void Raid1Array::SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::Io
   members_[member]->SubmitRead(
       geometry_.data_offset + sector, buffer,
       [this, member, sector, buffer, done = std::move(done)](absl::Status s) mutable {
-        if (s.ok()) return done(std::move(s));
+        if (s.ok()) {
+          done(std::move(s));
+          return EndRequest();
+        }
         // Fail the member and read from another one (md's fix_read_error is not modelled).
         scheduler_.Spawn(
             "raid1-read-retry",
             [this, member, sector, buffer, s, done = std::move(done)]() mutable {
-              if (!MarkFaulty(member)) return done(std::move(s));
-              if (absl::Status r = RecordFailures(); !r.ok()) return done(std::move(r));
-              RunRead(sector, buffer, std::move(done));
+              if (!MarkFaulty(member)) {
+                done(std::move(s));
+              } else if (absl::Status r = RecordFailures(); !r.ok()) {
+                done(std::move(r));
+              } else {
+                RunRead(sector, buffer, std::move(done));
+              }
+              EndRequest();
             },
             runtime::FiberKind::kDaemon);
       });
@@ -779,11 +827,13 @@ void Raid1Array::SubmitWrite(uint64_t sector, std::span<const std::byte> data, u
   absl::Status valid = io::ValidateBuffer(data.size());
   if (valid.ok()) valid = io::ValidateRange(sector_count(), sector, data.size() / io::kSectorSize);
   if (!valid.ok()) return done(valid);
-  if (!running()) return done(absl::FailedPreconditionError("raid1: array not assembled"));
+  if (!running()) return done(absl::FailedPreconditionError("raid1: array not running"));
+  ++active_requests_;
   scheduler_.Spawn(
       "raid1-write",
       [this, sector, data, flags, done = std::move(done)]() mutable {
         RunWrite(sector, data.size() / io::kSectorSize, data, flags, std::move(done));
+        EndRequest();
       },
       runtime::FiberKind::kDaemon);
 }
@@ -791,12 +841,14 @@ void Raid1Array::SubmitWrite(uint64_t sector, std::span<const std::byte> data, u
 void Raid1Array::SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) {
   absl::Status valid = io::ValidateRange(sector_count(), sector, sectors);
   if (!valid.ok()) return done(valid);
-  if (!running()) return done(absl::FailedPreconditionError("raid1: array not assembled"));
+  if (!running()) return done(absl::FailedPreconditionError("raid1: array not running"));
+  ++active_requests_;
   // raid1 sends discards down the write path: counted in the bitmap like a write.
   scheduler_.Spawn(
       "raid1-discard",
       [this, sector, sectors, done = std::move(done)]() mutable {
         RunWrite(sector, sectors, {}, io::kNoFlags, std::move(done));
+        EndRequest();
       },
       runtime::FiberKind::kDaemon);
 }
@@ -804,7 +856,7 @@ void Raid1Array::SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback
 void Raid1Array::RunFlush(io::IoCallback done) {
   // Acknowledged write-behind writes reach the write-mostly mirrors first: a flush makes
   // them durable on every mirror, so losing the other mirrors later loses nothing.
-  behind_wait_.Await([&] { return bitmap_ == nullptr || bitmap_->behind_writes() == 0; });
+  behind_wait_.Await([&] { return bitmap_->behind_writes() == 0; });
   const std::vector<size_t> targets = Members(MemberState::kInSync);
   PerMember batch(scheduler_, targets, "r1 flush");
   for (size_t k = 0; k < targets.size(); ++k) batch[k].Flush(*members_[targets[k]]);
@@ -817,8 +869,14 @@ void Raid1Array::RunFlush(io::IoCallback done) {
 }
 
 void Raid1Array::SubmitFlush(io::IoCallback done) {
+  if (!running()) return done(absl::FailedPreconditionError("raid1: array not running"));
+  ++active_requests_;
   scheduler_.Spawn(
-      "raid1-flush", [this, done = std::move(done)]() mutable { RunFlush(std::move(done)); },
+      "raid1-flush",
+      [this, done = std::move(done)]() mutable {
+        RunFlush(std::move(done));
+        EndRequest();
+      },
       runtime::FiberKind::kDaemon);
 }
 

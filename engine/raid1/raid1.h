@@ -69,14 +69,15 @@
 //   auto array = Raid1Array::Open(scheduler, {&ssd0, &ssd1}, options);  // no IO
 //   absl::Status s = (*array)->Create();     // format the members, then Assemble()
 //   absl::Status s = (*array)->Assemble();   // read superblocks + bitmap, resync, run
+//   absl::Status s = (*array)->Stop();       // clean: the next Assemble resyncs nothing
 // FormatMember() and FormatBitmapFile() give the bytes Create() writes, so a harness
 // can build freshly formatted member and bitmap file images without IO.
 //
-// Not implemented yet (issue 4): external bitmap files/devices, clean shutdown (the
-// array is marked active at assembly and stays so; every assembly is unclean and
-// resyncs the bitmap's set chunks), hot re-add of a member while the array runs
-// (members come back only at the next assembly), md's read-error correction (a read
-// error fails the member instead of rewriting the sector), bad-block logs, spares.
+// Not implemented yet (issue 4): hot re-add of a member while the array runs (members
+// come back only at the next assembly), md's read-error correction (a read error fails
+// the member instead of rewriting the sector), bad-block logs, spares, md's events
+// rollback on a clean stop (events always rise), and kicking a bitmap file whose write
+// failed (the request fails instead).
 //
 // Threading: the Scheduler's thread; Submit* from fibers or callbacks, `done` runs on a
 // fiber of the array (or inline for rejected requests and reads, from the member's
@@ -199,6 +200,15 @@ class Raid1Array : public io::BlockDevice {
   // NEEDED chunk from the first fresh member to the others (a member whose events are
   // older than events_cleared gets everything copied), then starts the daemon.
   [[nodiscard]] absl::Status Assemble();
+  // From a fiber: a clean shutdown (md's do_md_stop). Refuses new requests
+  // (FailedPrecondition), waits for every request already accepted (write-behind
+  // included) and stops the daemon; then md_bitmap_flush (three daemon sweeps, each
+  // after flushing every member, so every idle bit is cleared on disk) and md_update_sb
+  // with the array in sync: events bumped, the bitmap superblock, then the md
+  // superblocks with resync_offset = kMdResyncDone. The next Assemble then resyncs
+  // nothing: md_bitmap_load only marks bits NEEDED past resync_offset (a degraded
+  // array's kept bits excepted). The array cannot be restarted: Open a new one.
+  [[nodiscard]] absl::Status Stop();
 
   const Raid1Geometry& geometry() const { return geometry_; }
   const WriteIntentBitmap& bitmap() const { return *bitmap_; }
@@ -206,7 +216,8 @@ class Raid1Array : public io::BlockDevice {
   uint64_t resynced_chunks() const { return resynced_chunks_; }
   // Chunks copied to re-added members beyond the resync plan (full recoveries).
   uint64_t recovered_chunks() const { return recovered_chunks_; }
-  bool running() const { return bitmap_ != nullptr; }
+  // Assembled and not stopped.
+  bool running() const { return bitmap_ != nullptr && !stopping_; }
   MemberState member_state(size_t index) const { return state_.at(index); }
   // Fewer in-sync members than mirrors.
   bool degraded() const;
@@ -263,7 +274,12 @@ class Raid1Array : public io::BlockDevice {
   [[nodiscard]] absl::Status Resync();
   // Copies `chunk` from source_ to `to`; false if any target failed (aborted).
   [[nodiscard]] absl::StatusOr<bool> CopyChunk(uint64_t chunk, const std::vector<size_t>& to);
+  // md_bitmap_daemon_work: flush every member, sweep, write the pages (see raid1.cc).
+  // Fails only when no mirror is left to keep in sync.
+  [[nodiscard]] absl::Status DaemonWork();
   void RunDaemon();
+  // A request accepted by Submit* has completed (Stop waits for all of them).
+  void EndRequest();
 
   runtime::Scheduler& scheduler_;
   std::vector<io::BlockDevice*> members_;
@@ -288,6 +304,13 @@ class Raid1Array : public io::BlockDevice {
   // Sector ranges [first, end) of writes in flight; an overlapping write waits (I1).
   std::vector<std::pair<uint64_t, uint64_t>> writes_in_flight_;
   runtime::WaitQueue serialize_wait_;
+  bool stopping_ = false;  // Stop() was called
+  bool clean_ = false;     // md superblocks are written clean (after Stop)
+  uint64_t active_requests_ = 0;
+  runtime::WaitQueue idle_wait_;    // active_requests_ reached 0
+  runtime::WaitQueue daemon_wait_;  // the daemon's sleep, cut short by Stop
+  bool daemon_started_ = false;
+  runtime::Event daemon_done_;  // the daemon has exited
 };
 
 }  // namespace powercut::raid1

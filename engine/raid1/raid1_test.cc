@@ -391,6 +391,73 @@ TEST(Raid1Array, ReadsAvoidAWriteMostlyMemberAndItsSuperblockSaysSo) {
   ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
 }
 
+TEST(Raid1Stop, WaitsForWritesInFlightThenLeavesEveryMemberCleanAndDurable) {
+  Rig rig;
+  auto array = *Raid1Array::Open(rig.world.scheduler(), rig.members(), SmallOptions());
+  const Raid1Geometry g = array->geometry();
+  rig.world.scheduler().Spawn("test", [&] {
+    ASSERT_TRUE(array->Create().ok());
+    std::vector<runtime::Fiber> writers;
+    int acknowledged = 0;
+    for (uint8_t k = 0; k < 8; ++k) {
+      writers.push_back(rig.world.scheduler().Spawn("writer", [&, k] {
+        ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *array, k * 200u, Pattern(8, k), io::kNoFlags)
+                        .ok());
+        ++acknowledged;
+      }));
+    }
+    rig.world.scheduler().SleepFor(runtime::Microseconds(1));  // all submitted
+    EXPECT_LT(acknowledged, 8);
+    ASSERT_TRUE(array->Stop().ok());
+    EXPECT_EQ(acknowledged, 8);  // every write accepted before Stop completed first
+    EXPECT_FALSE(array->running());
+    EXPECT_TRUE(absl::IsFailedPrecondition(
+        io::WriteSync(rig.world.scheduler(), *array, 0, Pattern(8, 1), io::kNoFlags)));
+    for (const auto& ssd : rig.ssds) {
+      const MdSuperblock md = DurableMd(*ssd, g);
+      EXPECT_TRUE(md.clean()) << ssd->name();
+      EXPECT_EQ(md.events, array->events());
+      EXPECT_EQ(DurableBitmapSuper(*ssd, g).events, md.events);  // I5
+      // md_bitmap_flush cleared every idle bit on disk, and the data is durable.
+      EXPECT_EQ(CountDirtyChunks(g.bitmap, ReadImage(ssd->durable(), g.bitmap_sector,
+                                                     g.bitmap_area_sectors)),
+                0u);
+      for (uint8_t k = 0; k < 8; ++k) {
+        EXPECT_EQ(ReadImage(ssd->durable(), g.data_offset + k * 200u, 8), Pattern(8, k));
+      }
+    }
+    for (const runtime::Fiber& w : writers) rig.world.scheduler().Join(w);
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
+TEST(Raid1Stop, TheNextAssemblyTrustsSetBitsAndResyncsNothing) {
+  Rig rig;
+  rig.world.scheduler().Spawn("test", [&] {
+    auto first = *Raid1Array::Open(rig.world.scheduler(), rig.members(), SmallOptions());
+    const Raid1Geometry g = first->geometry();
+    ASSERT_TRUE(first->Create().ok());
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *first, 640, Pattern(8, 4), io::kNoFlags).ok());
+    ASSERT_TRUE(first->Stop().ok());
+    // A bit left set on a cleanly stopped array (md_bitmap_init_from_disk with
+    // recovery_cp = MaxSector): counted, not NEEDED.
+    for (const auto& ssd : rig.ssds) {
+      std::vector<std::byte> bitmap = ReadImage(ssd->durable(), g.bitmap_sector, 1);
+      SetChunkBit(g.bitmap, bitmap, 10, true);
+      ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *ssd, g.bitmap_sector, bitmap, io::kFua).ok());
+    }
+    auto second = *Raid1Array::Open(rig.world.scheduler(), rig.members(), SmallOptions());
+    ASSERT_TRUE(second->Assemble().ok());
+    EXPECT_EQ(second->resynced_chunks(), 0u);
+    EXPECT_EQ(second->bitmap().counter(10), 2);
+    EXPECT_FALSE(DurableMd(*rig.ssds[0], g).clean());  // running again: active
+    std::vector<std::byte> back(8 * io::kSectorSize);
+    ASSERT_TRUE(io::ReadSync(rig.world.scheduler(), *second, 640, back).ok());
+    EXPECT_EQ(back, Pattern(8, 4));
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
 // A two-way mirror with an external bitmap: the bitmap file on its own SimSsd.
 struct FileRig : Rig {
   FileRig()
@@ -494,6 +561,26 @@ TEST(Raid1External, ADegradedArrayKeepsItsBitsInTheFileAndAReAddRecoversFromThem
     EXPECT_EQ(ReadImage(rig.ssds[1]->visible(), g.data_offset + 300, 8), data);
     rig.world.scheduler().SleepFor(runtime::Seconds(4));
     EXPECT_EQ(CountDirtyChunks(g.bitmap, ReadImage(rig.bitmap_ssd->durable(), 0, 8)), 0u);
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
+TEST(Raid1External, AStopLeavesTheFileClearAndTheNextAssemblyResyncsNothing) {
+  FileRig rig;
+  rig.world.scheduler().Spawn("test", [&] {
+    auto first = *Raid1Array::Open(rig.world.scheduler(), rig.members(), rig.Options());
+    const Raid1Geometry g = first->geometry();
+    ASSERT_TRUE(first->Create().ok());
+    for (uint64_t sector : {0, 300, 1500}) {
+      ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *first, sector, Pattern(8, 6), io::kNoFlags).ok());
+    }
+    ASSERT_TRUE(first->Stop().ok());
+    EXPECT_EQ(CountDirtyChunks(g.bitmap, ReadImage(rig.bitmap_ssd->durable(), 0, 8)), 0u);
+    EXPECT_EQ(DurableBitmapSuper(*rig.bitmap_ssd, g).events, DurableMd(*rig.ssds[1], g).events);
+    EXPECT_TRUE(DurableMd(*rig.ssds[1], g).clean());
+    auto second = *Raid1Array::Open(rig.world.scheduler(), rig.members(), rig.Options());
+    ASSERT_TRUE(second->Assemble().ok());
+    EXPECT_EQ(second->resynced_chunks(), 0u);
   });
   ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
 }
