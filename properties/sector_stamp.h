@@ -3,12 +3,18 @@
 // Every sector a workload writes carries who wrote it and where it belongs, so the
 // oracle can tell, from a recovered image alone, which write a sector came from, or
 // that it is garbage (torn inside a sector, corrupted) or foreign (written for another
-// sector: a misdirected or misplaced write). Layout (little-endian, 512 bytes):
-//     0  u64  magic "PCSTAMP1"
-//     8  u64  write id (>= 1)
-//    16  u64  target sector (logical sector of the device under test)
-//    24  ...  filler derived from (write id, sector)
-//   504  u64  checksum of bytes [0, 504)
+// sector: a misdirected or misplaced write). Layout (64-bit words, host order, which is
+// little-endian on every machine powercut runs on; 512 bytes):
+//     word 0       magic "PCSTAMP2"
+//     word 1       write id (>= 1)
+//     word 2       target sector (logical sector of the device under test)
+//     word 3       check, a multiply-xorshift hash of (write id, target sector)
+//     word j>=4    check + j * 0x9e3779b97f4a7c15
+// The whole sector is a function of (write id, target sector): a sector is stamped iff
+// it equals, bit for bit, the stamp its header names. So a flipped bit anywhere, a
+// sector torn between two writes (their check words differ, hence every body word), or
+// a header from one write over the body of another is garbage. Checking regenerates
+// and compares, and both stamping and checking vectorize.
 // An all-zero sector is "never written" (or discarded).
 #ifndef POWERCUT_PROPERTIES_SECTOR_STAMP_H_
 #define POWERCUT_PROPERTIES_SECTOR_STAMP_H_
