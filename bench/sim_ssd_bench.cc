@@ -15,7 +15,8 @@
 //     cache: the gap between the two shows how memory-bound the write path is.
 //   - BM_SimSsdWrite_IoBatch: one fiber submitting io::IoBatch batches of 32 writes and
 //     waiting for each batch; a flush joins every second batch (every 64 writes).
-//   Target: >= 1,000,000 write+completion events per second.
+//   Target (issue 2): >= 1,000,000 writes per second, each one submission and one
+//   completion event (items_per_second counts writes, not events).
 //
 // Crash image: a SimSsd holding 10,000 durable sectors and 1,000 completed, unflushed
 // 4 KiB writes (half of them over durable data, in batches, so later ones supersede
