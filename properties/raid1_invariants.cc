@@ -404,10 +404,18 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
         }
       }
     }
+    std::optional<std::vector<std::byte>> agreed;  // the first fresh member's data
     for (size_t k = 0; k < state_->members.size(); ++k) {
-      if (k == index_ || !fresh[k]) continue;
-      if (Read(state_->members[k]->durable(), first, n) !=
-          Read(state_->members[k]->visible(), first, n)) {
+      if (!fresh[k]) continue;
+      const std::vector<std::byte> held = Read(state_->members[k]->visible(), first, n);
+      // I13: a chunk that needs a resync (the mirrors differ) keeps its bit until then.
+      if (!agreed) {
+        agreed = held;
+      } else if (held != *agreed) {
+        Violation(absl::StrCat("I13: ", what, " while fresh members hold different data for it"));
+      }
+      if (k == index_) continue;
+      if (Read(state_->members[k]->durable(), first, n) != held) {
         Violation(absl::StrCat("I3: ", what, " while member ", k,
                                " has not made its data durable"));
       }

@@ -32,6 +32,8 @@
 //        already durable on every other fresh member;
 //   I1   an md superblock marked clean is written only while no data write is in
 //        flight on any member;
+//   I13  a bitmap write clears a chunk's bit only where every fresh member holds the
+//        same data for it (a chunk that needs a resync keeps its bit);
 //   I4   md and bitmap events written to a member never decrease;
 //   I6   events_cleared <= events in every bitmap superblock written;
 //   I7   once an md superblock listing a faulty member was written (degraded), no

@@ -57,7 +57,7 @@ std::optional<Kill> FirstKill(const std::string& mutant, uint64_t budget) {
 
 std::string CaughtBy(const std::string& failure) {
   for (const char* invariant : {"I1:", "I2:", "I3:", "I4:", "I5:", "I6:", "I7:", "I8:", "I9:",
-                                "I12:", "I14:"}) {
+                                "I12:", "I13:", "I14:"}) {
     if (failure.find(invariant) != std::string::npos) {
       return absl::StrCat("invariant ", std::string(invariant, std::string(invariant).size() - 1));
     }
