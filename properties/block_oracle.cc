@@ -18,7 +18,13 @@ uint64_t BlockOracle::Begin(Op op) {
   ops_.push_back(op);
   const uint64_t id = ops_.size();
   if (op.kind == Kind::kWrite || op.kind == Kind::kDiscard) {
-    for (uint64_t s = op.sector; s < op.sector + op.sectors; ++s) by_sector_[s].push_back(id);
+    // One descent for the run of sectors; each next sector is at or after the hint.
+    auto it = by_sector_.lower_bound(op.sector);
+    for (uint64_t s = op.sector; s < op.sector + op.sectors; ++s) {
+      it = by_sector_.try_emplace(it, s);
+      it->second.push_back(id);
+      ++it;
+    }
   }
   return id;
 }
@@ -77,7 +83,7 @@ std::optional<uint64_t> BlockOracle::NewestRequiredWrite(uint64_t sector) const 
   return newest;
 }
 
-bool BlockOracle::DiscardedSince(const std::vector<uint64_t>& history, const Op& write,
+bool BlockOracle::DiscardedSince(const History& history, const Op& write,
                                  uint64_t before_seq) const {
   for (uint64_t id : history) {
     const Op& discard = ops_[id - 1];
@@ -99,8 +105,8 @@ std::optional<std::string> BlockOracle::CheckRecovered(uint64_t sector,
                    "the data belongs to another sector (a misdirected or misplaced write).");
   }
   auto it = by_sector_.find(sector);
-  const std::vector<uint64_t> none;
-  const std::vector<uint64_t>& history = it == by_sector_.end() ? none : it->second;
+  const History none;
+  const History& history = it == by_sector_.end() ? none : it->second;
 
   // The value found must come from some write or discard of this sector ...
   std::optional<uint64_t> source;
@@ -148,8 +154,8 @@ void BlockOracle::EndRead(uint64_t id, const absl::Status& status, std::span<con
       problem = "the read returned data no write put there.";
     } else {
       auto it = by_sector_.find(sector);
-      const std::vector<uint64_t> none;
-      const std::vector<uint64_t>& history = it == by_sector_.end() ? none : it->second;
+      const History none;
+      const History& history = it == by_sector_.end() ? none : it->second;
       for (uint64_t wid : history) {
         const Op& done = ops_[wid - 1];
         // Writes that completed successfully before the read was submitted.

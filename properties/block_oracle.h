@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "engine/runtime/time.h"
 #include "properties/sector_stamp.h"
@@ -90,11 +91,14 @@ class BlockOracle {
     bool ok = false;
   };
 
+  // Write and discard ids of one sector, in order (most sectors see only a few).
+  using History = absl::InlinedVector<uint64_t, 4>;
+
   uint64_t Begin(Op op);
   bool Required(const Op& write) const;
   // True if some discard in `history` is not older than `write` and was submitted
   // before `before_seq`.
-  bool DiscardedSince(const std::vector<uint64_t>& history, const Op& write,
+  bool DiscardedSince(const History& history, const Op& write,
                       uint64_t before_seq) const;
   bool Older(const Op& earlier, const Op& later) const {
     return earlier.end_seq != kNever && earlier.end_seq < later.begin_seq;
@@ -105,7 +109,7 @@ class BlockOracle {
   OracleOptions options_;
   uint64_t seq_ = 0;
   std::vector<Op> ops_;  // id = index + 1
-  absl::btree_map<uint64_t, std::vector<uint64_t>> by_sector_;  // write and discard ids
+  absl::btree_map<uint64_t, History> by_sector_;  // write and discard ids
   uint64_t last_ok_flush_begin_ = 0;  // begin_seq of the latest-submitted successful flush
   uint64_t acknowledged_flushes_ = 0;
   std::vector<std::string> read_violations_;

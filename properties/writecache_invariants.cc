@@ -15,19 +15,23 @@ using writecache::Geometry;
 using writecache::MemoryEntry;
 using writecache::ParsedMetadata;
 
-std::vector<std::byte> ReadSectors(const sim::DiskImage& image, uint64_t sector, uint64_t count) {
-  std::vector<std::byte> out(count * io::kSectorSize);
+void ReadSectorsInto(const sim::DiskImage& image, uint64_t sector, std::span<std::byte> out) {
   image.Read(sector, out);
-  return out;
 }
 
-// `count` sectors from `sector` of a pmem image (zeroes past its end).
-std::vector<std::byte> ReadSectors(std::span<const std::byte> image, uint64_t sector, uint64_t count) {
-  std::vector<std::byte> out(count * io::kSectorSize);
+// From `sector` of a pmem image (zeroes past its end).
+void ReadSectorsInto(std::span<const std::byte> image, uint64_t sector, std::span<std::byte> out) {
   const uint64_t begin = std::min<uint64_t>(sector * io::kSectorSize, image.size());
   const uint64_t end = std::min<uint64_t>(begin + out.size(), image.size());
   std::copy(image.begin() + static_cast<ptrdiff_t>(begin), image.begin() + static_cast<ptrdiff_t>(end),
             out.begin());
+  std::fill(out.begin() + static_cast<ptrdiff_t>(end - begin), out.end(), std::byte{0});
+}
+
+template <typename Image>
+std::vector<std::byte> ReadSectors(const Image& image, uint64_t sector, uint64_t count) {
+  std::vector<std::byte> out(count * io::kSectorSize);
+  ReadSectorsInto(image, sector, out);
   return out;
 }
 
@@ -36,13 +40,14 @@ uint64_t SectorCount(std::span<const std::byte> image) { return image.size() / i
 
 // Whether every sector of data block `index` holds data written for its sector;
 // otherwise what it holds.
+// `block` is working space of one block.
 template <typename Image>
 std::optional<std::string> CheckBlock(const Image& cache, uint64_t start_sector,
                                       const Geometry& geometry, uint64_t index,
-                                      const MemoryEntry& entry) {
+                                      const MemoryEntry& entry, std::vector<std::byte>& block) {
   const uint64_t bs = geometry.block_sectors();
-  const std::vector<std::byte> block =
-      ReadSectors(cache, start_sector + geometry.DataSector(index), bs);
+  block.resize(bs * io::kSectorSize);
+  ReadSectorsInto(cache, start_sector + geometry.DataSector(index), block);
   for (uint64_t k = 0; k < bs; ++k) {
     const DecodedSector found = DecodeSector(
         std::span<const std::byte>(block).subspan(k * io::kSectorSize, io::kSectorSize),
@@ -74,10 +79,11 @@ std::optional<std::string> CheckCommittedDataOf(const Image& cache, uint64_t sta
                                                 const ParsedMetadata& metadata) {
   const Geometry geometry = *writecache::GeometryFor(metadata.superblock.n_blocks,
                                                       metadata.superblock.block_size);
+  std::vector<std::byte> block;
   for (uint64_t i = 0; i < metadata.entries.size(); ++i) {
     const MemoryEntry& e = metadata.entries[i];
     if (!metadata.IsCommitted(e)) continue;
-    if (auto problem = CheckBlock(cache, start_sector, geometry, i, e)) {
+    if (auto problem = CheckBlock(cache, start_sector, geometry, i, e, block)) {
       return absl::StrCat("E1 (committed data durable): superblock seq ",
                           metadata.superblock.seq_count, ": ", *problem);
     }
@@ -182,14 +188,15 @@ void CacheTraceChecker::CheckCommit(uint64_t new_seq, const ParsedMetadata& dura
       ReadSectors(cache_.visible(), start_sector_, geometry.metadata_sectors());
   const std::vector<std::byte> stable =
       ReadSectors(cache_.durable(), start_sector_, geometry.metadata_sectors());
-  for (uint64_t i = writecache::kSuperblockBytes; i < visible.size(); ++i) {
-    if (visible[i] != stable[i]) {
-      const uint64_t entry = (i - writecache::kSuperblockBytes) / writecache::kEntryBytes;
-      Violation(absl::StrCat("E2 (entries durable before the commit): seq_count ", new_seq,
-                             " is being written while metadata byte ", i, " (entry ", entry,
-                             ") is not durable"));
-      return;
-    }
+  const auto differ = std::mismatch(visible.begin() + writecache::kSuperblockBytes, visible.end(),
+                                    stable.begin() + writecache::kSuperblockBytes);
+  if (differ.first != visible.end()) {
+    const uint64_t i = static_cast<uint64_t>(differ.first - visible.begin());
+    const uint64_t entry = (i - writecache::kSuperblockBytes) / writecache::kEntryBytes;
+    Violation(absl::StrCat("E2 (entries durable before the commit): seq_count ", new_seq,
+                           " is being written while metadata byte ", i, " (entry ", entry,
+                           ") is not durable"));
+    return;
   }
   // E1: every entry the new seq commits has durable data.
   ParsedMetadata committed = durable;
