@@ -9,21 +9,6 @@ uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 }  // namespace
 
-uint64_t Mix64(uint64_t x) {
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-uint64_t HashLabel(std::string_view label) {
-  uint64_t hash = 0xcbf29ce484222325ull;
-  for (char c : label) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 0x100000001b3ull;
-  }
-  return hash;
-}
-
 Prng::Prng(uint64_t seed) : seed_(seed) {
   uint64_t x = seed;
   for (uint64_t& word : s_) {

@@ -21,10 +21,22 @@
 namespace powercut::sim {
 
 // The splitmix64 finaliser: a good 64-bit mixing function, used for seeding and
-// hashing.
-uint64_t Mix64(uint64_t x);
+// hashing. Inline: the trace folds several per event.
+constexpr uint64_t Mix64(uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
 // FNV-1a over a string, for deriving seeds from labels.
-uint64_t HashLabel(std::string_view label);
+constexpr uint64_t HashLabel(std::string_view label) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (char c : label) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
 
 class Prng {
  public:
