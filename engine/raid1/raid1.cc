@@ -726,8 +726,11 @@ void Raid1Array::RunWrite(uint64_t sector, uint64_t sectors, std::span<const std
       lagging[k].Write(*members_[behind[k]], geometry_.data_offset + sector, behind_copy, flags);
     }
   }
+  // Whatever was submitted is waited for, even once the request has failed: the
+  // batches live on this fiber's stack.
+  const bool submitted = status.ok();
   absl::Status error;
-  const std::vector<size_t> failed = status.ok() ? mirrors.Wait(&error) : std::vector<size_t>{};
+  const std::vector<size_t> failed = submitted ? mirrors.Wait(&error) : std::vector<size_t>{};
   if (status.ok() && failed.size() == fast.size() && !fast.empty()) status = error;
   for (size_t i : failed) MarkFaulty(i);
   if (!POWERCUT_MUTANT(kRaid1AckBeforeFaultRecorded) || failed.empty()) {
@@ -752,7 +755,7 @@ void Raid1Array::RunWrite(uint64_t sector, uint64_t sectors, std::span<const std
   // Acknowledged now; the bit stays counted until the write-mostly mirrors have it.
   const bool fast_ok = status.ok() && failed.empty();
   done(status);
-  std::vector<size_t> behind_failed = status.ok() ? lagging.Wait() : std::vector<size_t>{};
+  std::vector<size_t> behind_failed = submitted ? lagging.Wait() : std::vector<size_t>{};
   for (size_t i : behind_failed) MarkFaulty(i);
   (void)RecordFailures();
   bitmap_->EndWrite(sector, sectors, fast_ok && behind_failed.empty(), /*behind=*/true);
