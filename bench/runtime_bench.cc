@@ -127,6 +127,21 @@ void BM_FiberSwitch_Bare(benchmark::State& state) {
 }
 BENCHMARK(BM_FiberSwitch_Bare);
 
+// Runs the fibers spawned on `scheduler`, which leave in `elapsed` and `steps` the CPU
+// time and scheduling steps of the benchmark loop, and reports them per switch.
+void RunAndReport(benchmark::State& state, runtime::Scheduler& scheduler, const double& elapsed,
+                  const uint64_t& steps) {
+  absl::Status status = scheduler.Run();
+  if (!status.ok()) {
+    state.SkipWithError(status.ToString().c_str());
+    return;
+  }
+  const double switches = static_cast<double>(steps);
+  state.counters["ns_per_switch"] = elapsed / switches;
+  state.counters["switches_per_second"] =
+      benchmark::Counter(switches, benchmark::Counter::kIsRate);
+}
+
 // The benchmark loop runs inside fiber "a"; each iteration is one Yield() by "a" and one
 // by "b", so two scheduling steps.
 void YieldLoop(benchmark::State& state, runtime::Scheduler& scheduler) {
@@ -144,15 +159,7 @@ void YieldLoop(benchmark::State& state, runtime::Scheduler& scheduler) {
   scheduler.Spawn("b", [&] {
     while (!done) scheduler.Yield();
   });
-  absl::Status status = scheduler.Run();
-  if (!status.ok()) {
-    state.SkipWithError(status.ToString().c_str());
-    return;
-  }
-  const double switches = static_cast<double>(steps);
-  state.counters["ns_per_switch"] = elapsed / switches;
-  state.counters["switches_per_second"] =
-      benchmark::Counter(switches, benchmark::Counter::kIsRate);
+  RunAndReport(state, scheduler, elapsed, steps);
 }
 
 void BM_FiberSwitch_Runtime(benchmark::State& state) {
@@ -194,15 +201,7 @@ void BM_FiberSwitch_WaitQueue(benchmark::State& state) {
       to_b.Wait();
     }
   });
-  absl::Status status = scheduler.Run();
-  if (!status.ok()) {
-    state.SkipWithError(status.ToString().c_str());
-    return;
-  }
-  const double switches = static_cast<double>(steps);
-  state.counters["ns_per_switch"] = elapsed / switches;
-  state.counters["switches_per_second"] =
-      benchmark::Counter(switches, benchmark::Counter::kIsRate);
+  RunAndReport(state, scheduler, elapsed, steps);
 }
 BENCHMARK(BM_FiberSwitch_WaitQueue);
 

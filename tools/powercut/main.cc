@@ -122,7 +122,8 @@ int main(int argc, char** argv) {
       "scenario", "Print seed N of a seeded scenario family (what `run` checks for that seed) "
                   "as a replay file");
   scenario->add_option("--family", scenario_options.family,
-                       "linear, writecache, writecache-drain or raid1")
+                       "linear, writecache, writecache-drain, writecache-pmem, raid1 or "
+                       "raid1-faults")
       ->required();
   scenario->add_option("--seed", scenario_options.seed, "Seed")->required();
   scenario->add_option("--images", scenario_options.images, "Crash images the file asks for")
