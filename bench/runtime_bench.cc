@@ -127,10 +127,27 @@ void BM_FiberSwitch_Bare(benchmark::State& state) {
 }
 BENCHMARK(BM_FiberSwitch_Bare);
 
-// Runs the fibers spawned on `scheduler`, which leave in `elapsed` and `steps` the CPU
-// time and scheduling steps of the benchmark loop, and reports them per switch.
-void RunAndReport(benchmark::State& state, runtime::Scheduler& scheduler, const double& elapsed,
-                  const uint64_t& steps) {
+// Fiber "a" runs the benchmark loop, calling `a_turn` once per iteration; fiber "b" calls
+// `b_turn` until "a" is done, which "a" then tells it with `release_b`. Reports the CPU
+// time per scheduling step of the loop.
+template <typename ATurn, typename BTurn, typename Release>
+void HandOffLoop(benchmark::State& state, runtime::Scheduler& scheduler, ATurn a_turn,
+                 BTurn b_turn, Release release_b) {
+  bool done = false;
+  double elapsed = 0;
+  uint64_t steps = 0;
+  scheduler.Spawn("a", [&] {
+    const uint64_t first_step = scheduler.steps();
+    const double start = CpuNanos();
+    for (auto _ : state) a_turn();
+    elapsed = NanosSince(start);
+    steps = scheduler.steps() - first_step;
+    done = true;
+    release_b();
+  });
+  scheduler.Spawn("b", [&] {
+    while (!done) b_turn();
+  });
   absl::Status status = scheduler.Run();
   if (!status.ok()) {
     state.SkipWithError(status.ToString().c_str());
@@ -142,24 +159,10 @@ void RunAndReport(benchmark::State& state, runtime::Scheduler& scheduler, const 
       benchmark::Counter(switches, benchmark::Counter::kIsRate);
 }
 
-// The benchmark loop runs inside fiber "a"; each iteration is one Yield() by "a" and one
-// by "b", so two scheduling steps.
+// Each iteration is one Yield() by "a" and one by "b", so two scheduling steps.
 void YieldLoop(benchmark::State& state, runtime::Scheduler& scheduler) {
-  bool done = false;
-  double elapsed = 0;
-  uint64_t steps = 0;
-  scheduler.Spawn("a", [&] {
-    const uint64_t first_step = scheduler.steps();
-    const double start = CpuNanos();
-    for (auto _ : state) scheduler.Yield();
-    elapsed = NanosSince(start);
-    steps = scheduler.steps() - first_step;
-    done = true;
-  });
-  scheduler.Spawn("b", [&] {
-    while (!done) scheduler.Yield();
-  });
-  RunAndReport(state, scheduler, elapsed, steps);
+  HandOffLoop(
+      state, scheduler, [&] { scheduler.Yield(); }, [&] { scheduler.Yield(); }, [] {});
 }
 
 void BM_FiberSwitch_Runtime(benchmark::State& state) {
@@ -180,28 +183,17 @@ void BM_FiberSwitch_WaitQueue(benchmark::State& state) {
   runtime::Scheduler scheduler(reactor);
   runtime::WaitQueue to_a(scheduler, "a's turn");
   runtime::WaitQueue to_b(scheduler, "b's turn");
-  bool done = false;
-  double elapsed = 0;
-  uint64_t steps = 0;
-  scheduler.Spawn("a", [&] {
-    const uint64_t first_step = scheduler.steps();
-    const double start = CpuNanos();
-    for (auto _ : state) {
-      to_b.NotifyOne();
-      to_a.Wait();
-    }
-    elapsed = NanosSince(start);
-    steps = scheduler.steps() - first_step;
-    done = true;
-    to_b.NotifyOne();
-  });
-  scheduler.Spawn("b", [&] {
-    while (!done) {
-      to_a.NotifyOne();
-      to_b.Wait();
-    }
-  });
-  RunAndReport(state, scheduler, elapsed, steps);
+  HandOffLoop(
+      state, scheduler,
+      [&] {
+        to_b.NotifyOne();
+        to_a.Wait();
+      },
+      [&] {
+        to_a.NotifyOne();
+        to_b.Wait();
+      },
+      [&] { to_b.NotifyOne(); });
 }
 BENCHMARK(BM_FiberSwitch_WaitQueue);
 
