@@ -1,5 +1,7 @@
 // FiberState: what the Scheduler keeps per fiber, and the AddressSanitizer stack-switch
-// annotations. Internal to the runtime: only scheduler.h and scheduler.cc use it. It is a
+// annotations. FiberState and the annotations are internal to the runtime (only
+// scheduler.h and scheduler.cc use them); FiberKind and WakeToken, which FiberState
+// holds, are part of the Scheduler's API and reach users through scheduler.h. It is a
 // header (not private to scheduler.cc) because the scheduler's switch path is inline, so
 // a fiber that yields in a loop switches without a return instruction in between (see
 // Scheduler::Yield).
