@@ -171,6 +171,106 @@ std::optional<std::string> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
   return std::nullopt;
 }
 
+Raid1AssemblyDemand DemandOfAssembly(const raid1::Raid1Geometry& g,
+                                     const std::vector<const sim::DiskImage*>& disks,
+                                     const sim::DiskImage* bitmap_file,
+                                     const std::vector<bool>& readable) {
+  std::vector<MemberView> views;
+  for (size_t m = 0; m < disks.size(); ++m) {
+    views.push_back(View(g, *disks[m], bitmap_file));
+    if (!readable[m]) views.back().md.reset();
+  }
+  const std::vector<bool> fresh = Fresh(views);
+  Raid1AssemblyDemand demand;
+  demand.readd.resize(disks.size());
+  const auto top = std::find(fresh.begin(), fresh.end(), true);
+  if (top == fresh.end()) return demand;  // nothing to assemble from
+  const uint64_t events = views[top - fresh.begin()].md->events;
+  // The copies assembly may load: the file, or any fresh member's.
+  bool all_stale = true;
+  uint64_t cleared_min = ~uint64_t{0};
+  uint64_t cleared_max = 0;
+  for (size_t m = 0; m < views.size(); ++m) {
+    if (!fresh[m]) continue;
+    const RawBitmapSuper& sb = views[m].super;
+    if (sb.stale() || sb.events < events) {
+      if (!demand.stale_bitmap) {
+        demand.stale_bitmap = sb.stale() ? std::string("marked stale")
+                                         : absl::StrCat("bitmap events ", sb.events,
+                                                        " < md events ", events);
+      }
+    } else {
+      all_stale = false;
+      cleared_min = std::min(cleared_min, sb.events_cleared);
+      cleared_max = std::max(cleared_max, sb.events_cleared);
+    }
+    if (g.external_bitmap) break;  // one copy
+  }
+  if (!all_stale) demand.stale_bitmap.reset();
+  for (size_t m = 0; m < views.size(); ++m) {
+    if (fresh[m] || !views[m].md) continue;
+    // A stale bitmap forgot what was cleared: every re-add is a full one (I10).
+    demand.readd[m] = Raid1AssemblyDemand::ReAdd{
+        .events = views[m].md->events,
+        .events_cleared_min = all_stale ? events : cleared_min,
+        .events_cleared_max = all_stale ? events : cleared_max};
+  }
+  return demand;
+}
+
+std::optional<std::string> CheckAssembly(const Raid1AssemblyDemand& demand,
+                                         const raid1::Raid1Array& array,
+                                         const Raid1TraceState& trace) {
+  const raid1::Raid1Geometry& g = trace.g;
+  const auto copied = [&](size_t m, uint64_t chunk) {
+    return m < trace.whole_chunks_written.size() && trace.whole_chunks_written[m].contains(chunk);
+  };
+  std::vector<size_t> in_sync;
+  for (size_t m = 0; m < demand.readd.size(); ++m) {
+    if (array.member_state(m) == raid1::MemberState::kInSync) in_sync.push_back(m);
+  }
+  if (demand.stale_bitmap) {
+    for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
+      std::vector<size_t> missed;
+      for (size_t m : in_sync) {
+        if (!copied(m, chunk)) missed.push_back(m);
+      }
+      if (missed.size() > 1) {
+        return absl::StrCat("I10: the bitmap was stale at assembly (", *demand.stale_bitmap,
+                            "), but chunk ", chunk, " was copied to neither member ", missed[0],
+                            " nor member ", missed[1],
+                            " (a full resync copies every chunk to all but its source)");
+      }
+    }
+  }
+  for (size_t m : in_sync) {
+    if (!demand.readd[m]) continue;
+    const Raid1AssemblyDemand::ReAdd& r = *demand.readd[m];
+    const bool full = array.readd_recovery(m) == raid1::ReAddRecovery::kFull;
+    const std::string who =
+        absl::StrCat("re-added member ", m, " (events ", r.events, ", events_cleared ",
+                     r.events_cleared_min == r.events_cleared_max
+                         ? absl::StrCat(r.events_cleared_min)
+                         : absl::StrCat(r.events_cleared_min, "..", r.events_cleared_max),
+                     ")");
+    if (r.events < r.events_cleared_min && !full) {
+      return absl::StrCat("I11: ", who, " needs a full recovery, but was recovered from the bitmap");
+    }
+    if (r.events >= r.events_cleared_max && full) {
+      return absl::StrCat("I11: ", who,
+                          " may be recovered from the bitmap, but was recovered fully");
+    }
+    if (!full) continue;
+    for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
+      if (!copied(m, chunk)) {
+        return absl::StrCat("I11: ", who, " was recovered fully, but chunk ", chunk,
+                            " was never copied to it");
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> CheckMirrorsIdentical(const raid1::Raid1Geometry& g,
                                                  const std::vector<const sim::DiskImage*>& disks) {
   for (size_t m = 1; m < disks.size(); ++m) {
@@ -296,6 +396,15 @@ bool Raid1TraceChecker::CheckWrite(uint64_t sector, uint64_t sectors,
   for (uint64_t c = first; c <= last; ++c) {
     ++state_->in_flight[c];
     if (state_->degraded_since) state_->written_while_degraded.insert(c);
+  }
+  if (state_->record_copies && !data.empty()) {
+    if (state_->whole_chunks_written.size() <= index_) state_->whole_chunks_written.resize(index_ + 1);
+    for (uint64_t c = first; c <= last; ++c) {
+      const uint64_t chunk_first = g.data_offset + g.bitmap.FirstSectorOfChunk(c);
+      if (sector <= chunk_first && chunk_first + g.bitmap.SectorsInChunk(c) <= end) {
+        state_->whole_chunks_written[index_].insert(c);
+      }
+    }
   }
   return true;
 }

@@ -19,6 +19,12 @@
 //   I1   wherever a fresh member's non-stale bitmap says a chunk is clean, every fresh
 //        member holds the same durable data for it; if the freshest md superblock says
 //        the whole array is clean (resync_offset done, not degraded), for every chunk.
+// Of an assembly (DemandOfAssembly on the images it reads, CheckAssembly after it):
+//   I10  a stale bitmap (events behind the freshest md superblock, or marked stale)
+//        makes a full resync: every chunk copied to every in-sync member but the source;
+//   I11  a stale member re-added with events older than events_cleared is recovered
+//        fully (every chunk copied to it), one not older from the bitmap (md's
+//        super_1_validate); the array's choice (Raid1Array::readd_recovery) must match.
 // After recovery: CheckMirrorsIdentical (I8: in-sync mirrors hold the same data) and
 // CheckBitmapsClear (I12: every bit clear, after resync and idle daemon periods).
 // On the IO streams (Raid1TraceChecker, one BlockDevice wrapper per member, sharing a
@@ -96,6 +102,30 @@ std::optional<std::string> CheckBitmapsClear(const raid1::Raid1Geometry& g,
                                              const std::vector<const sim::DiskImage*>& disks,
                                              const sim::DiskImage* bitmap_file);
 
+// What an assembly of these images must do (I10, I11). Members not `readable` are
+// missing. Where fresh members' bitmap copies disagree (a superblock write cut by the
+// power cut), only what every copy demands is demanded.
+struct Raid1AssemblyDemand {
+  std::optional<std::string> stale_bitmap;  // why the bitmap is stale, if it is (I10)
+  struct ReAdd {
+    uint64_t events = 0;  // the stale member's md events
+    uint64_t events_cleared_min = 0;
+    uint64_t events_cleared_max = 0;
+  };
+  std::vector<std::optional<ReAdd>> readd;  // per member: stale ones (I11)
+};
+Raid1AssemblyDemand DemandOfAssembly(const raid1::Raid1Geometry& g,
+                                     const std::vector<const sim::DiskImage*>& disks,
+                                     const sim::DiskImage* bitmap_file,
+                                     const std::vector<bool>& readable);
+
+struct Raid1TraceState;
+// Right after `array` assembled: the demand met, by the copies `trace` saw (it must
+// record copies) and by the array's re-add choices.
+std::optional<std::string> CheckAssembly(const Raid1AssemblyDemand& demand,
+                                         const raid1::Raid1Array& array,
+                                         const Raid1TraceState& trace);
+
 // What the checkers of one array's members share.
 struct Raid1TraceState {
   explicit Raid1TraceState(raid1::Raid1Geometry geometry) : g(geometry) {}
@@ -109,6 +139,10 @@ struct Raid1TraceState {
   std::optional<uint64_t> file_bitmap_events;          // last written to the file
   std::optional<uint64_t> degraded_since;  // events of the first md sb listing a faulty member
   absl::btree_set<uint64_t> written_while_degraded;
+  // With record_copies: per member, the chunks a data write covered whole (resync and
+  // recovery copies write whole chunks).
+  bool record_copies = false;
+  std::vector<absl::btree_set<uint64_t>> whole_chunks_written;
 };
 
 // The index a Raid1TraceChecker over the external bitmap device takes.

@@ -2,7 +2,7 @@
 // broken engine must be caught, within a seed budget, by a property: a seeded scenario
 // family of the campaign ("raid1": the block-device contract through two mirrors;
 // "raid1-faults": member IO errors, vanishing members, write-mostly members, slow
-// members and a tight layout), with the RAID1 invariant checks of the stack (I1..I14,
+// members and a tight layout; "raid1-readd": old devices put back at the recovery), with the RAID1 invariant checks of the stack (I1..I14,
 // raid1_invariants.h) on. Every kill prints the property (family), the first seed that
 // killed it and what caught it; the correct engine must pass the same seeds.
 #include <iostream>
@@ -26,7 +26,7 @@ struct Kill {
 };
 
 const std::vector<std::string>& Families() {
-  static const std::vector<std::string> families = {"raid1", "raid1-faults"};
+  static const std::vector<std::string> families = {"raid1", "raid1-faults", "raid1-readd"};
   return families;
 }
 
@@ -57,7 +57,7 @@ std::optional<Kill> FirstKill(const std::string& mutant, uint64_t budget) {
 
 std::string CaughtBy(const std::string& failure) {
   for (const char* invariant : {"I1:", "I2:", "I3:", "I4:", "I5:", "I6:", "I7:", "I8:", "I9:",
-                                "I12:", "I13:", "I14:"}) {
+                                "I10:", "I11:", "I12:", "I13:", "I14:"}) {
     if (failure.find(invariant) != std::string::npos) {
       return absl::StrCat("invariant ", std::string(invariant, std::string(invariant).size() - 1));
     }

@@ -178,7 +178,8 @@ class Raid1Stack : public Stack {
              std::unique_ptr<sim::SimSsd> bitmap_file,
              std::vector<std::unique_ptr<io::BlockDevice>> wrappers,
              std::unique_ptr<RestartingArray> array, std::shared_ptr<Raid1TraceState> before,
-             std::shared_ptr<Raid1TraceState> own, bool recovering, sim::World& world)
+             std::shared_ptr<Raid1TraceState> own, bool recovering,
+             std::optional<CrashImages> left, sim::World& world)
       : options_(std::move(options)),
         geometry_(geometry),
         members_(std::move(members)),
@@ -188,6 +189,7 @@ class Raid1Stack : public Stack {
         before_(std::move(before)),
         own_(std::move(own)),
         recovering_(recovering),
+        left_(std::move(left)),
         world_(world) {
     if (options_.check_invariants) {
       const uint32_t lagging = options_.write_behind > 0 ? options_.write_mostly_mask : 0;
@@ -205,16 +207,33 @@ class Raid1Stack : public Stack {
         return absl::InternalError(absl::StrCat("raid1 invariant violated before the power cut: ",
                                                 before_->violations.front()));
       }
-      if (auto problem = CheckRaid1CrashImages(geometry_, Images(/*in_sync_only=*/false),
-                                               BitmapFile(/*durable=*/true))) {
+      std::vector<const sim::DiskImage*> left = Images(/*in_sync_only=*/false);
+      const sim::DiskImage* left_file = BitmapFile(/*durable=*/true);
+      if (left_) {  // old devices were put back: check what the power cut left
+        for (size_t i = 0; i < left.size(); ++i) left[i] = &left_->disks[i];
+        if (left_file != nullptr) left_file = &left_->disks[left.size()];
+      }
+      if (auto problem = CheckRaid1CrashImages(geometry_, left, left_file)) {
         return absl::InternalError(absl::StrCat("raid1 crash image: ", *problem));
       }
     }
+    std::optional<Raid1AssemblyDemand> demand;
+    if (options_.check_invariants && recovering_) {
+      std::vector<bool> readable(members_.size(), true);
+      if (options_.vanish_persists && options_.vanish_member != 0) {
+        readable[options_.vanish_member - 1] = false;
+      }
+      demand = DemandOfAssembly(geometry_, Images(/*in_sync_only=*/false),
+                                BitmapFile(/*durable=*/true), readable);
+    }
     if (absl::Status s = array_->array().Assemble(); !s.ok()) return s;
-    if (!options_.check_invariants || !recovering_) return absl::OkStatus();
+    if (!demand) return absl::OkStatus();
     if (!own_->violations.empty()) {
       return absl::InternalError(absl::StrCat("raid1 invariant violated during recovery: ",
                                               own_->violations.front()));
+    }
+    if (auto problem = CheckAssembly(*demand, array_->array(), *own_)) {
+      return absl::InternalError(absl::StrCat("raid1 assembly: ", *problem));
     }
     if (auto problem = CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))) {
       return absl::InternalError(absl::StrCat("raid1 recovery: ", *problem));
@@ -280,6 +299,7 @@ class Raid1Stack : public Stack {
   std::shared_ptr<Raid1TraceState> before_;  // the run before the power cut
   std::shared_ptr<Raid1TraceState> own_;     // this stack's IO
   bool recovering_;
+  std::optional<CrashImages> left_;  // the crash images, when old devices replaced some
   sim::World& world_;
 };
 
@@ -331,6 +351,11 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
                                                      recover_from->disks.size()));
     }
     auto trace = std::make_shared<Raid1TraceState>(*geometry);
+    trace->record_copies = recover_from != nullptr;
+    std::optional<CrashImages> left;
+    if (recover_from != nullptr && (options.old_member != 0 || options.old_bitmap_file)) {
+      left = *recover_from;
+    }
     if (recover_from == nullptr || *before == nullptr) *before = trace;
     raid1::Raid1Options array_options = Raid1ArrayOptions(options);
     std::vector<std::unique_ptr<io::BlockDevice>> wrappers;
@@ -340,7 +365,7 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
       ssd.name = "bitmap";
       ssd.sectors = geometry->bitmap_area_sectors;
       sim::DiskImage image(ssd.sectors);
-      if (recover_from != nullptr) {
+      if (recover_from != nullptr && !options.old_bitmap_file) {
         image = recover_from->disks[options.mirrors];
       } else {
         const raid1::MetadataBlock file = raid1::Raid1Array::FormatBitmapFile(*geometry, array_options);
@@ -365,7 +390,7 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
       ssd.name = absl::StrCat("ssd", i);
       ssd.sectors = geometry->member_sectors;
       sim::DiskImage image(ssd.sectors);
-      if (recover_from != nullptr) {
+      if (recover_from != nullptr && options.old_member != i + 1) {
         image = recover_from->disks[i];
       } else {
         for (const raid1::MetadataBlock& block :
@@ -410,7 +435,8 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
     return std::unique_ptr<Stack>(new Raid1Stack(options, *geometry, std::move(members),
                                                  std::move(bitmap_file), std::move(wrappers),
                                                  std::move(restarting), *before,
-                                                 trace, recover_from != nullptr, world));
+                                                 trace, recover_from != nullptr, std::move(left),
+                                                 world));
   };
 }
 

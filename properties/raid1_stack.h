@@ -23,11 +23,19 @@
 // meanwhile wait. The members must then agree (I1: a clean array is in sync) and the
 // assembly must resync nothing; a violation fails the crash check.
 //
+// Old devices at the recovery (an operator putting back a disk taken out long ago, or
+// an old copy of the bitmap file): with old_member = k, member k - 1 holds at the
+// recovery what it held when the array was created (events 0, zeroes), so assembly must
+// re-add it with a full recovery (I11); with old_bitmap_file the bitmap file does, so
+// assembly must find the bitmap stale and resync everything (I10). The crash-image
+// checks look at the images the power cut left; the assembly at the old ones.
+//
 // With check_invariants (the default), every crash check also checks the RAID1
 // invariants (raid1_invariants.h): the members' (and the bitmap file's) IO streams
 // before the power cut and during recovery (I2, I3, I4, I6, I7, I14), each set of crash
 // images before recovery (the bitmap read from the file's image when external)
-// (I1, I5, I6, I14), and after recovery the mirrors (I8) and, when the array is whole,
+// (I1, I5, I6, I14), what the assembly copied and how it re-added stale members
+// (I10, I11), and after recovery the mirrors (I8) and, when the array is whole,
 // that three idle daemon periods leave every bit and counter clear (I12). A violation
 // fails the recovered stack's Start(), so it is reported (and replays) like any other
 // failure of the crash check.
@@ -68,6 +76,8 @@ struct Raid1StackOptions {
   uint32_t vanish_member = 0;  // 0: none; k: member k - 1
   uint64_t vanish_after_ios = 0;
   bool vanish_persists = false;
+  uint32_t old_member = 0;  // 0: none; k: member k - 1 is put back old at the recovery
+  bool old_bitmap_file = false;  // the external bitmap file is put back old
   bool check_invariants = true;
 };
 

@@ -34,6 +34,8 @@ const std::vector<EngineParam>& Raid1Params() {
       {"vanish_persists", 0, 0, 1, "the vanished member is gone at recovery too"},
       {"external_bitmap", 0, 0, 1, "the bitmap is a file on its own device, not on the members"},
       {"restart_at_flush", 0, 0, 1000, "0: never; k: the k-th flush stops the array cleanly and assembles it again"},
+      {"old_member", 0, 0, 4, "0: none; k: member k-1 is put back at the recovery as it was created"},
+      {"old_bitmap_file", 0, 0, 1, "the bitmap file is put back at the recovery as it was created"},
   };
   return params;
 }
@@ -67,6 +69,8 @@ Raid1StackOptions Raid1OptionsOf(const Scenario& scenario) {
   options.external_bitmap = Param(scenario, Raid1Params(), "external_bitmap") != 0;
   options.restart_at_flush =
       static_cast<uint32_t>(Param(scenario, Raid1Params(), "restart_at_flush"));
+  options.old_member = static_cast<uint32_t>(Param(scenario, Raid1Params(), "old_member"));
+  options.old_bitmap_file = Param(scenario, Raid1Params(), "old_bitmap_file") != 0;
   options.ssd = scenario.ssd;
   options.faults = scenario.faults;
   return options;
@@ -186,6 +190,21 @@ absl::Status Validate(const Scenario& scenario) {
       return absl::InvalidArgumentError(absl::StrCat("fault_member ", options.fault_member,
                                                      " or vanish_member ", options.vanish_member,
                                                      " names no member of ", options.mirrors));
+    }
+    if (options.old_member > options.mirrors) {
+      return absl::InvalidArgumentError(absl::StrCat("old_member ", options.old_member,
+                                                     " names no member of ", options.mirrors));
+    }
+    if (options.old_bitmap_file && !options.external_bitmap) {
+      return absl::InvalidArgumentError("old_bitmap_file needs external_bitmap=1");
+    }
+    // An old member is no copy of the data: with another member gone too, a two-way
+    // mirror has none left to recover from.
+    if (options.old_member != 0 && options.vanish_persists && options.vanish_member != 0 &&
+        options.vanish_member != options.old_member && options.mirrors == 2) {
+      return absl::InvalidArgumentError(
+          "old_member with another member gone at the recovery (vanish_persists) leaves a "
+          "two-way mirror no current copy");
     }
     if ((options.write_mostly_mask >> options.mirrors) != 0) {
       return absl::InvalidArgumentError(absl::StrCat(

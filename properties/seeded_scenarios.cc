@@ -123,6 +123,33 @@ Scenario Raid1Faults(uint64_t seed) {
   return scenario;
 }
 
+// Old devices put back at the recovery: a member as it was created (a full re-add,
+// I11) or, with a bitmap file, sometimes the file as it was created (stale: a full
+// resync, I10); for a third of the seeds another member vanishes before the power cut
+// (a bitmap-based re-add beside the full one).
+Scenario Raid1ReAdd(uint64_t seed) {
+  sim::Prng prng = sim::Prng(seed).Fork("raid1-readd-options");
+  const uint64_t mirrors = 2 + prng.Uniform(2);
+  const uint64_t chunks[] = {8, 32, 64};
+  Scenario scenario = Seeded("raid1", seed, Shape(1024, 0));
+  scenario.params = {{"mirrors", mirrors},
+                     {"logical_sectors", 1024},
+                     {"chunk_sectors", chunks[prng.Uniform(3)]}};
+  const bool external = prng.Uniform(2) == 1;
+  if (external) scenario.params.push_back({"external_bitmap", 1});
+  const uint64_t old = 1 + prng.Uniform(mirrors);
+  if (external && prng.Uniform(3) == 0) {
+    scenario.params.push_back({"old_bitmap_file", 1});
+  } else {
+    scenario.params.push_back({"old_member", old});
+  }
+  if (prng.Uniform(3) == 0) {
+    scenario.params.push_back({"vanish_member", 1 + old % mirrors});
+    scenario.params.push_back({"vanish_after_ios", 16 + prng.Uniform(200)});
+  }
+  return scenario;
+}
+
 }  // namespace
 
 const std::vector<ScenarioFamily>& ScenarioFamilies() {
@@ -133,6 +160,7 @@ const std::vector<ScenarioFamily>& ScenarioFamilies() {
       {"writecache-pmem", "writecache", WritecachePmem},
       {"raid1", "raid1", Raid1},
       {"raid1-faults", "raid1", Raid1Faults},
+      {"raid1-readd", "raid1", Raid1ReAdd},
   };
   return families;
 }

@@ -26,6 +26,10 @@
 //                     vanishing (sometimes for good: a degraded assembly), a
 //                     write-mostly member with or without write-behind, a tight layout
 //                     (data right after the bitmap)
+//   raid1-readd       two or three mirrors; at the recovery a member is put back as it
+//                     was created (a full re-add) or, with a bitmap file, the file is
+//                     (stale: a full resync); sometimes another member vanished before
+//                     the power cut (a bitmap-based re-add beside it)
 #ifndef POWERCUT_PROPERTIES_SEEDED_SCENARIOS_H_
 #define POWERCUT_PROPERTIES_SEEDED_SCENARIOS_H_
 

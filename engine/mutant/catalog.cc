@@ -108,6 +108,13 @@ constexpr Info kCatalog[] = {
     {Id::kRaid1StopNoDrain, "raid1_stop_no_drain", "raid1",
      "a clean stop does not wait for the requests in flight before flushing the bitmap and "
      "marking the array clean", "md's do_md_stop (mddev_suspend / quiesce; I1)"},
+    {Id::kBmLoadTrustsStale, "bm_load_trusts_stale", "raid1",
+     "a bitmap older than the array (events behind the md superblock) is loaded as current, "
+     "so its clean bits are trusted", "md_bitmap_read_sb's out-of-date check (I10)"},
+    {Id::kRaid1ReAddIgnoresEventsCleared, "raid1_readd_ignores_events_cleared", "raid1",
+     "a stale member is recovered from the bitmap even when its events are older than "
+     "events_cleared, so chunks cleared since it left are not copied",
+     "super_1_validate's events_cleared check (I11)"},
 };
 
 }  // namespace

@@ -62,6 +62,8 @@ enum class Id : uint16_t {
   kRaid1ReadWriteMostlyBehind,
   kRaid1StopCleanBeforeDrain,
   kRaid1StopNoDrain,
+  kBmLoadTrustsStale,
+  kRaid1ReAddIgnoresEventsCleared,
 };
 
 struct Info {

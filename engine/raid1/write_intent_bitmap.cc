@@ -76,7 +76,9 @@ absl::StatusOr<WriteIntentBitmap> WriteIntentBitmap::Load(std::span<const std::b
   // md_bitmap_read_sb: an event count older than the array's means the bitmap missed
   // updates (I5): stale. A stale bitmap cannot say which chunks are clean.
   b.flags_ = sb->state;
-  if (sb->events < context.array_events) b.flags_ |= kBitmapStateStale;
+  if (sb->events < context.array_events && !POWERCUT_MUTANT(kBmLoadTrustsStale)) {
+    b.flags_ |= kBitmapStateStale;
+  }
   b.events_cleared_ = sb->events_cleared;
   if (b.stale()) b.events_cleared_ = context.array_events;
 
@@ -348,7 +350,9 @@ std::vector<ChunkRange> WriteIntentBitmap::ResyncPlan() const {
 }
 
 ReAddRecovery WriteIntentBitmap::ReAddRecoveryFor(uint64_t member_events) const {
-  if (member_events < events_cleared_) return ReAddRecovery::kFull;
+  if (member_events < events_cleared_ && !POWERCUT_MUTANT(kRaid1ReAddIgnoresEventsCleared)) {
+    return ReAddRecovery::kFull;
+  }
   if (member_events < array_events_) return ReAddRecovery::kBitmap;
   return ReAddRecovery::kNone;
 }

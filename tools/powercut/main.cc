@@ -9,6 +9,7 @@
 #include <iostream>
 #include <string>
 
+#include "properties/seeded_scenarios.h"
 #include "tools/powercut/campaign.h"
 #include "tools/powercut/inspect_command.h"
 #include "tools/powercut/mutants_command.h"
@@ -44,6 +45,16 @@ int RunCommand(const powercut::tools::CampaignOptions& options, const std::strin
   return summary.passed() ? kExitPass : kExitPropertyFailure;
 }
 
+// "a, b, c<last>d": every scenario family's name.
+std::string FamilyNames(const std::string& last) {
+  const std::vector<powercut::props::ScenarioFamily>& families = powercut::props::ScenarioFamilies();
+  std::string names;
+  for (size_t i = 0; i < families.size(); ++i) {
+    names += (i == 0 ? "" : i + 1 == families.size() ? last : ", ") + families[i].name;
+  }
+  return names;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,8 +84,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string run_engines;
   run->add_option("--engines", run_engines,
-                  "Comma-separated engines or scenario families to check (default: all of "
-                  "linear, writecache, writecache-drain, writecache-pmem, raid1, raid1-faults)");
+                  "Comma-separated engines or scenario families to check (default: all of " +
+                      FamilyNames(", ") + ")");
   run->add_flag("--json", run_json, "Print the summary as JSON");
 
   powercut::tools::ReplayCommandOptions replay_options;
@@ -121,9 +132,7 @@ int main(int argc, char** argv) {
   CLI::App* scenario = app.add_subcommand(
       "scenario", "Print seed N of a seeded scenario family (what `run` checks for that seed) "
                   "as a replay file");
-  scenario->add_option("--family", scenario_options.family,
-                       "linear, writecache, writecache-drain, writecache-pmem, raid1 or "
-                       "raid1-faults")
+  scenario->add_option("--family", scenario_options.family, FamilyNames(" or "))
       ->required();
   scenario->add_option("--seed", scenario_options.seed, "Seed")->required();
   scenario->add_option("--images", scenario_options.images, "Crash images the file asks for")
