@@ -392,10 +392,11 @@ bool Raid1TraceChecker::CheckWrite(uint64_t sector, uint64_t sectors,
   }
   const uint64_t first = g.bitmap.ChunkOfSector(sector - g.data_offset);
   const uint64_t last = g.bitmap.ChunkOfSector(end - 1 - g.data_offset);
-  CheckDataWrite(first, last);
+  const bool fresh = CheckDataWrite(first, last);
   for (uint64_t c = first; c <= last; ++c) {
     ++state_->in_flight[c];
-    if (state_->degraded_since) state_->written_while_degraded.insert(c);
+    // A member being recovered is recovered by the re-add rule (I11), not by these bits.
+    if (state_->degraded_since && fresh) state_->written_while_degraded.insert(c);
   }
   if (state_->record_copies && !data.empty()) {
     if (state_->whole_chunks_written.size() <= index_) state_->whole_chunks_written.resize(index_ + 1);
@@ -532,10 +533,10 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
   }
 }
 
-void Raid1TraceChecker::CheckDataWrite(uint64_t first_chunk, uint64_t last_chunk) {
+bool Raid1TraceChecker::CheckDataWrite(uint64_t first_chunk, uint64_t last_chunk) {
   std::vector<MemberView> views = DurableViews(*state_);
   const std::vector<bool> fresh = Fresh(views);
-  if (!fresh[index_]) return;  // a member being recovered gets copies of any chunk
+  if (!fresh[index_]) return false;  // a member being recovered gets copies of any chunk
   for (size_t k = 0; k < views.size(); ++k) {
     if (!fresh[k]) continue;
     for (uint64_t c = first_chunk; c <= last_chunk; ++c) {
@@ -543,10 +544,11 @@ void Raid1TraceChecker::CheckDataWrite(uint64_t first_chunk, uint64_t last_chunk
         Violation(absl::StrCat("I2: a data write to chunk ", c,
                                " is submitted while member ", k,
                                "'s durable bitmap does not have its bit set"));
-        return;
+        return true;
       }
     }
   }
+  return true;
 }
 
 Raid1AckChecker::Raid1AckChecker(io::BlockDevice& array, uint32_t lagging_mask,

@@ -44,7 +44,8 @@
 //   I6   events_cleared <= events in every bitmap superblock written;
 //   I7   once an md superblock listing a faulty member was written (degraded), no
 //        bitmap superblock raises events_cleared to that superblock's events or
-//        beyond, and no chunk written while degraded is cleared, until an md
+//        beyond, and no chunk written to a fresh member while degraded is cleared
+//        (copies to a member being re-added follow I11 instead), until an md
 //        superblock lists every member again; nor a chunk where a failed member that
 //        a re-add would recover from the bitmap (events >= events_cleared) holds other
 //        durable data (I11);
@@ -165,7 +166,8 @@ class Raid1TraceChecker : public io::BlockDeviceWrapper {
                   uint32_t flags);
   void CheckBitmapWrite(uint64_t offset, std::span<const std::byte> data, uint32_t flags);
   void CheckMdWrite(std::span<const std::byte> data);
-  void CheckDataWrite(uint64_t first_chunk, uint64_t last_chunk);
+  // I2 for a data write; false if this member is not fresh (being recovered).
+  bool CheckDataWrite(uint64_t first_chunk, uint64_t last_chunk);
   void EndData(uint64_t sector, uint64_t sectors);
 
   sim::SimSsd& ssd_;

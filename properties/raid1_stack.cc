@@ -13,7 +13,8 @@
 namespace powercut::props {
 namespace {
 
-// A member that disappears: after `after_ios` IOs, every IO fails without reaching it.
+// A member that disappears: after `after_ios` IOs, every IO fails without reaching it,
+// until it comes back (ComeBack).
 class VanishingDevice : public io::BlockDeviceWrapper {
  public:
   VanishingDevice(sim::World& world, io::BlockDevice& target, uint64_t after_ios)
@@ -36,10 +37,14 @@ class VanishingDevice : public io::BlockDeviceWrapper {
     if (Gone()) return Fail(std::move(done));
     target().SubmitDiscard(sector, sectors, std::move(done));
   }
+  void ComeBack() {
+    if (!back_ && ios_ > after_ios_) world_.Record(name(), "fault.back", ios_);
+    back_ = true;
+  }
 
  private:
   bool Gone() {
-    if (ios_ < after_ios_) {
+    if (back_ || ios_ < after_ios_) {
       ++ios_;
       return false;
     }
@@ -55,24 +60,35 @@ class VanishingDevice : public io::BlockDeviceWrapper {
   sim::World& world_;
   uint64_t after_ios_;
   uint64_t ios_ = 0;
+  bool back_ = false;
 };
 
-// The array, restarted once: the `restart_at_flush`-th flush stops it cleanly
-// (Raid1Array::Stop) and assembles a new one over the same devices (`reopen`), as
-// `mdadm --stop` then `mdadm --assemble` would; requests that arrive meanwhile wait for
-// the new array. After a clean stop of a whole array, its members' durable data must
-// agree (a clean array is in sync: I1) and the next assembly must resync nothing; a
-// violation is recorded in `trace`.
-class RestartingArray : public io::BlockDevice {
+// The array as an operator runs it. Restarted once: the `restart_at_flush`-th flush
+// stops it cleanly (Raid1Array::Stop) and assembles a new one over the same devices
+// (`reopen`), as `mdadm --stop` then `mdadm --assemble` would; requests that arrive
+// meanwhile wait for the new array. After a clean stop of a whole array, its members'
+// durable data must agree (a clean array is in sync: I1) and the next assembly must
+// resync nothing. Members re-added once: from the `readd_at_flush`-th flush on, the
+// first flush that finds a member faulty runs `repair` (vanished members come back)
+// and re-adds every faulty member (Raid1Array::ReAdd, `mdadm --re-add`) before it runs;
+// with `check`, each re-add must follow I11 (CheckAssembly). Violations are recorded in
+// `trace`.
+class OperatedArray : public io::BlockDevice {
  public:
   using Reopen = std::function<absl::StatusOr<std::unique_ptr<raid1::Raid1Array>>()>;
-  RestartingArray(sim::World& world, std::unique_ptr<raid1::Raid1Array> array, Reopen reopen,
-                  uint32_t restart_at_flush, std::vector<const sim::SimSsd*> members,
-                  std::shared_ptr<Raid1TraceState> trace)
+  struct Plan {
+    uint32_t restart_at_flush = 0;
+    uint32_t readd_at_flush = 0;
+    std::function<void()> repair;
+    bool check = false;
+  };
+  OperatedArray(sim::World& world, std::unique_ptr<raid1::Raid1Array> array, Reopen reopen,
+                Plan plan, std::vector<const sim::SimSsd*> members,
+                std::shared_ptr<Raid1TraceState> trace)
       : world_(world),
         array_(std::move(array)),
         reopen_(std::move(reopen)),
-        restart_at_flush_(restart_at_flush),
+        plan_(std::move(plan)),
         members_(std::move(members)),
         trace_(std::move(trace)),
         restarted_(world.scheduler(), "raid1 restart") {}
@@ -102,7 +118,23 @@ class RestartingArray : public io::BlockDevice {
   void SubmitFlush(io::IoCallback done) override {
     // A degraded array is not restarted: its assembly could need the member that is
     // gone (a fault plan's errors on the last one are a double failure).
-    if (++flushes_ == restart_at_flush_ && !restarting_ && !array_->degraded()) {
+    ++flushes_;
+    if (plan_.readd_at_flush != 0 && flushes_ >= plan_.readd_at_flush && !readded_ &&
+        !restarting_ && array_->degraded()) {
+      readded_ = true;
+      readding_ = true;
+      world_.scheduler().Spawn(
+          "raid1-readd",
+          [this, done = std::move(done)]() mutable {
+            ReAddFaulty();
+            readding_ = false;
+            array_->SubmitFlush(std::move(done));
+          },
+          runtime::FiberKind::kDaemon);
+      return;
+    }
+    if (flushes_ == plan_.restart_at_flush && !restarting_ && !readding_ &&
+        !array_->degraded()) {
       restarting_ = true;
       world_.scheduler().Spawn(
           "raid1-restart",
@@ -127,6 +159,29 @@ class RestartingArray : public io::BlockDevice {
           submit();
         },
         runtime::FiberKind::kDaemon);
+  }
+
+  void ReAddFaulty() {
+    if (plan_.repair) plan_.repair();
+    std::optional<Raid1AssemblyDemand> demand;
+    if (plan_.check) {
+      std::vector<const sim::DiskImage*> durable;
+      for (const sim::SimSsd* m : members_) durable.push_back(&m->durable());
+      const sim::DiskImage* file = trace_->bitmap_file ? &trace_->bitmap_file->durable() : nullptr;
+      demand = DemandOfAssembly(trace_->g, durable, file, std::vector<bool>(members_.size(), true));
+      trace_->record_copies = true;
+      trace_->whole_chunks_written.clear();
+    }
+    for (size_t i = 0; i < members_.size(); ++i) {
+      if (array_->member_state(i) != raid1::MemberState::kFaulty) continue;
+      const absl::Status readd = array_->ReAdd(i);
+      world_.Record("raid1", "readd", readd.ok() ? 1 : 0);
+    }
+    if (!demand) return;
+    trace_->record_copies = false;
+    if (auto problem = CheckAssembly(*demand, *array_, *trace_)) {
+      trace_->violations.push_back(absl::StrCat("hot re-add: ", *problem));
+    }
   }
 
   void Restart() {
@@ -163,11 +218,13 @@ class RestartingArray : public io::BlockDevice {
   std::unique_ptr<raid1::Raid1Array> array_;
   std::vector<std::unique_ptr<raid1::Raid1Array>> retired_;
   Reopen reopen_;
-  uint32_t restart_at_flush_;
+  Plan plan_;
   std::vector<const sim::SimSsd*> members_;
   std::shared_ptr<Raid1TraceState> trace_;
   uint32_t flushes_ = 0;
   bool restarting_ = false;
+  bool readded_ = false;
+  bool readding_ = false;
   runtime::WaitQueue restarted_;
 };
 
@@ -177,7 +234,7 @@ class Raid1Stack : public Stack {
              std::vector<std::unique_ptr<sim::SimSsd>> members,
              std::unique_ptr<sim::SimSsd> bitmap_file,
              std::vector<std::unique_ptr<io::BlockDevice>> wrappers,
-             std::unique_ptr<RestartingArray> array, std::shared_ptr<Raid1TraceState> before,
+             std::unique_ptr<OperatedArray> array, std::shared_ptr<Raid1TraceState> before,
              std::shared_ptr<Raid1TraceState> own, bool recovering,
              std::optional<CrashImages> left, sim::World& world)
       : options_(std::move(options)),
@@ -294,7 +351,7 @@ class Raid1Stack : public Stack {
   std::vector<std::unique_ptr<sim::SimSsd>> members_;
   std::unique_ptr<sim::SimSsd> bitmap_file_;                // the external bitmap, if any
   std::vector<std::unique_ptr<io::BlockDevice>> wrappers_;  // over members_, outermost last
-  std::unique_ptr<RestartingArray> array_;                  // over members_ / wrappers_
+  std::unique_ptr<OperatedArray> array_;                  // over members_ / wrappers_
   std::unique_ptr<Raid1AckChecker> ack_checker_;            // over array_ (I9)
   std::shared_ptr<Raid1TraceState> before_;  // the run before the power cut
   std::shared_ptr<Raid1TraceState> own_;     // this stack's IO
@@ -385,6 +442,7 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
     }
     std::vector<std::unique_ptr<sim::SimSsd>> members;
     std::vector<io::BlockDevice*> devices;
+    VanishingDevice* vanishing = nullptr;
     for (uint32_t i = 0; i < options.mirrors; ++i) {
       sim::SimSsdOptions ssd = options.ssd;
       ssd.name = absl::StrCat("ssd", i);
@@ -416,25 +474,35 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
       }
       if (options.vanish_member == i + 1 && (recover_from == nullptr || options.vanish_persists)) {
         const uint64_t after = recover_from == nullptr ? options.vanish_after_ios : 0;
-        wrappers.push_back(std::make_unique<VanishingDevice>(world, *device, after));
-        device = wrappers.back().get();
+        auto gone = std::make_unique<VanishingDevice>(world, *device, after);
+        vanishing = gone.get();
+        device = gone.get();
+        wrappers.push_back(std::move(gone));
       }
       devices.push_back(device);
       members.push_back(std::move(*made));
     }
-    RestartingArray::Reopen open = [&world, devices, array_options] {
+    OperatedArray::Plan plan;
+    if (recover_from == nullptr) {
+      plan.restart_at_flush = options.restart_at_flush;
+      plan.readd_at_flush = options.readd_at_flush;
+      plan.repair = [vanishing] {
+        if (vanishing != nullptr) vanishing->ComeBack();
+      };
+      plan.check = options.check_invariants;
+    }
+    OperatedArray::Reopen open = [&world, devices, array_options] {
       return raid1::Raid1Array::Open(world.scheduler(), devices, array_options);
     };
     absl::StatusOr<std::unique_ptr<raid1::Raid1Array>> array = open();
     if (!array.ok()) return array.status();
     std::vector<const sim::SimSsd*> member_ssds;
     for (const auto& m : members) member_ssds.push_back(m.get());
-    auto restarting = std::make_unique<RestartingArray>(
-        world, std::move(*array), std::move(open),
-        recover_from == nullptr ? options.restart_at_flush : 0, std::move(member_ssds), trace);
+    auto operated = std::make_unique<OperatedArray>(world, std::move(*array), std::move(open),
+                                                    std::move(plan), std::move(member_ssds), trace);
     return std::unique_ptr<Stack>(new Raid1Stack(options, *geometry, std::move(members),
                                                  std::move(bitmap_file), std::move(wrappers),
-                                                 std::move(restarting), *before,
+                                                 std::move(operated), *before,
                                                  trace, recover_from != nullptr, std::move(left),
                                                  world));
   };

@@ -30,6 +30,11 @@
 // assembly must find the bitmap stale and resync everything (I10). The crash-image
 // checks look at the images the power cut left; the assembly at the old ones.
 //
+// With readd_at_flush = k, an operator re-adds faulty members while the array runs
+// (`mdadm --re-add`): from the k-th flush on, the first flush that finds a member faulty
+// brings the vanished member back (if one vanished) and re-adds every faulty member
+// before it runs.
+//
 // With check_invariants (the default), every crash check also checks the RAID1
 // invariants (raid1_invariants.h): the members' (and the bitmap file's) IO streams
 // before the power cut and during recovery (I2, I3, I4, I6, I7, I14), each set of crash
@@ -70,6 +75,10 @@ struct Raid1StackOptions {
   // assembles it again before it runs; after a clean stop of a whole array the members
   // must agree and the assembly must resync nothing (a violation otherwise).
   uint32_t restart_at_flush = 0;
+  // 0: never. k: from the k-th flush on, the first flush that finds a member faulty
+  // brings a vanished member back and re-adds every faulty member while the array runs
+  // (Raid1Array::ReAdd) before it runs; each re-add must follow I11.
+  uint32_t readd_at_flush = 0;
   sim::SimSsdOptions ssd;  // `sectors` and `name` are derived per member
   std::optional<faults::FaultPlan> faults;
   uint32_t fault_member = 0;

@@ -34,6 +34,7 @@ const std::vector<EngineParam>& Raid1Params() {
       {"vanish_persists", 0, 0, 1, "the vanished member is gone at recovery too"},
       {"external_bitmap", 0, 0, 1, "the bitmap is a file on its own device, not on the members"},
       {"restart_at_flush", 0, 0, 1000, "0: never; k: the k-th flush stops the array cleanly and assembles it again"},
+      {"readd_at_flush", 0, 0, 1000, "0: never; k: from the k-th flush on, the first one that finds a member faulty re-adds it"},
       {"old_member", 0, 0, 4, "0: none; k: member k-1 is put back at the recovery as it was created"},
       {"old_bitmap_file", 0, 0, 1, "the bitmap file is put back at the recovery as it was created"},
   };
@@ -69,6 +70,7 @@ Raid1StackOptions Raid1OptionsOf(const Scenario& scenario) {
   options.external_bitmap = Param(scenario, Raid1Params(), "external_bitmap") != 0;
   options.restart_at_flush =
       static_cast<uint32_t>(Param(scenario, Raid1Params(), "restart_at_flush"));
+  options.readd_at_flush = static_cast<uint32_t>(Param(scenario, Raid1Params(), "readd_at_flush"));
   options.old_member = static_cast<uint32_t>(Param(scenario, Raid1Params(), "old_member"));
   options.old_bitmap_file = Param(scenario, Raid1Params(), "old_bitmap_file") != 0;
   options.ssd = scenario.ssd;
@@ -198,13 +200,12 @@ absl::Status Validate(const Scenario& scenario) {
     if (options.old_bitmap_file && !options.external_bitmap) {
       return absl::InvalidArgumentError("old_bitmap_file needs external_bitmap=1");
     }
-    // An old member is no copy of the data: with another member gone too, a two-way
-    // mirror has none left to recover from.
-    if (options.old_member != 0 && options.vanish_persists && options.vanish_member != 0 &&
+    // An old member is no copy of the data: with the other member of a two-way mirror
+    // vanished too (stale or gone at the recovery), none is left to recover from.
+    if (options.old_member != 0 && options.vanish_member != 0 &&
         options.vanish_member != options.old_member && options.mirrors == 2) {
       return absl::InvalidArgumentError(
-          "old_member with another member gone at the recovery (vanish_persists) leaves a "
-          "two-way mirror no current copy");
+          "old_member beside a vanishing member leaves a two-way mirror no current copy");
     }
     if ((options.write_mostly_mask >> options.mirrors) != 0) {
       return absl::InvalidArgumentError(absl::StrCat(

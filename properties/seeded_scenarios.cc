@@ -126,7 +126,8 @@ Scenario Raid1Faults(uint64_t seed) {
 // Old devices put back at the recovery: a member as it was created (a full re-add,
 // I11) or, with a bitmap file, sometimes the file as it was created (stale: a full
 // resync, I10); for a third of the seeds another member vanishes before the power cut
-// (a bitmap-based re-add beside the full one).
+// (a bitmap-based re-add beside the full one); for half of them faulty members are
+// re-added while the array runs.
 Scenario Raid1ReAdd(uint64_t seed) {
   sim::Prng prng = sim::Prng(seed).Fork("raid1-readd-options");
   const uint64_t mirrors = 2 + prng.Uniform(2);
@@ -138,14 +139,24 @@ Scenario Raid1ReAdd(uint64_t seed) {
   const bool external = prng.Uniform(2) == 1;
   if (external) scenario.params.push_back({"external_bitmap", 1});
   const uint64_t old = 1 + prng.Uniform(mirrors);
-  if (external && prng.Uniform(3) == 0) {
-    scenario.params.push_back({"old_bitmap_file", 1});
-  } else {
-    scenario.params.push_back({"old_member", old});
-  }
-  if (prng.Uniform(3) == 0) {
+  const bool old_file = external && prng.Uniform(3) == 0;
+  const bool vanish = prng.Uniform(3) == 0;
+  // Half the seeds re-add faulty members while the array runs (from a stream of its
+  // own): a member vanishes if none does yet, comes back at one of the first flushes
+  // and is re-added (I11).
+  sim::Prng hot = sim::Prng(seed).Fork("raid1-hot-readd");
+  const bool hot_readd = hot.Uniform(2) == 0;
+  if (vanish || hot_readd) {
     scenario.params.push_back({"vanish_member", 1 + old % mirrors});
-    scenario.params.push_back({"vanish_after_ios", 16 + prng.Uniform(200)});
+    scenario.params.push_back(
+        {"vanish_after_ios", hot_readd ? 10 + hot.Uniform(20) : 16 + prng.Uniform(200)});
+  }
+  if (hot_readd) scenario.params.push_back({"readd_at_flush", 1 + hot.Uniform(3)});
+  if (old_file) {
+    scenario.params.push_back({"old_bitmap_file", 1});
+  } else if (mirrors > 2 || !(vanish || hot_readd)) {
+    // (An old member beside a vanished one would leave two mirrors no current copy.)
+    scenario.params.push_back({"old_member", old});
   }
   return scenario;
 }

@@ -29,7 +29,9 @@
 //   raid1-readd       two or three mirrors; at the recovery a member is put back as it
 //                     was created (a full re-add) or, with a bitmap file, the file is
 //                     (stale: a full resync); sometimes another member vanished before
-//                     the power cut (a bitmap-based re-add beside it)
+//                     the power cut (a bitmap-based re-add beside it); for half the
+//                     seeds a vanished member comes back at one of the first flushes and
+//                     is re-added while the array runs
 #ifndef POWERCUT_PROPERTIES_SEEDED_SCENARIOS_H_
 #define POWERCUT_PROPERTIES_SEEDED_SCENARIOS_H_
 

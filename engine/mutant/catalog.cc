@@ -115,6 +115,9 @@ constexpr Info kCatalog[] = {
      "a stale member is recovered from the bitmap even when its events are older than "
      "events_cleared, so chunks cleared since it left are not copied",
      "super_1_validate's events_cleared check (I11)"},
+    {Id::kRaid1ReAddNoQuiesce, "raid1_readd_no_quiesce", "raid1",
+     "a hot re-add copies chunks while writes submitted before it are still in flight, so "
+     "the copy can miss them", "md's raise_barrier around recovery (I1, I8)"},
 };
 
 }  // namespace

@@ -64,6 +64,7 @@ enum class Id : uint16_t {
   kRaid1StopNoDrain,
   kBmLoadTrustsStale,
   kRaid1ReAddIgnoresEventsCleared,
+  kRaid1ReAddNoQuiesce,
 };
 
 struct Info {

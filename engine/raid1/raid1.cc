@@ -321,25 +321,13 @@ absl::Status Raid1Array::Assemble() {
   supers_.clear();
   std::vector<bool> readable(n, false);
   for (size_t i = 0; i < n; ++i) {
-    std::vector<std::byte> bytes(kBitmapPageSize);
-    if (!io::ReadSync(scheduler_, *members_[i], geometry_.super_sector, bytes).ok()) {
+    absl::StatusOr<MdSuperblock> sb = ReadMemberSuperblock(i);
+    if (absl::IsUnavailable(sb.status())) {
       // A member that cannot be read is missing; the array runs without it.
       supers_.push_back(NewMdSuperblock(geometry_, options_, mirrors, static_cast<uint32_t>(i)));
       continue;
     }
-    absl::StatusOr<MdSuperblock> sb = DecodeMdSuperblock(bytes, geometry_.member_sectors);
-    if (!sb.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("raid1: ", members_[i]->name(), ": md superblock: ", sb.status().message()));
-    }
-    const bool bitmap_matches = external() ? !sb->has_internal_bitmap()
-                                           : sb->has_internal_bitmap() &&
-                                                 sb->bitmap_offset == kRaid1BitmapOffset;
-    if (sb->set_uuid != options_.uuid || sb->size != geometry_.array_sectors ||
-        sb->data_offset != geometry_.data_offset || !bitmap_matches || sb->raid_disks != n) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("raid1: ", members_[i]->name(), " does not belong to this array's layout"));
-    }
+    if (!sb.ok()) return sb.status();
     supers_.push_back(*sb);
     readable[i] = true;
   }
@@ -427,31 +415,111 @@ absl::Status Raid1Array::Assemble() {
   // superblock, marked active (resync_offset 0: the next assembly is unclean). (I5)
   events_ = max_events;
   if (absl::Status s = UpdateSuperblocks(); !s.ok()) return s;
-  if (absl::Status s = Resync(); !s.ok()) return s;
-
-  // Re-added members: their copies durable, then the whole bitmap on them, then recorded
-  // in sync (so a power cut before that leaves them stale, to be re-added again).
-  std::vector<size_t> readded = Members(MemberState::kRecovering);
-  if (!readded.empty()) {
-    {
-      PerMember flush(scheduler_, readded, "r1 flush");
-      for (size_t k = 0; k < readded.size(); ++k) flush[k].Flush(*members_[readded[k]]);
-      for (size_t i : flush.Wait()) state_[i] = MemberState::kFaulty;
-    }
-    for (size_t i : Members(MemberState::kRecovering)) state_[i] = MemberState::kInSync;
-    bitmap_->set_degraded(degraded());
-    bitmap_->WriteAll();
-    {
-      runtime::MutexLock lock(bitmap_io_);
-      if (absl::Status s = WritePages(bitmap_->TakeUnplugWrites()); !s.ok()) return s;
-    }
-    if (absl::Status s = RecordFailures(); !s.ok()) return s;
-    if (absl::Status s = UpdateSuperblocks(); !s.ok()) return s;
-  }
+  if (absl::Status s = Resync(/*keep_needed=*/false); !s.ok()) return s;
+  if (absl::Status s = FinishRecovery(); !s.ok()) return s;
   if (absl::Status s = RecordFailures(); !s.ok()) return s;
   daemon_started_ = true;
   scheduler_.Spawn(
       "raid1-bitmap-daemon", [this] { RunDaemon(); }, runtime::FiberKind::kDaemon);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MdSuperblock> Raid1Array::ReadMemberSuperblock(size_t index) {
+  io::BlockDevice& member = *members_[index];
+  std::vector<std::byte> bytes(kBitmapPageSize);
+  if (absl::Status s = io::ReadSync(scheduler_, member, geometry_.super_sector, bytes); !s.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("raid1: ", member.name(), ": cannot read the md superblock: ", s.message()));
+  }
+  absl::StatusOr<MdSuperblock> sb = DecodeMdSuperblock(bytes, geometry_.member_sectors);
+  if (!sb.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("raid1: ", member.name(), ": md superblock: ", sb.status().message()));
+  }
+  const bool bitmap_matches = external() ? !sb->has_internal_bitmap()
+                                         : sb->has_internal_bitmap() &&
+                                               sb->bitmap_offset == kRaid1BitmapOffset;
+  if (sb->set_uuid != options_.uuid || sb->size != geometry_.array_sectors ||
+      sb->data_offset != geometry_.data_offset || !bitmap_matches ||
+      sb->raid_disks != members_.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("raid1: ", member.name(), " does not belong to this array's layout"));
+  }
+  return sb;
+}
+
+absl::Status Raid1Array::FinishRecovery() {
+  // Re-added members: their copies durable, then the whole bitmap on them, then recorded
+  // in sync (so a power cut before that leaves them stale, to be re-added again).
+  std::vector<size_t> readded = Members(MemberState::kRecovering);
+  if (readded.empty()) return absl::OkStatus();
+  // (The md superblock write below carries PREFLUSH too; a member failing this flush
+  // stays out instead of failing that write.)
+  {
+    PerMember flush(scheduler_, readded, "r1 flush");
+    for (size_t k = 0; k < readded.size(); ++k) flush[k].Flush(*members_[readded[k]]);
+    for (size_t i : flush.Wait()) state_[i] = MemberState::kFaulty;
+  }
+  for (size_t i : Members(MemberState::kRecovering)) state_[i] = MemberState::kInSync;
+  bitmap_->set_degraded(degraded());
+  bitmap_->WriteAll();
+  {
+    runtime::MutexLock lock(bitmap_io_);
+    if (absl::Status s = WritePages(bitmap_->TakeUnplugWrites()); !s.ok()) return s;
+  }
+  if (absl::Status s = RecordFailures(); !s.ok()) return s;
+  runtime::MutexLock lock(sb_update_);
+  return UpdateSuperblocks();
+}
+
+absl::Status Raid1Array::ReAdd(size_t index) {
+  if (!running()) return absl::FailedPreconditionError("raid1: array not running");
+  if (index >= members_.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("raid1: re-add: no member ", index, " in ", members_.size()));
+  }
+  if (state_[index] != MemberState::kFaulty || write_barrier_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "raid1: re-add: ", members_[index]->name(),
+        write_barrier_ ? " must wait for the re-add under way" : " is not faulty"));
+  }
+  // md's barrier: writes accepted from now wait, and those in flight (write-behind
+  // included) complete, so every copy below is of data no write changes meanwhile.
+  write_barrier_ = true;
+  absl::Status status = Recover(index);
+  if (state_[index] == MemberState::kRecovering) state_[index] = MemberState::kFaulty;
+  write_barrier_ = false;
+  serialize_wait_.NotifyAll();
+  if (status.ok() && state_[index] != MemberState::kInSync) {
+    return absl::UnavailableError(
+        absl::StrCat("raid1: re-add: ", members_[index]->name(), " failed during its recovery"));
+  }
+  return status;
+}
+
+absl::Status Raid1Array::Recover(size_t index) {
+  if (!POWERCUT_MUTANT(kRaid1ReAddNoQuiesce)) {
+    serialize_wait_.Await([&] { return writes_in_flight_.empty(); });
+  }
+  // Its failure durable everywhere before it is looked at again.
+  if (absl::Status s = RecordFailures(); !s.ok()) return s;
+  absl::StatusOr<MdSuperblock> sb = ReadMemberSuperblock(index);
+  if (!sb.ok()) return sb.status();
+  supers_[index] = *sb;
+  state_[index] = MemberState::kRecovering;
+  readd_[index] = bitmap_->ReAddRecoveryFor(sb->events) == ReAddRecovery::kFull
+                      ? ReAddRecovery::kFull
+                      : ReAddRecovery::kBitmap;
+  // The bits stay NEEDED while the member is not recorded in sync: a bit the daemon
+  // cleared before that would hide the chunk from the next re-add.
+  std::vector<uint64_t> copied;
+  if (absl::Status s = Resync(/*keep_needed=*/true, &copied); !s.ok()) return s;
+  if (absl::Status s = FinishRecovery(); !s.ok()) return s;
+  if (state_[index] == MemberState::kInSync && !degraded()) {
+    for (uint64_t chunk : copied) {
+      if (bitmap_->StartSync(chunk, /*degraded=*/false)) bitmap_->EndSync(chunk, /*aborted=*/false);
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -560,7 +628,12 @@ absl::StatusOr<bool> Raid1Array::CopyChunk(uint64_t chunk, const std::vector<siz
   return failed.empty();
 }
 
-absl::Status Raid1Array::Resync() {
+absl::Status Raid1Array::Resync(bool keep_needed, std::vector<uint64_t>* copied) {
+  // Copies come from an in-sync member (the one assembly read the bitmap from, unless it
+  // failed since).
+  const std::optional<size_t> source = PickSource();
+  if (!source) return absl::UnavailableError("raid1: resync: no in-sync member left");
+  source_ = *source;
   std::vector<size_t> everyone;
   for (size_t i = 0; i < members_.size(); ++i) everyone.push_back(i);
   std::vector<bool> in_plan(geometry_.bitmap.chunks, false);
@@ -571,11 +644,12 @@ absl::Status Raid1Array::Resync() {
       in_plan[chunk] = true;
       // Missing or failed members keep the bits (StartSync with degraded keeps NEEDED)
       // for their re-add; the ones being re-added now are in sync when this finishes.
-      const bool stays_degraded = !Members(MemberState::kFaulty).empty();
+      const bool stays_degraded = keep_needed || !Members(MemberState::kFaulty).empty();
       if (!bitmap_->StartSync(chunk, stays_degraded)) continue;
-      absl::StatusOr<bool> copied = CopyChunk(chunk, everyone);
-      bitmap_->EndSync(chunk, /*aborted=*/!copied.ok() || !*copied);
-      if (!copied.ok()) return copied.status();
+      absl::StatusOr<bool> done = CopyChunk(chunk, everyone);
+      bitmap_->EndSync(chunk, /*aborted=*/!done.ok() || !*done);
+      if (!done.ok()) return done.status();
+      if (*done && copied != nullptr) copied->push_back(chunk);
       ++resynced_chunks_;
     }
   }
@@ -586,8 +660,8 @@ absl::Status Raid1Array::Resync() {
   }
   for (uint64_t chunk = 0; chunk < geometry_.bitmap.chunks && !full.empty(); ++chunk) {
     if (in_plan[chunk]) continue;
-    absl::StatusOr<bool> copied = CopyChunk(chunk, full);
-    if (!copied.ok()) return copied.status();
+    absl::StatusOr<bool> done = CopyChunk(chunk, full);
+    if (!done.ok()) return done.status();
     ++recovered_chunks_;
   }
   return RecordFailures();
@@ -674,9 +748,12 @@ void Raid1Array::RunWrite(uint64_t sector, uint64_t sectors, std::span<const std
                           uint32_t flags, io::IoCallback done) {
   // md's wait_for_serialization: no other write to these sectors in flight (I1).
   const uint64_t end = sector + sectors;
-  if (!POWERCUT_MUTANT(kRaid1OverlapUnserialized)) {
+  if (POWERCUT_MUTANT(kRaid1OverlapUnserialized)) {
+    serialize_wait_.Await([&] { return !write_barrier_; });
+  } else {
     serialize_wait_.Await([&] {
-      return std::none_of(writes_in_flight_.begin(), writes_in_flight_.end(),
+      return !write_barrier_ &&
+             std::none_of(writes_in_flight_.begin(), writes_in_flight_.end(),
                           [&](const auto& w) { return w.first < end && sector < w.second; });
     });
   }

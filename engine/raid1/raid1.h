@@ -73,8 +73,14 @@
 // FormatMember() and FormatBitmapFile() give the bytes Create() writes, so a harness
 // can build freshly formatted member and bitmap file images without IO.
 //
-// Not implemented yet (issue 4): hot re-add of a member while the array runs (members
-// come back only at the next assembly), md's read-error correction (a read error fails
+// Hot re-add (ReAdd, mdadm --re-add on a running array): a faulty member whose device
+// works again is recovered by the same rule (I11) while the array serves reads; writes
+// wait until it is in sync (md lets them run beside the recovery behind a moving resync
+// barrier; here the barrier covers the whole array). Its copies keep their bits NEEDED
+// until it is recorded in sync, so a power cut in between leaves every copied chunk set
+// for the next re-add.
+//
+// Not implemented yet (issue 4): md's read-error correction (a read error fails
 // the member instead of rewriting the sector), bad-block logs, spares, md's events
 // rollback on a clean stop (events always rise), and kicking a bitmap file whose write
 // failed (the request fails instead).
@@ -209,6 +215,12 @@ class Raid1Array : public io::BlockDevice {
   // nothing: md_bitmap_load only marks bits NEEDED past resync_offset (a degraded
   // array's kept bits excepted). The array cannot be restarted: Open a new one.
   [[nodiscard]] absl::Status Stop();
+  // From a fiber, while running: re-adds faulty member `index` (see the top). New writes
+  // wait from the call until it returns. FailedPrecondition if the array is not running,
+  // the member is not faulty or another re-add is under way; InvalidArgument if its md
+  // superblock is not this array's; Unavailable if it cannot be read or fails during its
+  // recovery (it stays faulty). readd_recovery(index) then says how it was recovered.
+  [[nodiscard]] absl::Status ReAdd(size_t index);
 
   const Raid1Geometry& geometry() const { return geometry_; }
   const WriteIntentBitmap& bitmap() const { return *bitmap_; }
@@ -221,7 +233,8 @@ class Raid1Array : public io::BlockDevice {
   MemberState member_state(size_t index) const { return state_.at(index); }
   // Fewer in-sync members than mirrors.
   bool degraded() const;
-  // How each member re-added at the last assembly was recovered (kNone: not re-added).
+  // How each member re-added at the last assembly or ReAdd was recovered (kNone: not
+  // re-added).
   ReAddRecovery readd_recovery(size_t index) const { return readd_.at(index); }
 
   // io::BlockDevice
@@ -271,7 +284,19 @@ class Raid1Array : public io::BlockDevice {
   [[nodiscard]] absl::Status FlushAll();
   // The in-sync member reads and resync copies come from: not write-mostly if possible.
   std::optional<size_t> PickSource();
-  [[nodiscard]] absl::Status Resync();
+  // Copies every NEEDED chunk to the other members, then every other chunk to members
+  // re-added with a full recovery. `keep_needed`: copied chunks stay NEEDED (their
+  // indexes appended to `copied`), for a caller that releases them once the copies are
+  // recorded.
+  [[nodiscard]] absl::Status Resync(bool keep_needed, std::vector<uint64_t>* copied = nullptr);
+  // The md superblock of member `index`, checked against this array: Unavailable if it
+  // cannot be read, InvalidArgument if it is not this array's.
+  [[nodiscard]] absl::StatusOr<MdSuperblock> ReadMemberSuperblock(size_t index);
+  // ReAdd's work, behind its write barrier.
+  [[nodiscard]] absl::Status Recover(size_t index);
+  // Members being recovered: flushed, in sync, the whole bitmap written to them, then
+  // recorded (UpdateSuperblocks). One whose flush fails is faulty instead.
+  [[nodiscard]] absl::Status FinishRecovery();
   // Copies `chunk` from source_ to `to`; false if any target failed (aborted).
   [[nodiscard]] absl::StatusOr<bool> CopyChunk(uint64_t chunk, const std::vector<size_t>& to);
   // md_bitmap_daemon_work: flush every member, sweep, write the pages (see raid1.cc).
@@ -304,6 +329,7 @@ class Raid1Array : public io::BlockDevice {
   // Sector ranges [first, end) of writes in flight; an overlapping write waits (I1).
   std::vector<std::pair<uint64_t, uint64_t>> writes_in_flight_;
   runtime::WaitQueue serialize_wait_;
+  bool write_barrier_ = false;  // a ReAdd holds new writes back
   bool stopping_ = false;  // Stop() was called
   bool clean_ = false;     // md superblocks are written clean (after Stop)
   uint64_t active_requests_ = 0;

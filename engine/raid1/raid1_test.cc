@@ -1,7 +1,7 @@
 // Raid1Array on simulated SSDs: geometry checks, create/assemble, mirrored writes with
 // the bitmap written first, the daemon clearing bits, resync of set chunks, member
-// failure (recorded before the ack), degraded mode, re-add (bitmap or full recovery),
-// missing members and write-mostly members.
+// failure (recorded before the ack), degraded mode, re-add at assembly and while running
+// (bitmap or full recovery), missing members and write-mostly members.
 #include "engine/raid1/raid1.h"
 
 #include <gmock/gmock.h>
@@ -327,6 +327,104 @@ TEST(Raid1Array, AMemberOlderThanEventsClearedGetsAFullRecovery) {  // I11
     EXPECT_EQ(second->readd_recovery(1), ReAddRecovery::kFull);
     EXPECT_EQ(second->resynced_chunks() + second->recovered_chunks(), g.bitmap.chunks);
     EXPECT_EQ(ReadImage(rig.ssds[1]->visible(), g.data_offset, 8), data);
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
+TEST(Raid1ReAdd, AFailedMemberIsRecoveredFromTheBitmapWhileTheArrayRuns) {  // I11
+  Rig rig;
+  const std::vector<std::byte> data = Pattern(8, 23);
+  const std::vector<std::byte> later = Pattern(8, 29);
+  rig.world.scheduler().Spawn("test", [&] {
+    auto array = *Raid1Array::Open(rig.world.scheduler(), rig.breakable_members(), SmallOptions());
+    ASSERT_TRUE(array->Create().ok());
+    rig.breakable[0]->broken = true;  // the member resyncs came from
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *array, 300, data, io::kFua).ok());
+    ASSERT_EQ(array->member_state(0), MemberState::kFaulty);
+    rig.breakable[0]->broken = false;
+    // A write submitted while the re-add runs waits for it, then reaches both mirrors.
+    bool later_done = false;
+    rig.world.scheduler().Spawn("writer", [&] {
+      EXPECT_TRUE(io::WriteSync(rig.world.scheduler(), *array, 1000, later, io::kNoFlags).ok());
+      later_done = true;
+    });
+    const uint64_t resynced = array->resynced_chunks();
+    ASSERT_TRUE(array->ReAdd(0).ok());
+    EXPECT_FALSE(later_done);
+    EXPECT_EQ(array->readd_recovery(0), ReAddRecovery::kBitmap);
+    EXPECT_EQ(array->resynced_chunks() - resynced, 1u);  // the one chunk written meanwhile
+    EXPECT_EQ(array->recovered_chunks(), 0u);
+    EXPECT_FALSE(array->degraded());
+    const Raid1Geometry g = array->geometry();
+    // Copied from the in-sync member to the re-added one, not the other way round.
+    EXPECT_EQ(ReadImage(rig.ssds[0]->durable(), g.data_offset + 300, 8), data);
+    EXPECT_EQ(ReadImage(rig.ssds[1]->durable(), g.data_offset + 300, 8), data);
+    const MdSuperblock md = DurableMd(*rig.ssds[0], g);
+    EXPECT_EQ(md.events, DurableMd(*rig.ssds[1], g).events);
+    EXPECT_EQ(md.dev_roles[0], 0);
+    rig.world.scheduler().SleepFor(runtime::Seconds(4));
+    EXPECT_TRUE(later_done);
+    EXPECT_EQ(ReadImage(rig.ssds[0]->visible(), g.data_offset + 1000, 8), later);
+    for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
+      EXPECT_FALSE(DurableBit(*rig.ssds[0], g, chunk)) << chunk;
+      EXPECT_FALSE(DurableBit(*rig.ssds[1], g, chunk)) << chunk;
+    }
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
+TEST(Raid1ReAdd, AMemberOlderThanEventsClearedGetsEveryChunkWhileTheArrayRuns) {  // I11
+  Rig rig;
+  const std::vector<std::byte> data = Pattern(8, 31);
+  rig.world.scheduler().Spawn("test", [&] {
+    auto array = *Raid1Array::Open(rig.world.scheduler(), rig.breakable_members(), SmallOptions());
+    ASSERT_TRUE(array->Create().ok());
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *array, 0, data, io::kFua).ok());
+    rig.world.scheduler().SleepFor(runtime::Seconds(4));  // every bit cleared, events_cleared up
+    rig.breakable[1]->broken = true;
+    ASSERT_TRUE(io::FlushSync(rig.world.scheduler(), *array).ok());
+    ASSERT_EQ(array->member_state(1), MemberState::kFaulty);
+    rig.breakable[1]->broken = false;
+    // The disk put back is member 1 as it was created: events 0, no data.
+    const Raid1Geometry g = array->geometry();
+    for (const MetadataBlock& block : Raid1Array::FormatMember(g, SmallOptions(), 2, 1)) {
+      ASSERT_TRUE(
+          io::WriteSync(rig.world.scheduler(), *rig.ssds[1], block.sector, block.bytes, io::kFua).ok());
+    }
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *rig.ssds[1], g.data_offset,
+                              std::vector<std::byte>(data.size()), io::kFua)
+                    .ok());
+    ASSERT_TRUE(array->ReAdd(1).ok());
+    EXPECT_EQ(array->readd_recovery(1), ReAddRecovery::kFull);
+    EXPECT_EQ(array->recovered_chunks(), g.bitmap.chunks);  // no bit was set
+    EXPECT_EQ(ReadImage(rig.ssds[1]->durable(), g.data_offset, 8), data);
+    EXPECT_EQ(DurableMd(*rig.ssds[1], g).dev_roles[1], 1);
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
+TEST(Raid1ReAdd, RejectsAMemberInSyncOneOutOfRangeOneStillBrokenAndOneOfAnotherArray) {
+  Rig rig;
+  rig.world.scheduler().Spawn("test", [&] {
+    auto array = *Raid1Array::Open(rig.world.scheduler(), rig.breakable_members(), SmallOptions());
+    EXPECT_EQ(array->ReAdd(1).code(), absl::StatusCode::kFailedPrecondition);  // not running
+    ASSERT_TRUE(array->Create().ok());
+    EXPECT_EQ(array->ReAdd(1).code(), absl::StatusCode::kFailedPrecondition);  // in sync
+    EXPECT_EQ(array->ReAdd(2).code(), absl::StatusCode::kInvalidArgument);
+    rig.breakable[1]->broken = true;
+    ASSERT_TRUE(io::FlushSync(rig.world.scheduler(), *array).ok());
+    const absl::Status still_broken = array->ReAdd(1);
+    EXPECT_EQ(still_broken.code(), absl::StatusCode::kUnavailable) << still_broken;
+    rig.breakable[1]->broken = false;
+    const Raid1Geometry g = array->geometry();
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *rig.ssds[1], g.super_sector,
+                              std::vector<std::byte>(io::kSectorSize, std::byte{0x5a}), io::kFua)
+                    .ok());
+    const absl::Status foreign = array->ReAdd(1);
+    EXPECT_EQ(foreign.code(), absl::StatusCode::kInvalidArgument) << foreign;
+    EXPECT_EQ(array->member_state(1), MemberState::kFaulty);
+    // The array still takes writes.
+    EXPECT_TRUE(io::WriteSync(rig.world.scheduler(), *array, 0, Pattern(8, 37), io::kNoFlags).ok());
   });
   ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
 }
