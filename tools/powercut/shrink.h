@@ -27,7 +27,8 @@ struct ShrinkResult {
   uint64_t runs = 0;
 };
 
-// The failure's category, from its explanation.
+// The failure's category, from its explanation: the first invariant it names
+// ("invariant I12", "invariant E5/W2"), else the kind of data it found wrong.
 std::string FailureCategory(const std::string& failure);
 
 // Fails with InvalidArgument if `scenario` does not fail to begin with.
