@@ -17,20 +17,20 @@ struct FiberState;
 
 class ReadyQueue {
  public:
-  ReadyQueue() : slots_(kInitialCapacity) {}
+  ReadyQueue() : slots_(kInitialCapacity), mask_(kInitialCapacity - 1) {}
 
   size_t size() const { return static_cast<size_t>(tail_ - head_); }
   bool empty() const { return tail_ == head_; }
 
   void Push(FiberState* fiber) {
-    if (size() == slots_.size()) Grow();
-    slots_[tail_++ & mask()] = fiber;
+    if (size() > mask_) Grow();
+    slots_[tail_++ & mask_] = fiber;
   }
 
   // Removes and returns the `index`-th oldest entry (index < size()).
   FiberState* Take(size_t index) {
-    FiberState* taken = slots_[(head_ + index) & mask()];
-    for (uint64_t i = head_ + index; i != head_; --i) slots_[i & mask()] = slots_[(i - 1) & mask()];
+    FiberState* taken = slots_[(head_ + index) & mask_];
+    for (uint64_t i = head_ + index; i != head_; --i) slots_[i & mask_] = slots_[(i - 1) & mask_];
     ++head_;
     return taken;
   }
@@ -40,18 +40,18 @@ class ReadyQueue {
  private:
   static constexpr size_t kInitialCapacity = 16;  // a power of two, as every capacity
 
-  uint64_t mask() const { return slots_.size() - 1; }
-
   // Doubles the capacity, oldest entry first at slot 0.
   void Grow() {
     std::vector<FiberState*> bigger(2 * slots_.size());
-    for (uint64_t i = 0; i < size(); ++i) bigger[i] = slots_[(head_ + i) & mask()];
+    for (uint64_t i = 0; i < size(); ++i) bigger[i] = slots_[(head_ + i) & mask_];
     tail_ = size();
     head_ = 0;
     slots_.swap(bigger);
+    mask_ = slots_.size() - 1;
   }
 
   std::vector<FiberState*> slots_;
+  uint64_t mask_;      // slots_.size() - 1
   uint64_t head_ = 0;  // counters grow forever; slot = counter & mask()
   uint64_t tail_ = 0;
 };

@@ -185,6 +185,7 @@ absl::Status Scheduler::Run(std::optional<Nanos> time_limit) {
 void Scheduler::Stop(std::string reason) {
   if (!stopped_) {
     stopped_ = true;
+    step_limit_ = 0;
     stop_reason_ = std::move(reason);
   }
   if (current_ != nullptr) {
@@ -196,12 +197,13 @@ void Scheduler::Stop(std::string reason) {
 
 void Scheduler::StopAfterSteps(uint64_t steps) {
   stop_at_step_ = steps_ + steps;
-  step_limit_ = *stop_at_step_;
+  if (!stopped_) step_limit_ = *stop_at_step_;
 }
 
 void Scheduler::AbandonAll() {
   abandoning_ = true;
   stopped_ = true;
+  step_limit_ = 0;
   ready_.Clear();
   // Resume every unfinished fiber once, in id order: its pending switch throws
   // FiberAbandoned, which unwinds its stack (running destructors) to the fiber's

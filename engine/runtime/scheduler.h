@@ -172,7 +172,10 @@ class Scheduler {
   std::string failure_;  // first exception escaping a fiber
   uint64_t steps_ = 0;
   std::optional<uint64_t> stop_at_step_;
-  uint64_t step_limit_ = ~uint64_t{0};  // *stop_at_step_, or never
+  // The last step a fiber may hand the CPU straight to another one: *stop_at_step_, or
+  // never; 0 once stopped (the loop then reports why). Failures and finished workers
+  // need no check there: a fiber that throws or finishes always returns to the loop.
+  uint64_t step_limit_ = ~uint64_t{0};
   std::optional<Nanos> time_limit_;     // of the current Run()
   absl::AnyInvocable<void(uint64_t, std::string_view)> switch_observer_;
 };
@@ -191,13 +194,11 @@ class Scheduler {
 }
 
 // What one more turn of Run()'s loop would resume, when that is a fiber: the same
-// checks in the same order, the same step count, the same reactor draw. nullptr when
-// the loop itself must act (stop, failure, time limit, step budget, events, the end).
+// step count and reactor draw, and checks that decide as the loop's would (a stop
+// zeroes step_limit_; see there for failures and finished workers). nullptr when the
+// loop itself must act (stop, failure, time limit, step budget, events, the end).
 [[gnu::always_inline]] inline FiberState* Scheduler::NextDirect() {
-  if (ready_.empty() || steps_ >= step_limit_ || stopped_ || abandoning_ ||
-      live_workers_ == 0 || !failure_.empty()) {
-    return nullptr;
-  }
+  if (ready_.empty() || steps_ >= step_limit_) return nullptr;
   if (time_limit_ && Now() > *time_limit_) return nullptr;
   ++steps_;
   return TakeReady();
