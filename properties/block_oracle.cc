@@ -1,5 +1,7 @@
 #include "properties/block_oracle.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/io/block_device.h"
@@ -18,15 +20,19 @@ uint64_t BlockOracle::Begin(Op op) {
   ops_.push_back(op);
   const uint64_t id = ops_.size();
   if (op.kind == Kind::kWrite || op.kind == Kind::kDiscard) {
-    // One descent for the run of sectors; each next sector is at or after the hint.
-    auto it = by_sector_.lower_bound(op.sector);
-    for (uint64_t s = op.sector; s < op.sector + op.sectors; ++s) {
-      it = by_sector_.try_emplace(it, s);
-      it->second.push_back(id);
-      ++it;
+    for (uint64_t s = op.sector; s < op.sector + op.sectors;) {
+      Chunk& chunk = chunks_[s / kChunkSectors];
+      const uint64_t end = std::min(op.sector + op.sectors, (s / kChunkSectors + 1) * kChunkSectors);
+      for (; s < end; ++s) chunk[s % kChunkSectors].push_back(id);
     }
   }
   return id;
+}
+
+const BlockOracle::History& BlockOracle::HistoryOf(uint64_t sector) const {
+  static const History kNone;
+  auto it = chunks_.find(sector / kChunkSectors);
+  return it == chunks_.end() ? kNone : it->second[sector % kChunkSectors];
 }
 
 uint64_t BlockOracle::BeginWrite(uint32_t client, uint64_t sector, uint64_t sectors, bool fua,
@@ -73,10 +79,8 @@ bool BlockOracle::Required(const Op& write) const {
 }
 
 std::optional<uint64_t> BlockOracle::NewestRequiredWrite(uint64_t sector) const {
-  auto it = by_sector_.find(sector);
-  if (it == by_sector_.end()) return std::nullopt;
   std::optional<uint64_t> newest;
-  for (uint64_t id : it->second) {
+  for (uint64_t id : HistoryOf(sector)) {
     const Op& op = ops_[id - 1];
     if (Required(op) && (!newest || op.end_seq > ops_[*newest - 1].end_seq)) newest = id;
   }
@@ -104,9 +108,7 @@ std::optional<std::string> BlockOracle::CheckRecovered(uint64_t sector,
     return Explain(sector, found,
                    "the data belongs to another sector (a misdirected or misplaced write).");
   }
-  auto it = by_sector_.find(sector);
-  const History none;
-  const History& history = it == by_sector_.end() ? none : it->second;
+  const History& history = HistoryOf(sector);
 
   // The value found must come from some write or discard of this sector ...
   std::optional<uint64_t> source;
@@ -153,21 +155,21 @@ void BlockOracle::EndRead(uint64_t id, const absl::Status& status, std::span<con
     if (found.kind == SectorKind::kGarbage || found.kind == SectorKind::kForeign) {
       problem = "the read returned data no write put there.";
     } else {
-      auto it = by_sector_.find(sector);
-      const History none;
-      const History& history = it == by_sector_.end() ? none : it->second;
+      const History& history = HistoryOf(sector);
       for (uint64_t wid : history) {
         const Op& done = ops_[wid - 1];
         // Writes that completed successfully before the read was submitted.
         if (done.kind != Kind::kWrite || !done.ok || done.end_seq > read.begin_seq) continue;
-        if (DiscardedSince(history, done, read.end_seq)) continue;
+        // A discard since `done` excuses whatever is found; looked for only when needed.
         if (found.kind == SectorKind::kZero) {
+          if (DiscardedSince(history, done, read.end_seq)) continue;
           problem = absl::StrCat("it returned zeroes after ", DescribeOp(wid), " completed.");
           break;
         } else if (found.write_id == wid) {
           continue;
         } else if (found.write_id > ops_.size() || Older(ops_[found.write_id - 1], done) ||
                    ops_[found.write_id - 1].begin_seq > read.end_seq) {
+          if (DiscardedSince(history, done, read.end_seq)) continue;
           problem = absl::StrCat("it returned stale data although ", DescribeOp(wid),
                                  " completed before the read was submitted.");
           break;
@@ -185,8 +187,11 @@ void BlockOracle::EndRead(uint64_t id, const absl::Status& status, std::span<con
 
 std::vector<uint64_t> BlockOracle::TouchedSectors() const {
   std::vector<uint64_t> sectors;
-  sectors.reserve(by_sector_.size());
-  for (const auto& [sector, ids] : by_sector_) sectors.push_back(sector);
+  for (const auto& [index, chunk] : chunks_) {
+    for (uint64_t i = 0; i < kChunkSectors; ++i) {
+      if (!chunk[i].empty()) sectors.push_back(index * kChunkSectors + i);
+    }
+  }
   return sectors;
 }
 

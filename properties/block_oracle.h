@@ -28,13 +28,14 @@
 #ifndef POWERCUT_PROPERTIES_BLOCK_ORACLE_H_
 #define POWERCUT_PROPERTIES_BLOCK_ORACLE_H_
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "engine/runtime/time.h"
@@ -93,8 +94,14 @@ class BlockOracle {
 
   // Write and discard ids of one sector, in order (most sectors see only a few).
   using History = absl::InlinedVector<uint64_t, 4>;
+  // The histories of kChunkSectors consecutive sectors (one lookup per IO, not per
+  // sector).
+  static constexpr uint64_t kChunkSectors = 64;
+  using Chunk = std::array<History, kChunkSectors>;
 
   uint64_t Begin(Op op);
+  // The history of `sector` (empty if no write or discard touched it).
+  const History& HistoryOf(uint64_t sector) const;
   bool Required(const Op& write) const;
   // True if some discard in `history` is not older than `write` and was submitted
   // before `before_seq`.
@@ -109,7 +116,7 @@ class BlockOracle {
   OracleOptions options_;
   uint64_t seq_ = 0;
   std::vector<Op> ops_;  // id = index + 1
-  absl::btree_map<uint64_t, History> by_sector_;  // write and discard ids
+  std::map<uint64_t, Chunk> chunks_;  // by sector / kChunkSectors
   uint64_t last_ok_flush_begin_ = 0;  // begin_seq of the latest-submitted successful flush
   uint64_t acknowledged_flushes_ = 0;
   std::vector<std::string> read_violations_;

@@ -67,14 +67,22 @@ struct CacheTraceViolations {
 
 class CacheTraceChecker : public io::BlockDeviceWrapper {
  public:
+  // Observes `cache`'s durable image (SimSsd::SetDurableObserver) until destroyed.
   CacheTraceChecker(sim::SimSsd& cache, uint64_t start_sector,
                     std::shared_ptr<CacheTraceViolations> violations);
+  ~CacheTraceChecker() override;
 
   void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
                    io::IoCallback done) override;
 
  private:
+  static constexpr uint64_t kUnverified = ~uint64_t{0};
+
   void Violation(std::string what);
+  void OnDurable(uint64_t sector, uint64_t sectors);
+  // The durable metadata, parsed again only after durable metadata sectors changed;
+  // nullptr while the cache is not (durably) formatted.
+  const writecache::ParsedMetadata* DurableMetadata();
   void CheckCommit(uint64_t new_seq, const writecache::ParsedMetadata& durable);
   void CheckDataWrite(uint64_t sector, std::span<const std::byte> data,
                       const writecache::ParsedMetadata& durable);
@@ -83,6 +91,13 @@ class CacheTraceChecker : public io::BlockDeviceWrapper {
   uint64_t start_sector_;
   std::shared_ptr<CacheTraceViolations> violations_;
   std::optional<uint64_t> last_seq_;  // the last seq_count written to the superblock
+  std::optional<writecache::ParsedMetadata> durable_;
+  bool durable_stale_ = true;
+  uint64_t data_start_ = 0;       // of durable_'s geometry
+  uint64_t block_sectors_ = 1;    // of durable_'s geometry
+  // Per data block: the sector its durable data was last found stamped for (E1), or
+  // kUnverified once the block's durable sectors changed since.
+  std::vector<uint64_t> verified_for_;
 };
 
 class PmemTraceChecker : public io::PersistentMemory {

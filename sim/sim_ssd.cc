@@ -137,6 +137,7 @@ void SimSsd::CompleteWrite(uint32_t slot) {
 
 void SimSsd::MakeDurable(const PendingWrite& write, bool supersede_older) {
   write.ApplyTo(durable_);
+  if (durable_observer_) durable_observer_(write.sector, write.sectors);
   // Older unflushed data for these sectors can no longer surface: the device never
   // writes back data older than what it has already made durable.
   if (!supersede_older) return;

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "engine/io/block_device.h"
 #include "sim/disk_image.h"
@@ -65,6 +66,12 @@ class SimSsd : public io::BlockDevice {
   void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override;
 
   const DiskImage& durable() const { return durable_; }
+  // Called with (first sector, sector count) each time sectors of durable() change,
+  // after they have. One observer at a time (a checker beside the device, not part of
+  // it); an empty one removes it. It must not submit IO.
+  void SetDurableObserver(absl::AnyInvocable<void(uint64_t, uint64_t)> observer) {
+    durable_observer_ = std::move(observer);
+  }
   const DiskImage& visible() const { return visible_; }
   // What a power cut now could leave behind.
   SsdCrashState CrashState() const;
@@ -101,6 +108,7 @@ class SimSsd : public io::BlockDevice {
   std::vector<uint32_t> free_slots_;
   uint64_t next_id_ = 1;
   uint64_t seq_ = 0;  // orders submissions and completions
+  absl::AnyInvocable<void(uint64_t, uint64_t)> durable_observer_;
 };
 
 }  // namespace powercut::sim
