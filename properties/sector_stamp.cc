@@ -5,6 +5,7 @@
 // independent word operations per 512-byte sector (stamping is the same loop).
 #include "properties/sector_stamp.h"
 
+#include <array>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +25,13 @@ inline uint64_t Word(const std::byte* sector, size_t j) {
   return v;
 }
 inline void PutWord(std::byte* sector, size_t j, uint64_t v) { std::memcpy(sector + 8 * j, &v, 8); }
+
+// Body word j is check + kBody[j]: independent per word, so loops over it vectorize.
+constexpr std::array<uint64_t, kWords> kBody = [] {
+  std::array<uint64_t, kWords> body{};
+  for (size_t j = kBodyWord; j < kWords; ++j) body[j] = j * kStride;
+  return body;
+}();
 
 // The header's check word: a keyed multiply-xorshift hash of (write id, target sector).
 inline uint64_t CheckWord(uint64_t write_id, uint64_t target) {
@@ -58,8 +66,7 @@ void StampWrite(uint64_t write_id, uint64_t first_sector, std::span<std::byte> b
     PutWord(sector, 1, write_id);
     PutWord(sector, 2, target);
     PutWord(sector, 3, check);
-    uint64_t word = check + kBodyWord * kStride;
-    for (size_t j = kBodyWord; j < kWords; ++j, word += kStride) PutWord(sector, j, word);
+    for (size_t j = kBodyWord; j < kWords; ++j) PutWord(sector, j, check + kBody[j]);
   }
 }
 
@@ -76,18 +83,11 @@ DecodedSector DecodeSector(std::span<const std::byte> bytes, uint64_t sector) {
   const uint64_t write_id = Word(p, 1);
   const uint64_t target = Word(p, 2);
   const uint64_t check = CheckWord(write_id, target);
-  // Every word must be the stamp's: one differing bit anywhere makes it garbage. Four
-  // independent accumulators keep the comparison from being one serial chain.
-  static_assert((kWords - kBodyWord) % 4 == 0);
-  uint64_t d0 = Word(p, 3) ^ check, d1 = 0, d2 = 0, d3 = 0;
-  uint64_t word = check + kBodyWord * kStride;
-  for (size_t j = kBodyWord; j < kWords; j += 4, word += 4 * kStride) {
-    d0 |= Word(p, j) ^ word;
-    d1 |= Word(p, j + 1) ^ (word + kStride);
-    d2 |= Word(p, j + 2) ^ (word + 2 * kStride);
-    d3 |= Word(p, j + 3) ^ (word + 3 * kStride);
-  }
-  if ((d0 | d1 | d2 | d3) != 0 || write_id == 0) {
+  // Every word must be the stamp's: one differing bit anywhere makes it garbage
+  // (word - kBody[j] == check for every body word j, modulo 2^64).
+  uint64_t differ = Word(p, 3) ^ check;
+  for (size_t j = kBodyWord; j < kWords; ++j) differ |= (Word(p, j) - kBody[j]) ^ check;
+  if (differ != 0 || write_id == 0) {
     out.kind = SectorKind::kGarbage;
     return out;
   }
