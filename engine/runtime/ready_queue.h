@@ -27,6 +27,15 @@ class ReadyQueue {
     slots_[tail_++ & mask_] = fiber;
   }
 
+  // Push(fiber) then Take(0) in one step: the oldest entry, or `fiber` itself when the
+  // queue is empty (then it stays empty). Never grows: the slot read is the slot written.
+  FiberState* RotateOldest(FiberState* fiber) {
+    if (tail_ == head_) return fiber;
+    FiberState* oldest = slots_[head_++ & mask_];
+    slots_[tail_++ & mask_] = fiber;
+    return oldest;
+  }
+
   // Removes and returns the `index`-th oldest entry (index < size()).
   FiberState* Take(size_t index) {
     FiberState* taken = slots_[(head_ + index) & mask_];

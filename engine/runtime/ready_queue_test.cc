@@ -30,6 +30,28 @@ TEST(ReadyQueueTest, TakeFromTheMiddleKeepsTheOrderOfTheRest) {
   EXPECT_EQ(rest, (std::vector<FiberState*>{Fake(0), Fake(1), Fake(2), Fake(4)}));
 }
 
+// RotateOldest is Push then Take(0), including on a full ring and an empty queue.
+TEST(ReadyQueueTest, RotateOldestIsPushThenTakeOldest) {
+  ReadyQueue queue;
+  EXPECT_EQ(queue.RotateOldest(Fake(99)), Fake(99));
+  EXPECT_TRUE(queue.empty());
+  std::deque<FiberState*> model;
+  for (uintptr_t i = 0; i < 16; ++i) {  // exactly the initial capacity: a full ring
+    queue.Push(Fake(i));
+    model.push_back(Fake(i));
+  }
+  for (uintptr_t i = 100; i < 140; ++i) {
+    model.push_back(Fake(i));
+    EXPECT_EQ(queue.RotateOldest(Fake(i)), model.front());
+    model.pop_front();
+    ASSERT_EQ(queue.size(), model.size());
+  }
+  while (!queue.empty()) {
+    EXPECT_EQ(queue.Take(0), model.front());
+    model.pop_front();
+  }
+}
+
 // Against std::deque as the model, across wrap-arounds and growth: pushes, takes at
 // every position, clears.
 TEST(ReadyQueueTest, BehavesLikeADequeAcrossWrapAndGrowth) {

@@ -144,11 +144,13 @@ class Scheduler {
 
   void MakeReady(FiberState* fiber);
   FiberState* TakeReady();
+  bool MayHandOffDirectly();
   FiberState* NextDirect();
   void Enter(FiberState* fiber);
   void Arrive(boost::context::fiber&& from, void* fake_stack);
   void Resume(FiberState* fiber);
   void SuspendCurrent();
+  void SwitchAway(FiberState* self, FiberState* next);
   [[noreturn]] static void ThrowAbandoned();
   bool WorkersAlive() const { return live_workers_ > 0; }
   std::string DescribeBlocked() const;
@@ -197,9 +199,12 @@ class Scheduler {
 // step count and reactor draw, and checks that decide as the loop's would (a stop
 // zeroes step_limit_; see there for failures and finished workers). nullptr when the
 // loop itself must act (stop, failure, time limit, step budget, events, the end).
+[[gnu::always_inline]] inline bool Scheduler::MayHandOffDirectly() {
+  return steps_ < step_limit_ && !(time_limit_ && Now() > *time_limit_);
+}
+
 [[gnu::always_inline]] inline FiberState* Scheduler::NextDirect() {
-  if (ready_.empty() || steps_ >= step_limit_) return nullptr;
-  if (time_limit_ && Now() > *time_limit_) return nullptr;
+  if (ready_.empty() || !MayHandOffDirectly()) return nullptr;
   ++steps_;
   return TakeReady();
 }
@@ -222,7 +227,11 @@ class Scheduler {
 [[gnu::always_inline]] inline void Scheduler::SuspendCurrent() {
   FiberState* self = current_;
   if (abandoning_) ThrowAbandoned();  // blocking while being unwound: keep unwinding
-  FiberState* next = NextDirect();
+  SwitchAway(self, NextDirect());
+}
+
+// To `next`, or to the loop when it is nullptr; nothing when `next` is `self`.
+[[gnu::always_inline]] inline void Scheduler::SwitchAway(FiberState* self, FiberState* next) {
   if (next == self) {  // the yielding fiber was chosen again: no switch at all
     Enter(self);
     return;
@@ -241,8 +250,18 @@ class Scheduler {
   if (abandoning_) ThrowAbandoned();
 }
 
+// MakeReady(current_) then SuspendCurrent(); when the oldest ready fiber runs next
+// anyway, the queue's push and take are one rotation.
 [[gnu::always_inline]] inline void Scheduler::Yield() {
-  MakeReady(current_);
+  FiberState* self = current_;
+  if (abandoning_) ThrowAbandoned();
+  if (oldest_first_ && MayHandOffDirectly()) {
+    self->status = FiberState::Status::kReady;
+    ++steps_;
+    SwitchAway(self, ready_.RotateOldest(self));
+    return;
+  }
+  MakeReady(self);
   SuspendCurrent();
 }
 
