@@ -74,8 +74,7 @@ DecodedSector DecodeSector(std::span<const std::byte> bytes, uint64_t sector) {
   DecodedSector out;
   const std::byte* p = bytes.data();
   if (Word(p, 0) != kMagic) {
-    // Zeroes, or garbage.
-    // Four independent accumulators: not one serial chain of 64 ORs.
+    // Zeroes, or garbage. Four independent accumulators, not one chain of 64 ORs.
     uint64_t any[4] = {0, 0, 0, 0};
     for (size_t j = 0; j < kWords; j += 4) {
       for (size_t k = 0; k < 4; ++k) any[k] |= Word(p, j + k);

@@ -75,21 +75,33 @@ absl::StatusOr<ParsedMetadata> ReadMetadataOf(const Image& cache, uint64_t start
   return writecache::ParseMetadata(ReadSectors(cache, start_sector, geometry->metadata_sectors()));
 }
 
-template <typename Image>
+// E1 for the entries of `metadata` that superblock seq `seq` commits. `known_good(i, e)`
+// lets a caller skip blocks it has already checked; `found_good(i, e)` hears of each
+// block that passed.
+template <typename Image, typename KnownGood, typename FoundGood>
 std::optional<std::string> CheckCommittedDataOf(const Image& cache, uint64_t start_sector,
-                                                const ParsedMetadata& metadata) {
+                                                const ParsedMetadata& metadata, uint64_t seq,
+                                                KnownGood known_good, FoundGood found_good) {
   const Geometry geometry = *writecache::GeometryFor(metadata.superblock.n_blocks,
                                                       metadata.superblock.block_size);
   std::vector<std::byte> block;
   for (uint64_t i = 0; i < metadata.entries.size(); ++i) {
     const MemoryEntry& e = metadata.entries[i];
-    if (!metadata.IsCommitted(e)) continue;
+    if (e.seq_count >= seq || known_good(i, e)) continue;
     if (auto problem = CheckBlock(cache, start_sector, geometry, i, e, block)) {
-      return absl::StrCat("E1 (committed data durable): superblock seq ",
-                          metadata.superblock.seq_count, ": ", *problem);
+      return absl::StrCat("E1 (committed data durable): superblock seq ", seq, ": ", *problem);
     }
+    found_good(i, e);
   }
   return std::nullopt;
+}
+
+template <typename Image>
+std::optional<std::string> CheckCommittedDataOf(const Image& cache, uint64_t start_sector,
+                                                const ParsedMetadata& metadata) {
+  return CheckCommittedDataOf(
+      cache, start_sector, metadata, metadata.superblock.seq_count,
+      [](uint64_t, const MemoryEntry&) { return false; }, [](uint64_t, const MemoryEntry&) {});
 }
 
 // E5/W2: `data`, written to data block `index` from its first sector on, must not be
@@ -154,7 +166,8 @@ CacheTraceChecker::CacheTraceChecker(sim::SimSsd& cache, uint64_t start_sector,
       cache_(cache),
       start_sector_(start_sector),
       violations_(std::move(violations)) {
-  cache_.SetDurableObserver([this](uint64_t sector, uint64_t sectors) { OnDurable(sector, sectors); });
+  cache_.SetDurableObserver(
+      [this](uint64_t sector, uint64_t sectors) { OnDurable(sector, sectors); });
 }
 
 CacheTraceChecker::~CacheTraceChecker() { cache_.SetDurableObserver(nullptr); }
@@ -233,18 +246,13 @@ void CacheTraceChecker::CheckCommit(uint64_t new_seq, const ParsedMetadata& dura
     return;
   }
   // E1: every entry the new seq commits has durable data. A block whose durable data
-  // was verified for the same sector and has not changed since needs no second look.
-  std::vector<std::byte> block;
-  for (uint64_t i = 0; i < durable.entries.size(); ++i) {
-    const MemoryEntry& e = durable.entries[i];
-    if (e.seq_count >= new_seq || verified_for_[i] == e.original_sector) continue;
-    if (auto problem = CheckBlock(cache_.durable(), start_sector_, geometry, i, e, block)) {
-      Violation(absl::StrCat("while writing superblock seq_count ", new_seq,
-                             ": E1 (committed data durable): superblock seq ", new_seq, ": ",
-                             *problem));
-      return;
-    }
-    verified_for_[i] = e.original_sector;
+  // was found good for the same sector and has not changed since needs no second look.
+  auto problem = CheckCommittedDataOf(
+      cache_.durable(), start_sector_, durable, new_seq,
+      [&](uint64_t i, const MemoryEntry& e) { return verified_for_[i] == e.original_sector; },
+      [&](uint64_t i, const MemoryEntry& e) { verified_for_[i] = e.original_sector; });
+  if (problem) {
+    Violation(absl::StrCat("while writing superblock seq_count ", new_seq, ": ", *problem));
   }
 }
 
@@ -253,7 +261,8 @@ void CacheTraceChecker::CheckDataWrite(uint64_t sector, std::span<const std::byt
   const uint64_t sectors = data.size() / io::kSectorSize;
   for (uint64_t off = 0; off < sectors; ++off) {
     const uint64_t s = sector + off;
-    if ((s - data_start_) % block_sectors_ != 0) continue;  // one check per block, at its first sector
+    // One check per block, at its first sector.
+    if ((s - data_start_) % block_sectors_ != 0) continue;
     const uint64_t index = (s - data_start_) / block_sectors_;
     if (index >= durable.entries.size()) break;
     if (auto problem = CheckReuse(durable, index, data.subspan(off * io::kSectorSize))) {

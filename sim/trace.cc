@@ -1,5 +1,6 @@
 #include "sim/trace.h"
 
+#include <bit>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -11,10 +12,10 @@ namespace {
 constexpr uint64_t kOdd1 = 0x9e3779b97f4a7c15ull;
 constexpr uint64_t kOdd2 = 0xc2b2ae3d27d4eb4full;
 
-constexpr uint64_t RotateLeft(uint64_t x, int bits) { return (x << bits) | (x >> (64 - bits)); }
-
 // A label's bytes, eight at a time (labels are short: one to three multiplies). The
-// last word overlaps the one before when the length is not a multiple of eight.
+// last word overlaps the one before when the length is not a multiple of eight. Not
+// HashLabel (prng.h): its values seed every forked PRNG stream and must never change,
+// while this hash only feeds the trace hash, which no file stores.
 uint64_t HashText(std::string_view text) {
   const size_t n = text.size();
   uint64_t h = n * kOdd2;
@@ -36,11 +37,11 @@ uint64_t HashText(std::string_view text) {
 // The event's fields are mixed in independent parts; only the last mix depends on the
 // running hash, so consecutive events do not wait on each other's whole digest.
 void Trace::Record(const TraceEvent& event) {
-  const uint64_t when = Mix64(static_cast<uint64_t>(event.time.count()) ^ RotateLeft(event.id, 32));
+  const uint64_t when = Mix64(static_cast<uint64_t>(event.time.count()) ^ std::rotl(event.id, 32));
   const uint64_t where = Mix64(event.sector * kOdd1 + event.sectors);
-  const uint64_t what = Mix64(HashText(event.actor) ^ RotateLeft(HashText(event.op), 21) ^
-                              RotateLeft(HashText(event.flags), 42));
-  hash_ = Mix64(hash_ ^ when ^ RotateLeft(where, 17) ^ RotateLeft(what, 34)) + kOdd1;
+  const uint64_t what = Mix64(HashText(event.actor) ^ std::rotl(HashText(event.op), 21) ^
+                              std::rotl(HashText(event.flags), 42));
+  hash_ = Mix64(hash_ ^ when ^ std::rotl(where, 17) ^ std::rotl(what, 34)) + kOdd1;
   ++events_;
   if (observer_) observer_(event);
 }

@@ -61,7 +61,7 @@ class ReadyQueue {
 
   std::vector<FiberState*> slots_;
   uint64_t mask_;      // slots_.size() - 1
-  uint64_t head_ = 0;  // counters grow forever; slot = counter & mask()
+  uint64_t head_ = 0;  // counters grow forever; slot = counter & mask_
   uint64_t tail_ = 0;
 };
 

@@ -195,14 +195,16 @@ class Scheduler {
   return ready_.Take(runnable == 1 || oldest_first_ ? 0 : reactor_.ChooseRunnable(runnable));
 }
 
-// What one more turn of Run()'s loop would resume, when that is a fiber: the same
-// step count and reactor draw, and checks that decide as the loop's would (a stop
-// zeroes step_limit_; see there for failures and finished workers). nullptr when the
-// loop itself must act (stop, failure, time limit, step budget, events, the end).
+// Whether the loop, were it to run now, would resume a ready fiber rather than act
+// itself: checks that decide as the loop's would (a stop zeroes step_limit_; see there
+// for failures and finished workers).
 [[gnu::always_inline]] inline bool Scheduler::MayHandOffDirectly() {
   return steps_ < step_limit_ && !(time_limit_ && Now() > *time_limit_);
 }
 
+// What one more turn of Run()'s loop would resume, when that is a fiber: the same step
+// count and reactor draw. nullptr when the loop itself must act (stop, failure, time
+// limit, step budget, events, the end).
 [[gnu::always_inline]] inline FiberState* Scheduler::NextDirect() {
   if (ready_.empty() || !MayHandOffDirectly()) return nullptr;
   ++steps_;
