@@ -7,7 +7,7 @@ namespace powercut::sim {
 World::World(uint64_t seed)
     : seed_(seed), schedule_prng_(Prng(seed).Fork("schedule")), scheduler_(*this) {
   scheduler_.SetSwitchObserver([this](uint64_t fiber_id, std::string_view name) {
-    trace_.Record(TraceEvent{now_, name, "run", fiber_id, 0, 0, {}});
+    trace_.RecordRun(now_, fiber_id, name);
   });
 }
 
@@ -16,6 +16,8 @@ World::~World() { Halt(); }
 void World::Halt() {
   scheduler_.AbandonAll();
   queue_.clear();
+  callbacks_.clear();
+  free_slots_.clear();
 }
 
 void World::Record(std::string_view actor, std::string_view op, uint64_t id, uint64_t sector,
@@ -26,17 +28,30 @@ void World::Record(std::string_view actor, std::string_view op, uint64_t id, uin
 void World::CallAt(runtime::Nanos when, absl::AnyInvocable<void()> callback) {
   // The tiebreak orders events due at the same instant; drawing it from the seed makes
   // that order part of what a seed explores.
-  queue_.push_back(Event{std::max(when, now_), schedule_prng_.Next(), std::move(callback)});
+  uint32_t slot;
+  if (free_slots_.empty()) {
+    slot = static_cast<uint32_t>(callbacks_.size());
+    callbacks_.push_back(std::move(callback));
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    callbacks_[slot] = std::move(callback);
+  }
+  queue_.push_back(Event{std::max(when, now_), schedule_prng_.Next(), slot});
   std::push_heap(queue_.begin(), queue_.end(), Later);
 }
 
 bool World::RunNext() {
   if (queue_.empty()) return false;
   std::pop_heap(queue_.begin(), queue_.end(), Later);
-  Event event = std::move(queue_.back());
+  const Event event = queue_.back();
   queue_.pop_back();
+  // Out of its slot first: the callback may schedule more events.
+  absl::AnyInvocable<void()> callback = std::move(callbacks_[event.slot]);
+  callbacks_[event.slot] = nullptr;
+  free_slots_.push_back(event.slot);
   now_ = event.when;
-  event.callback();
+  callback();
   return true;
 }
 
