@@ -46,6 +46,15 @@ void Trace::Record(const TraceEvent& event) {
   if (observer_) observer_(event);
 }
 
+void Trace::RecordRun(runtime::Nanos time, uint64_t fiber_id, std::string_view fiber_name) {
+  constexpr uint64_t kRun = 0x72756e0000000000ull;  // "run", apart from any Record() mix
+  hash_ = Mix64(hash_ ^ Mix64(static_cast<uint64_t>(time.count()) ^ std::rotl(fiber_id, 32)) ^
+                kRun) +
+          kOdd1;
+  ++events_;
+  if (observer_) observer_(TraceEvent{time, fiber_name, "run", fiber_id, 0, 0, {}});
+}
+
 std::string Trace::Format(const TraceEvent& event) {
   const int64_t ns = event.time.count();
   std::string line = absl::StrFormat("%4d.%06dms %-12s %-12s", ns / 1'000'000, ns % 1'000'000,
