@@ -34,8 +34,6 @@
 #define POWERCUT_ENGINE_RUNTIME_SCHEDULER_H_
 
 #include <cstdint>
-#include <deque>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +42,7 @@
 
 #include <boost/context/fiber.hpp>
 
+#include "absl/container/btree_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "engine/runtime/fiber_state.h"
@@ -162,7 +161,7 @@ class Scheduler {
   struct StackPool;
   std::unique_ptr<StackPool> stacks_;
   Switch switch_;
-  std::map<uint64_t, std::shared_ptr<FiberState>> live_;  // ordered: deterministic reports
+  absl::btree_map<uint64_t, std::shared_ptr<FiberState>> live_;  // ordered: deterministic reports
   ReadyQueue ready_;
   FiberState* current_ = nullptr;
   uint64_t next_id_ = 1;
