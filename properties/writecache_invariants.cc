@@ -29,6 +29,32 @@ void ReadSectorsInto(std::span<const std::byte> image, uint64_t sector, std::spa
   std::fill(out.begin() + static_cast<ptrdiff_t>(end - begin), out.end(), std::byte{0});
 }
 
+// Calls visit(k, bytes) for sector k = 0, 1, ... of the `count` sectors from `sector`
+// of an image, without copying, until visit returns false.
+template <typename Visit>
+void VisitSectors(const sim::DiskImage& image, uint64_t sector, uint64_t count, Visit visit) {
+  bool more = true;
+  image.ForEachRun(sector, count, [&](uint64_t first, uint64_t n, const sim::SectorBytes* data) {
+    for (uint64_t i = 0; i < n && more; ++i) {
+      more = visit(first - sector + i, std::span<const std::byte>(data ? data[i] : *sim::ZeroSector()));
+    }
+  });
+}
+
+template <typename Visit>
+void VisitSectors(std::span<const std::byte> image, uint64_t sector, uint64_t count, Visit visit) {
+  for (uint64_t k = 0; k < count; ++k) {
+    const uint64_t offset = (sector + k) * io::kSectorSize;
+    if (offset + io::kSectorSize <= image.size()) {
+      if (!visit(k, image.subspan(offset, io::kSectorSize))) return;
+    } else {
+      sim::SectorBytes tail{};  // past the end: zeroes, as ReadSectorsInto reads it
+      ReadSectorsInto(image, sector + k, tail);
+      if (!visit(k, std::span<const std::byte>(tail))) return;
+    }
+  }
+}
+
 template <typename Image>
 std::vector<std::byte> ReadSectors(const Image& image, uint64_t sector, uint64_t count) {
   std::vector<std::byte> out(count * io::kSectorSize);
@@ -41,25 +67,22 @@ uint64_t SectorCount(std::span<const std::byte> image) { return image.size() / i
 
 // Whether every sector of data block `index` holds data written for its sector;
 // otherwise what it holds.
-// `block` is working space of one block.
 template <typename Image>
 std::optional<std::string> CheckBlock(const Image& cache, uint64_t start_sector,
                                       const Geometry& geometry, uint64_t index,
-                                      const MemoryEntry& entry, std::vector<std::byte>& block) {
-  const uint64_t bs = geometry.block_sectors();
-  block.resize(bs * io::kSectorSize);
-  ReadSectorsInto(cache, start_sector + geometry.DataSector(index), block);
-  for (uint64_t k = 0; k < bs; ++k) {
-    const DecodedSector found = DecodeSector(
-        std::span<const std::byte>(block).subspan(k * io::kSectorSize, io::kSectorSize),
-        entry.original_sector + k);
-    if (found.kind != SectorKind::kStamped) {
-      return absl::StrCat("entry ", index, " (sector ", entry.original_sector, ", seq ",
-                          entry.seq_count, ") is committed but its block holds ",
-                          found.Describe(), " in its sector ", k);
-    }
-  }
-  return std::nullopt;
+                                      const MemoryEntry& entry) {
+  std::optional<std::string> problem;
+  VisitSectors(cache, start_sector + geometry.DataSector(index), geometry.block_sectors(),
+               [&](uint64_t k, std::span<const std::byte> bytes) {
+                 const DecodedSector found = DecodeSector(bytes, entry.original_sector + k);
+                 if (found.kind == SectorKind::kStamped) return true;
+                 problem = absl::StrCat("entry ", index, " (sector ", entry.original_sector,
+                                        ", seq ", entry.seq_count,
+                                        ") is committed but its block holds ", found.Describe(),
+                                        " in its sector ", k);
+                 return false;
+               });
+  return problem;
 }
 
 template <typename Image>
@@ -84,11 +107,10 @@ std::optional<std::string> CheckCommittedDataOf(const Image& cache, uint64_t sta
                                                 KnownGood known_good, FoundGood found_good) {
   const Geometry geometry = *writecache::GeometryFor(metadata.superblock.n_blocks,
                                                       metadata.superblock.block_size);
-  std::vector<std::byte> block;
   for (uint64_t i = 0; i < metadata.entries.size(); ++i) {
     const MemoryEntry& e = metadata.entries[i];
     if (e.seq_count >= seq || known_good(i, e)) continue;
-    if (auto problem = CheckBlock(cache, start_sector, geometry, i, e, block)) {
+    if (auto problem = CheckBlock(cache, start_sector, geometry, i, e)) {
       return absl::StrCat("E1 (committed data durable): superblock seq ", seq, ": ", *problem);
     }
     found_good(i, e);
@@ -231,14 +253,18 @@ void CacheTraceChecker::CheckCommit(uint64_t new_seq, const ParsedMetadata& dura
                                                       durable.superblock.block_size);
   // E2: everything written to the metadata area so far is durable (the superblock's
   // own 64 bytes aside: they are what this write changes).
-  const std::vector<std::byte> visible =
-      ReadSectors(cache_.visible(), start_sector_, geometry.metadata_sectors());
-  const std::vector<std::byte> stable =
-      ReadSectors(cache_.durable(), start_sector_, geometry.metadata_sectors());
-  const size_t skip = writecache::kSuperblockBytes;
-  if (std::memcmp(visible.data() + skip, stable.data() + skip, visible.size() - skip) != 0) {
-    const auto differ = std::mismatch(visible.begin() + skip, visible.end(), stable.begin() + skip);
-    const uint64_t i = static_cast<uint64_t>(differ.first - visible.begin());
+  // Sectors the two images share are equal without a look at their bytes.
+  for (uint64_t k = 0; k < geometry.metadata_sectors(); ++k) {
+    const sim::SectorBytes* visible = cache_.visible().Get(start_sector_ + k);
+    const sim::SectorBytes* stable = cache_.durable().Get(start_sector_ + k);
+    if (visible == stable) continue;
+    const sim::SectorBytes& zero = *sim::ZeroSector();
+    const sim::SectorBytes& v = visible ? *visible : zero;
+    const sim::SectorBytes& d = stable ? *stable : zero;
+    const size_t skip = k == 0 ? writecache::kSuperblockBytes : 0;
+    const auto differ = std::mismatch(v.begin() + skip, v.end(), d.begin() + skip);
+    if (differ.first == v.end()) continue;
+    const uint64_t i = k * io::kSectorSize + static_cast<uint64_t>(differ.first - v.begin());
     const uint64_t entry = (i - writecache::kSuperblockBytes) / writecache::kEntryBytes;
     Violation(absl::StrCat("E2 (entries durable before the commit): seq_count ", new_seq,
                            " is being written while metadata byte ", i, " (entry ", entry,

@@ -222,28 +222,15 @@ const SectorBytes* DiskImage::Get(uint64_t sector) const {
 }
 
 void DiskImage::Read(uint64_t sector, std::span<std::byte> out) const {
-  const uint64_t end = sector + out.size() / io::kSectorSize;
-  auto it = extents_.upper_bound(sector);
-  if (it != extents_.begin() && std::prev(it)->first + std::prev(it)->second.sectors > sector) {
-    --it;
-  }
-  uint64_t at = sector;  // next sector of `out` to fill
-  auto fill = [&](uint64_t until, const SectorBytes* from) {
-    std::byte* dest = out.data() + (at - sector) * io::kSectorSize;
-    const size_t bytes = (until - at) * io::kSectorSize;
-    if (from == nullptr) {
-      std::memset(dest, 0, bytes);
-    } else {
-      std::memcpy(dest, from, bytes);
-    }
-    at = until;
-  };
-  for (; it != extents_.end() && it->first < end; ++it) {
-    if (it->first > at) fill(it->first, nullptr);
-    const uint64_t extent_end = std::min(end, it->first + it->second.sectors);
-    fill(extent_end, it->second.data.get() + (at - it->first));
-  }
-  if (at < end) fill(end, nullptr);
+  ForEachRun(sector, out.size() / io::kSectorSize,
+             [&](uint64_t first, uint64_t count, const SectorBytes* data) {
+               std::byte* dest = out.data() + (first - sector) * io::kSectorSize;
+               if (data == nullptr) {
+                 std::memset(dest, 0, count * io::kSectorSize);
+               } else {
+                 std::memcpy(dest, data, count * io::kSectorSize);
+               }
+             });
 }
 
 uint64_t DiskImage::Hash() const {

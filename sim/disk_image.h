@@ -13,9 +13,11 @@
 #ifndef POWERCUT_SIM_DISK_IMAGE_H_
 #define POWERCUT_SIM_DISK_IMAGE_H_
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <span>
 #include <vector>
@@ -58,6 +60,26 @@ class DiskImage {
   const SectorBytes* Get(uint64_t sector) const;
   // Copies out.size()/512 sectors starting at `sector`.
   void Read(uint64_t sector, std::span<std::byte> out) const;
+  // Visits [sector, sector + sectors) without copying, in order, as runs:
+  // visit(uint64_t first, uint64_t count, const SectorBytes* data), where data points at
+  // `count` contiguous sectors, or is nullptr for a run that reads as zero.
+  template <typename Visitor>
+  void ForEachRun(uint64_t sector, uint64_t sectors, Visitor&& visit) const {
+    const uint64_t end = sector + sectors;
+    auto it = extents_.upper_bound(sector);
+    if (it != extents_.begin() && std::prev(it)->first + std::prev(it)->second.sectors > sector) {
+      --it;
+    }
+    uint64_t at = sector;  // first sector not visited yet
+    for (; it != extents_.end() && it->first < end; ++it) {
+      if (it->first > at) visit(at, it->first - at, static_cast<const SectorBytes*>(nullptr));
+      at = std::max(at, it->first);
+      const uint64_t extent_end = std::min(end, it->first + it->second.sectors);
+      visit(at, extent_end - at, it->second.data.get() + (at - it->first));
+      at = extent_end;
+    }
+    if (at < end) visit(at, end - at, static_cast<const SectorBytes*>(nullptr));
+  }
 
   // Content hash over non-zero sectors (equal content -> equal hash).
   uint64_t Hash() const;
