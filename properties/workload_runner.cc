@@ -1,5 +1,7 @@
 #include "properties/workload_runner.h"
 
+#include <algorithm>
+#include <span>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -15,12 +17,15 @@ void RunOp(sim::World& world, io::BlockDevice& device, const Op& op, BlockOracle
            std::vector<std::byte>& buffer) {
   runtime::Scheduler& scheduler = world.scheduler();
   runtime::Event done(scheduler, "client io");
+  // The client's buffer only grows; each op uses its first bytes.
+  const size_t bytes = op.sectors * io::kSectorSize;
+  if (buffer.size() < bytes) buffer.resize(bytes);
+  const std::span<std::byte> data = std::span<std::byte>(buffer).first(bytes);
   switch (op.kind) {
     case OpKind::kWrite: {
-      buffer.resize(op.sectors * io::kSectorSize);
       const uint64_t id = oracle.BeginWrite(op.client, op.sector, op.sectors, op.fua, world.Now());
-      StampWrite(id, op.sector, buffer);
-      device.SubmitWrite(op.sector, buffer, op.fua ? io::kFua : io::kNoFlags,
+      StampWrite(id, op.sector, data);
+      device.SubmitWrite(op.sector, data, op.fua ? io::kFua : io::kNoFlags,
                          [&, id](absl::Status status) {
                            oracle.EndWrite(id, status, world.Now());
                            done.Set();
@@ -44,10 +49,11 @@ void RunOp(sim::World& world, io::BlockDevice& device, const Op& op, BlockOracle
       break;
     }
     case OpKind::kRead: {
-      buffer.assign(op.sectors * io::kSectorSize, std::byte{0});
+      // Zeroes, so a read that fills nothing cannot pass with an earlier op's data.
+      std::fill(data.begin(), data.end(), std::byte{0});
       const uint64_t id = oracle.BeginRead(op.client, op.sector, op.sectors, world.Now());
-      device.SubmitRead(op.sector, buffer, [&, id](absl::Status status) {
-        oracle.EndRead(id, status, buffer, world.Now());
+      device.SubmitRead(op.sector, data, [&, id](absl::Status status) {
+        oracle.EndRead(id, status, data, world.Now());
         done.Set();
       });
       break;

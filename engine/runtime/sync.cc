@@ -1,6 +1,5 @@
 #include "engine/runtime/sync.h"
 
-#include <algorithm>
 #include <stdexcept>
 
 namespace powercut::runtime {
@@ -15,26 +14,19 @@ bool WaitQueue::WaitUntil(Nanos deadline) {
   WakeToken token = scheduler_.PrepareBlock();
   waiters_.push_back(token);
   bool woken = scheduler_.Block(token, name_, deadline);
-  if (!woken) {
-    auto it = std::find_if(waiters_.begin(), waiters_.end(), [&](const WakeToken& t) {
-      return t.fiber_id == token.fiber_id && t.episode == token.episode;
-    });
-    if (it != waiters_.end()) waiters_.erase(it);
-  }
+  if (!woken) waiters_.Remove(token);
   return woken;
 }
 
 void WaitQueue::NotifyOne() {
   if (waiters_.empty()) return;
-  WakeToken token = waiters_.front();
-  waiters_.pop_front();
-  scheduler_.Wake(token);
+  scheduler_.Wake(waiters_.pop_front());
 }
 
 void WaitQueue::NotifyAll() {
-  std::deque<WakeToken> waking;
+  WakeFifo waking;
   waking.swap(waiters_);
-  for (const WakeToken& token : waking) scheduler_.Wake(token);
+  waking.ForEach([&](const WakeToken& token) { scheduler_.Wake(token); });
 }
 
 void Mutex::Lock() {
@@ -61,8 +53,7 @@ void Mutex::Unlock() {
     owner_ = 0;
     return;
   }
-  WakeToken next = queue_.front();
-  queue_.pop_front();
+  const WakeToken next = queue_.pop_front();
   owner_ = next.fiber_id;
   scheduler_.Wake(next);
 }

@@ -11,10 +11,10 @@
 #define POWERCUT_ENGINE_RUNTIME_SYNC_H_
 
 #include <cstdint>
-#include <deque>
 #include <string>
 
 #include "engine/runtime/scheduler.h"
+#include "engine/runtime/wake_fifo.h"
 
 namespace powercut::runtime {
 
@@ -42,7 +42,7 @@ class WaitQueue {
  private:
   Scheduler& scheduler_;
   std::string name_;
-  std::deque<WakeToken> waiters_;
+  WakeFifo waiters_;
 };
 
 // A non-recursive mutual exclusion lock with FIFO hand-off.
@@ -60,7 +60,7 @@ class Mutex {
  private:
   Scheduler& scheduler_;
   uint64_t owner_ = 0;  // fiber id
-  std::deque<WakeToken> queue_;
+  WakeFifo queue_;
   std::string what_;  // "mutex NAME", for deadlock reports
 };
 
