@@ -126,7 +126,7 @@ Fiber Scheduler::Spawn(std::string name, absl::AnyInvocable<void()> body, FiberK
       });
   fiber->stack = stacks_->allocator.last_bounds();
   if (kind == FiberKind::kWorker) ++live_workers_;
-  live_.emplace(fiber->id, state);
+  live_.Add(state);
   MakeReady(fiber);
   return Fiber(std::move(state));
 }
@@ -147,7 +147,7 @@ void Scheduler::Reap(FiberState* fiber) {
   for (const WakeToken& joiner : fiber->joiners) Wake(joiner);
   fiber->joiners.clear();
   if (fiber->kind == FiberKind::kWorker) --live_workers_;
-  live_.erase(fiber->id);  // the Fiber handles keep the state for done()
+  live_.Remove(fiber->id);  // the Fiber handles keep the state for done()
 }
 
 bool Scheduler::CountStep() {
@@ -209,12 +209,12 @@ void Scheduler::AbandonAll() {
   // FiberAbandoned, which unwinds its stack (running destructors) to the fiber's
   // entry, where it ends. A fiber that never started just ends.
   while (!live_.empty()) {
-    std::shared_ptr<FiberState> state = live_.begin()->second;
+    std::shared_ptr<FiberState> state = live_.front();
     if (state->context) Resume(state.get());
-    if (live_.count(state->id) != 0) {
+    if (live_.Find(state->id) != nullptr) {
       // It swallowed the unwind (catch (...) without rethrow) and did not finish;
       // Boost's forced unwind is the last resort.
-      live_.erase(state->id);
+      live_.Remove(state->id);
       state->context = boost::context::fiber();
     }
   }
@@ -248,9 +248,8 @@ bool Scheduler::Block(WakeToken token, std::string_view what, std::optional<Nano
   fiber->timed_out = false;
   if (deadline) {
     reactor_.CallAt(*deadline, [this, token] {
-      auto it = live_.find(token.fiber_id);
-      if (it == live_.end()) return;
-      FiberState* sleeper = it->second.get();
+      FiberState* sleeper = live_.Find(token.fiber_id);
+      if (sleeper == nullptr) return;
       if (sleeper->status == FiberState::Status::kBlocked && sleeper->episode == token.episode) {
         sleeper->timed_out = true;
         sleeper->episode = 0;
@@ -265,9 +264,8 @@ bool Scheduler::Block(WakeToken token, std::string_view what, std::optional<Nano
 }
 
 void Scheduler::Wake(WakeToken token) {
-  auto it = live_.find(token.fiber_id);
-  if (it == live_.end()) return;
-  FiberState* fiber = it->second.get();
+  FiberState* fiber = live_.Find(token.fiber_id);
+  if (fiber == nullptr) return;
   if (fiber->status != FiberState::Status::kBlocked || fiber->episode != token.episode) return;
   fiber->episode = 0;
   MakeReady(fiber);
@@ -278,9 +276,9 @@ uint64_t Scheduler::CurrentId() const { return current_ ? current_->id : 0; }
 
 std::string Scheduler::DescribeBlocked() const {
   std::string out;
-  for (const auto& [id, state] : live_) {
+  for (const std::shared_ptr<FiberState>& state : live_) {
     if (!out.empty()) out += "; ";
-    absl::StrAppend(&out, "#", id, " '", state->name, "'");
+    absl::StrAppend(&out, "#", state->id, " '", state->name, "'");
     if (state->kind == FiberKind::kDaemon) out += " (daemon)";
     switch (state->status) {
       case FiberState::Status::kBlocked:

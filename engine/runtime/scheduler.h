@@ -42,10 +42,10 @@
 
 #include <boost/context/fiber.hpp>
 
-#include "absl/container/btree_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "engine/runtime/fiber_state.h"
+#include "engine/runtime/live_fibers.h"
 #include "engine/runtime/reactor.h"
 #include "engine/runtime/ready_queue.h"
 #include "engine/runtime/time.h"
@@ -161,7 +161,7 @@ class Scheduler {
   struct StackPool;
   std::unique_ptr<StackPool> stacks_;
   Switch switch_;
-  absl::btree_map<uint64_t, std::shared_ptr<FiberState>> live_;  // ordered: deterministic reports
+  LiveFibers live_;
   ReadyQueue ready_;
   FiberState* current_ = nullptr;
   uint64_t next_id_ = 1;
