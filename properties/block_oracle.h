@@ -93,7 +93,7 @@ class BlockOracle {
   };
 
   // Write and discard ids of one sector, in order (most sectors see only a few).
-  using History = absl::InlinedVector<uint64_t, 4>;
+  using History = absl::InlinedVector<uint64_t, 8>;
   // The histories of kChunkSectors consecutive sectors (one lookup per IO, not per
   // sector).
   static constexpr uint64_t kChunkSectors = 64;
