@@ -87,9 +87,16 @@ DecodedSector DecodeSector(std::span<const std::byte> bytes, uint64_t sector) {
   const uint64_t check = CheckWord(write_id, target);
   // Every word must be the stamp's: one differing bit anywhere makes it garbage
   // (word - kBody[j] == check for every body word j, modulo 2^64).
-  uint64_t differ = Word(p, 3) ^ check;
-  for (size_t j = kBodyWord; j < kWords; ++j) differ |= (Word(p, j) - kBody[j]) ^ check;
-  if (differ != 0 || write_id == 0) {
+  // Four independent accumulators, as for the zero test.
+  static_assert((kWords - kBodyWord) % 4 == 0);
+  uint64_t d0 = Word(p, 3) ^ check, d1 = 0, d2 = 0, d3 = 0;
+  for (size_t j = kBodyWord; j < kWords; j += 4) {
+    d0 |= (Word(p, j) - kBody[j]) ^ check;
+    d1 |= (Word(p, j + 1) - kBody[j + 1]) ^ check;
+    d2 |= (Word(p, j + 2) - kBody[j + 2]) ^ check;
+    d3 |= (Word(p, j + 3) - kBody[j + 3]) ^ check;
+  }
+  if ((d0 | d1 | d2 | d3) != 0 || write_id == 0) {
     out.kind = SectorKind::kGarbage;
     return out;
   }
