@@ -62,9 +62,11 @@ class DiskImage {
   void Read(uint64_t sector, std::span<std::byte> out) const;
   // Visits [sector, sector + sectors) without copying, in order, as runs:
   // visit(uint64_t first, uint64_t count, const SectorBytes* data), where data points at
-  // `count` contiguous sectors, or is nullptr for a run that reads as zero.
+  // `count` contiguous sectors, or is nullptr for a run that reads as zero. Every run has
+  // count >= 1; an empty range visits nothing.
   template <typename Visitor>
   void ForEachRun(uint64_t sector, uint64_t sectors, Visitor&& visit) const {
+    if (sectors == 0) return;
     const uint64_t end = sector + sectors;
     auto it = extents_.upper_bound(sector);
     if (it != extents_.begin() && std::prev(it)->first + std::prev(it)->second.sectors > sector) {

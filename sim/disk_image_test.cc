@@ -90,6 +90,38 @@ TEST(DiskImage, ReadSpansExtentsAndGaps) {
   EXPECT_EQ(out, expected);
 }
 
+TEST(DiskImage, ForEachRunVisitsExtentsAndGapsInOrderClippedToTheRange) {
+  DiskImage image(16);
+  image.PutExtent(1, 2, CopySectors(Counting(2, 1)));  // b c at 1..2
+  image.PutExtent(3, 2, CopySectors(Counting(2, 3)));  // d e at 3..4, its own extent
+  image.PutExtent(8, 3, CopySectors(Counting(3, 8)));  // i j k at 8..10
+  std::string runs;
+  image.ForEachRun(2, 8, [&](uint64_t first, uint64_t count, const SectorBytes* data) {
+    runs += std::to_string(first) + "+" + std::to_string(count) + ":";
+    for (uint64_t i = 0; i < count; ++i) {
+      runs += data == nullptr ? '.' : static_cast<char>('a' + std::to_integer<int>(data[i][0]));
+    }
+    runs += ' ';
+  });
+  EXPECT_EQ(runs, "2+1:c 3+2:de 5+3:... 8+2:ij ");
+}
+
+TEST(DiskImage, ForEachRunOverAnEmptyRangeOrImage) {
+  DiskImage image(16);
+  std::string runs;
+  auto record = [&](uint64_t first, uint64_t count, const SectorBytes* data) {
+    runs += std::to_string(first) + "+" + std::to_string(count) + (data ? "d " : "z ");
+  };
+  image.ForEachRun(3, 4, record);
+  EXPECT_EQ(runs, "3+4z ");
+  image.PutExtent(0, 2, CopySectors(Counting(2, 0)));
+  runs.clear();
+  image.ForEachRun(1, 0, record);
+  EXPECT_EQ(runs, "");
+  image.ForEachRun(0, 1, record);
+  EXPECT_EQ(runs, "0+1d ");
+}
+
 TEST(DiskImage, PutRunKeepsContiguousSectorsAsOneExtentAndSkipsNull) {
   DiskImage image(16);
   std::vector<SectorRef> run = SplitIntoSectors(Counting(4, 0));
