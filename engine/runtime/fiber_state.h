@@ -33,6 +33,8 @@ enum class FiberKind { kWorker, kDaemon };
 struct WakeToken {
   uint64_t fiber_id = 0;
   uint64_t episode = 0;
+
+  friend bool operator==(const WakeToken&, const WakeToken&) = default;
 };
 
 // Where a stack lies, for AddressSanitizer.

@@ -39,10 +39,7 @@ class WakeFifo {
 
   // Removes `token` (one blocking episode) if it is still waiting.
   void Remove(WakeToken token) {
-    auto it = std::find_if(items_.begin() + static_cast<ptrdiff_t>(head_), items_.end(),
-                           [&](const WakeToken& t) {
-                             return t.fiber_id == token.fiber_id && t.episode == token.episode;
-                           });
+    auto it = std::find(items_.begin() + static_cast<ptrdiff_t>(head_), items_.end(), token);
     if (it != items_.end()) items_.erase(it);
     if (head_ == items_.size()) {
       items_.resize(0);

@@ -8,10 +8,6 @@
 namespace powercut::runtime {
 namespace {
 
-bool Same(const WakeToken& a, const WakeToken& b) {
-  return a.fiber_id == b.fiber_id && a.episode == b.episode;
-}
-
 std::vector<uint64_t> Ids(const WakeFifo& fifo) {
   std::vector<uint64_t> ids;
   fifo.ForEach([&](const WakeToken& t) { ids.push_back(t.fiber_id); });
@@ -23,7 +19,7 @@ TEST(WakeFifoTest, FirstInFirstOut) {
   EXPECT_TRUE(fifo.empty());
   for (uint64_t i = 1; i <= 5; ++i) fifo.push_back({i, i + 10});
   EXPECT_EQ(fifo.size(), 5u);
-  for (uint64_t i = 1; i <= 5; ++i) EXPECT_TRUE(Same(fifo.pop_front(), {i, i + 10}));
+  for (uint64_t i = 1; i <= 5; ++i) EXPECT_EQ(fifo.pop_front(), (WakeToken{i, i + 10}));
   EXPECT_TRUE(fifo.empty());
 }
 
@@ -40,7 +36,7 @@ TEST(WakeFifoTest, RemoveTakesOnlyTheMatchingEpisode) {
   fifo.Remove({3, 3});
   EXPECT_TRUE(fifo.empty());
   fifo.push_back({4, 4});
-  EXPECT_TRUE(Same(fifo.pop_front(), {4, 4}));
+  EXPECT_EQ(fifo.pop_front(), (WakeToken{4, 4}));
 }
 
 TEST(WakeFifoTest, SwapTakesEveryWaiter) {
@@ -67,7 +63,7 @@ TEST(WakeFifoTest, BehavesLikeADeque) {
       model.push_back({next, next * 3});
       ++next;
     } else if (r < 9) {
-      ASSERT_TRUE(Same(fifo.pop_front(), model.front()));
+      ASSERT_EQ(fifo.pop_front(), model.front());
       model.pop_front();
     } else {
       const size_t victim = (x >> 13) % model.size();
