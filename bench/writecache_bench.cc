@@ -1,17 +1,17 @@
 // Write-back cache benchmarks (engine/writecache, SSD mode, in the simulator, one core).
 //
-//   - BM_WritecacheWrite: 4 KiB writes through the cache, 32 kept in flight by
+//   - BM_WriteCacheWrite: 4 KiB writes through the cache, 32 kept in flight by
 //     completion callbacks, a flush (commit) after every 64th write. A 16,384-block
 //     cache over a 64 MiB origin; the writes cycle over the first 16 MiB, so after the
 //     first lap they overwrite committed blocks in place and writeback never starts.
 //     items_per_second counts acknowledged writes. Target: >= 300,000 writes/s.
-//   - BM_WritecacheRecovery: Create() + Start() of a 4 GiB cache (1,048,576 blocks of
+//   - BM_WriteCacheRecovery: Create() + Start() of a 4 GiB cache (1,048,576 blocks of
 //     4 KiB) holding 1,000,000 committed entries, built directly with the format code
 //     into a sim device: Start reads the 16 MiB metadata area and rebuilds the index
 //     (recovery). scattered:1 maps entry i to a pseudo-random block (every tree lookup
 //     and insert misses the cache), scattered:0 to block i (a cache filled by one
 //     sequential write). Device set-up and teardown are untimed. Target: < 150 ms.
-//   - BM_WritecacheCrashCheckCycle: one RunCrashCheck (properties/crash_check.h) of a
+//   - BM_WriteCacheCrashCheckCycle: one RunCrashCheck (harness/crash_check.h) of a
 //     64-block cache over a 1024-sector origin with a fixed 200-op, 3-client workload:
 //     run to a seeded power cut, one crash image, recovery with the invariant checks,
 //     read back and judge every sector. A new seed per cycle. items_per_second counts
@@ -29,9 +29,9 @@
 #include "engine/runtime/sync.h"
 #include "engine/writecache/format.h"
 #include "engine/writecache/writecache.h"
-#include "properties/crash_check.h"
-#include "properties/workload.h"
-#include "properties/writecache_stack.h"
+#include "harness/crash_check.h"
+#include "harness/workload.h"
+#include "bindings/writecache/writecache_binding.h"
 #include "sim/disk_image.h"
 #include "sim/prng.h"
 #include "sim/sim_ssd.h"
@@ -139,7 +139,7 @@ class WriteRig {
   uint64_t next_block_ = 0;
 };
 
-void BM_WritecacheWrite(benchmark::State& state) {
+void BM_WriteCacheWrite(benchmark::State& state) {
   constexpr uint64_t kWritesPerIteration = 1024;
   WriteRig rig;
   for (auto _ : state) rig.Run(kWritesPerIteration);
@@ -149,7 +149,7 @@ void BM_WritecacheWrite(benchmark::State& state) {
       static_cast<double>(rig.engine().stats().write_hits_committed);
   state.counters["writeback_blocks"] = static_cast<double>(rig.engine().writeback_blocks());
 }
-BENCHMARK(BM_WritecacheWrite);
+BENCHMARK(BM_WriteCacheWrite);
 
 // --- Recovery of a million entries ------------------------------------------------------
 
@@ -184,7 +184,7 @@ const sim::DiskImage& MillionEntryImage(bool scattered) {
   return scattered ? *shuffled : *in_order;
 }
 
-void BM_WritecacheRecovery(benchmark::State& state) {
+void BM_WriteCacheRecovery(benchmark::State& state) {
   const sim::DiskImage& image = MillionEntryImage(state.range(0) != 0);
   uint64_t free_blocks = 0;
   for (auto _ : state) {
@@ -218,12 +218,12 @@ void BM_WritecacheRecovery(benchmark::State& state) {
   state.counters["entries"] = static_cast<double>(kRecoveryEntries);
   state.counters["free_blocks"] = static_cast<double>(free_blocks);
 }
-BENCHMARK(BM_WritecacheRecovery)->ArgName("scattered")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WriteCacheRecovery)->ArgName("scattered")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 // --- Crash-check cycles -----------------------------------------------------------------
 
-void BM_WritecacheCrashCheckCycle(benchmark::State& state) {
-  props::WritecacheStackOptions options;  // 64 blocks of 4 KiB, 1024-sector origin
+void BM_WriteCacheCrashCheckCycle(benchmark::State& state) {
+  props::WriteCacheStackOptions options;  // 64 blocks of 4 KiB, 1024-sector origin
   props::WorkloadShape shape;
   shape.device_sectors = options.logical_sectors;
   shape.clients = 3;
@@ -237,14 +237,14 @@ void BM_WritecacheCrashCheckCycle(benchmark::State& state) {
             static_cast<uint32_t>(prng.Next())};
   }
   const props::Workload workload = props::MakeWorkload(draws, shape);
-  const props::StackFactory factory = props::WritecacheStackFactory(options);
+  const props::StackFactory factory = props::WriteCacheStackFactory(options);
   uint64_t seed = 1;
   uint64_t sectors = 0;
   uint64_t mid_run = 0;
   for (auto _ : state) {
     const props::CrashCheckResult result =
         props::RunCrashCheck(factory, workload, {.seed = seed++, .images = 1});
-    if (!result.passed) throw std::logic_error(result.failure);
+    if (!result.passed) throw std::logic_error(result.failure.text);
     sectors += result.sectors_checked;
     mid_run += result.crashed_mid_run;
   }
@@ -255,7 +255,7 @@ void BM_WritecacheCrashCheckCycle(benchmark::State& state) {
   state.counters["crashed_mid_run"] =
       static_cast<double>(mid_run) / static_cast<double>(state.iterations());
 }
-BENCHMARK(BM_WritecacheCrashCheckCycle);
+BENCHMARK(BM_WriteCacheCrashCheckCycle);
 
 }  // namespace
 }  // namespace powercut::bench

@@ -28,24 +28,24 @@ FaultCounts& FaultCounts::operator+=(const FaultCounts& other) {
   return *this;
 }
 
-FaultyBlockDevice::FaultyBlockDevice(sim::World& world, io::BlockDevice& target, FaultPlan plan)
-    : io::BlockDeviceWrapper(target),
+FaultyBlockDevice::FaultyBlockDevice(sim::World& world, io::BlockDevice& wrapped, FaultPlan plan)
+    : io::BlockDeviceWrapper(wrapped),
       world_(world),
       plan_(std::move(plan)),
-      prng_(world.ForkPrng("faults:" + target.name())),
+      prng_(world.ForkPrng("faults:" + wrapped.name())),
       latent_(plan_.latent_sectors) {
-  if (absl::Status valid = Validate(plan_, target.sector_count()); !valid.ok()) {
+  if (absl::Status valid = Validate(plan_, wrapped.sector_count()); !valid.ok()) {
     // A programming error in the caller: a plan must be validated before use.
-    std::fprintf(stderr, "FaultyBlockDevice over %s: %s\n", target.name().c_str(),
+    std::fprintf(stderr, "FaultyBlockDevice over %s: %s\n", wrapped.name().c_str(),
                  std::string(valid.message()).c_str());
     std::abort();
   }
 }
 
 absl::StatusOr<std::unique_ptr<FaultyBlockDevice>> FaultyBlockDevice::Create(
-    sim::World& world, io::BlockDevice& target, FaultPlan plan) {
-  if (absl::Status valid = Validate(plan, target.sector_count()); !valid.ok()) return valid;
-  return std::make_unique<FaultyBlockDevice>(world, target, std::move(plan));
+    sim::World& world, io::BlockDevice& wrapped, FaultPlan plan) {
+  if (absl::Status valid = Validate(plan, wrapped.sector_count()); !valid.ok()) return valid;
+  return std::make_unique<FaultyBlockDevice>(world, wrapped, std::move(plan));
 }
 
 bool FaultyBlockDevice::IoErrorDue(uint64_t ordinal, FaultOps op) {
@@ -122,9 +122,9 @@ void FaultyBlockDevice::ForwardWrite(uint64_t sector, uint64_t sectors,
     done(std::move(status));
   };
   if (discard) {
-    target().SubmitDiscard(sector, sectors, std::move(completion));
+    wrapped().SubmitDiscard(sector, sectors, std::move(completion));
   } else {
-    target().SubmitWrite(sector, data, flags, std::move(completion));
+    wrapped().SubmitWrite(sector, data, flags, std::move(completion));
   }
 }
 
@@ -133,7 +133,7 @@ void FaultyBlockDevice::SubmitRead(uint64_t sector, std::span<std::byte> buffer,
   const uint64_t ordinal = ++ios_;
   absl::Status valid = io::ValidateBuffer(buffer.size());
   if (valid.ok()) valid = io::ValidateRange(sector_count(), sector, buffer.size() / io::kSectorSize);
-  if (!valid.ok()) return target().SubmitRead(sector, buffer, std::move(done));
+  if (!valid.ok()) return wrapped().SubmitRead(sector, buffer, std::move(done));
   const uint64_t sectors = buffer.size() / io::kSectorSize;
   if (IoErrorDue(ordinal, kFaultRead)) {
     InjectIoError(ordinal, "read", sector, sectors, /*may_land=*/false);
@@ -146,7 +146,7 @@ void FaultyBlockDevice::SubmitRead(uint64_t sector, std::span<std::byte> buffer,
                          absl::DataLossError(absl::StrCat(name(), ": latent sector error at sector ",
                                                           *bad, " (read #", ordinal, ")")));
   }
-  target().SubmitRead(sector, buffer, std::move(done));
+  wrapped().SubmitRead(sector, buffer, std::move(done));
 }
 
 void FaultyBlockDevice::SubmitWrite(uint64_t sector, std::span<const std::byte> data,
@@ -154,7 +154,7 @@ void FaultyBlockDevice::SubmitWrite(uint64_t sector, std::span<const std::byte> 
   const uint64_t ordinal = ++ios_;
   absl::Status valid = io::ValidateBuffer(data.size());
   if (valid.ok()) valid = io::ValidateRange(sector_count(), sector, data.size() / io::kSectorSize);
-  if (!valid.ok()) return target().SubmitWrite(sector, data, flags, std::move(done));
+  if (!valid.ok()) return wrapped().SubmitWrite(sector, data, flags, std::move(done));
   const uint64_t write = ++writes_;
   const uint64_t sectors = data.size() / io::kSectorSize;
 
@@ -196,7 +196,7 @@ void FaultyBlockDevice::SubmitFlush(io::IoCallback done) {
     if (!InjectIoError(ordinal, "flush", 0, 0, /*may_land=*/!plan_.lying_flush)) {
       return CompleteLater(std::move(done), std::move(error));
     }
-    return target().SubmitFlush(
+    return wrapped().SubmitFlush(
         [error = std::move(error), done = std::move(done)](absl::Status) mutable {
           done(std::move(error));
         });
@@ -206,13 +206,13 @@ void FaultyBlockDevice::SubmitFlush(io::IoCallback done) {
     world_.Record(name(), "fault.lyingflush", ordinal);
     return CompleteLater(std::move(done), absl::OkStatus());
   }
-  target().SubmitFlush(std::move(done));
+  wrapped().SubmitFlush(std::move(done));
 }
 
 void FaultyBlockDevice::SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) {
   const uint64_t ordinal = ++ios_;
   if (!io::ValidateRange(sector_count(), sector, sectors).ok()) {
-    return target().SubmitDiscard(sector, sectors, std::move(done));
+    return wrapped().SubmitDiscard(sector, sectors, std::move(done));
   }
   std::optional<absl::Status> injected;
   if (IoErrorDue(ordinal, kFaultDiscard)) {

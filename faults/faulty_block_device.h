@@ -11,7 +11,7 @@
 //   plan.io_error_ppm = 20'000;
 //   plan.io_error_ops = faults::kFaultWrite | faults::kFaultFlush;
 //   faults::FaultyBlockDevice faulty(world, *ssd, plan);
-//   auto target = linear::LinearTarget::Create(faulty, 24, 1024);
+//   auto linear = linear::LinearMap::Create(faulty, 24, 1024);
 //
 // Every injected fault is recorded in the world's trace (actor = the device's name; op
 // fault.ioerror / fault.lse / fault.misdirect / fault.lyingflush / fault.fuadropped; id =
@@ -24,8 +24,8 @@
 // the device below rejects it inline as block_device.h allows; it counts as an IO
 // ordinal but is never faulted.
 //
-// Ownership and threading: does not own `target`; the World's thread only. The World,
-// the target and the wrapper must outlive every IO submitted through the wrapper (or
+// Ownership and threading: does not own `wrapped`; the World's thread only. The World,
+// the wrapped device and the wrapper must outlive every IO submitted through the wrapper (or
 // the world must be halted first).
 #ifndef POWERCUT_FAULTS_FAULTY_BLOCK_DEVICE_H_
 #define POWERCUT_FAULTS_FAULTY_BLOCK_DEVICE_H_
@@ -64,13 +64,13 @@ struct FaultCounts {
 
 class FaultyBlockDevice : public io::BlockDeviceWrapper {
  public:
-  // REQUIRES: Validate(plan, target.sector_count()).ok(); an invalid plan aborts the
+  // REQUIRES: Validate(plan, wrapped.sector_count()).ok(); an invalid plan aborts the
   // process with the validation message (use Create() to get it as a Status).
-  FaultyBlockDevice(sim::World& world, io::BlockDevice& target, FaultPlan plan);
+  FaultyBlockDevice(sim::World& world, io::BlockDevice& wrapped, FaultPlan plan);
 
-  // Validates the plan against the target first.
+  // Validates the plan against the wrapped device first.
   static absl::StatusOr<std::unique_ptr<FaultyBlockDevice>> Create(sim::World& world,
-                                                                   io::BlockDevice& target,
+                                                                   io::BlockDevice& wrapped,
                                                                    FaultPlan plan);
 
   void SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) override;

@@ -10,7 +10,7 @@
 #include <iostream>
 #include <string_view>
 
-#include "properties/replay_file.h"
+#include "scenario/replay_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

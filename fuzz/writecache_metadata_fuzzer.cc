@@ -1,6 +1,6 @@
 // libFuzzer target: the write-back cache's metadata decoders (engine/writecache/format.h)
 // and the `powercut inspect --format writecache` report built on them
-// (tools/powercut/writecache_report.h). The input is a metadata area, superblock first.
+// (inspect/writecache_report.h). The input is a metadata area, superblock first.
 //
 // Any bytes must parse or be rejected with a status, never crash or over-read. A parsed
 // area must encode back (superblock fields, then every entry) to the bytes it came
@@ -13,14 +13,14 @@
 #include <vector>
 
 #include "engine/writecache/format.h"
-#include "tools/powercut/writecache_report.h"
+#include "inspect/writecache_report.h"
 
 namespace wc = powercut::writecache;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
   const absl::StatusOr<wc::ParsedMetadata> parsed = wc::ParseMetadata(bytes);
-  const absl::StatusOr<wc::Geometry> geometry = powercut::tools::WritecacheGeometry(bytes);
+  const absl::StatusOr<wc::Geometry> geometry = powercut::inspect::WriteCacheGeometry(bytes);
   if (!parsed.ok()) {
     // The only thing the inspect checks leave to ParseMetadata is the area's length.
     if (geometry.ok() && bytes.size() >= geometry->metadata_bytes) std::abort();
@@ -49,10 +49,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // The report: an origin size taken from the input, so "past the origin" is exercised.
   const uint64_t origin_sectors = size > 0 ? uint64_t{data[size - 1]} * 64 : 0;
-  const powercut::tools::WritecacheReportOptions options{.origin_sectors = origin_sectors};
-  if (!powercut::tools::WritecacheReport("fuzz", bytes, options).ok()) std::abort();
-  const powercut::tools::WritecacheSummary summary =
-      powercut::tools::SummariseWritecache(*parsed, bytes, options);
+  const powercut::inspect::WriteCacheReportOptions options{.origin_sectors = origin_sectors};
+  if (!powercut::inspect::WriteCacheReport("fuzz", bytes, options).ok()) std::abort();
+  const powercut::inspect::WriteCacheSummary summary =
+      powercut::tools::SummariseWriteCache(*parsed, bytes, options);
   if (summary.committed + summary.uncommitted + summary.free != parsed->superblock.n_blocks ||
       summary.cached_blocks > summary.committed ||
       summary.duplicates != summary.committed - summary.cached_blocks ||

@@ -16,10 +16,10 @@
 
 #include "faults/fault_plan.h"
 #include "faults/faulty_block_device.h"
-#include "properties/crash_check.h"
-#include "properties/linear_stack.h"
+#include "harness/crash_check.h"
+#include "bindings/linear/linear_binding.h"
 #include "properties/small_linear_for_test.h"
-#include "properties/workload_gen.h"
+#include "harness/workload_gen.h"
 
 namespace powercut::props {
 namespace {
@@ -56,7 +56,7 @@ TEST(FaultContract, FailedWritesAndFlushesNeverMakeTheOracleRejectACorrectStack)
     const StackFactory factory = LinearStackFactory(
         Options(RandomIoErrors(faults::kFaultWrite | faults::kFaultFlush), seed % 4 != 0, tally));
     const CrashCheckResult result = RunCrashCheck(factory, workload, {.seed = seed});
-    ASSERT_TRUE(result.passed) << result.failure;
+    ASSERT_TRUE(result.passed) << result.failure.text;
   }
   // The faults really happened, and both kinds of failed IO occurred.
   std::cout << "io errors injected: " << tally->io_errors << " (" << tally->io_errors_landed
@@ -74,7 +74,7 @@ RC_GTEST_PROP(FaultContract, ErrorsOnAnyKindOfIoKeepTheContractOfACorrectStack, 
   const StackFactory factory =
       LinearStackFactory(Options(RandomIoErrors(faults::kFaultAllOps), volatile_cache));
   const CrashCheckResult result = RunCrashCheck(factory, workload, {.seed = seed});
-  if (!result.passed) RC_FAIL(result.failure);
+  if (!result.passed) RC_FAIL(result.failure.text);
 }
 
 TEST(FaultContract, AFaultyRunReplaysBitForBitFromItsSeed) {
@@ -106,7 +106,7 @@ TEST(FaultContract, TheRebuiltStackIsFaultFree) {
     sim::Prng prng(seed);
     const CrashCheckResult result = RunCrashCheck(LinearStackFactory(Options(plan, true, tally)),
                                                   GenerateWorkload(prng, Shape()), {.seed = seed});
-    ASSERT_TRUE(result.passed) << result.failure;
+    ASSERT_TRUE(result.passed) << result.failure.text;
     EXPECT_GT(result.sectors_checked, 0u);
   }
   EXPECT_GT(tally->io_errors, 0u);
@@ -134,7 +134,7 @@ TEST_P(BrokenDeviceTest, IsCaughtByTheBlockDeviceContract) {
         RunCrashCheck(factory, GenerateWorkload(prng, Shape()), {.seed = seed});
     if (!result.passed) {
       caught_at = seed;
-      failure = result.failure;
+      failure = result.failure.text;
     }
   }
   ASSERT_NE(caught_at, 0u) << device.name << " went unnoticed for " << kSeedBudget << " seeds";
@@ -145,7 +145,7 @@ TEST_P(BrokenDeviceTest, IsCaughtByTheBlockDeviceContract) {
     const Workload workload = *GenWorkload(Shape());
     const uint64_t seed = *rc::gen::inRange<uint64_t>(0, 1000);
     const CrashCheckResult result = RunCrashCheck(factory, workload, {.seed = seed});
-    if (!result.passed) RC_FAIL(result.failure);
+    if (!result.passed) RC_FAIL(result.failure.text);
   });
   EXPECT_FALSE(held);
 }

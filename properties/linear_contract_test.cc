@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
-#include "properties/crash_check.h"
-#include "properties/linear_stack.h"
+#include "harness/crash_check.h"
+#include "bindings/linear/linear_binding.h"
 #include "properties/small_linear_for_test.h"
 #include "properties/scenario_property_for_test.h"
-#include "properties/workload_gen.h"
+#include "harness/workload_gen.h"
 
 namespace powercut::props {
 namespace {
@@ -34,7 +34,7 @@ TEST(LinearContract, ThousandsOfSeededCrashesPass) {
     const Workload workload = GenerateWorkload(prng, Shape());
     const CrashCheckResult result =
         RunCrashCheck(LinearStackFactory(Options(seed % 4 != 0)), workload, {.seed = seed});
-    ASSERT_TRUE(result.passed) << result.failure;
+    ASSERT_TRUE(result.passed) << result.failure.text;
     images += result.images_checked;
   }
   EXPECT_GE(images, 2000u);

@@ -7,11 +7,11 @@
 
 #include "engine/mutant/mutant.h"
 #include "gtest/gtest.h"
-#include "properties/crash_check.h"
-#include "properties/linear_stack.h"
+#include "harness/crash_check.h"
+#include "bindings/linear/linear_binding.h"
 #include "properties/small_linear_for_test.h"
 #include "properties/scenario_property_for_test.h"
-#include "properties/workload_gen.h"
+#include "harness/workload_gen.h"
 
 namespace powercut::props {
 namespace {
@@ -33,7 +33,7 @@ TEST_P(LinearMutant, IsKilledByTheBlockDeviceContract) {
     CrashCheckResult result = RunCrashCheck(Stack(), GenerateWorkload(prng, Shape()), {.seed = seed});
     if (!result.passed) {
       killed_at = seed;
-      failure = result.failure;
+      failure = result.failure.text;
     }
   }
   ASSERT_NE(killed_at, 0u) << "mutant survived " << kSeedBudget << " seeds";
@@ -67,7 +67,7 @@ TEST(LinearMutant, TheCorrectTargetSurvivesTheSameSeeds) {
   for (uint64_t seed = 1; seed <= 50; ++seed) {
     sim::Prng prng(seed);
     CrashCheckResult result = RunCrashCheck(Stack(), GenerateWorkload(prng, Shape()), {.seed = seed});
-    ASSERT_TRUE(result.passed) << result.failure;
+    ASSERT_TRUE(result.passed) << result.failure.text;
   }
 }
 

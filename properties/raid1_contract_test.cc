@@ -1,7 +1,7 @@
 // Properties of the RAID1 stack (engine/raid1 over SimSsd members):
 //   - the block-device contract through the array, at random crashes, for random
 //     workloads, mirror counts, chunk sizes and SSD caches;
-//   - I1 (BITMAP.md) on raw crash images of the members: wherever a member's durable
+//   - I1 (docs/invariants.md) on raw crash images of the members: wherever a member's durable
 //     bitmap says a chunk is clean, every member holds the same durable data for it;
 //   - I8 (second half): after recovery and resync, the mirrors are identical;
 //   - a clean stop: every acknowledged write durable, no resync at the next assembly.
@@ -14,9 +14,9 @@
 #include "engine/io/io_batch.h"
 #include "engine/mutant/mutant.h"
 #include "engine/raid1/raid1.h"
-#include "properties/raid1_stack.h"
+#include "bindings/raid1/raid1_binding.h"
 #include "properties/scenario_property_for_test.h"
-#include "properties/workload_gen.h"
+#include "harness/workload_gen.h"
 #include "sim/sim_ssd.h"
 #include "sim/world.h"
 

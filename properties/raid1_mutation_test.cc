@@ -11,8 +11,8 @@
 
 #include "engine/mutant/mutant.h"
 #include "gtest/gtest.h"
-#include "properties/scenario.h"
-#include "properties/seeded_scenarios.h"
+#include "scenario/scenario.h"
+#include "scenario/seeded_scenarios.h"
 
 namespace powercut::props {
 namespace {
@@ -22,7 +22,7 @@ constexpr uint64_t kSeedBudget = 2000;
 struct Kill {
   std::string property;
   uint64_t seed = 0;
-  std::string failure;
+  Failure failure;
 };
 
 const std::vector<std::string>& Families() {
@@ -37,7 +37,7 @@ CrashCheckResult Check(const std::string& family, uint64_t seed, const std::stri
   if (!result.ok()) {
     CrashCheckResult invalid;
     invalid.passed = false;
-    invalid.failure = absl::StrCat("invalid scenario: ", result.status().ToString());
+    invalid.failure.text = absl::StrCat("invalid scenario: ", result.status().ToString());
     return invalid;
   }
   return *result;
@@ -53,17 +53,6 @@ std::optional<Kill> FirstKill(const std::string& mutant, uint64_t budget) {
     }
   }
   return std::nullopt;
-}
-
-std::string CaughtBy(const std::string& failure) {
-  for (const char* invariant : {"I1:", "I2:", "I3:", "I4:", "I5:", "I6:", "I7:", "I8:", "I9:",
-                                "I10:", "I11:", "I12:", "I13:", "I14:"}) {
-    if (failure.find(invariant) != std::string::npos) {
-      return absl::StrCat("invariant ", std::string(invariant, std::string(invariant).size() - 1));
-    }
-  }
-  if (failure.find("Read #") != std::string::npos) return "the block-device contract (a live read)";
-  return "the block-device contract (after the crash)";
 }
 
 class Raid1Mutant : public ::testing::TestWithParam<mutant::Id> {};
@@ -82,8 +71,8 @@ TEST_P(Raid1Mutant, IsKilledByAProperty) {
   ASSERT_TRUE(kill.has_value()) << info.name << " survived " << kSeedBudget
                                 << " seeds of every raid1 family";
   std::cout << info.name << ": killed by the " << kill->property << " property at seed "
-            << kill->seed << ", caught by " << CaughtBy(kill->failure) << ": "
-            << kill->failure.substr(0, 400) << "\n";
+            << kill->seed << ", caught by " << kill->failure.Group() << " " << kill->failure.Where() << ": "
+            << kill->failure.text.substr(0, 400) << "\n";
 }
 
 std::string Name(const ::testing::TestParamInfo<mutant::Id>& info) {
@@ -114,7 +103,7 @@ TEST(Raid1Mutant, TheCorrectEngineSurvivesTheSameSeeds) {
   for (const std::string& family : Families()) {
     for (uint64_t seed = 1; seed <= 200; ++seed) {
       const CrashCheckResult result = Check(family, seed, "");
-      ASSERT_TRUE(result.passed) << family << " seed " << seed << ": " << result.failure;
+      ASSERT_TRUE(result.passed) << family << " seed " << seed << ": " << result.failure.text;
     }
   }
 }

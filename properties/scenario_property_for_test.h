@@ -9,8 +9,8 @@
 
 #include <iostream>
 
-#include "properties/failure_report.h"
-#include "properties/scenario.h"
+#include "scenario/failure_report.h"
+#include "scenario/scenario.h"
 
 namespace powercut::props {
 

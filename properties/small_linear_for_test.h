@@ -3,8 +3,8 @@
 #ifndef POWERCUT_PROPERTIES_SMALL_LINEAR_FOR_TEST_H_
 #define POWERCUT_PROPERTIES_SMALL_LINEAR_FOR_TEST_H_
 
-#include "properties/linear_stack.h"
-#include "properties/workload.h"
+#include "bindings/linear/linear_binding.h"
+#include "harness/workload.h"
 
 namespace powercut::props {
 

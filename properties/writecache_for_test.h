@@ -1,6 +1,6 @@
 // Write-back cache configurations and single crash checks shared by the writecache test
 // suites: a 1024-sector origin in front of caches of one to ~300 blocks, with the
-// parameters drawn per seed (DrawWritecacheOptions, DrawPmemOptions for pmem mode), so
+// parameters drawn per seed (DrawWriteCacheOptions, DrawPmemOptions for pmem mode), so
 // writeback, watermarks and writes around the cache happen in almost every run.
 #ifndef POWERCUT_PROPERTIES_WRITECACHE_FOR_TEST_H_
 #define POWERCUT_PROPERTIES_WRITECACHE_FOR_TEST_H_
@@ -11,15 +11,15 @@
 #include <ostream>
 
 #include "engine/runtime/time.h"
-#include "properties/crash_check.h"
-#include "properties/workload.h"
-#include "properties/writecache_stack.h"
+#include "harness/crash_check.h"
+#include "harness/workload.h"
+#include "bindings/writecache/writecache_binding.h"
 #include "sim/prng.h"
 
 namespace powercut::props {
 
 // Workloads for a configuration: its origin, aligned to its block size.
-inline WorkloadShape ShapeFor(const WritecacheStackOptions& options) {
+inline WorkloadShape ShapeFor(const WriteCacheStackOptions& options) {
   WorkloadShape shape;
   shape.device_sectors = options.logical_sectors;
   shape.clients = 3;
@@ -33,10 +33,10 @@ inline WorkloadShape ShapeFor(const WritecacheStackOptions& options) {
 // drawn from `seed`.
 inline CrashCheckResult CheckContract(uint64_t seed) {
   sim::Prng prng(seed);
-  const WritecacheStackOptions options = DrawWritecacheOptions(prng, 1024);
+  const WriteCacheStackOptions options = DrawWriteCacheOptions(prng, 1024);
   const Workload workload = GenerateWorkload(prng, ShapeFor(options));
-  CrashCheckResult result = RunCrashCheck(WritecacheStackFactory(options), workload, {.seed = seed});
-  if (!result.passed) absl::StrAppend(&result.failure, "\n  configuration: ", ToString(options));
+  CrashCheckResult result = RunCrashCheck(WriteCacheStackFactory(options), workload, {.seed = seed});
+  if (!result.passed) absl::StrAppend(&result.failure.text, "\n  configuration: ", ToString(options));
   return result;
 }
 
@@ -45,10 +45,10 @@ inline CrashCheckResult CheckContract(uint64_t seed) {
 // `seed`.
 inline CrashCheckResult CheckPmemContract(uint64_t seed) {
   sim::Prng prng(seed);
-  const WritecacheStackOptions options = DrawPmemOptions(prng, 1024);
+  const WriteCacheStackOptions options = DrawPmemOptions(prng, 1024);
   const Workload workload = GenerateWorkload(prng, ShapeFor(options));
-  CrashCheckResult result = RunCrashCheck(WritecacheStackFactory(options), workload, {.seed = seed});
-  if (!result.passed) absl::StrAppend(&result.failure, "\n  configuration: ", ToString(options));
+  CrashCheckResult result = RunCrashCheck(WriteCacheStackFactory(options), workload, {.seed = seed});
+  if (!result.passed) absl::StrAppend(&result.failure.text, "\n  configuration: ", ToString(options));
   return result;
 }
 
@@ -56,24 +56,24 @@ inline CrashCheckResult CheckPmemContract(uint64_t seed) {
 // several instants spread over the run (the windows it hunts are short).
 inline CrashCheckResult CheckDrain(uint64_t seed) {
   sim::Prng prng(seed);
-  const WritecacheStackOptions options = DrawDrainOptions(prng);
+  const WriteCacheStackOptions options = DrawDrainOptions(prng);
   const Workload workload = GenerateWorkload(prng, ShapeFor(options));
-  const StackFactory factory = WritecacheStackFactory(options);
+  const StackFactory factory = WriteCacheStackFactory(options);
   const uint64_t span = 8 * workload.ops.size() + 16;
   CrashCheckResult result;
   for (uint64_t i = 1; i <= 8 && result.passed; ++i) {
     result = RunCrashCheck(factory, workload,
                            {.seed = seed, .crash_after_steps = span * i / 8 - prng.Uniform(span / 8 + 1)});
   }
-  if (!result.passed) absl::StrAppend(&result.failure, "\n  configuration: ", ToString(options));
+  if (!result.passed) absl::StrAppend(&result.failure.text, "\n  configuration: ", ToString(options));
   return result;
 }
 
-// Configurations for RapidCheck, drawn like DrawWritecacheOptions.
-inline rc::Gen<WritecacheStackOptions> GenWritecacheOptions() {
+// Configurations for RapidCheck, drawn like DrawWriteCacheOptions.
+inline rc::Gen<WriteCacheStackOptions> GenWriteCacheOptions() {
   return rc::gen::map(rc::gen::arbitrary<uint64_t>(), [](uint64_t seed) {
     sim::Prng prng(seed);
-    return DrawWritecacheOptions(prng, 1024);
+    return DrawWriteCacheOptions(prng, 1024);
   });
 }
 
@@ -81,15 +81,15 @@ inline rc::Gen<WritecacheStackOptions> GenWritecacheOptions() {
 
 namespace rc {
 template <>
-struct Arbitrary<powercut::props::WritecacheStackOptions> {
-  static Gen<powercut::props::WritecacheStackOptions> arbitrary() {
-    return powercut::props::GenWritecacheOptions();
+struct Arbitrary<powercut::props::WriteCacheStackOptions> {
+  static Gen<powercut::props::WriteCacheStackOptions> arbitrary() {
+    return powercut::props::GenWriteCacheOptions();
   }
 };
 }  // namespace rc
 
 namespace powercut::props {
-inline void showValue(const WritecacheStackOptions& options, std::ostream& os) {
+inline void showValue(const WriteCacheStackOptions& options, std::ostream& os) {
   os << ToString(options);
 }
 }  // namespace powercut::props

@@ -30,10 +30,10 @@
 #include "engine/runtime/sync.h"
 #include "engine/writecache/format.h"
 #include "engine/writecache/writecache.h"
-#include "properties/crash_check.h"
+#include "harness/crash_check.h"
 #include "properties/writecache_for_test.h"
-#include "properties/writecache_invariants.h"
-#include "properties/writecache_stack.h"
+#include "invariants/writecache_invariants.h"
+#include "bindings/writecache/writecache_binding.h"
 #include "sim/sim_pmem.h"
 
 namespace powercut::props {
@@ -61,7 +61,7 @@ struct LifecycleCounts {
 };
 
 struct LifecycleOptions {
-  WritecacheStackOptions stack;
+  WriteCacheStackOptions stack;
   // Each action runs after sleeping its delay (virtual time), in order, from start.
   std::vector<std::pair<runtime::Nanos, Action>> actions;
   // The negative check: a reload never suspends the old table, and a reload back uses
@@ -316,12 +316,12 @@ class CheckedRecovery : public Stack {
 };
 
 // A cache device holding a freshly formatted, empty cache.
-sim::DiskImage FormattedCache(const WritecacheStackOptions& options) {
+sim::DiskImage FormattedCache(const WriteCacheStackOptions& options) {
   const writecache::Geometry geometry =
       *writecache::GeometryFor(options.cache_blocks, options.params.block_size);
   std::vector<std::byte> metadata = writecache::FormattedMetadata(geometry);
   writecache::StoreU32(metadata, writecache::kMagicOffset, writecache::kMagic);
-  sim::DiskImage image(WritecacheCacheSectors(options));
+  sim::DiskImage image(WriteCacheCacheSectors(options));
   const std::vector<sim::SectorRef> sectors = sim::SplitIntoSectors(metadata);
   image.PutRun(options.params.StartSector(), sectors);
   return image;
@@ -329,7 +329,7 @@ sim::DiskImage FormattedCache(const WritecacheStackOptions& options) {
 
 StackFactory LifecycleStackFactory(const LifecycleOptions& options) {
   auto violations = std::make_shared<CacheTraceViolations>();
-  const StackFactory recovery = WritecacheStackFactory(options.stack);
+  const StackFactory recovery = WriteCacheStackFactory(options.stack);
   return [options, violations, recovery](sim::World& world, const CrashImages* recover_from)
              -> absl::StatusOr<std::unique_ptr<Stack>> {
     if (recover_from != nullptr) {
@@ -343,7 +343,7 @@ StackFactory LifecycleStackFactory(const LifecycleOptions& options) {
     origin_options.sectors = options.stack.logical_sectors;
     sim::SimSsdOptions cache_options = options.stack.ssd;
     cache_options.name = "cache";
-    cache_options.sectors = WritecacheCacheSectors(options.stack);
+    cache_options.sectors = WriteCacheCacheSectors(options.stack);
     absl::StatusOr<std::unique_ptr<sim::SimSsd>> origin = sim::SimSsd::Create(world, origin_options);
     if (!origin.ok()) return origin.status();
     if (options.stack.params.mode == writecache::Mode::kPmem) {
@@ -366,8 +366,8 @@ StackFactory LifecycleStackFactory(const LifecycleOptions& options) {
 
 enum class CacheMode { kSsd, kPmem };
 
-WritecacheStackOptions DrawStack(sim::Prng& prng, CacheMode mode) {
-  return mode == CacheMode::kPmem ? DrawPmemOptions(prng, 1024) : DrawWritecacheOptions(prng, 1024);
+WriteCacheStackOptions DrawStack(sim::Prng& prng, CacheMode mode) {
+  return mode == CacheMode::kPmem ? DrawPmemOptions(prng, 1024) : DrawWriteCacheOptions(prng, 1024);
 }
 
 // Configuration (of `mode`), workload, actions and power cut drawn from `seed`: one to
@@ -389,7 +389,7 @@ LifecycleOptions DrawLifecycle(sim::Prng& prng, CacheMode mode) {
 
 CrashCheckResult CheckLifecycle(uint64_t seed, const LifecycleOptions& options, const Workload& workload) {
   CrashCheckResult result = RunCrashCheck(LifecycleStackFactory(options), workload, {.seed = seed});
-  if (!result.passed) absl::StrAppend(&result.failure, "\n  configuration: ", Describe(options));
+  if (!result.passed) absl::StrAppend(&result.failure.text, "\n  configuration: ", Describe(options));
   return result;
 }
 
@@ -408,7 +408,7 @@ void ExpectSeededRunsPass(CacheMode mode, uint64_t seeds) {
   uint64_t images = 0;
   for (uint64_t seed = 1; seed <= seeds; ++seed) {
     const CrashCheckResult result = CheckLifecycle(seed, counts, mode);
-    ASSERT_TRUE(result.passed) << "seed " << seed << ": " << result.failure;
+    ASSERT_TRUE(result.passed) << "seed " << seed << ": " << result.failure.text;
     images += result.images_checked;
   }
   EXPECT_GE(images, 1000u);
@@ -434,23 +434,23 @@ void ExpectEveryActionAfterTheWorkloadKeepsDurableWrites(CacheMode mode) {
     const Workload workload = GenerateWorkload(prng, ShapeFor(options.stack));
     const CrashCheckResult result = RunCrashCheck(LifecycleStackFactory(options), workload,
                                                   {.seed = seed, .crash_after_steps = uint64_t{1} << 40});
-    ASSERT_TRUE(result.passed) << "seed " << seed << ": " << result.failure;
+    ASSERT_TRUE(result.passed) << "seed " << seed << ": " << result.failure.text;
     EXPECT_FALSE(result.crashed_mid_run);
   }
 }
 
-TEST(WritecacheLifecycle, HundredsOfSeededRunsWithSuspendResumeAndReloadPass) {
+TEST(WriteCacheLifecycle, HundredsOfSeededRunsWithSuspendResumeAndReloadPass) {
   ExpectSeededRunsPass(CacheMode::kSsd, 300);
 }
 
-TEST(WritecacheLifecycle, ReloadAndReloadBackAfterTheWorkloadKeepEveryFlushedWrite) {
+TEST(WriteCacheLifecycle, ReloadAndReloadBackAfterTheWorkloadKeepEveryFlushedWrite) {
   ExpectEveryActionAfterTheWorkloadKeepsDurableWrites(CacheMode::kSsd);
 }
 
-RC_GTEST_PROP(WritecacheLifecycle, NoAcknowledgedFlushedWriteIsLostAcrossSuspendResumeAndReload, ()) {
+RC_GTEST_PROP(WriteCacheLifecycle, NoAcknowledgedFlushedWriteIsLostAcrossSuspendResumeAndReload, ()) {
   const CrashCheckResult result =
       CheckLifecycle(*rc::gen::arbitrary<uint64_t>(), std::make_shared<LifecycleCounts>());
-  if (!result.passed) RC_FAIL(result.failure);
+  if (!result.passed) RC_FAIL(result.failure.text);
 }
 
 // The property can fail: an old table that is never suspended and is switched back to
@@ -471,13 +471,13 @@ std::pair<uint64_t, std::string> CatchStaleOldTable(CacheMode mode) {
     const CrashCheckResult result = CheckLifecycle(seed, options, GenerateWorkload(prng, ShapeFor(options.stack)));
     if (!result.passed) {
       ++caught;
-      if (example.empty()) example = absl::StrCat("seed ", seed, ": ", result.failure);
+      if (example.empty()) example = absl::StrCat("seed ", seed, ": ", result.failure.text);
     }
   }
   return {caught, example};
 }
 
-TEST(WritecacheLifecycle, AStaleOldTableIsCaught) {
+TEST(WriteCacheLifecycle, AStaleOldTableIsCaught) {
   const auto [caught, example] = CatchStaleOldTable(CacheMode::kSsd);
   EXPECT_GE(caught, 1u);
   std::cout << "stale old table caught in " << caught << " of 100 seeds; first: " << example << "\n";
@@ -489,23 +489,23 @@ TEST(WritecacheLifecycle, AStaleOldTableIsCaught) {
 // store checker (E1, E2, E5/W2, monotonic seq_count) watches every table's stores.
 
 // pmem runs reach their power cut in fewer steps: more seeds for the same coverage.
-TEST(WritecacheLifecyclePmem, HundredsOfSeededRunsWithSuspendResumeAndReloadPass) {
+TEST(WriteCacheLifecyclePmem, HundredsOfSeededRunsWithSuspendResumeAndReloadPass) {
   ExpectSeededRunsPass(CacheMode::kPmem, 500);
 }
 
-TEST(WritecacheLifecyclePmem, ReloadAndReloadBackAfterTheWorkloadKeepEveryFlushedWrite) {
+TEST(WriteCacheLifecyclePmem, ReloadAndReloadBackAfterTheWorkloadKeepEveryFlushedWrite) {
   ExpectEveryActionAfterTheWorkloadKeepsDurableWrites(CacheMode::kPmem);
 }
 
-RC_GTEST_PROP(WritecacheLifecyclePmem, NoAcknowledgedDurableWriteIsLostAcrossSuspendResumeAndReload, ()) {
+RC_GTEST_PROP(WriteCacheLifecyclePmem, NoAcknowledgedDurableWriteIsLostAcrossSuspendResumeAndReload, ()) {
   const CrashCheckResult result = CheckLifecycle(*rc::gen::arbitrary<uint64_t>(),
                                                  std::make_shared<LifecycleCounts>(), CacheMode::kPmem);
-  if (!result.passed) RC_FAIL(result.failure);
+  if (!result.passed) RC_FAIL(result.failure.text);
 }
 
 // The pmem suite catches the broken handover too: the stale table's index names blocks
 // the other table freed and reused, or misses entries it committed.
-TEST(WritecacheLifecyclePmem, AStaleOldTableIsCaught) {
+TEST(WriteCacheLifecyclePmem, AStaleOldTableIsCaught) {
   const auto [caught, example] = CatchStaleOldTable(CacheMode::kPmem);
   EXPECT_GE(caught, 1u);
   std::cout << "pmem: stale old table caught in " << caught << " of 100 seeds; first: " << example

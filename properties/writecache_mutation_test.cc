@@ -1,6 +1,6 @@
 // Mutation tests for the write-back cache: each deliberately broken engine must be
 // caught, within a seed budget, by a property: the block-device contract through the
-// cache, the cache's own invariant checks (writecache_stack.h), or the drain property
+// cache, the cache's own invariant checks (writecache_binding.h), or the drain property
 // (a tiny cache that writeback empties while clients overwrite and flush); pmem-mode
 // mutants by the contract in pmem mode (the only property that runs pmem code). Every
 // kill prints the property, the first seed that killed it and what caught it;
@@ -12,9 +12,9 @@
 
 #include "engine/mutant/mutant.h"
 #include "gtest/gtest.h"
-#include "properties/crash_check.h"
+#include "harness/crash_check.h"
 #include "properties/writecache_for_test.h"
-#include "properties/writecache_stack.h"
+#include "bindings/writecache/writecache_binding.h"
 
 namespace powercut::props {
 namespace {
@@ -44,7 +44,7 @@ const std::vector<Property>& PmemProperties() {
 struct Kill {
   std::string property;
   uint64_t seed = 0;
-  std::string failure;
+  Failure failure;
 };
 
 // The first property of `properties` and seed in [1, budget] whose crash check fails,
@@ -59,16 +59,6 @@ std::optional<Kill> FirstKill(const std::vector<Property>& properties, uint64_t 
   return std::nullopt;
 }
 
-std::string CaughtBy(const std::string& failure) {
-  if (failure.find("invariant") != std::string::npos ||
-      failure.find("writecache crash image") != std::string::npos ||
-      failure.find("writecache recovery") != std::string::npos) {
-    return "the writecache invariants";
-  }
-  if (failure.find("Read #") != std::string::npos) return "the block-device contract (a live read)";
-  return "the block-device contract (after the crash)";
-}
-
 // Kills the active mutant with one of `properties`, then has RapidCheck find it with
 // the property that killed it.
 void ExpectKilled(mutant::Id id, const std::vector<Property>& properties) {
@@ -76,7 +66,8 @@ void ExpectKilled(mutant::Id id, const std::vector<Property>& properties) {
   ASSERT_TRUE(kill.has_value()) << "mutant survived " << kSeedBudget << " seeds of every property";
   std::cout << mutant::Catalog()[static_cast<size_t>(id) - 1].name << ": killed by the "
             << kill->property << " property at seed " << kill->seed << ", caught by "
-            << CaughtBy(kill->failure) << ": " << kill->failure << "\n";
+            << kill->failure.Group() << " " << kill->failure.Where() << ": "
+            << kill->failure.text << "\n";
 
   // RapidCheck finds it too, with the property that killed it (without shrinking: the
   // seed above names a reproducer, and shrinking workloads costs minutes here).
@@ -92,7 +83,7 @@ void ExpectKilled(mutant::Id id, const std::vector<Property>& properties) {
       [&check] {
         const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
         const CrashCheckResult crash = check(seed);
-        if (!crash.passed) RC_FAIL(crash.failure);
+        if (!crash.passed) RC_FAIL(crash.failure.text);
       },
       rc::detail::TestMetadata{}, params);
   rc::detail::FailureResult failure;
@@ -100,17 +91,17 @@ void ExpectKilled(mutant::Id id, const std::vector<Property>& properties) {
   std::cout << "  RapidCheck: failing case " << failure.numSuccess + 1 << "\n";
 }
 
-class WritecacheMutant : public ::testing::TestWithParam<mutant::Id> {};
+class WriteCacheMutant : public ::testing::TestWithParam<mutant::Id> {};
 
-TEST_P(WritecacheMutant, IsKilledByAProperty) {
+TEST_P(WriteCacheMutant, IsKilledByAProperty) {
   mutant::ScopedMutant active(GetParam());
   ExpectKilled(GetParam(), Properties());
 }
 
 // Mutants of pmem-mode code: only the pmem property runs it.
-class WritecachePmemMutant : public ::testing::TestWithParam<mutant::Id> {};
+class WriteCachePmemMutant : public ::testing::TestWithParam<mutant::Id> {};
 
-TEST_P(WritecachePmemMutant, IsKilledByThePmemProperty) {
+TEST_P(WriteCachePmemMutant, IsKilledByThePmemProperty) {
   mutant::ScopedMutant active(GetParam());
   ExpectKilled(GetParam(), PmemProperties());
 }
@@ -119,7 +110,7 @@ std::string Name(const ::testing::TestParamInfo<mutant::Id>& info) {
   return std::string(mutant::Catalog()[static_cast<size_t>(info.param) - 1].name);
 }
 
-INSTANTIATE_TEST_SUITE_P(Mutants, WritecacheMutant,
+INSTANTIATE_TEST_SUITE_P(Mutants, WriteCacheMutant,
                          ::testing::Values(mutant::Id::kWcFlushBeforeDataWait,
                                            mutant::Id::kWcSbNoFua,
                                            mutant::Id::kWcOriginFlushDropped,
@@ -135,17 +126,17 @@ INSTANTIATE_TEST_SUITE_P(Mutants, WritecacheMutant,
                                            mutant::Id::kWcFlushIgnoresIdleOverwrite),
                          Name);
 
-INSTANTIATE_TEST_SUITE_P(Mutants, WritecachePmemMutant,
+INSTANTIATE_TEST_SUITE_P(Mutants, WriteCachePmemMutant,
                          ::testing::Values(mutant::Id::kWcPmemFuaIgnored,
                                            mutant::Id::kWcPmemCommitNoFence,
                                            mutant::Id::kWcPmemDataNotFlushed),
                          Name);
 
-TEST(WritecacheMutant, TheCorrectEngineSurvivesTheSameSeeds) {
+TEST(WriteCacheMutant, TheCorrectEngineSurvivesTheSameSeeds) {
   for (const Property& property : Properties()) {
     for (uint64_t seed = 1; seed <= 200; ++seed) {
       const CrashCheckResult result = property.check(seed);
-      ASSERT_TRUE(result.passed) << property.name << " seed " << seed << ": " << result.failure;
+      ASSERT_TRUE(result.passed) << property.name << " seed " << seed << ": " << result.failure.text;
     }
   }
 }

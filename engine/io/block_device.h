@@ -61,30 +61,30 @@ class BlockDevice {
 };
 
 // Forwards every call to another device; fault injectors and test doubles override only
-// what they change (LevelDB's EnvWrapper shape). Does not own the target.
+// what they change (LevelDB's EnvWrapper shape). Does not own the wrapped device.
 class BlockDeviceWrapper : public BlockDevice {
  public:
-  explicit BlockDeviceWrapper(BlockDevice& target) : target_(target) {}
+  explicit BlockDeviceWrapper(BlockDevice& wrapped) : wrapped_(wrapped) {}
 
-  uint64_t sector_count() const override { return target_.sector_count(); }
-  const std::string& name() const override { return target_.name(); }
+  uint64_t sector_count() const override { return wrapped_.sector_count(); }
+  const std::string& name() const override { return wrapped_.name(); }
   void SubmitRead(uint64_t sector, std::span<std::byte> buffer, IoCallback done) override {
-    target_.SubmitRead(sector, buffer, std::move(done));
+    wrapped_.SubmitRead(sector, buffer, std::move(done));
   }
   void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
                    IoCallback done) override {
-    target_.SubmitWrite(sector, data, flags, std::move(done));
+    wrapped_.SubmitWrite(sector, data, flags, std::move(done));
   }
-  void SubmitFlush(IoCallback done) override { target_.SubmitFlush(std::move(done)); }
+  void SubmitFlush(IoCallback done) override { wrapped_.SubmitFlush(std::move(done)); }
   void SubmitDiscard(uint64_t sector, uint64_t sectors, IoCallback done) override {
-    target_.SubmitDiscard(sector, sectors, std::move(done));
+    wrapped_.SubmitDiscard(sector, sectors, std::move(done));
   }
 
  protected:
-  BlockDevice& target() { return target_; }
+  BlockDevice& wrapped() { return wrapped_; }
 
  private:
-  BlockDevice& target_;
+  BlockDevice& wrapped_;
 };
 
 // Checks a request's range and buffer shape against a device of `sector_count`

@@ -6,7 +6,7 @@
 // `false`, so the bug is compiled out. The test-only variants of the engine libraries
 // (`*_mutants` CMake targets) define POWERCUT_MUTANTS; there the macro compares with
 // the one active mutant, selected at run time (ScopedMutant), so one test binary can
-// try every mutant in turn. See ../shared/design/MUTANTS.md for the rules. Which
+// try every mutant in turn. See docs/architecture.md ("Mutants") for the rules. Which
 // variant an executable gets is decided when it is linked (active.cc or inactive.cc).
 //
 // Threading: the active mutant is a process-wide setting of test builds, changed only

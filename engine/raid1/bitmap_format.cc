@@ -6,14 +6,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/io/little_endian.h"
 #include "engine/mutant/mutant.h"
-#include "engine/raid1/internal/little_endian.h"
 
 namespace powercut::raid1 {
 namespace {
 
-using internal::LoadLe;
-using internal::StoreLe;
+using io::LoadLe;
+using io::StoreLe;
 
 // Field offsets of bitmap_super_t (md-bitmap.h).
 constexpr size_t kOffMagic = 0;

@@ -5,13 +5,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "engine/raid1/internal/little_endian.h"
+#include "engine/io/little_endian.h"
 
 namespace powercut::raid1 {
 namespace {
 
-using internal::LoadLe;
-using internal::StoreLe;
+using io::LoadLe;
+using io::StoreLe;
 
 // Field offsets of struct mdp_superblock_1 (include/uapi/linux/raid/md_p.h).
 constexpr size_t kOffMagic = 0;

@@ -37,7 +37,7 @@
 // two mirrors, leaving them different under a bit that later decays to clean (I1).
 // Reads go to one in-sync member, round-robin, avoiding write-mostly members. The
 // bitmap daemon is a fiber that sweeps every daemon_sleep seconds of virtual time;
-// before it writes pages that clear bits it flushes every member (I1/I3, see raid1.cc).
+// before it writes pages that clear bits it flushes every member (I1/I3, see daemon.cc).
 //
 // Member failure (raid1_error + md_update_sb): any IO error on a member (data, flush,
 // bitmap or superblock write, a read, a resync copy) marks it faulty. The array is then
@@ -299,7 +299,7 @@ class Raid1Array : public io::BlockDevice {
   [[nodiscard]] absl::Status FinishRecovery();
   // Copies `chunk` from source_ to `to`; false if any target failed (aborted).
   [[nodiscard]] absl::StatusOr<bool> CopyChunk(uint64_t chunk, const std::vector<size_t>& to);
-  // md_bitmap_daemon_work: flush every member, sweep, write the pages (see raid1.cc).
+  // md_bitmap_daemon_work: flush every member, sweep, write the pages (see daemon.cc).
   // Fails only when no mirror is left to keep in sync.
   [[nodiscard]] absl::Status DaemonWork();
   void RunDaemon();

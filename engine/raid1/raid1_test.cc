@@ -26,16 +26,16 @@ class Breakable : public io::BlockDeviceWrapper {
   bool broken = false;
   void SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) override {
     if (broken) return Fail(std::move(done));
-    target().SubmitRead(sector, buffer, std::move(done));
+    wrapped().SubmitRead(sector, buffer, std::move(done));
   }
   void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
                    io::IoCallback done) override {
     if (broken) return Fail(std::move(done));
-    target().SubmitWrite(sector, data, flags, std::move(done));
+    wrapped().SubmitWrite(sector, data, flags, std::move(done));
   }
   void SubmitFlush(io::IoCallback done) override {
     if (broken) return Fail(std::move(done));
-    target().SubmitFlush(std::move(done));
+    wrapped().SubmitFlush(std::move(done));
   }
 
  private:

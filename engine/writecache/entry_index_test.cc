@@ -14,7 +14,7 @@ std::vector<uint32_t> Contents(const EntryList& list) {
   return out;
 }
 
-TEST(WritecacheEntryIndex, ListsAreIntrusiveAndAnEntryIsInOneListAtATime) {
+TEST(WriteCacheEntryIndex, ListsAreIntrusiveAndAnEntryIsInOneListAtATime) {
   EntryArray entries(6);
   EntryList a(entries), b(entries);
   a.PushFront(1);
@@ -35,7 +35,7 @@ TEST(WritecacheEntryIndex, ListsAreIntrusiveAndAnEntryIsInOneListAtATime) {
   EXPECT_EQ(a.back(), 5u);
 }
 
-TEST(WritecacheEntryIndex, TheTreeKeepsDuplicatesInInsertionOrderNewestLast) {
+TEST(WriteCacheEntryIndex, TheTreeKeepsDuplicatesInInsertionOrderNewestLast) {
   EntryArray entries(8);
   EntryTree tree(entries);
   auto put = [&](uint32_t i, uint64_t sector) {
@@ -63,7 +63,7 @@ TEST(WritecacheEntryIndex, TheTreeKeepsDuplicatesInInsertionOrderNewestLast) {
   EXPECT_EQ(tree.size(), 3u);
 }
 
-TEST(WritecacheEntryIndex, SortBySectorIsStableOverEverySectorDigit) {
+TEST(WriteCacheEntryIndex, SortBySectorIsStableOverEverySectorDigit) {
   // Sectors that differ in low, middle and top digits, with ties (kept in input order).
   SectorIndexArray items;
   uint64_t x = 0x243f6a8885a308d3ull;
@@ -84,7 +84,7 @@ TEST(WritecacheEntryIndex, SortBySectorIsStableOverEverySectorDigit) {
   }
 }
 
-TEST(WritecacheEntryIndex, ABulkLoadedTreeIsTheTreeOfInsertsInThatOrder) {
+TEST(WriteCacheEntryIndex, ABulkLoadedTreeIsTheTreeOfInsertsInThatOrder) {
   EntryArray entries(6);
   const uint64_t sectors[] = {16, 8, 24, 0, 40, 32};
   for (uint32_t i = 0; i < 6; ++i) entries[i].original_sector = sectors[i];
@@ -103,7 +103,7 @@ TEST(WritecacheEntryIndex, ABulkLoadedTreeIsTheTreeOfInsertsInThatOrder) {
   EXPECT_EQ(tree.FindFollowing(16, /*lowest=*/true), 0u);
 }
 
-TEST(WritecacheEntryIndex, SortedFreeListAllocatesUpwardsFromItsCursorAndWraps) {
+TEST(WriteCacheEntryIndex, SortedFreeListAllocatesUpwardsFromItsCursorAndWraps) {
   EntryArray entries(8);
   FreeList free(entries, /*sorted=*/true);
   free.Add(5);  // the cursor starts at the first entry added to an empty list
@@ -120,7 +120,7 @@ TEST(WritecacheEntryIndex, SortedFreeListAllocatesUpwardsFromItsCursorAndWraps) 
   EXPECT_EQ(free.size(), 0u);
 }
 
-TEST(WritecacheEntryIndex, FifoFreeListAllocatesInOrderOfFreeing) {
+TEST(WriteCacheEntryIndex, FifoFreeListAllocatesInOrderOfFreeing) {
   EntryArray entries(8);
   FreeList free(entries, /*sorted=*/false);
   free.Add(5);

@@ -22,14 +22,13 @@
 #ifndef POWERCUT_ENGINE_WRITECACHE_FORMAT_H_
 #define POWERCUT_ENGINE_WRITECACHE_FORMAT_H_
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <span>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/io/little_endian.h"
 
 namespace powercut::writecache {
 
@@ -101,41 +100,20 @@ Superblock DecodeSuperblock(std::span<const std::byte> bytes);
 void EncodeEntry(const MemoryEntry& entry, std::span<std::byte> bytes);
 MemoryEntry DecodeEntry(std::span<const std::byte> bytes);
 
-namespace internal {
-template <typename T>
-T ByteSwap(T value) {
-  T out = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) out = static_cast<T>((out << 8) | ((value >> (8 * i)) & 0xff));
-  return out;
-}
-
-template <typename T>
-T LoadLittle(std::span<const std::byte> bytes, uint64_t offset) {
-  T value;
-  std::memcpy(&value, bytes.data() + offset, sizeof(T));
-  if constexpr (std::endian::native == std::endian::big) value = ByteSwap(value);
-  return value;
-}
-template <typename T>
-void StoreLittle(std::span<std::byte> bytes, uint64_t offset, T value) {
-  if constexpr (std::endian::native == std::endian::big) value = ByteSwap(value);
-  std::memcpy(bytes.data() + offset, &value, sizeof(T));
-}
-}  // namespace internal
-
-// Little-endian u64 / u32 at `offset` of `bytes` (inline: recovery decodes a million
-// entries with them).
+// Little-endian u64 / u32 at `offset` of `bytes`: the shared codec (io::LoadLe /
+// io::StoreLe, engine/io/little_endian.h) under the names the engine, properties/,
+// tools and benchmarks call (inline: recovery decodes a million entries with them).
 inline uint64_t LoadU64(std::span<const std::byte> bytes, uint64_t offset) {
-  return internal::LoadLittle<uint64_t>(bytes, offset);
+  return io::LoadLe<uint64_t>(bytes, offset);
 }
 inline void StoreU64(std::span<std::byte> bytes, uint64_t offset, uint64_t value) {
-  internal::StoreLittle(bytes, offset, value);
+  io::StoreLe<uint64_t>(bytes, offset, value);
 }
 inline uint32_t LoadU32(std::span<const std::byte> bytes, uint64_t offset) {
-  return internal::LoadLittle<uint32_t>(bytes, offset);
+  return io::LoadLe<uint32_t>(bytes, offset);
 }
 inline void StoreU32(std::span<std::byte> bytes, uint64_t offset, uint32_t value) {
-  internal::StoreLittle(bytes, offset, value);
+  io::StoreLe<uint32_t>(bytes, offset, value);
 }
 
 // A freshly formatted metadata area for `geometry`, with the magic still zero (the

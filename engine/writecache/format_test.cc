@@ -5,7 +5,7 @@
 namespace powercut::writecache {
 namespace {
 
-TEST(WritecacheFormat, SuperblockIs64BytesLittleEndianWithTheKernelMagic) {
+TEST(WriteCacheFormat, SuperblockIs64BytesLittleEndianWithTheKernelMagic) {
   Superblock sb{kMagic, kVersion, 4096, 0, 1234, 99};
   std::vector<std::byte> bytes(64, std::byte{0xee});
   EncodeSuperblock(sb, bytes);
@@ -21,7 +21,7 @@ TEST(WritecacheFormat, SuperblockIs64BytesLittleEndianWithTheKernelMagic) {
   EXPECT_EQ(DecodeSuperblock(bytes), sb);
 }
 
-TEST(WritecacheFormat, EntriesAre16BytesAfterTheSuperblockAndNeverCrossASector) {
+TEST(WriteCacheFormat, EntriesAre16BytesAfterTheSuperblockAndNeverCrossASector) {
   for (uint64_t i = 0; i < 4096; ++i) {
     const uint64_t offset = Geometry::EntryOffset(i);
     EXPECT_EQ(offset, 64 + 16 * i);
@@ -34,7 +34,7 @@ TEST(WritecacheFormat, EntriesAre16BytesAfterTheSuperblockAndNeverCrossASector) 
   EXPECT_EQ(DecodeEntry(bytes), (MemoryEntry{4096, 7}));
 }
 
-TEST(WritecacheFormat, SizingFillsTheDeviceAsTheKernelDoes) {
+TEST(WriteCacheFormat, SizingFillsTheDeviceAsTheKernelDoes) {
   // 64 blocks of 4 KiB need one 4 KiB metadata block: 65 blocks in all.
   absl::StatusOr<Geometry> g = ComputeGeometry(65 * 4096, 4096);
   ASSERT_TRUE(g.ok()) << g.status();
@@ -54,13 +54,13 @@ TEST(WritecacheFormat, SizingFillsTheDeviceAsTheKernelDoes) {
   }
 }
 
-TEST(WritecacheFormat, ACacheThatHoldsNoBlockIsRejected) {
+TEST(WriteCacheFormat, ACacheThatHoldsNoBlockIsRejected) {
   EXPECT_EQ(ComputeGeometry(4096 + 16, 4096).status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(ComputeGeometry(0, 512).status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(ComputeGeometry(1024, 512).ok());
 }
 
-TEST(WritecacheFormat, BlockSizeMustBeAPowerOfTwoFrom512To4096) {
+TEST(WriteCacheFormat, BlockSizeMustBeAPowerOfTwoFrom512To4096) {
   for (uint32_t ok : {512u, 1024u, 2048u, 4096u}) EXPECT_TRUE(ValidBlockSize(ok)) << ok;
   for (uint32_t bad : {0u, 256u, 768u, 1000u, 8192u}) {
     EXPECT_FALSE(ValidBlockSize(bad)) << bad;
@@ -68,7 +68,7 @@ TEST(WritecacheFormat, BlockSizeMustBeAPowerOfTwoFrom512To4096) {
   }
 }
 
-TEST(WritecacheFormat, AFormattedAreaHasEveryFieldButTheMagic) {
+TEST(WriteCacheFormat, AFormattedAreaHasEveryFieldButTheMagic) {
   const Geometry g = *ComputeGeometry(65 * 4096, 4096);
   std::vector<std::byte> area = FormattedMetadata(g);
   ASSERT_EQ(area.size(), g.metadata_bytes);
@@ -92,7 +92,7 @@ TEST(WritecacheFormat, AFormattedAreaHasEveryFieldButTheMagic) {
   for (uint64_t i = Geometry::EntryOffset(64); i < area.size(); ++i) EXPECT_EQ(area[i], std::byte{0});
 }
 
-TEST(WritecacheFormat, ParsingRejectsForeignOrTruncatedAreas) {
+TEST(WriteCacheFormat, ParsingRejectsForeignOrTruncatedAreas) {
   const Geometry g = *ComputeGeometry(65 * 4096, 4096);
   std::vector<std::byte> area = FormattedMetadata(g);
   StoreU32(area, kMagicOffset, kMagic);
@@ -104,7 +104,7 @@ TEST(WritecacheFormat, ParsingRejectsForeignOrTruncatedAreas) {
   EXPECT_FALSE(ParseMetadata(area).ok());
 }
 
-TEST(WritecacheFormat, AnEntryIsCommittedIffItsSeqIsBelowTheSuperblocks) {
+TEST(WriteCacheFormat, AnEntryIsCommittedIffItsSeqIsBelowTheSuperblocks) {
   ParsedMetadata m;
   m.superblock.seq_count = 5;
   EXPECT_TRUE(m.IsCommitted(MemoryEntry{0, 4}));

@@ -5,7 +5,7 @@
 namespace powercut::writecache {
 namespace {
 
-TEST(WritecacheParams, DefaultsAreTheKernels) {
+TEST(WriteCacheParams, DefaultsAreTheKernels) {
   absl::StatusOr<Params> ssd = ParseTable("s /dev/origin /dev/ssd 4096 0");
   ASSERT_TRUE(ssd.ok()) << ssd.status();
   EXPECT_EQ(ssd->mode, Mode::kSsd);
@@ -28,7 +28,7 @@ TEST(WritecacheParams, DefaultsAreTheKernels) {
   EXPECT_TRUE(pmem->WritebackFua());
 }
 
-TEST(WritecacheParams, EveryOptionalArgumentIsParsedAndEchoedBack) {
+TEST(WriteCacheParams, EveryOptionalArgumentIsParsedAndEchoedBack) {
   const std::string table =
       "s o c 512 18 start_sector 16 high_watermark 60 low_watermark 10 writeback_jobs 4 "
       "autocommit_blocks 8 autocommit_time 20 max_age 5000 cleaner metadata_only "
@@ -53,13 +53,13 @@ TEST(WritecacheParams, EveryOptionalArgumentIsParsedAndEchoedBack) {
   EXPECT_EQ(FormatTable(*again), table);
 }
 
-TEST(WritecacheParams, TableStatusShowsOnlyWhatWasGiven) {
+TEST(WriteCacheParams, TableStatusShowsOnlyWhatWasGiven) {
   EXPECT_EQ(FormatTable(*ParseTable("s a b 4096")), "s a b 4096 0");
   EXPECT_EQ(FormatTable(*ParseTable("p a b 4096 1 nofua")), "p a b 4096 1 nofua");
   EXPECT_EQ(FormatTable(*ParseTable("S a b 4096 2 MAX_AGE 7")), "s a b 4096 2 max_age 7");
 }
 
-TEST(WritecacheParams, BadParametersAreRejectedWithTheReason) {
+TEST(WriteCacheParams, BadParametersAreRejectedWithTheReason) {
   struct Case {
     const char* table;
     const char* reason;
@@ -98,7 +98,7 @@ TEST(WritecacheParams, BadParametersAreRejectedWithTheReason) {
   }
 }
 
-TEST(WritecacheParams, ValidateAppliesTheSameRulesToCodeBuiltParameters) {
+TEST(WriteCacheParams, ValidateAppliesTheSameRulesToCodeBuiltParameters) {
   Params p;
   EXPECT_TRUE(Validate(p).ok());
   p.block_size = 3000;

@@ -119,7 +119,7 @@ int CommittedFor(const ParsedMetadata& m, uint64_t sector) {
   return n;
 }
 
-TEST(WritecachePmem, CreateNeedsPersistentMemoryForPmemModeOnly) {
+TEST(WriteCachePmem, CreateNeedsPersistentMemoryForPmemModeOnly) {
   sim::World world(1);
   auto origin = *sim::SimSsd::Create(world, {.name = "o", .sectors = kOriginSectors});
   auto pmem = *sim::SimPmem::Create(world, {.name = "p", .size = 64 * 4096});
@@ -133,7 +133,7 @@ TEST(WritecachePmem, CreateNeedsPersistentMemoryForPmemModeOnly) {
   EXPECT_EQ((*fits)->TableLine(), "p o p 4096 0");
 }
 
-TEST(WritecachePmem, ABlankPmemIsFormattedDurablyWithTheMagic) {
+TEST(WriteCachePmem, ABlankPmemIsFormattedDurablyWithTheMagic) {
   PmemRig rig("p origin pmem 4096 2 start_sector 8", 16, /*start_sector=*/8);
   rig.Run([] {});
   const ParsedMetadata m = rig.DurableMetadata(8);
@@ -144,7 +144,7 @@ TEST(WritecachePmem, ABlankPmemIsFormattedDurablyWithTheMagic) {
   EXPECT_EQ(rig.pmem->pending_flushes(), 0u);
 }
 
-TEST(WritecachePmem, AFlushCommitsDataAndEntryDurablyWithoutTouchingTheOrigin) {
+TEST(WriteCachePmem, AFlushCommitsDataAndEntryDurablyWithoutTouchingTheOrigin) {
   PmemRig rig;
   const auto data = Pattern(kBlock, 1);
   rig.Run([&] {
@@ -165,7 +165,7 @@ TEST(WritecachePmem, AFlushCommitsDataAndEntryDurablyWithoutTouchingTheOrigin) {
   EXPECT_EQ(rig.counter->flushes, 0);  // nothing went around the cache
 }
 
-TEST(WritecachePmem, AFuaWriteCommitsBeforeItIsAcknowledged) {
+TEST(WriteCachePmem, AFuaWriteCommitsBeforeItIsAcknowledged) {
   PmemRig rig;
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(kBlock, 1)).ok());
@@ -177,7 +177,7 @@ TEST(WritecachePmem, AFuaWriteCommitsBeforeItIsAcknowledged) {
   });
 }
 
-TEST(WritecachePmem, OverwritingACommittedBlockMakesANewerDuplicateThatTheCommitResolves) {
+TEST(WriteCachePmem, OverwritingACommittedBlockMakesANewerDuplicateThatTheCommitResolves) {
   PmemRig rig;
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(kBlock, 1)).ok());
@@ -196,7 +196,7 @@ TEST(WritecachePmem, OverwritingACommittedBlockMakesANewerDuplicateThatTheCommit
   EXPECT_EQ(free, 15u);  // E5: the free is durable
 }
 
-TEST(WritecachePmem, AutocommitAfterSixtyFourBlocksByDefault) {
+TEST(WriteCachePmem, AutocommitAfterSixtyFourBlocksByDefault) {
   PmemRig rig("p origin pmem 4096 2 high_watermark 100", 80);  // no writeback
   EXPECT_EQ(rig.wc->params().AutocommitBlocks(), 64u);
   rig.Run([&] {
@@ -207,7 +207,7 @@ TEST(WritecachePmem, AutocommitAfterSixtyFourBlocksByDefault) {
   });
 }
 
-TEST(WritecachePmem, RecoveryKeepsCommittedBlocksAndFreesUncommittedOnes) {
+TEST(WriteCachePmem, RecoveryKeepsCommittedBlocksAndFreesUncommittedOnes) {
   std::vector<std::byte> image;
   sim::DiskImage origin_image(kOriginSectors);
   {
@@ -241,7 +241,7 @@ TEST(WritecachePmem, RecoveryKeepsCommittedBlocksAndFreesUncommittedOnes) {
 // uncommitted entry at its own index, the loser of two committed duplicates at the
 // index of the later one. pmem mode allocates first in, first out, so that order is
 // the order new blocks land in.
-TEST(WritecachePmem, RecoveryFreesInTheKernelsIndexOrderAndAllocatesInThatOrder) {
+TEST(WriteCachePmem, RecoveryFreesInTheKernelsIndexOrderAndAllocatesInThatOrder) {
   // Superblock seq 5. Sector 40: entries 0 (seq 3), 2 (seq 4, wins at step 2, freeing 0)
   // and 4 (seq 1, loses at step 4). Entry 1 is uncommitted, entry 3 stays.
   const Geometry g = *ComputeGeometry(17 * 4096, 4096);
@@ -273,7 +273,7 @@ TEST(WritecachePmem, RecoveryFreesInTheKernelsIndexOrderAndAllocatesInThatOrder)
   }
 }
 
-TEST(WritecachePmem, WritebackUsesFuaByDefaultAndAnOriginFlushWithNofua) {
+TEST(WriteCachePmem, WritebackUsesFuaByDefaultAndAnOriginFlushWithNofua) {
   for (const bool fua : {true, false}) {
     PmemRig rig(fua ? "p origin pmem 4096 0" : "p origin pmem 4096 1 nofua");
     rig.Run([&] {
@@ -292,7 +292,7 @@ TEST(WritecachePmem, WritebackUsesFuaByDefaultAndAnOriginFlushWithNofua) {
   }
 }
 
-TEST(WritecachePmem, AFullCacheWaitsForWritebackInsteadOfWritingAround) {
+TEST(WriteCachePmem, AFullCacheWaitsForWritebackInsteadOfWritingAround) {
   PmemRig rig("p origin pmem 4096 0", 2);
   rig.Run([&] {
     for (uint64_t b = 0; b < 6; ++b) ASSERT_TRUE(rig.Write(b * kBlock, Pattern(kBlock, 1)).ok());
@@ -302,7 +302,7 @@ TEST(WritecachePmem, AFullCacheWaitsForWritebackInsteadOfWritingAround) {
   });
 }
 
-TEST(WritecachePmem, DiscardFreesCachedBlocksDurablyAndReachesTheOrigin) {
+TEST(WriteCachePmem, DiscardFreesCachedBlocksDurablyAndReachesTheOrigin) {
   PmemRig rig;
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(kBlock, 1)).ok());
@@ -313,7 +313,7 @@ TEST(WritecachePmem, DiscardFreesCachedBlocksDurablyAndReachesTheOrigin) {
   EXPECT_EQ(CommittedFor(rig.DurableMetadata(), 0), 0);
 }
 
-TEST(WritecachePmem, SuspendCommitsAndResumeReloadsFromThePmem) {
+TEST(WriteCachePmem, SuspendCommitsAndResumeReloadsFromThePmem) {
   PmemRig rig;
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(kBlock, 1)).ok());

@@ -7,7 +7,7 @@
 // them. Two modes, as in the kernel: SSD mode (the cache is a BlockDevice; metadata is
 // kept in RAM and written in 64 KiB regions) and pmem mode (the cache is a
 // PersistentMemory; entries, seq_count and data are written with flushing stores and
-// ordered with fences). The facts it matches are in ../shared/design/WRITECACHE.md;
+// ordered with fences). The facts it matches are in docs/writecache.md;
 // each job lives in one file, with the mode switches where the kernel has them:
 //
 //   format.cc      on-media layout          params.cc     table parameters
@@ -25,7 +25,7 @@
 //   io::WriteSync(scheduler, **wc, 0, data, io::kNoFlags);
 //   io::FlushSync(scheduler, **wc);           // commit: the write now survives a crash
 //
-// Durability contract (what powercut checks; see WRITECACHE.md):
+// Durability contract (what powercut checks; see docs/writecache.md):
 //   - A write acknowledged before a flush was submitted survives a power cut once the
 //     flush is acknowledged (the commit protocol for cached blocks, a forwarded origin
 //     flush for writes that went around the cache).

@@ -163,7 +163,7 @@ int CommittedFor(const ParsedMetadata& m, uint64_t sector) {
 
 // ---- Start and format ---------------------------------------------------------------
 
-TEST(WritecacheStart, ABlankCacheIsFormattedMagicLastAfterAFlush) {
+TEST(WriteCacheStart, ABlankCacheIsFormattedMagicLastAfterAFlush) {
   Rig rig("", 16, /*start_sector=*/24);
   rig.cache_recorder->watch = 24;
   rig.Run([&] {
@@ -184,7 +184,7 @@ TEST(WritecacheStart, ABlankCacheIsFormattedMagicLastAfterAFlush) {
   EXPECT_EQ(rig.wc->free_blocks(), 16u);
 }
 
-TEST(WritecacheStart, APowerCutWhileFormattingLeavesAnEmptyCacheOrOneStartRefuses) {
+TEST(WriteCacheStart, APowerCutWhileFormattingLeavesAnEmptyCacheOrOneStartRefuses) {
   // Cut the power at every step of formatting, then start from each of a few crash
   // images: the cache is either empty and valid, or (magic still zero, version set)
   // refused as the kernel refuses it, never accepted half-initialized.
@@ -233,7 +233,7 @@ TEST(WritecacheStart, APowerCutWhileFormattingLeavesAnEmptyCacheOrOneStartRefuse
   EXPECT_GT(empty, 0);
 }
 
-TEST(WritecacheStart, AForeignOrMismatchedSuperblockFailsStart) {
+TEST(WriteCacheStart, AForeignOrMismatchedSuperblockFailsStart) {
   Rig blank;
   blank.Run([] {});
   const sim::DiskImage formatted = blank.cache->durable();
@@ -268,7 +268,7 @@ TEST(WritecacheStart, AForeignOrMismatchedSuperblockFailsStart) {
   }
 }
 
-TEST(WritecacheStart, CreateRejectsParametersThatDoNotFitTheDevices) {
+TEST(WriteCacheStart, CreateRejectsParametersThatDoNotFitTheDevices) {
   sim::World world(1);
   auto origin = *sim::SimSsd::Create(world, {.name = "o", .sectors = kOriginSectors});
   auto cache = *sim::SimSsd::Create(world, {.name = "c", .sectors = 64});
@@ -285,7 +285,7 @@ TEST(WritecacheStart, CreateRejectsParametersThatDoNotFitTheDevices) {
 
 // ---- Writes, reads, flush --------------------------------------------------------
 
-TEST(WritecacheWrite, AWriteIsServedFromTheCacheAndTheOriginIsUntouched) {
+TEST(WriteCacheWrite, AWriteIsServedFromTheCacheAndTheOriginIsUntouched) {
   Rig rig;
   const auto data = Pattern(8, 1);
   rig.Run([&] {
@@ -306,7 +306,7 @@ TEST(WritecacheWrite, AWriteIsServedFromTheCacheAndTheOriginIsUntouched) {
   EXPECT_EQ(s[5], "1");   // read_hits
 }
 
-TEST(WritecacheWrite, AFlushCommitsDataEntriesAndSuperblockDurably) {
+TEST(WriteCacheWrite, AFlushCommitsDataEntriesAndSuperblockDurably) {
   Rig rig;
   const auto data = Pattern(8, 7);
   rig.Run([&] {
@@ -331,7 +331,7 @@ TEST(WritecacheWrite, AFlushCommitsDataEntriesAndSuperblockDurably) {
   EXPECT_EQ(rig.origin_recorder->log, (std::vector<std::string>{"F"}));
 }
 
-TEST(WritecacheWrite, AFlushWithNothingNewIsJustForwarded) {
+TEST(WriteCacheWrite, AFlushWithNothingNewIsJustForwarded) {
   Rig rig;
   rig.Run([&] {
     ASSERT_TRUE(rig.Flush().ok());
@@ -341,7 +341,7 @@ TEST(WritecacheWrite, AFlushWithNothingNewIsJustForwarded) {
   EXPECT_EQ(rig.origin_recorder->log.size(), 2u);
 }
 
-TEST(WritecacheWrite, UncommittedBlocksAreOverwrittenInPlace) {
+TEST(WriteCacheWrite, UncommittedBlocksAreOverwrittenInPlace) {
   Rig rig;
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(8, 1)).ok());
@@ -352,7 +352,7 @@ TEST(WritecacheWrite, UncommittedBlocksAreOverwrittenInPlace) {
   EXPECT_EQ(rig.wc->stats().write_hits_uncommitted, 1u);
 }
 
-TEST(WritecacheWrite, CommittedBlocksAreOverwrittenInPlaceAndTheNextFlushMakesThemDurable) {
+TEST(WriteCacheWrite, CommittedBlocksAreOverwrittenInPlaceAndTheNextFlushMakesThemDurable) {
   Rig rig;
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(8, 1)).ok());
@@ -371,7 +371,7 @@ TEST(WritecacheWrite, CommittedBlocksAreOverwrittenInPlaceAndTheNextFlushMakesTh
   EXPECT_EQ(rig.DurableCacheBlock(0), Pattern(8, 2));
 }
 
-TEST(WritecacheWrite, FollowingFreeBlocksExtendAWriteIntoOneIo) {
+TEST(WriteCacheWrite, FollowingFreeBlocksExtendAWriteIntoOneIo) {
   Rig rig;
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(256, Pattern(32, 3)).ok());
@@ -386,7 +386,7 @@ TEST(WritecacheWrite, FollowingFreeBlocksExtendAWriteIntoOneIo) {
   EXPECT_EQ(rig.wc->free_blocks(), 12u);
 }
 
-TEST(WritecacheWrite, AFullCacheSendsUncachedBlocksAroundItTrimmedAtTheNextCachedBlock) {
+TEST(WriteCacheWrite, AFullCacheSendsUncachedBlocksAroundItTrimmedAtTheNextCachedBlock) {
   // 4 blocks, writeback never starts (watermarks 0, no pause needed).
   Rig rig("4 high_watermark 0 low_watermark 0", 4);
   rig.Run([&] {
@@ -407,7 +407,7 @@ TEST(WritecacheWrite, AFullCacheSendsUncachedBlocksAroundItTrimmedAtTheNextCache
   EXPECT_EQ(around, std::vector<std::byte>(4096));  // the cached block did not go around
 }
 
-TEST(WritecacheWrite, UnalignedRequestsAreRejected) {
+TEST(WriteCacheWrite, UnalignedRequestsAreRejected) {
   Rig rig;
   rig.Run([&] {
     EXPECT_EQ(rig.Write(4, Pattern(8, 1)).code(), absl::StatusCode::kInvalidArgument);
@@ -420,7 +420,7 @@ TEST(WritecacheWrite, UnalignedRequestsAreRejected) {
   EXPECT_EQ(rig.wc->free_blocks(), 16u);
 }
 
-TEST(WritecacheWrite, FuaDoesNotCommitInSsdMode) {
+TEST(WriteCacheWrite, FuaDoesNotCommitInSsdMode) {
   Rig rig;
   rig.Run([&] { ASSERT_TRUE(rig.Write(0, Pattern(8, 5), kFua).ok()); });
   // The data block is durable, its entry is not: the kernel's SSD-mode behaviour.
@@ -430,7 +430,7 @@ TEST(WritecacheWrite, FuaDoesNotCommitInSsdMode) {
 
 // ---- Autocommit ----------------------------------------------------------------------
 
-TEST(WritecacheAutocommit, CommitsAfterAutocommitBlocksWithoutAFlush) {
+TEST(WriteCacheAutocommit, CommitsAfterAutocommitBlocksWithoutAFlush) {
   Rig rig("2 autocommit_blocks 3");
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(8, 1)).ok());
@@ -441,7 +441,7 @@ TEST(WritecacheAutocommit, CommitsAfterAutocommitBlocksWithoutAFlush) {
   EXPECT_EQ(CommittedFor(rig.DurableMetadata(), 16), 1);
 }
 
-TEST(WritecacheAutocommit, CommitsAutocommitTimeAfterAWrite) {
+TEST(WriteCacheAutocommit, CommitsAutocommitTimeAfterAWrite) {
   Rig rig("2 autocommit_time 100");
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(8, 1)).ok());
@@ -455,7 +455,7 @@ TEST(WritecacheAutocommit, CommitsAutocommitTimeAfterAWrite) {
 
 // ---- Recovery --------------------------------------------------------------------------
 
-TEST(WritecacheRecovery, CommittedEntriesSurviveAndUncommittedOnesAreFreed) {
+TEST(WriteCacheRecovery, CommittedEntriesSurviveAndUncommittedOnesAreFreed) {
   sim::DiskImage cache_image;
   {
     Rig rig;
@@ -507,7 +507,7 @@ sim::DiskImage CraftedCache(uint64_t seq, const std::vector<std::pair<uint64_t, 
   return image;
 }
 
-TEST(WritecacheRecovery, OfTwoCommittedDuplicatesTheHigherSeqWinsAndTheLoserIsFreedDurably) {
+TEST(WriteCacheRecovery, OfTwoCommittedDuplicatesTheHigherSeqWinsAndTheLoserIsFreedDurably) {
   // Entries 0 and 2 both map sector 40; entry 2 has the higher seq. Entry 1 is
   // uncommitted (seq == superblock seq).
   Rig rig("", 16, 0, 1, CraftedCache(5, {{40, 3}, {48, 5}, {40, 4}, {56, 2}}));
@@ -525,7 +525,7 @@ TEST(WritecacheRecovery, OfTwoCommittedDuplicatesTheHigherSeqWinsAndTheLoserIsFr
   EXPECT_EQ(CommittedFor(m, 40), 1);
 }
 
-TEST(WritecacheRecovery, EqualSeqDuplicatesSetTheStickyErrorAndTheLaterIndexWins) {
+TEST(WriteCacheRecovery, EqualSeqDuplicatesSetTheStickyErrorAndTheLaterIndexWins) {
   Rig rig("", 16, 0, 1, CraftedCache(5, {{40, 3}, {40, 3}}));
   rig.Run([&] {
     EXPECT_EQ(rig.Read(40, 8), Pattern(8, 16));  // reads still work
@@ -539,7 +539,7 @@ TEST(WritecacheRecovery, EqualSeqDuplicatesSetTheStickyErrorAndTheLaterIndexWins
 
 // ---- Errors ----------------------------------------------------------------------
 
-TEST(WritecacheErrors, AFailedCommitFlushIsStickyAndFailsLaterWritesButNotReads) {
+TEST(WriteCacheErrors, AFailedCommitFlushIsStickyAndFailsLaterWritesButNotReads) {
   Rig rig;
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(8, 1)).ok());
@@ -556,7 +556,7 @@ TEST(WritecacheErrors, AFailedCommitFlushIsStickyAndFailsLaterWritesButNotReads)
 
 // ---- Discard ---------------------------------------------------------------------
 
-TEST(WritecacheDiscard, DiscardFreesCachedBlocksDurablyAndReachesTheOrigin) {
+TEST(WriteCacheDiscard, DiscardFreesCachedBlocksDurablyAndReachesTheOrigin) {
   Rig rig;
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(16, 1)).ok());
@@ -575,7 +575,7 @@ TEST(WritecacheDiscard, DiscardFreesCachedBlocksDurablyAndReachesTheOrigin) {
 
 // ---- Writeback -------------------------------------------------------------------
 
-TEST(WritecacheWriteback, TheFlushMessageWritesEverythingBackDurably) {
+TEST(WriteCacheWriteback, TheFlushMessageWritesEverythingBackDurably) {
   Rig rig;
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(8, 1)).ok());
@@ -590,7 +590,7 @@ TEST(WritecacheWriteback, TheFlushMessageWritesEverythingBackDurably) {
   for (const MemoryEntry& e : m.entries) EXPECT_EQ(e.seq_count, kFreeSeq);
 }
 
-TEST(WritecacheWriteback, StartsAtTheHighWatermarkAndStopsAtTheLowOne) {
+TEST(WriteCacheWriteback, StartsAtTheHighWatermarkAndStopsAtTheLowOne) {
   // 16 blocks, high 50% -> writeback once 8 or fewer are free; low 25% -> it picks
   // blocks while free + under writeback <= 12. The blocks are not contiguous, so each
   // is a copy job of its own: 5 are picked (8 + 5 > 12).
@@ -616,7 +616,7 @@ size_t Find(const std::vector<std::string>& events, const std::string& prefix, s
   return events.size();
 }
 
-TEST(WritecacheWriteback, CompletionFlushesTheOriginThenMakesTheFreeDurableBeforeReuse) {
+TEST(WriteCacheWriteback, CompletionFlushesTheOriginThenMakesTheFreeDurableBeforeReuse) {
   Rig rig("2 pause_writeback 0");
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(8, 1)).ok());
@@ -637,7 +637,7 @@ TEST(WritecacheWriteback, CompletionFlushesTheOriginThenMakesTheFreeDurableBefor
   EXPECT_EQ(rig.DurableMetadata().entries[0].seq_count, kFreeSeq);
 }
 
-TEST(WritecacheWriteback, WritebackJobsCapsTheBlocksInFlight) {
+TEST(WriteCacheWriteback, WritebackJobsCapsTheBlocksInFlight) {
   Rig rig("4 writeback_jobs 1 pause_writeback 0");
   rig.Run([&] {
     // Blocks of sectors 0, 16, 32, ...: no two contiguous, so each is a job of its own.
@@ -655,7 +655,7 @@ TEST(WritecacheWriteback, WritebackJobsCapsTheBlocksInFlight) {
   EXPECT_GT(unlimited.origin_recorder->max_writes_in_flight, 1);
 }
 
-TEST(WritecacheWriteback, TheOldestBlockGoesFirst) {
+TEST(WriteCacheWriteback, TheOldestBlockGoesFirst) {
   // 4 blocks, both watermarks 90%: writeback starts when no block is free and picks
   // blocks while free + under writeback <= 0: exactly one, the oldest.
   Rig rig("6 high_watermark 90 low_watermark 90 pause_writeback 0", 4);
@@ -672,7 +672,7 @@ TEST(WritecacheWriteback, TheOldestBlockGoesFirst) {
   EXPECT_LT(Find(rig.events, "origin W96+8"), rig.events.size());
 }
 
-TEST(WritecacheWriteback, ContiguousBlocksAreCopiedAsOneJob) {
+TEST(WriteCacheWriteback, ContiguousBlocksAreCopiedAsOneJob) {
   Rig rig("2 pause_writeback 0");
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(40, Pattern(24, 1)).ok());  // three blocks, three entries
@@ -682,7 +682,7 @@ TEST(WritecacheWriteback, ContiguousBlocksAreCopiedAsOneJob) {
   EXPECT_EQ(rig.DurableOrigin(40, 24), Pattern(24, 1));
 }
 
-TEST(WritecacheWriteback, WritesAroundTheCachePauseWriteback) {
+TEST(WriteCacheWriteback, WritesAroundTheCachePauseWriteback) {
   // One block: the second write goes around; writeback waits 50 ms after it.
   Rig rig("4 pause_writeback 50 high_watermark 100", 1);
   rig.Run([&] {
@@ -697,7 +697,7 @@ TEST(WritecacheWriteback, WritesAroundTheCachePauseWriteback) {
   EXPECT_EQ(rig.wc->stats().writes_around, 1u);
 }
 
-TEST(WritecacheWriteback, MaxAgeWritesBackOldBlocksWithoutPressure) {
+TEST(WriteCacheWriteback, MaxAgeWritesBackOldBlocksWithoutPressure) {
   Rig rig("4 max_age 20 pause_writeback 0");
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(8, 1)).ok());
@@ -710,7 +710,7 @@ TEST(WritecacheWriteback, MaxAgeWritesBackOldBlocksWithoutPressure) {
   EXPECT_EQ(rig.DurableOrigin(0, 8), Pattern(8, 1));
 }
 
-TEST(WritecacheWriteback, TheCleanerSendsNewBlocksAroundAndEmptiesTheCache) {
+TEST(WriteCacheWriteback, TheCleanerSendsNewBlocksAroundAndEmptiesTheCache) {
   Rig rig("2 pause_writeback 0");
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(8, 1)).ok());
@@ -725,7 +725,7 @@ TEST(WritecacheWriteback, TheCleanerSendsNewBlocksAroundAndEmptiesTheCache) {
   EXPECT_EQ(rig.DurableOrigin(0, 8), Pattern(8, 1));
 }
 
-TEST(WritecacheWriteback, AFailedCopyIsStickyAndItsBlocksStayCached) {
+TEST(WriteCacheWriteback, AFailedCopyIsStickyAndItsBlocksStayCached) {
   Rig rig("2 pause_writeback 0");
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(8, 1)).ok());
@@ -740,7 +740,7 @@ TEST(WritecacheWriteback, AFailedCopyIsStickyAndItsBlocksStayCached) {
   EXPECT_EQ(rig.wc->writeback_blocks(), 0u);
 }
 
-TEST(WritecacheWriteback, ABlockUnderWritebackGetsANewerDuplicateAndWinsAfterwards) {
+TEST(WriteCacheWriteback, ABlockUnderWritebackGetsANewerDuplicateAndWinsAfterwards) {
   Rig rig("2 pause_writeback 0");
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(8, 1)).ok());
@@ -766,7 +766,7 @@ TEST(WritecacheWriteback, ABlockUnderWritebackGetsANewerDuplicateAndWinsAfterwar
 
 // ---- Lifecycle -------------------------------------------------------------------
 
-TEST(WritecacheLifecycle, SuspendCommitsAndHoldsRequestsUntilResume) {
+TEST(WriteCacheLifecycle, SuspendCommitsAndHoldsRequestsUntilResume) {
   Rig rig;
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(8, 1)).ok());
@@ -787,7 +787,7 @@ TEST(WritecacheLifecycle, SuspendCommitsAndHoldsRequestsUntilResume) {
   });
 }
 
-TEST(WritecacheLifecycle, FlushOnSuspendWritesEverythingBack) {
+TEST(WriteCacheLifecycle, FlushOnSuspendWritesEverythingBack) {
   Rig rig("2 pause_writeback 0");
   rig.Run([&] {
     ASSERT_TRUE(rig.Write(0, Pattern(8, 1)).ok());
@@ -799,7 +799,7 @@ TEST(WritecacheLifecycle, FlushOnSuspendWritesEverythingBack) {
   EXPECT_EQ(rig.DurableOrigin(0, 8), Pattern(8, 1));
 }
 
-TEST(WritecacheMessages, UnknownMessagesAndArgumentsAreRejected) {
+TEST(WriteCacheMessages, UnknownMessagesAndArgumentsAreRejected) {
   Rig rig;
   rig.Run([&] {
     EXPECT_EQ(rig.wc->Message("frobnicate").code(), absl::StatusCode::kInvalidArgument);

@@ -99,23 +99,56 @@ TEST_CASE("replay --check-determinism runs the file twice and compares trace has
   Result run = Run("run --seeds 5 --check-determinism --engines writecache --json");
   INFO(run.output);
   REQUIRE(run.exit_code == 0);
-  CHECK(nlohmann::json::parse(run.output)["targets"][0]["determinism_checks"] == 5);
+  CHECK(nlohmann::json::parse(run.output)["families"][0]["determinism_checks"] == 5);
 }
 
-TEST_CASE("run --engines selects engines or families and rejects unknown ones", "[e2e]") {
+TEST_CASE("run --engines selects engines and --families selects families; unknown names fail",
+          "[e2e]") {
+  auto families = [](const std::string& output) {
+    const nlohmann::json json = nlohmann::json::parse(output);
+    std::vector<std::string> names;
+    for (const auto& family : json["families"]) {
+      names.push_back(family["family"]);
+    }
+    return names;
+  };
   Result r = Run("run --seeds 3 --engines writecache,raid1 --json");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  const nlohmann::json json = nlohmann::json::parse(r.output);
-  std::vector<std::string> names;
-  for (const auto& target : json["targets"]) names.push_back(target["target"]);
+  std::vector<std::string> names = families(r.output);
   CHECK(std::find(names.begin(), names.end(), "writecache") != names.end());
   CHECK(std::find(names.begin(), names.end(), "writecache-drain") != names.end());
   CHECK(std::find(names.begin(), names.end(), "raid1") != names.end());
   CHECK(std::find(names.begin(), names.end(), "linear") == names.end());
+  Result both = Run("run --seeds 2 --engines linear --families raid1-readd --json");
+  INFO(both.output);
+  REQUIRE(both.exit_code == 0);
+  CHECK(families(both.output) == std::vector<std::string>{"linear", "raid1-readd"});
   Result bad = Run("run --engines nosuch");
   CHECK(bad.exit_code == 2);
-  CHECK(bad.output.find("unknown engine or family 'nosuch'") != std::string::npos);
+  CHECK(bad.output.find("unknown engine 'nosuch' (known: linear, writecache, raid1)") !=
+        std::string::npos);
+  Result family_as_engine = Run("run --engines raid1-faults");
+  CHECK(family_as_engine.exit_code == 2);
+  CHECK(family_as_engine.output.find("is a scenario family, not an engine: use --families") !=
+        std::string::npos);
+  Result bad_family = Run("run --families nosuch");
+  CHECK(bad_family.exit_code == 2);
+  CHECK(bad_family.output.find("unknown scenario family 'nosuch'") != std::string::npos);
+}
+
+TEST_CASE("scenario --help lists every engine's parameters as docs/engines.md does", "[e2e]") {
+  Result help = Run("scenario --help");
+  REQUIRE(help.exit_code == 0);
+  CHECK(help.output.find("raid1: an md RAID1 mirror set") != std::string::npos);
+  CHECK(help.output.find("readd_at_flush") != std::string::npos);
+  std::ifstream doc(std::string(POWERCUT_SOURCE_DIR) + "/docs/engines.md");
+  REQUIRE(doc.good());
+  const std::string text((std::istreambuf_iterator<char>(doc)), std::istreambuf_iterator<char>());
+  const size_t at = help.output.find("Engines and their parameters");
+  REQUIRE(at != std::string::npos);
+  // The docs carry the registry's table verbatim (regenerate with `powercut scenario --help`).
+  CHECK(text.find(help.output.substr(at)) != std::string::npos);
 }
 
 TEST_CASE("replaying the same file twice gives identical output", "[e2e]") {

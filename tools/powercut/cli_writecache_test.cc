@@ -51,7 +51,7 @@ uint64_t EntryAt(uint64_t i) { return kSuper + 64 + 16 * i; }
 }  // namespace
 
 TEST_CASE("inspect --format writecache decodes an image the engine wrote, like dmsetup status", "[e2e]") {
-  const std::string path = TempFile("wc.img", powercut::tools::EngineWritecacheImage(kStart));
+  const std::string path = TempFile("wc.img", powercut::tools::EngineWriteCacheImage(kStart));
   Result r = Run("inspect --format writecache --start-sector 8 " + path);
   INFO(r.output);
   CHECK(r.exit_code == 0);
@@ -78,7 +78,7 @@ TEST_CASE("inspect --format writecache decodes an image the engine wrote, like d
 }
 
 TEST_CASE("inspect --format writecache counts uncommitted entries and duplicates as recovery would", "[e2e]") {
-  std::string image = powercut::tools::EngineWritecacheImage(kStart);
+  std::string image = powercut::tools::EngineWriteCacheImage(kStart);
   const uint64_t seq = GetU64(image, kSuper + 24);
   PutU64(image, EntryAt(40), 400);  // an entry of the open epoch: freed by recovery
   PutU64(image, EntryAt(40) + 8, seq);
@@ -98,7 +98,7 @@ TEST_CASE("inspect --format writecache counts uncommitted entries and duplicates
 }
 
 TEST_CASE("inspect --format writecache reports equal-seq duplicates and entries past the origin", "[e2e]") {
-  std::string image = powercut::tools::EngineWritecacheImage(kStart);
+  std::string image = powercut::tools::EngineWriteCacheImage(kStart);
   image.replace(EntryAt(50), 16, image.substr(EntryAt(3), 16));  // same sector, same seq
   const std::string path = TempFile("wc_equal.img", image);
   Result r = Run("inspect --format writecache --start-sector 8 " + path);
@@ -108,7 +108,7 @@ TEST_CASE("inspect --format writecache reports equal-seq duplicates and entries 
         std::string::npos);
   CHECK(Fields(r.output).at("error") == "-22");
 
-  const std::string clean = TempFile("wc_clean.img", powercut::tools::EngineWritecacheImage(kStart));
+  const std::string clean = TempFile("wc_clean.img", powercut::tools::EngineWriteCacheImage(kStart));
   Result past = Run("inspect --format writecache --start-sector 8 --origin-sectors 80 " + clean);
   INFO(past.output);
   CHECK(past.exit_code == 1);
@@ -117,7 +117,7 @@ TEST_CASE("inspect --format writecache reports equal-seq duplicates and entries 
 }
 
 TEST_CASE("inspect --format writecache rejects corrupt and truncated images with exit 2 and a reason", "[e2e]") {
-  const std::string good = powercut::tools::EngineWritecacheImage(kStart);
+  const std::string good = powercut::tools::EngineWriteCacheImage(kStart);
   std::string bad_magic = good;
   bad_magic[kSuper] ^= 1;
   std::string bad_version = good;

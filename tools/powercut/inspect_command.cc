@@ -4,12 +4,19 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "inspect/md_report.h"
+#include "inspect/writecache_report.h"
 #include "nlohmann/json.hpp"
-#include "tools/powercut/md_report.h"
-#include "tools/powercut/writecache_report.h"
 
 namespace powercut::tools {
 namespace {
+
+using inspect::BitmapReport;
+using inspect::MdReport;
+using inspect::Report;
+using inspect::WriteCacheReport;
+using inspect::WriteCacheGeometry;
+using inspect::WriteCacheReportOptions;
 
 // Largest metadata read: a bitmap of kBitmapMaxChunks bits plus its superblock.
 constexpr uint64_t kMaxMetadataBytes = raid1::kBitmapSuperSize + raid1::kBitmapMaxChunks / 8;
@@ -60,7 +67,7 @@ absl::StatusOr<uint64_t> FileSize(const std::string& path) {
 
 // A cache device: the superblock's geometry must fit the image before the metadata
 // area is read, so a corrupt n_blocks never makes it allocate more than the file holds.
-absl::StatusOr<Report> InspectWritecache(const InspectCommandOptions& options) {
+absl::StatusOr<Report> InspectWriteCache(const InspectCommandOptions& options) {
   const uint64_t start_sector = options.start_sector.value_or(0);
   absl::StatusOr<uint64_t> size = FileSize(options.image);
   if (!size.ok()) return size.status();
@@ -73,7 +80,7 @@ absl::StatusOr<Report> InspectWritecache(const InspectCommandOptions& options) {
   const uint64_t offset = start_sector * 512;
   absl::StatusOr<std::vector<std::byte>> head = ReadAt(options.image, offset, writecache::kSuperblockBytes);
   if (!head.ok()) return head.status();
-  absl::StatusOr<writecache::Geometry> geometry = WritecacheGeometry(*head);
+  absl::StatusOr<writecache::Geometry> geometry = WriteCacheGeometry(*head);
   if (!geometry.ok()) return absl::InvalidArgumentError(absl::StrCat(invalid, ": ", geometry.status().message()));
   const uint64_t area = *size - offset;
   const uint64_t needed = geometry->metadata_bytes + geometry->n_blocks * geometry->block_size;
@@ -85,7 +92,7 @@ absl::StatusOr<Report> InspectWritecache(const InspectCommandOptions& options) {
   }
   absl::StatusOr<std::vector<std::byte>> metadata = ReadAt(options.image, offset, geometry->metadata_bytes);
   if (!metadata.ok()) return metadata.status();
-  absl::StatusOr<Report> report = WritecacheReport(
+  absl::StatusOr<Report> report = WriteCacheReport(
       options.image, *metadata, {.start_sector = start_sector, .origin_sectors = options.origin_sectors});
   if (!report.ok()) return absl::InvalidArgumentError(absl::StrCat(invalid, ": ", report.status().message()));
   return report;
@@ -96,7 +103,7 @@ absl::StatusOr<std::vector<Report>> Inspect(const InspectCommandOptions& options
     return absl::InvalidArgumentError("--start-sector and --origin-sectors need --format writecache");
   }
   if (options.format == "writecache") {
-    absl::StatusOr<Report> report = InspectWritecache(options);
+    absl::StatusOr<Report> report = InspectWriteCache(options);
     if (!report.ok()) return report.status();
     return std::vector<Report>{*report};
   }

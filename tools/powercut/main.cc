@@ -9,7 +9,7 @@
 #include <iostream>
 #include <string>
 
-#include "properties/seeded_scenarios.h"
+#include "scenario/seeded_scenarios.h"
 #include "tools/powercut/campaign.h"
 #include "tools/powercut/inspect_command.h"
 #include "tools/powercut/mutants_command.h"
@@ -24,11 +24,12 @@ constexpr int kExitPropertyFailure = 1;
 constexpr int kExitUsage = 2;
 
 int RunCommand(const powercut::tools::CampaignOptions& options, const std::string& engines,
-               bool json) {
-  absl::StatusOr<std::vector<powercut::tools::CampaignTarget>> targets =
-      engines.empty() ? powercut::tools::DefaultTargets() : powercut::tools::SelectTargets(engines);
-  if (!targets.ok()) {
-    std::cerr << "powercut run: " << targets.status().message() << "\n";
+               const std::string& families, bool json) {
+  absl::StatusOr<std::vector<powercut::props::ScenarioFamily>> selected =
+      engines.empty() && families.empty() ? powercut::tools::AllFamilies()
+                                          : powercut::tools::SelectFamilies(engines, families);
+  if (!selected.ok()) {
+    std::cerr << "powercut run: " << selected.status().message() << "\n";
     return kExitUsage;
   }
   const bool tty = isatty(fileno(stderr)) != 0;
@@ -38,11 +39,21 @@ int RunCommand(const powercut::tools::CampaignOptions& options, const std::strin
     }
   };
   powercut::tools::CampaignSummary summary =
-      powercut::tools::RunCampaign(*targets, options, progress);
+      powercut::tools::RunCampaign(*selected, options, progress);
   if (tty) std::cerr << "\r\033[K";
   std::cout << (json ? powercut::tools::FormatSummaryJson(summary)
                      : powercut::tools::FormatSummaryTable(summary));
   return summary.passed() ? kExitPass : kExitPropertyFailure;
+}
+
+// "a, b, c<last>d": every engine's name.
+std::string EngineNames(const std::string& last) {
+  const std::vector<const powercut::props::EngineEntry*>& engines = powercut::props::Engines();
+  std::string names;
+  for (size_t i = 0; i < engines.size(); ++i) {
+    names += (i == 0 ? "" : i + 1 == engines.size() ? last : ", ") + engines[i]->name;
+  }
+  return names;
 }
 
 // "a, b, c<last>d": every scenario family's name.
@@ -82,10 +93,13 @@ int main(int argc, char** argv) {
   run->add_option("--determinism-every", run_options.determinism_every,
                   "Re-run every N-th seed and compare trace hashes (0: never)")
       ->capture_default_str();
-  std::string run_engines;
+  std::string run_engines, run_families;
   run->add_option("--engines", run_engines,
-                  "Comma-separated engines or scenario families to check (default: all of " +
-                      FamilyNames(", ") + ")");
+                  "Comma-separated engines whose scenario families to check (" +
+                      EngineNames(", ") + "; default: every family)");
+  run->add_option("--families", run_families,
+                  "Comma-separated scenario families to check (" + FamilyNames(", ") +
+                      "; default: every family)");
   run->add_flag("--json", run_json, "Print the summary as JSON");
 
   powercut::tools::ReplayCommandOptions replay_options;
@@ -134,6 +148,7 @@ int main(int argc, char** argv) {
                   "as a replay file");
   scenario->add_option("--family", scenario_options.family, FamilyNames(" or "))
       ->required();
+  scenario->footer(powercut::tools::EngineParametersHelp());
   scenario->add_option("--seed", scenario_options.seed, "Seed")->required();
   scenario->add_option("--images", scenario_options.images, "Crash images the file asks for")
       ->check(CLI::Range(1, 1000))
@@ -170,7 +185,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
-  if (run->parsed()) return RunCommand(run_options, run_engines, run_json);
+  if (run->parsed()) return RunCommand(run_options, run_engines, run_families, run_json);
   if (shrink->parsed()) return powercut::tools::RunShrinkCommand(shrink_options, std::cout, std::cerr);
   if (inspect->parsed()) return powercut::tools::RunInspectCommand(inspect_options, std::cout, std::cerr);
   if (scenario->parsed()) {

@@ -5,7 +5,7 @@
 // With `trials` > 1 the hunt repeats over disjoint seed ranges (trial t starts at seed
 // 1 + t * 1,000,000) and the table gives the median seeds and seconds to a kill; a
 // mutant counts as killed only if every trial killed it. The first trial's killing
-// scenario is saved as a replay file (properties/failure_report.h).
+// scenario is saved as a replay file (scenario/failure_report.h).
 // Needs a build with mutants (powercut_with_mutants).
 #ifndef POWERCUT_TOOLS_POWERCUT_MUTANTS_COMMAND_H_
 #define POWERCUT_TOOLS_POWERCUT_MUTANTS_COMMAND_H_

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
 #include "tools/powercut/chrome_trace.h"
+#include "tools/powercut/failure_json.h"
 #include "tools/powercut/scenario_file.h"
 
 namespace powercut::tools {
@@ -75,7 +76,8 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
                            {"images_checked", result->images_checked},
                            {"sectors_judged", result->sectors_checked},
                            {"trace_hash", absl::StrFormat("%016x", result->trace_hash)},
-                           {"failure", result->failure}};
+                           {"failure", nullptr}};
+    if (!result->passed) json["failure"] = FailureJson(result->failure);
     if (second) json["deterministic"] = deterministic;
     out << json.dump(2) << "\n";
   } else {
@@ -85,7 +87,7 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
         options.file, scenario->engine, scenario->seed, result->crash_step,
         result->crashed_mid_run ? "mid-run" : "after the workload", result->images_checked,
         result->sectors_checked, result->trace_hash);
-    if (!result->passed) out << "FAIL: " << result->failure << "\n";
+    if (!result->passed) out << "FAIL: " << result->failure.text << "\n";
     if (second) {
       out << (deterministic
                   ? std::string("deterministic: a second run gave the same verdict and trace hash\n")

@@ -3,11 +3,27 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "properties/replay_file.h"
-#include "properties/seeded_scenarios.h"
+#include "bindings/engine_registry.h"
+#include "scenario/replay_file.h"
+#include "scenario/seeded_scenarios.h"
 
 namespace powercut::tools {
+
+std::string EngineParametersHelp() {
+  std::string out =
+      "Engines and their parameters (a replay file names them as `engine: NAME` and\n"
+      "`param: NAME=VALUE`; a parameter not given takes its default):\n";
+  for (const props::EngineEntry* engine : props::Engines()) {
+    absl::StrAppend(&out, "\n", engine->name, ": ", engine->summary, "\n");
+    for (const props::EngineParam& p : engine->params) {
+      absl::StrAppendFormat(&out, "  %-20s default %-6d range [%d, %d]\n      %s\n", p.name,
+                            p.default_value, p.min, p.max, p.meaning);
+    }
+  }
+  return out;
+}
 
 int RunScenarioCommand(const ScenarioCommandOptions& options, std::ostream& out, std::ostream& err) {
   const props::ScenarioFamily* family = props::FindScenarioFamily(options.family);

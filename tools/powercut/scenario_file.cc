@@ -3,7 +3,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
-#include "properties/replay_file.h"
+#include "scenario/replay_file.h"
 
 namespace powercut::tools {
 namespace {

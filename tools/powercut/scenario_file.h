@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "properties/scenario.h"
+#include "scenario/scenario.h"
 
 namespace powercut::tools {
 

@@ -25,9 +25,9 @@ class Shrinker {
     ++runs_;
     absl::StatusOr<props::CrashCheckResult> result = props::RunScenario(candidate);
     if (!result.ok() || result->passed) return false;
-    if (FailureCategory(result->failure) != best_.category) return false;
+    if (result->failure.Group() != best_.category) return false;
     best_.scenario = candidate;
-    best_.failure = result->failure;
+    best_.failure = result->failure.text;
     if (progress_) {
       progress_(absl::StrCat("run ", runs_, ": ", candidate.workload.ops.size(), " ops, ",
                              candidate.workload.clients, " clients, crash step ",
@@ -180,50 +180,6 @@ bool FewerFaults(Shrinker& s) {
 
 }  // namespace
 
-namespace {
-
-// The first invariant named in `failure`: "I12" (BITMAP.md, as "I12: ..."), or "E1" and
-// "E5/W2" (WRITECACHE.md, as "E1 (what it says): ..."); empty if none.
-std::string NamedInvariant(absl::string_view failure) {
-  const auto digits = [&](size_t at) {
-    size_t end = at;
-    while (end < failure.size() && absl::ascii_isdigit(static_cast<unsigned char>(failure[end]))) ++end;
-    return end;
-  };
-  for (size_t at = 0; at < failure.size(); ++at) {
-    const char c = failure[at];
-    if ((c != 'I' && c != 'E' && c != 'W') || (at > 0 && failure[at - 1] != ' ')) continue;
-    size_t end = digits(at + 1);
-    if (end == at + 1) continue;
-    // Joined names: "E5/W2".
-    while (end + 2 < failure.size() && failure[end] == '/' &&
-           (failure[end + 1] == 'E' || failure[end + 1] == 'W') && digits(end + 2) > end + 2) {
-      end = digits(end + 2);
-    }
-    const absl::string_view rest = failure.substr(end);
-    if (c == 'I' ? absl::StartsWith(rest, ": ") : absl::StartsWith(rest, " (")) {
-      return std::string(failure.substr(at, end - at));
-    }
-  }
-  return "";
-}
-
-}  // namespace
-
-std::string FailureCategory(const std::string& failure) {
-  if (const std::string invariant = NamedInvariant(failure); !invariant.empty()) {
-    return absl::StrCat("invariant ", invariant);
-  }
-  if (absl::StrContains(failure, "had to survive")) return "lost durable write";
-  if (absl::StrContains(failure, "belongs to another sector")) return "foreign data";
-  if (absl::StrContains(failure, "no write ever produced")) return "garbage";
-  if (absl::StartsWith(failure, "Read #")) return "bad read";
-  if (absl::StrContains(failure, "Recovery") || absl::StrContains(failure, "Rebuilding")) {
-    return "recovery failed";
-  }
-  return "run failed";
-}
-
 absl::StatusOr<ShrinkResult> Shrink(const props::Scenario& scenario, uint64_t max_runs,
                                     const std::function<void(const std::string&)>& progress) {
   absl::StatusOr<props::CrashCheckResult> first = props::RunScenario(scenario);
@@ -235,8 +191,8 @@ absl::StatusOr<ShrinkResult> Shrink(const props::Scenario& scenario, uint64_t ma
   ShrinkResult& best = shrinker.best();
   best.scenario = scenario;
   best.scenario.expect = props::Verdict::kFail;
-  best.category = FailureCategory(first->failure);
-  best.failure = first->failure;
+  best.category = first->failure.Group();
+  best.failure = first->failure.text;
   // Pin the power cut so that removing operations does not move it.
   if (!best.scenario.crash_after_steps) {
     Scenario pinned = best.scenario;

@@ -3,7 +3,7 @@
 #include <fstream>
 
 #include "absl/strings/str_format.h"
-#include "properties/replay_file.h"
+#include "scenario/replay_file.h"
 #include "tools/powercut/scenario_file.h"
 #include "tools/powercut/shrink.h"
 

@@ -1,34 +1,54 @@
-// FailureCategory: how shrink and the mutation matrix name a failure.
+// Shrink keeps a failure of the same group (kind, invariant) while it removes what the
+// failure does not need.
 #include "tools/powercut/shrink.h"
 
 #include <gtest/gtest.h>
 
+#include "scenario/replay_file.h"
+
 namespace powercut::tools {
 namespace {
 
-TEST(FailureCategory, NamesTheFirstInvariantARaid1OrWritecacheCheckerReports) {
-  EXPECT_EQ(FailureCategory("Recovery from crash image 0 failed: INTERNAL: raid1 assembly: I10: "
-                            "the bitmap was stale (I11: not this one)"),
-            "invariant I10");
-  EXPECT_EQ(FailureCategory("Recovery from crash image 1 failed: INTERNAL: raid1 recovery: I8: "
-                            "after recovery and resync, in-sync mirrors 0 and 1 differ"),
-            "invariant I8");
-  EXPECT_EQ(FailureCategory("Recovery from crash image 0 failed: writecache invariant: "
-                            "E1 (committed data durable): superblock seq 4"),
-            "invariant E1");
-  EXPECT_EQ(FailureCategory("Rebuilding failed: E5/W2 (reuse after a durable free): block 3"),
-            "invariant E5/W2");
+constexpr char kFlushDropped[] = R"(powercut-replay 1
+engine: linear
+param: logical_sectors=1024
+mutant: linear_flush_dropped
+seed: 1
+crash: seeded
+images: 8
+expect: fail
+clients: 2
+op: c0 write 0+8
+op: c1 write 100+8
+op: c1 read 100+8
+op: c0 flush
+op: c1 write 200+4 fua
+op: c0 read 0+8
+end
+)";
+
+TEST(Shrink, KeepsTheFailureGroupAndDropsWhatItDoesNotNeed) {
+  absl::StatusOr<props::Scenario> scenario = props::ParseReplay(kFlushDropped);
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  absl::StatusOr<ShrinkResult> shrunk = Shrink(*scenario, 500, nullptr);
+  ASSERT_TRUE(shrunk.ok()) << shrunk.status();
+  EXPECT_EQ(shrunk->category, "lost durable write");
+  EXPECT_LT(shrunk->scenario.workload.ops.size(), scenario->workload.ops.size());
+  absl::StatusOr<props::CrashCheckResult> again = props::RunScenario(shrunk->scenario);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->passed);
+  EXPECT_EQ(again->failure.kind, props::FailureKind::kLostDurableWrite);
+  EXPECT_EQ(again->failure.phase, props::FailurePhase::kRecovery);
+  EXPECT_TRUE(again->failure.sector.has_value());
 }
 
-TEST(FailureCategory, FallsBackToWhatTheOracleFoundWrong) {
-  EXPECT_EQ(FailureCategory("After the crash, sector 8 holds zeroes; but write #3 had to survive"),
-            "lost durable write");
-  EXPECT_EQ(FailureCategory("Read #4 (client 0) returned data that belongs to another sector"),
-            "foreign data");
-  EXPECT_EQ(FailureCategory("Recovery from crash image 0 failed: INTERNAL: no member can be read"),
-            "recovery failed");
-  // Words that only look like names: "I/O", "IO:", "W3x (".
-  EXPECT_EQ(FailureCategory("Starting the stack failed: I/O error; IO: W3x (late)"), "run failed");
+TEST(Shrink, RefusesAScenarioThatPasses) {
+  std::string text = kFlushDropped;
+  text.replace(text.find("mutant: linear_flush_dropped\n"), 29, "");
+  text.replace(text.find("expect: fail"), 12, "expect: pass");
+  absl::StatusOr<props::Scenario> scenario = props::ParseReplay(text);
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  EXPECT_FALSE(Shrink(*scenario, 10, nullptr).ok());
 }
 
 }  // namespace

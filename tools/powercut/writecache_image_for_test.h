@@ -20,7 +20,7 @@
 
 namespace powercut::tools {
 
-inline std::string EngineWritecacheImage(uint64_t start_sector) {
+inline std::string EngineWriteCacheImage(uint64_t start_sector) {
   constexpr uint64_t kBlocks = 64;
   constexpr uint32_t kBlockSize = 4096;
   const uint64_t cache_sectors =

@@ -1,0 +1,130 @@
+// The engine registry: one entry per engine, kept beside its binding
+// (bindings/<engine>/<engine>_binding.cc), listed once in engine_registry.cc.
+//
+// An entry names the engine, documents its parameters (name, default, range, one line
+// of meaning) and binds a scenario's parameters to a stack factory: it resolves the
+// parameters into the binding's typed options once, checks them against each other and
+// against the scenario's environment (SSD settings, fault plan), and returns the
+// factory with the logical device size the workload addresses. The scenario runner,
+// the replay parser, `powercut scenario --help`, `powercut run --engines` and the docs
+// all read this table; nothing else compares engine names.
+//
+// Adding an engine: a folder bindings/<engine>/ with its stack binding and its entry,
+// and one line in engine_registry.cc.
+#ifndef POWERCUT_BINDINGS_ENGINE_REGISTRY_H_
+#define POWERCUT_BINDINGS_ENGINE_REGISTRY_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "faults/fault_plan.h"
+#include "harness/stack.h"
+#include "sim/sim_ssd.h"
+
+namespace powercut::props {
+
+struct EngineParam {
+  std::string name;
+  uint64_t default_value;
+  uint64_t min;
+  uint64_t max;
+  std::string meaning;
+};
+
+// Parameters as a scenario or replay file gives them: (name, value), in order.
+using ParamList = std::vector<std::pair<std::string, uint64_t>>;
+
+// A scenario's parameters resolved against an engine's table: every parameter of the
+// table has a value (the one given, or its default), each inside its range.
+class ParamValues {
+ public:
+  // InvalidArgument for a name the table lacks or a value outside its range.
+  static absl::StatusOr<ParamValues> Resolve(absl::string_view engine,
+                                             const std::vector<EngineParam>& table,
+                                             const ParamList& given);
+  // REQUIRES: `name` is in the table (a binding asks only for its own parameters).
+  uint64_t operator[](absl::string_view name) const;
+
+ private:
+  ParamList values_;  // in table order
+};
+
+// What a scenario gives an engine besides its parameters.
+struct EngineEnvironment {
+  sim::SimSsdOptions ssd;
+  std::optional<faults::FaultPlan> faults;
+};
+
+struct BoundEngine {
+  StackFactory factory;
+  uint64_t logical_sectors = 0;  // the device the workload and the oracle address
+};
+
+struct EngineEntry {
+  std::string name;     // as scenarios and replay files spell it, e.g. "writecache"
+  std::string summary;  // one line for --help
+  std::vector<EngineParam> params;
+  // The typed options for `values` checked against each other and `environment`, and
+  // the factory over them; InvalidArgument naming what is wrong.
+  std::function<absl::StatusOr<BoundEngine>(const ParamValues& values,
+                                            const EngineEnvironment& environment)>
+      bind;
+};
+
+// Every engine, in the order listings show them.
+const std::vector<const EngineEntry*>& Engines();
+// The engine called `name`, or nullptr.
+const EngineEntry* FindEngine(absl::string_view name);
+// The engine called `name`, or InvalidArgument listing the known ones.
+absl::StatusOr<const EngineEntry*> LookUpEngine(absl::string_view name);
+
+// LookUpEngine + ParamValues::Resolve + EngineEntry::bind.
+absl::StatusOr<BoundEngine> BindEngine(absl::string_view engine, const ParamList& params,
+                                       const EngineEnvironment& environment);
+
+// --- For bindings: one table maps an engine's typed options to and from parameters. --
+
+// One parameter and where it lives in the binding's options.
+template <typename Options>
+struct ParamField {
+  EngineParam param;
+  uint64_t (*get)(const Options&);
+  void (*set)(Options&, uint64_t);
+};
+
+template <typename Options>
+std::vector<EngineParam> ParamTable(const std::vector<ParamField<Options>>& fields) {
+  std::vector<EngineParam> table;
+  for (const ParamField<Options>& field : fields) table.push_back(field.param);
+  return table;
+}
+
+// `base` with every field set from `values`, in table order (a field's setter may read
+// the fields set before it).
+template <typename Options>
+Options OptionsFromParams(const std::vector<ParamField<Options>>& fields,
+                          const ParamValues& values, Options base = {}) {
+  for (const ParamField<Options>& field : fields) field.set(base, values[field.param.name]);
+  return base;
+}
+
+// Every parameter's effective value in `options`, in table order.
+template <typename Options>
+ParamList ParamsFromOptions(const std::vector<ParamField<Options>>& fields,
+                            const Options& options) {
+  ParamList params;
+  for (const ParamField<Options>& field : fields) {
+    params.emplace_back(field.param.name, field.get(options));
+  }
+  return params;
+}
+
+}  // namespace powercut::props
+
+#endif  // POWERCUT_BINDINGS_ENGINE_REGISTRY_H_

@@ -1,0 +1,105 @@
+// LinearStackFactory: builds the pass-through stack, with faults below the mapping
+// before the power cut when the options ask for them (linear_binding.h); and the
+// engine's registry entry.
+#include "bindings/linear/linear_binding.h"
+
+#include "engine/linear/linear_map.h"
+
+namespace powercut::props {
+namespace {
+
+class LinearStack : public Stack {
+ public:
+  // `faulty`, if any, wraps `ssd` and is what `map` maps onto.
+  LinearStack(std::unique_ptr<sim::SimSsd> ssd, std::unique_ptr<faults::FaultyBlockDevice> faulty,
+              std::unique_ptr<linear::LinearMap> map,
+              std::shared_ptr<faults::FaultCounts> fault_tally)
+      : ssd_(std::move(ssd)),
+        faulty_(std::move(faulty)),
+        map_(std::move(map)),
+        fault_tally_(std::move(fault_tally)) {}
+  ~LinearStack() override {
+    if (faulty_ != nullptr && fault_tally_ != nullptr) *fault_tally_ += faulty_->counts();
+  }
+
+  io::BlockDevice& logical() override { return *map_; }
+  absl::Status Start() override { return absl::OkStatus(); }
+  CrashImages SampleCrash(sim::Prng& prng) const override {
+    CrashImages images;
+    images.disks.push_back(ssd_->CrashState().Sample(prng));
+    return images;
+  }
+
+ private:
+  std::unique_ptr<sim::SimSsd> ssd_;
+  std::unique_ptr<faults::FaultyBlockDevice> faulty_;  // over ssd_; null without faults
+  std::unique_ptr<linear::LinearMap> map_;  // over faulty_ or ssd_
+  std::shared_ptr<faults::FaultCounts> fault_tally_;
+};
+
+}  // namespace
+
+StackFactory LinearStackFactory(LinearStackOptions options) {
+  return [options](sim::World& world,
+                   const CrashImages* recover_from) -> absl::StatusOr<std::unique_ptr<Stack>> {
+    sim::SimSsdOptions ssd_options = options.ssd;
+    ssd_options.sectors = options.start_sector + options.logical_sectors + 8;
+    std::optional<sim::DiskImage> initial;
+    if (recover_from != nullptr) {
+      if (recover_from->disks.size() != 1) {
+        return absl::InvalidArgumentError("linear stack: expected exactly one disk image");
+      }
+      initial = recover_from->disks[0];
+    }
+    absl::StatusOr<std::unique_ptr<sim::SimSsd>> ssd =
+        sim::SimSsd::Create(world, ssd_options, std::move(initial));
+    if (!ssd.ok()) return ssd.status();
+    // Faults only before the power cut (see linear_binding.h).
+    std::unique_ptr<faults::FaultyBlockDevice> faulty;
+    if (options.faults && recover_from == nullptr) {
+      absl::StatusOr<std::unique_ptr<faults::FaultyBlockDevice>> made =
+          faults::FaultyBlockDevice::Create(world, **ssd, *options.faults);
+      if (!made.ok()) return made.status();
+      faulty = std::move(*made);
+    }
+    io::BlockDevice& lower = faulty ? static_cast<io::BlockDevice&>(*faulty) : **ssd;
+    absl::StatusOr<std::unique_ptr<linear::LinearMap>> map =
+        linear::LinearMap::Create(lower, options.start_sector, options.logical_sectors);
+    if (!map.ok()) return map.status();
+    return std::unique_ptr<Stack>(new LinearStack(std::move(*ssd), std::move(faulty),
+                                                  std::move(*map), options.fault_tally));
+  };
+}
+
+const EngineEntry& LinearEngine() {
+  static const std::vector<ParamField<LinearStackOptions>> fields = {
+      {{"logical_sectors", 4096, 8, uint64_t{1} << 31, "size of the mapped device"},
+       [](const LinearStackOptions& o) { return o.logical_sectors; },
+       [](LinearStackOptions& o, uint64_t v) { o.logical_sectors = v; }},
+      {{"start_sector", 24, 0, uint64_t{1} << 30, "offset of the mapping on the SSD"},
+       [](const LinearStackOptions& o) { return o.start_sector; },
+       [](LinearStackOptions& o, uint64_t v) { o.start_sector = v; }},
+  };
+  static const EngineEntry entry{
+      .name = "linear",
+      .summary = "a pass-through mapping (dm-linear) over one SSD",
+      .params = ParamTable(fields),
+      .bind = [](const ParamValues& values,
+                 const EngineEnvironment& environment) -> absl::StatusOr<BoundEngine> {
+        LinearStackOptions options = OptionsFromParams(fields, values);
+        options.ssd = environment.ssd;
+        options.faults = environment.faults;
+        if (options.faults) {
+          // Fault sectors address the SSD below the mapping.
+          const uint64_t ssd_sectors = options.start_sector + options.logical_sectors + 8;
+          if (absl::Status valid = faults::Validate(*options.faults, ssd_sectors); !valid.ok()) {
+            return valid;
+          }
+        }
+        return BoundEngine{LinearStackFactory(options), options.logical_sectors};
+      },
+  };
+  return entry;
+}
+
+}  // namespace powercut::props

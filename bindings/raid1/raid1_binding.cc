@@ -1,0 +1,594 @@
+// Raid1StackFactory: builds the RAID1 stack over SimSsd members, with member faults and
+// the invariant checks (raid1_binding.h).
+#include "bindings/raid1/raid1_binding.h"
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "faults/faulty_block_device.h"
+#include "faults/vanishing_device.h"
+#include "invariants/raid1_invariants.h"
+
+namespace powercut::props {
+namespace {
+
+// The array as an operator runs it. Restarted once: the `restart_at_flush`-th flush
+// stops it cleanly (Raid1Array::Stop) and assembles a new one over the same devices
+// (`reopen`), as `mdadm --stop` then `mdadm --assemble` would; requests that arrive
+// meanwhile wait for the new array. After a clean stop of a whole array, its members'
+// durable data must agree (a clean array is in sync: I1) and the next assembly must
+// resync nothing. Members re-added once: from the `readd_at_flush`-th flush on, the
+// first flush that finds a member faulty runs `repair` (vanished members come back)
+// and re-adds every faulty member (Raid1Array::ReAdd, `mdadm --re-add`) before it runs;
+// with `check`, each re-add must follow I11 (CheckAssembly). Violations are recorded in
+// `trace`.
+class OperatedArray : public io::BlockDevice {
+ public:
+  using Reopen = std::function<absl::StatusOr<std::unique_ptr<raid1::Raid1Array>>()>;
+  struct Plan {
+    uint32_t restart_at_flush = 0;
+    uint32_t readd_at_flush = 0;
+    std::function<void()> repair;
+    bool check = false;
+  };
+  OperatedArray(sim::World& world, std::unique_ptr<raid1::Raid1Array> array, Reopen reopen,
+                Plan plan, std::vector<const sim::SimSsd*> members,
+                std::shared_ptr<Raid1TraceState> trace)
+      : world_(world),
+        array_(std::move(array)),
+        reopen_(std::move(reopen)),
+        plan_(std::move(plan)),
+        members_(std::move(members)),
+        trace_(std::move(trace)),
+        restarted_(world.scheduler(), "raid1 restart") {}
+
+  raid1::Raid1Array& array() { return *array_; }
+  uint64_t sector_count() const override { return array_->sector_count(); }
+  const std::string& name() const override { return array_->name(); }
+  void SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) override {
+    if (!restarting_) return array_->SubmitRead(sector, buffer, std::move(done));
+    Later([this, sector, buffer, done = std::move(done)]() mutable {
+      array_->SubmitRead(sector, buffer, std::move(done));
+    });
+  }
+  void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
+                   io::IoCallback done) override {
+    if (!restarting_) return array_->SubmitWrite(sector, data, flags, std::move(done));
+    Later([this, sector, data, flags, done = std::move(done)]() mutable {
+      array_->SubmitWrite(sector, data, flags, std::move(done));
+    });
+  }
+  void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override {
+    if (!restarting_) return array_->SubmitDiscard(sector, sectors, std::move(done));
+    Later([this, sector, sectors, done = std::move(done)]() mutable {
+      array_->SubmitDiscard(sector, sectors, std::move(done));
+    });
+  }
+  void SubmitFlush(io::IoCallback done) override {
+    // A degraded array is not restarted: its assembly could need the member that is
+    // gone (a fault plan's errors on the last one are a double failure).
+    ++flushes_;
+    if (plan_.readd_at_flush != 0 && flushes_ >= plan_.readd_at_flush && !readded_ &&
+        !restarting_ && array_->degraded()) {
+      readded_ = true;
+      readding_ = true;
+      world_.scheduler().Spawn(
+          "raid1-readd",
+          [this, done = std::move(done)]() mutable {
+            ReAddFaulty();
+            readding_ = false;
+            array_->SubmitFlush(std::move(done));
+          },
+          runtime::FiberKind::kDaemon);
+      return;
+    }
+    if (flushes_ == plan_.restart_at_flush && !restarting_ && !readding_ &&
+        !array_->degraded()) {
+      restarting_ = true;
+      world_.scheduler().Spawn(
+          "raid1-restart",
+          [this, done = std::move(done)]() mutable {
+            Restart();
+            array_->SubmitFlush(std::move(done));
+          },
+          runtime::FiberKind::kDaemon);
+      return;
+    }
+    if (!restarting_) return array_->SubmitFlush(std::move(done));
+    Later([this, done = std::move(done)]() mutable { array_->SubmitFlush(std::move(done)); });
+  }
+
+ private:
+  // Runs `submit` once the restart is over.
+  void Later(absl::AnyInvocable<void()> submit) {
+    world_.scheduler().Spawn(
+        "raid1-restart-wait",
+        [this, submit = std::move(submit)]() mutable {
+          restarted_.Await([this] { return !restarting_; });
+          submit();
+        },
+        runtime::FiberKind::kDaemon);
+  }
+
+  void ReAddFaulty() {
+    if (plan_.repair) plan_.repair();
+    std::optional<Raid1AssemblyDemand> demand;
+    if (plan_.check) {
+      std::vector<const sim::DiskImage*> durable;
+      for (const sim::SimSsd* m : members_) durable.push_back(&m->durable());
+      const sim::DiskImage* file = trace_->bitmap_file ? &trace_->bitmap_file->durable() : nullptr;
+      demand = DemandOfAssembly(trace_->g, durable, file, std::vector<bool>(members_.size(), true));
+      trace_->record_copies = true;
+      trace_->whole_chunks_written.clear();
+    }
+    for (size_t i = 0; i < members_.size(); ++i) {
+      if (array_->member_state(i) != raid1::MemberState::kFaulty) continue;
+      const absl::Status readd = array_->ReAdd(i);
+      world_.Record("raid1", "readd", readd.ok() ? 1 : 0);
+    }
+    if (!demand) return;
+    trace_->record_copies = false;
+    if (auto problem = CheckAssembly(*demand, *array_, *trace_)) {
+      trace_->violations.push_back(absl::StrCat("hot re-add: ", *problem));
+    }
+  }
+
+  void Restart() {
+    const absl::Status stopped = array_->Stop();
+    world_.Record("raid1", "restart.stopped", stopped.ok() ? 1 : 0);
+    // Member faults may have failed a member during the stop.
+    const bool clean = stopped.ok() && !array_->degraded();
+    if (clean) {
+      std::vector<const sim::DiskImage*> durable;
+      for (const sim::SimSsd* m : members_) durable.push_back(&m->durable());
+      if (auto problem = CheckMirrorsIdentical(trace_->g, durable)) {
+        trace_->violations.push_back(
+            absl::StrCat("I1: members differ after a clean stop (", *problem, ")"));
+      }
+    }
+    retired_.push_back(std::move(array_));  // its daemon fiber may still wake up
+    absl::StatusOr<std::unique_ptr<raid1::Raid1Array>> next = reopen_();
+    if (!next.ok()) throw std::logic_error(std::string(next.status().message()));
+    array_ = std::move(*next);
+    // An assembly that fails (the fault plan's errors on every member) leaves requests
+    // failing, as a real array that cannot start would.
+    const absl::Status assembled = array_->Assemble();
+    world_.Record("raid1", "restart.assembled", assembled.ok() ? 1 : 0);
+    if (assembled.ok() && clean && array_->resynced_chunks() + array_->recovered_chunks() != 0) {
+      trace_->violations.push_back(absl::StrCat(
+          "clean stop: the next assembly resynced ", array_->resynced_chunks(), " and recovered ",
+          array_->recovered_chunks(), " chunks (a clean array needs none)"));
+    }
+    restarting_ = false;
+    restarted_.NotifyAll();
+  }
+
+  sim::World& world_;
+  std::unique_ptr<raid1::Raid1Array> array_;
+  std::vector<std::unique_ptr<raid1::Raid1Array>> retired_;
+  Reopen reopen_;
+  Plan plan_;
+  std::vector<const sim::SimSsd*> members_;
+  std::shared_ptr<Raid1TraceState> trace_;
+  uint32_t flushes_ = 0;
+  bool restarting_ = false;
+  bool readded_ = false;
+  bool readding_ = false;
+  runtime::WaitQueue restarted_;
+};
+
+class Raid1Stack : public Stack {
+ public:
+  Raid1Stack(Raid1StackOptions options, raid1::Raid1Geometry geometry,
+             std::vector<std::unique_ptr<sim::SimSsd>> members,
+             std::unique_ptr<sim::SimSsd> bitmap_file,
+             std::vector<std::unique_ptr<io::BlockDevice>> wrappers,
+             std::unique_ptr<OperatedArray> array, std::shared_ptr<Raid1TraceState> before,
+             std::shared_ptr<Raid1TraceState> own, bool recovering,
+             std::optional<CrashImages> left, sim::World& world)
+      : options_(std::move(options)),
+        geometry_(geometry),
+        members_(std::move(members)),
+        bitmap_file_(std::move(bitmap_file)),
+        wrappers_(std::move(wrappers)),
+        array_(std::move(array)),
+        before_(std::move(before)),
+        own_(std::move(own)),
+        recovering_(recovering),
+        left_(std::move(left)),
+        world_(world) {
+    if (options_.check_invariants) {
+      const uint32_t lagging = options_.write_behind > 0 ? options_.write_mostly_mask : 0;
+      ack_checker_ = std::make_unique<Raid1AckChecker>(*array_, lagging, own_);
+    }
+  }
+
+  io::BlockDevice& logical() override {
+    return ack_checker_ ? static_cast<io::BlockDevice&>(*ack_checker_) : *array_;
+  }
+
+  absl::Status Start() override {
+    if (options_.check_invariants && recovering_) {
+      if (!before_->violations.empty()) {
+        return InvariantViolation(FailurePhase::kRun, absl::StrCat("raid1 invariant violated before the power cut: ",
+                                                before_->violations.front()));
+      }
+      std::vector<const sim::DiskImage*> left = Images(/*in_sync_only=*/false);
+      const sim::DiskImage* left_file = BitmapFile(/*durable=*/true);
+      if (left_) {  // old devices were put back: check what the power cut left
+        for (size_t i = 0; i < left.size(); ++i) left[i] = &left_->disks[i];
+        if (left_file != nullptr) left_file = &left_->disks[left.size()];
+      }
+      if (auto problem = CheckRaid1CrashImages(geometry_, left, left_file)) {
+        return InvariantViolation(FailurePhase::kCrashImage, absl::StrCat("raid1 crash image: ", *problem));
+      }
+    }
+    std::optional<Raid1AssemblyDemand> demand;
+    if (options_.check_invariants && recovering_) {
+      std::vector<bool> readable(members_.size(), true);
+      if (options_.vanish_persists && options_.vanish_member != 0) {
+        readable[options_.vanish_member - 1] = false;
+      }
+      demand = DemandOfAssembly(geometry_, Images(/*in_sync_only=*/false),
+                                BitmapFile(/*durable=*/true), readable);
+    }
+    if (absl::Status s = array_->array().Assemble(); !s.ok()) return s;
+    if (!demand) return absl::OkStatus();
+    if (!own_->violations.empty()) {
+      return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("raid1 invariant violated during recovery: ",
+                                              own_->violations.front()));
+    }
+    if (auto problem = CheckAssembly(*demand, array_->array(), *own_)) {
+      return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("raid1 assembly: ", *problem));
+    }
+    if (auto problem = CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))) {
+      return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("raid1 recovery: ", *problem));
+    }
+    const raid1::Raid1Array& array = array_->array();
+    if (array.degraded()) return absl::OkStatus();  // bits are kept for the re-add (I7)
+    // I12: three idle daemon periods (plus IO time) clear every bit and counter.
+    const runtime::Nanos io_time = 4 * (options_.ssd.flush_latency.max + options_.ssd.write_latency.max);
+    world_.scheduler().SleepFor(3 * runtime::Seconds(options_.daemon_sleep_s) + io_time +
+                                runtime::Milliseconds(1));
+    if (!own_->violations.empty()) {
+      return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("raid1 invariant violated while idle after recovery: ",
+                                              own_->violations.front()));
+    }
+    if (auto problem = CheckBitmapsClear(geometry_, Images(/*in_sync_only=*/true),
+                                         BitmapFile(/*durable=*/false))) {
+      return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("raid1 recovery: ", *problem));
+    }
+    for (uint64_t chunk = 0; chunk < geometry_.bitmap.chunks; ++chunk) {
+      if (array.bitmap().counter(chunk) != 0) {
+        return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("raid1 recovery: I12: chunk ", chunk,
+                                                "'s counter is ", array.bitmap().counter(chunk),
+                                                " after three idle daemon periods"));
+      }
+    }
+    return CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))
+               ? InvariantViolation(FailurePhase::kRecovery, "raid1 recovery: I12: mirrors differ after idle periods")
+               : absl::OkStatus();
+  }
+
+  CrashImages SampleCrash(sim::Prng& prng) const override {
+    CrashImages images;
+    for (const auto& member : members_) images.disks.push_back(member->CrashState().Sample(prng));
+    if (bitmap_file_) images.disks.push_back(bitmap_file_->CrashState().Sample(prng));
+    return images;
+  }
+
+ private:
+  // Durable images before assembly; visible ones of in-sync members after it.
+  std::vector<const sim::DiskImage*> Images(bool in_sync_only) const {
+    std::vector<const sim::DiskImage*> images;
+    for (size_t i = 0; i < members_.size(); ++i) {
+      if (!in_sync_only) {
+        images.push_back(&members_[i]->durable());
+      } else if (array_->array().member_state(i) == raid1::MemberState::kInSync) {
+        images.push_back(&members_[i]->visible());
+      }
+    }
+    return images;
+  }
+  const sim::DiskImage* BitmapFile(bool durable) const {
+    if (!bitmap_file_) return nullptr;
+    return durable ? &bitmap_file_->durable() : &bitmap_file_->visible();
+  }
+
+  Raid1StackOptions options_;
+  raid1::Raid1Geometry geometry_;
+  std::vector<std::unique_ptr<sim::SimSsd>> members_;
+  std::unique_ptr<sim::SimSsd> bitmap_file_;                // the external bitmap, if any
+  std::vector<std::unique_ptr<io::BlockDevice>> wrappers_;  // over members_, outermost last
+  std::unique_ptr<OperatedArray> array_;                  // over members_ / wrappers_
+  std::unique_ptr<Raid1AckChecker> ack_checker_;            // over array_ (I9)
+  std::shared_ptr<Raid1TraceState> before_;  // the run before the power cut
+  std::shared_ptr<Raid1TraceState> own_;     // this stack's IO
+  bool recovering_;
+  std::optional<CrashImages> left_;  // the crash images, when old devices replaced some
+  sim::World& world_;
+};
+
+}  // namespace
+
+raid1::Raid1Options Raid1ArrayOptions(const Raid1StackOptions& options) {
+  raid1::Raid1Options array;
+  array.array_sectors = options.logical_sectors;
+  array.chunk_sectors = options.chunk_sectors;
+  array.daemon_sleep_s = options.daemon_sleep_s;
+  array.write_mostly_mask = options.write_mostly_mask;
+  array.write_behind = options.write_behind;
+  if (options.tight_layout) {
+    absl::StatusOr<raid1::BitmapGeometry> bitmap = raid1::BitmapGeometry::For(
+        options.logical_sectors, static_cast<uint32_t>(options.chunk_sectors * io::kSectorSize));
+    if (bitmap.ok()) {
+      array.bitmap_area_sectors = (bitmap->bytes + io::kSectorSize - 1) / io::kSectorSize;
+      array.data_offset = options.external_bitmap ? raid1::kMdSuperOffsetSectors + 1
+                                                  : raid1::kMdSuperOffsetSectors +
+                                                        raid1::kRaid1BitmapOffset +
+                                                        array.bitmap_area_sectors;
+    }
+  }
+  return array;
+}
+
+absl::StatusOr<raid1::Raid1Geometry> Raid1StackGeometry(const Raid1StackOptions& options) {
+  const raid1::Raid1Options array = Raid1ArrayOptions(options);
+  // The layout before the data depends only on the array's size, not the member's.
+  absl::StatusOr<raid1::Raid1Geometry> sizing =
+      raid1::Raid1Geometry::For(uint64_t{1} << 40, array, options.external_bitmap);
+  if (!sizing.ok()) return sizing.status();
+  return raid1::Raid1Geometry::For(sizing->data_offset + options.logical_sectors, array,
+                                   options.external_bitmap);
+}
+
+StackFactory Raid1StackFactory(Raid1StackOptions options) {
+  // Shared by the stacks of one crash check: the run before the power cut records, the
+  // recovered stacks report.
+  auto before = std::make_shared<std::shared_ptr<Raid1TraceState>>();
+  return [options, before](sim::World& world,
+                           const CrashImages* recover_from) -> absl::StatusOr<std::unique_ptr<Stack>> {
+    absl::StatusOr<raid1::Raid1Geometry> geometry = Raid1StackGeometry(options);
+    if (!geometry.ok()) return geometry.status();
+    const size_t disks = options.mirrors + (options.external_bitmap ? 1 : 0);
+    if (recover_from != nullptr && recover_from->disks.size() != disks) {
+      return absl::InvalidArgumentError(absl::StrCat("raid1 stack: expected ", disks,
+                                                     " disk images, got ",
+                                                     recover_from->disks.size()));
+    }
+    auto trace = std::make_shared<Raid1TraceState>(*geometry);
+    trace->record_copies = recover_from != nullptr;
+    std::optional<CrashImages> left;
+    if (recover_from != nullptr && (options.old_member != 0 || options.old_bitmap_file)) {
+      left = *recover_from;
+    }
+    if (recover_from == nullptr || *before == nullptr) *before = trace;
+    raid1::Raid1Options array_options = Raid1ArrayOptions(options);
+    std::vector<std::unique_ptr<io::BlockDevice>> wrappers;
+    std::unique_ptr<sim::SimSsd> bitmap_file;
+    if (options.external_bitmap) {
+      sim::SimSsdOptions ssd = options.ssd;
+      ssd.name = "bitmap";
+      ssd.sectors = geometry->bitmap_area_sectors;
+      sim::DiskImage image(ssd.sectors);
+      if (recover_from != nullptr && !options.old_bitmap_file) {
+        image = recover_from->disks[options.mirrors];
+      } else {
+        const raid1::MetadataBlock file = raid1::Raid1Array::FormatBitmapFile(*geometry, array_options);
+        const std::vector<sim::SectorRef> refs = sim::SplitIntoSectors(file.bytes);
+        for (size_t k = 0; k < refs.size(); ++k) image.Put(file.sector + k, refs[k]);
+      }
+      absl::StatusOr<std::unique_ptr<sim::SimSsd>> made =
+          sim::SimSsd::Create(world, ssd, std::move(image));
+      if (!made.ok()) return made.status();
+      bitmap_file = std::move(*made);
+      array_options.bitmap_file = bitmap_file.get();
+      if (options.check_invariants) {
+        wrappers.push_back(
+            std::make_unique<Raid1TraceChecker>(*bitmap_file, kTraceBitmapFile, trace));
+        array_options.bitmap_file = wrappers.back().get();
+      }
+    }
+    std::vector<std::unique_ptr<sim::SimSsd>> members;
+    std::vector<io::BlockDevice*> devices;
+    faults::VanishingDevice* vanishing = nullptr;
+    for (uint32_t i = 0; i < options.mirrors; ++i) {
+      sim::SimSsdOptions ssd = options.ssd;
+      ssd.name = absl::StrCat("ssd", i);
+      ssd.sectors = geometry->member_sectors;
+      sim::DiskImage image(ssd.sectors);
+      if (recover_from != nullptr && options.old_member != i + 1) {
+        image = recover_from->disks[i];
+      } else {
+        for (const raid1::MetadataBlock& block :
+             raid1::Raid1Array::FormatMember(*geometry, array_options, options.mirrors, i)) {
+          const std::vector<sim::SectorRef> refs = sim::SplitIntoSectors(block.bytes);
+          for (size_t k = 0; k < refs.size(); ++k) image.Put(block.sector + k, refs[k]);
+        }
+      }
+      absl::StatusOr<std::unique_ptr<sim::SimSsd>> made =
+          sim::SimSsd::Create(world, ssd, std::move(image));
+      if (!made.ok()) return made.status();
+      io::BlockDevice* device = made->get();
+      if (options.check_invariants) {
+        wrappers.push_back(std::make_unique<Raid1TraceChecker>(**made, i, trace));
+        device = wrappers.back().get();
+      }
+      if (options.faults && options.fault_member == i && recover_from == nullptr) {
+        absl::StatusOr<std::unique_ptr<faults::FaultyBlockDevice>> faulty =
+            faults::FaultyBlockDevice::Create(world, *device, *options.faults);
+        if (!faulty.ok()) return faulty.status();
+        wrappers.push_back(std::move(*faulty));
+        device = wrappers.back().get();
+      }
+      if (options.vanish_member == i + 1 && (recover_from == nullptr || options.vanish_persists)) {
+        const uint64_t after = recover_from == nullptr ? options.vanish_after_ios : 0;
+        auto gone = std::make_unique<faults::VanishingDevice>(world, *device, after);
+        vanishing = gone.get();
+        device = gone.get();
+        wrappers.push_back(std::move(gone));
+      }
+      devices.push_back(device);
+      members.push_back(std::move(*made));
+    }
+    OperatedArray::Plan plan;
+    if (recover_from == nullptr) {
+      plan.restart_at_flush = options.restart_at_flush;
+      plan.readd_at_flush = options.readd_at_flush;
+      plan.repair = [vanishing] {
+        if (vanishing != nullptr) vanishing->ComeBack();
+      };
+      plan.check = options.check_invariants;
+    }
+    OperatedArray::Reopen open = [&world, devices, array_options] {
+      return raid1::Raid1Array::Open(world.scheduler(), devices, array_options);
+    };
+    absl::StatusOr<std::unique_ptr<raid1::Raid1Array>> array = open();
+    if (!array.ok()) return array.status();
+    std::vector<const sim::SimSsd*> member_ssds;
+    for (const auto& m : members) member_ssds.push_back(m.get());
+    auto operated = std::make_unique<OperatedArray>(world, std::move(*array), std::move(open),
+                                                    std::move(plan), std::move(member_ssds), trace);
+    return std::unique_ptr<Stack>(new Raid1Stack(options, *geometry, std::move(members),
+                                                 std::move(bitmap_file), std::move(wrappers),
+                                                 std::move(operated), *before,
+                                                 trace, recover_from != nullptr, std::move(left),
+                                                 world));
+  };
+}
+
+namespace {
+
+const std::vector<ParamField<Raid1StackOptions>>& Raid1Fields() {
+  constexpr uint64_t kMaxLogicalSectors = uint64_t{1} << 31;  // 1 TiB
+  static const std::vector<ParamField<Raid1StackOptions>> fields = {
+      {{"mirrors", 2, 2, 4,
+        "number of mirrors (members)"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.mirrors; },
+       [](Raid1StackOptions& o, uint64_t v) { o.mirrors = static_cast<uint32_t>(v); }},
+      {{"logical_sectors", 4096, 8, kMaxLogicalSectors,
+        "size of the array"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.logical_sectors; },
+       [](Raid1StackOptions& o, uint64_t v) { o.logical_sectors = v; }},
+      {{"chunk_sectors", 64, 1, uint64_t{1} << 22,
+        "bitmap chunk, a power of two"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.chunk_sectors; },
+       [](Raid1StackOptions& o, uint64_t v) { o.chunk_sectors = v; }},
+      {{"daemon_sleep_s", 1, 1, 3600,
+        "bitmap daemon period (virtual seconds)"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.daemon_sleep_s; },
+       [](Raid1StackOptions& o, uint64_t v) { o.daemon_sleep_s = static_cast<uint32_t>(v); }},
+      {{"write_mostly_mask", 0, 0, 15,
+        "bit i: member i is write-mostly"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.write_mostly_mask; },
+       [](Raid1StackOptions& o, uint64_t v) { o.write_mostly_mask = static_cast<uint32_t>(v); }},
+      {{"write_behind", 0, 0, 16383,
+        "write-behind writes outstanding at most"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.write_behind; },
+       [](Raid1StackOptions& o, uint64_t v) { o.write_behind = static_cast<uint32_t>(v); }},
+      {{"tight_layout", 0, 0, 1,
+        "data right after the bitmap's last sector"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.tight_layout ? 1u : 0u; },
+       [](Raid1StackOptions& o, uint64_t v) { o.tight_layout = v != 0; }},
+      {{"fault_member", 0, 0, 3,
+        "the member the fault plan applies to"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.fault_member; },
+       [](Raid1StackOptions& o, uint64_t v) { o.fault_member = static_cast<uint32_t>(v); }},
+      {{"vanish_member", 0, 0, 4,
+        "0: none; k: member k-1 vanishes"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.vanish_member; },
+       [](Raid1StackOptions& o, uint64_t v) { o.vanish_member = static_cast<uint32_t>(v); }},
+      {{"vanish_after_ios", 0, 0, uint64_t{1} << 32,
+        "IOs the vanishing member completes first"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.vanish_after_ios; },
+       [](Raid1StackOptions& o, uint64_t v) { o.vanish_after_ios = v; }},
+      {{"vanish_persists", 0, 0, 1,
+        "the vanished member is gone at recovery too"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.vanish_persists ? 1u : 0u; },
+       [](Raid1StackOptions& o, uint64_t v) { o.vanish_persists = v != 0; }},
+      {{"external_bitmap", 0, 0, 1,
+        "the bitmap is a file on its own device, not on the members"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.external_bitmap ? 1u : 0u; },
+       [](Raid1StackOptions& o, uint64_t v) { o.external_bitmap = v != 0; }},
+      {{"restart_at_flush", 0, 0, 1000,
+        "0: never; k: the k-th flush stops the array cleanly and assembles it again"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.restart_at_flush; },
+       [](Raid1StackOptions& o, uint64_t v) { o.restart_at_flush = static_cast<uint32_t>(v); }},
+      {{"readd_at_flush", 0, 0, 1000,
+        "0: never; k: from the k-th flush on, the first one that finds a member faulty re-adds it"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.readd_at_flush; },
+       [](Raid1StackOptions& o, uint64_t v) { o.readd_at_flush = static_cast<uint32_t>(v); }},
+      {{"old_member", 0, 0, 4,
+        "0: none; k: member k-1 is put back at the recovery as it was created"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.old_member; },
+       [](Raid1StackOptions& o, uint64_t v) { o.old_member = static_cast<uint32_t>(v); }},
+      {{"old_bitmap_file", 0, 0, 1,
+        "the bitmap file is put back at the recovery as it was created"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.old_bitmap_file ? 1u : 0u; },
+       [](Raid1StackOptions& o, uint64_t v) { o.old_bitmap_file = v != 0; }},
+  };
+  return fields;
+}
+
+// The checks a scenario's options must pass beyond each parameter's range.
+absl::StatusOr<raid1::Raid1Geometry> CheckRaid1Options(const Raid1StackOptions& options) {
+  absl::StatusOr<raid1::Raid1Geometry> geometry = Raid1StackGeometry(options);
+  if (!geometry.ok()) return geometry.status();
+  if (options.fault_member >= options.mirrors || options.vanish_member > options.mirrors) {
+    return absl::InvalidArgumentError(absl::StrCat("fault_member ", options.fault_member,
+                                                   " or vanish_member ", options.vanish_member,
+                                                   " names no member of ", options.mirrors));
+  }
+  if (options.old_member > options.mirrors) {
+    return absl::InvalidArgumentError(absl::StrCat("old_member ", options.old_member,
+                                                   " names no member of ", options.mirrors));
+  }
+  if (options.old_bitmap_file && !options.external_bitmap) {
+    return absl::InvalidArgumentError("old_bitmap_file needs external_bitmap=1");
+  }
+  // An old member is no copy of the data: with the other member of a two-way mirror
+  // vanished too (stale or gone at the recovery), none is left to recover from.
+  if (options.old_member != 0 && options.vanish_member != 0 &&
+      options.vanish_member != options.old_member && options.mirrors == 2) {
+    return absl::InvalidArgumentError(
+        "old_member beside a vanishing member leaves a two-way mirror no current copy");
+  }
+  if ((options.write_mostly_mask >> options.mirrors) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("write_mostly_mask ", options.write_mostly_mask,
+                                                   " names members beyond ", options.mirrors - 1));
+  }
+  // Fault sectors address the member below the array.
+  if (options.faults) {
+    if (absl::Status valid = faults::Validate(*options.faults, geometry->member_sectors);
+        !valid.ok()) {
+      return valid;
+    }
+  }
+  return geometry;
+}
+
+}  // namespace
+
+const EngineEntry& Raid1Engine() {
+  static const EngineEntry entry{
+      .name = "raid1",
+      .summary = "an md RAID1 mirror set with the write-intent bitmap",
+      .params = ParamTable(Raid1Fields()),
+      .bind = [](const ParamValues& values,
+                 const EngineEnvironment& environment) -> absl::StatusOr<BoundEngine> {
+        Raid1StackOptions options = OptionsFromParams(Raid1Fields(), values);
+        options.ssd = environment.ssd;
+        options.faults = environment.faults;
+        if (absl::StatusOr<raid1::Raid1Geometry> checked = CheckRaid1Options(options);
+            !checked.ok()) {
+          return checked.status();
+        }
+        return BoundEngine{Raid1StackFactory(options), options.logical_sectors};
+      },
+  };
+  return entry;
+}
+
+}  // namespace powercut::props

@@ -1,0 +1,445 @@
+// WriteCacheStackFactory: the write-back cache over a simulated origin SSD and a
+// simulated cache SSD or persistent memory, with its invariant checks
+// (writecache_binding.h), and its scenario parameters.
+#include "bindings/writecache/writecache_binding.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/writecache/format.h"
+#include "engine/writecache/writecache.h"
+#include "harness/sector_stamp.h"
+#include "invariants/writecache_invariants.h"
+#include "sim/sim_pmem.h"
+
+namespace powercut::props {
+namespace {
+
+class WriteCacheStack : public Stack {
+ public:
+  // Exactly one of `cache` (SSD mode) and `pmem` (pmem mode) is set; the checker of
+  // its mode is set with check_invariants.
+  WriteCacheStack(WriteCacheStackOptions options, std::unique_ptr<sim::SimSsd> origin,
+                  std::unique_ptr<sim::SimSsd> cache, std::unique_ptr<sim::SimPmem> pmem,
+                  std::unique_ptr<CacheTraceChecker> checker,
+                  std::unique_ptr<PmemTraceChecker> pmem_checker,
+                  std::unique_ptr<writecache::WriteCache> engine,
+                  std::shared_ptr<CacheTraceViolations> violations,
+                  std::shared_ptr<CacheTraceViolations> own_trace, bool recovering)
+      : options_(std::move(options)),
+        origin_(std::move(origin)),
+        cache_(std::move(cache)),
+        pmem_(std::move(pmem)),
+        checker_(std::move(checker)),
+        pmem_checker_(std::move(pmem_checker)),
+        engine_(std::move(engine)),
+        violations_(std::move(violations)),
+        own_trace_(std::move(own_trace)),
+        recovering_(recovering) {}
+
+  ~WriteCacheStack() override {
+    // The run before the power cut hands its verdict to the recovered stacks.
+    if (options_.check_invariants && !recovering_ && engine_->has_error()) {
+      violations_->found.push_back(absl::StrCat(
+          "the engine entered its error state without any device fault: ",
+          engine_->error().ToString()));
+    }
+  }
+
+  io::BlockDevice& logical() override { return *engine_; }
+
+  absl::Status Start() override {
+    const uint64_t start = options_.params.StartSector();
+    if (options_.check_invariants && recovering_) {
+      // What the run before the power cut did ...
+      if (!violations_->found.empty()) {
+        return InvariantViolation(FailurePhase::kRun, absl::StrCat("writecache invariant violated before the power cut: ",
+                                                violations_->found.front()));
+      }
+      // ... and what the crash left on the cache device.
+      auto check_image = [start](const auto& durable) -> absl::Status {
+        absl::StatusOr<writecache::ParsedMetadata> image = ReadCacheMetadata(durable, start);
+        if (!image.ok()) return absl::OkStatus();
+        if (auto problem = CheckCommittedData(durable, start, *image)) {
+          return InvariantViolation(FailurePhase::kCrashImage, absl::StrCat("writecache crash image: ", *problem));
+        }
+        return absl::OkStatus();
+      };
+      absl::Status image = pmem_ ? check_image(std::span<const std::byte>(pmem_->DurableImage()))
+                                 : check_image(cache_->durable());
+      if (!image.ok()) return image;
+    }
+    if (absl::Status started = engine_->Start(); !started.ok()) return started;
+    if (options_.check_invariants) {
+      const FailurePhase phase = recovering_ ? FailurePhase::kRecovery : FailurePhase::kRun;
+      if (engine_->has_error()) {
+        return InvariantViolation(phase, absl::StrCat(
+            "writecache invariant violated: the engine is in its error state after start: ",
+            engine_->error().ToString()));
+      }
+      if (recovering_ && !own_trace_->found.empty()) {
+        return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("writecache invariant violated during recovery: ",
+                                                own_trace_->found.front()));
+      }
+      absl::StatusOr<writecache::ParsedMetadata> after =
+          pmem_ ? ReadCacheMetadata(std::span<const std::byte>(pmem_->visible()), start)
+                : ReadCacheMetadata(cache_->visible(), start);
+      if (!after.ok()) {
+        return InvariantViolation(phase, absl::StrCat("writecache: unreadable metadata after start: ",
+                                                after.status().ToString()));
+      }
+      if (auto problem = CheckRecovered(*after)) {
+        return InvariantViolation(phase, absl::StrCat("writecache recovery: ", *problem));
+      }
+      uint64_t free = 0;
+      for (const writecache::MemoryEntry& e : after->entries) free += e.seq_count == writecache::kFreeSeq;
+      if (free != engine_->free_blocks()) {
+        return InvariantViolation(phase, absl::StrCat("writecache recovery: the engine counts ",
+                                                engine_->free_blocks(), " free blocks, its metadata ",
+                                                free));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  CrashImages SampleCrash(sim::Prng& prng) const override {
+    CrashImages images;
+    images.disks.push_back(origin_->CrashState().Sample(prng));
+    if (pmem_) {
+      images.pmems.push_back(pmem_->CrashState().Sample(prng));
+    } else {
+      images.disks.push_back(cache_->CrashState().Sample(prng));
+    }
+    return images;
+  }
+
+  OracleOptions oracle_options() const override {
+    return OracleOptions{.fua_is_durable = options_.params.mode == writecache::Mode::kPmem};
+  }
+
+ private:
+  WriteCacheStackOptions options_;
+  std::unique_ptr<sim::SimSsd> origin_;
+  std::unique_ptr<sim::SimSsd> cache_;   // SSD mode
+  std::unique_ptr<sim::SimPmem> pmem_;   // pmem mode
+  std::unique_ptr<CacheTraceChecker> checker_;  // over cache_; null without checks
+  std::unique_ptr<PmemTraceChecker> pmem_checker_;  // over pmem_; null without checks
+  std::unique_ptr<writecache::WriteCache> engine_;
+  std::shared_ptr<CacheTraceViolations> violations_;  // the run before the power cut
+  std::shared_ptr<CacheTraceViolations> own_trace_;   // this stack's IO
+  bool recovering_;
+};
+
+// A cache device holding a freshly formatted, empty cache (as the engine formats it).
+sim::DiskImage FormattedCache(const WriteCacheStackOptions& options, uint64_t sectors) {
+  const writecache::Geometry geometry =
+      *writecache::GeometryFor(options.cache_blocks, options.params.block_size);
+  std::vector<std::byte> metadata = writecache::FormattedMetadata(geometry);
+  writecache::StoreU32(metadata, writecache::kMagicOffset, writecache::kMagic);
+  const uint64_t start = options.params.StartSector();
+  const uint64_t bs = geometry.block_sectors();
+  sim::DiskImage image(sectors);
+  const uint64_t prefill = std::min(options.prefill_blocks, geometry.n_blocks);
+  if (prefill > 0) {
+    writecache::StoreU64(metadata, writecache::kSeqCountOffset, 1);
+    std::vector<std::byte> block(geometry.block_size);
+    for (uint64_t i = 0; i < prefill; ++i) {
+      const uint64_t sector = options.logical_sectors + i * bs;
+      writecache::EncodeEntry(
+          writecache::MemoryEntry{sector, 0},
+          std::span<std::byte>(metadata).subspan(writecache::Geometry::EntryOffset(i),
+                                                 writecache::kEntryBytes));
+      StampWrite(/*write_id=*/1, sector, block);
+      const std::vector<sim::SectorRef> data = sim::SplitIntoSectors(block);
+      for (uint64_t k = 0; k < bs; ++k) image.Put(start + geometry.DataSector(i) + k, data[k]);
+    }
+  }
+  const std::vector<sim::SectorRef> refs = sim::SplitIntoSectors(metadata);
+  for (uint64_t i = 0; i < refs.size(); ++i) image.Put(start + i, refs[i]);
+  return image;
+}
+
+}  // namespace
+
+uint64_t WriteCacheCacheSectors(const WriteCacheStackOptions& options) {
+  const uint32_t bs = options.params.block_size;
+  return options.params.StartSector() +
+         (writecache::MetadataBytes(options.cache_blocks, bs) + options.cache_blocks * bs) /
+             io::kSectorSize;
+}
+
+std::string ToString(const WriteCacheStackOptions& options) {
+  return absl::StrCat("origin ", options.logical_sectors, " sectors, cache ", options.cache_blocks,
+                      " blocks (prefill ", options.prefill_blocks, "), table '",
+                      writecache::FormatTable(options.params), "', ssd volatile_cache=",
+                      options.ssd.volatile_cache ? "on" : "off", " read ",
+                      options.ssd.read_latency.min.count(), "-", options.ssd.read_latency.max.count(),
+                      "ns write ", options.ssd.write_latency.min.count(), "-",
+                      options.ssd.write_latency.max.count(), "ns");
+}
+
+StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
+  // Shared by the stacks of one crash check: the run before the power cut records, the
+  // recovered stacks report.
+  auto violations = std::make_shared<CacheTraceViolations>();
+  return [options, violations](sim::World& world, const CrashImages* recover_from)
+             -> absl::StatusOr<std::unique_ptr<Stack>> {
+    const bool pmem_mode = options.params.mode == writecache::Mode::kPmem;
+    sim::SimSsdOptions origin_options = options.ssd;
+    origin_options.name = "origin";
+    origin_options.sectors = options.logical_sectors;
+    sim::SimSsdOptions cache_options = options.ssd;
+    cache_options.name = "cache";
+    cache_options.sectors = WriteCacheCacheSectors(options);
+    std::optional<sim::DiskImage> origin_image, cache_image;
+    std::optional<std::vector<std::byte>> pmem_image;
+    if (recover_from != nullptr) {
+      const size_t disks = pmem_mode ? 1 : 2;
+      const size_t pmems = pmem_mode ? 1 : 0;
+      if (recover_from->disks.size() != disks || recover_from->pmems.size() != pmems) {
+        return absl::InvalidArgumentError(
+            pmem_mode ? "writecache stack: expected one disk image (origin) and one pmem image"
+                      : "writecache stack: expected two disk images (origin, cache)");
+      }
+      origin_image = recover_from->disks[0];
+      if (pmem_mode) {
+        pmem_image = recover_from->pmems[0];
+      } else {
+        cache_image = recover_from->disks[1];
+      }
+    } else {
+      violations->found.clear();  // a new crash check begins
+      if (options.preformat) {
+        sim::DiskImage formatted = FormattedCache(options, cache_options.sectors);
+        if (pmem_mode) {
+          pmem_image.emplace(cache_options.sectors * io::kSectorSize);
+          formatted.Read(0, *pmem_image);
+        } else {
+          cache_image = std::move(formatted);
+        }
+      }
+    }
+    absl::StatusOr<std::unique_ptr<sim::SimSsd>> origin =
+        sim::SimSsd::Create(world, origin_options, std::move(origin_image));
+    if (!origin.ok()) return origin.status();
+    writecache::Params params = options.params;
+    params.origin_name = "origin";
+    params.cache_name = "cache";
+    // The run before the power cut records into the shared list; a recovered stack
+    // checks its own IO (recovery's rewrite) into a list of its own.
+    auto trace = recover_from == nullptr ? violations : std::make_shared<CacheTraceViolations>();
+    if (pmem_mode) {
+      absl::StatusOr<std::unique_ptr<sim::SimPmem>> pmem = sim::SimPmem::Create(
+          world, {.name = "cache", .size = cache_options.sectors * io::kSectorSize},
+          std::move(pmem_image));
+      if (!pmem.ok()) return pmem.status();
+      std::unique_ptr<PmemTraceChecker> pmem_checker;
+      if (options.check_invariants) {
+        pmem_checker = std::make_unique<PmemTraceChecker>(**pmem, options.params.StartSector(), trace);
+      }
+      io::PersistentMemory& pmem_device =
+          pmem_checker ? static_cast<io::PersistentMemory&>(*pmem_checker) : **pmem;
+      absl::StatusOr<std::unique_ptr<writecache::WriteCache>> engine =
+          writecache::WriteCache::Create(world.scheduler(), **origin, pmem_device, params);
+      if (!engine.ok()) return engine.status();
+      return std::unique_ptr<Stack>(new WriteCacheStack(
+          options, std::move(*origin), nullptr, std::move(*pmem), nullptr, std::move(pmem_checker),
+          std::move(*engine), violations, trace, recover_from != nullptr));
+    }
+    absl::StatusOr<std::unique_ptr<sim::SimSsd>> cache =
+        sim::SimSsd::Create(world, cache_options, std::move(cache_image));
+    if (!cache.ok()) return cache.status();
+    std::unique_ptr<CacheTraceChecker> checker;
+    if (options.check_invariants) {
+      checker = std::make_unique<CacheTraceChecker>(**cache, options.params.StartSector(), trace);
+    }
+    io::BlockDevice& cache_device = checker ? static_cast<io::BlockDevice&>(*checker) : **cache;
+    absl::StatusOr<std::unique_ptr<writecache::WriteCache>> engine =
+        writecache::WriteCache::Create(world.scheduler(), **origin, cache_device, params);
+    if (!engine.ok()) return engine.status();
+    return std::unique_ptr<Stack>(new WriteCacheStack(options, std::move(*origin), std::move(*cache),
+                                                      nullptr, std::move(checker), nullptr,
+                                                      std::move(*engine), violations, trace,
+                                                      recover_from != nullptr));
+  };
+}
+
+WriteCacheStackOptions DrawWriteCacheOptions(sim::Prng& prng, uint64_t logical_sectors) {
+  WriteCacheStackOptions options;
+  options.logical_sectors = logical_sectors;
+  writecache::Params& p = options.params;
+  p.block_size = prng.Uniform(4) == 0 ? 512 : 4096;
+  const uint64_t sizes[] = {1, 2, 4, 8, 16, 32, 64};
+  options.cache_blocks = sizes[prng.Uniform(7)];
+  p.start_sector = prng.Uniform(3) == 0 ? 0 : 8 * (1 + prng.Uniform(4));
+  const uint32_t high = static_cast<uint32_t>(prng.Uniform(101));
+  p.high_watermark = high;
+  p.low_watermark = static_cast<uint32_t>(prng.Uniform(high + 1));
+  p.writeback_jobs = prng.Uniform(2) == 0 ? 0 : static_cast<uint32_t>(1 + prng.Uniform(4));
+  if (prng.Uniform(2) != 0) p.autocommit_blocks = static_cast<uint32_t>(1 + prng.Uniform(16));
+  p.autocommit_time_ms = prng.Uniform(2) == 0 ? 1000 : static_cast<uint32_t>(1 + prng.Uniform(5));
+  p.pause_writeback_ms = prng.Uniform(4) == 0 ? static_cast<uint32_t>(1 + prng.Uniform(3)) : 0;
+  if (prng.Uniform(4) == 0) p.max_age_ms = static_cast<uint32_t>(1 + prng.Uniform(10));
+  p.cleaner = prng.Uniform(10) == 0;
+  options.ssd.volatile_cache = prng.Uniform(8) != 0;
+  if (prng.Uniform(6) == 0) {
+    // Tiny and drained: every entry is often under writeback at once.
+    options.cache_blocks = 1 + prng.Uniform(4);
+    p.high_watermark = 50 + static_cast<uint32_t>(prng.Uniform(51));
+    p.low_watermark = static_cast<uint32_t>(prng.Uniform(10));
+    p.pause_writeback_ms = static_cast<uint32_t>(1 + prng.Uniform(3));
+  } else if (prng.Uniform(5) == 0) {
+    // Aged and big: new entries land past the superblock's 4 KiB block.
+    options.prefill_blocks = 252;
+    options.cache_blocks = 256 + prng.Uniform(64);
+  }
+  if (prng.Uniform(3) == 0) {
+    // Slow reads (a read outlives the reuse of its block) or slow writes (a writeback
+    // outlives a flush).
+    if (options.cache_blocks % 2 == 0) {
+      options.ssd.read_latency = {runtime::Microseconds(500), runtime::Milliseconds(3)};
+      options.ssd.write_latency = {runtime::Microseconds(10), runtime::Microseconds(100)};
+      options.ssd.flush_latency = {runtime::Microseconds(10), runtime::Microseconds(100)};
+    } else {
+      options.ssd.write_latency = {runtime::Microseconds(20), runtime::Milliseconds(2)};
+    }
+  }
+  return options;
+}
+
+WriteCacheStackOptions DrawPmemOptions(sim::Prng& prng, uint64_t logical_sectors) {
+  WriteCacheStackOptions options = DrawWriteCacheOptions(prng, logical_sectors);
+  writecache::Params& p = options.params;
+  p.mode = writecache::Mode::kPmem;
+  p.pause_writeback_ms.reset();  // SSD mode only
+  // The kernel's pmem default (64) or the drawn value; writeback with FUA or nofua.
+  if (prng.Uniform(3) == 0) p.autocommit_blocks.reset();
+  if (prng.Uniform(3) == 0) p.fua = prng.Uniform(2) == 0;
+  return options;
+}
+
+namespace {
+
+using writecache::Mode;
+
+const std::vector<ParamField<WriteCacheStackOptions>>& WriteCacheFields() {
+  using Options = WriteCacheStackOptions;
+  static const std::vector<ParamField<Options>> fields = {
+      {{"logical_sectors", 1024, 8, uint64_t{1} << 31, "size of the origin (the logical device)"},
+       [](const Options& o) { return o.logical_sectors; },
+       [](Options& o, uint64_t v) { o.logical_sectors = v; }},
+      {{"mode", 0, 0, 1, "0: SSD mode, 1: pmem mode (the cache is persistent memory)"},
+       [](const Options& o) -> uint64_t { return o.params.mode == Mode::kPmem ? 1 : 0; },
+       [](Options& o, uint64_t v) { o.params.mode = v == 1 ? Mode::kPmem : Mode::kSsd; }},
+      {{"block_size", 4096, 512, 4096, "cache block size in bytes, a power of two"},
+       [](const Options& o) -> uint64_t { return o.params.block_size; },
+       [](Options& o, uint64_t v) { o.params.block_size = static_cast<uint32_t>(v); }},
+      {{"cache_blocks", 64, 1, uint64_t{1} << 20, "blocks the cache device holds"},
+       [](const Options& o) { return o.cache_blocks; },
+       [](Options& o, uint64_t v) { o.cache_blocks = v; }},
+      {{"start_sector", 8, 0, uint64_t{1} << 30, "where the cache area starts on the cache device"},
+       [](const Options& o) -> uint64_t { return o.params.StartSector(); },
+       [](Options& o, uint64_t v) { o.params.start_sector = v; }},
+      {{"high_watermark", 50, 0, 100, "percent of blocks in use that starts writeback"},
+       [](const Options& o) -> uint64_t { return o.params.HighWatermark(); },
+       [](Options& o, uint64_t v) { o.params.high_watermark = static_cast<uint32_t>(v); }},
+      {{"low_watermark", 45, 0, 100, "percent of blocks in use that stops writeback"},
+       [](const Options& o) -> uint64_t { return o.params.LowWatermark(); },
+       [](Options& o, uint64_t v) { o.params.low_watermark = static_cast<uint32_t>(v); }},
+      {{"writeback_jobs", 0, 0, 0xffffffff, "blocks under writeback at once (0: unlimited)"},
+       [](const Options& o) -> uint64_t { return o.params.WritebackJobs(); },
+       [](Options& o, uint64_t v) { o.params.writeback_jobs = static_cast<uint32_t>(v); }},
+      {{"autocommit_blocks", 0, 0, 0xffffffff,
+        "uncommitted blocks that trigger a commit (0: the kernel default, 65536 in SSD mode, "
+        "64 in pmem mode)"},
+       [](const Options& o) -> uint64_t { return o.params.AutocommitBlocks(); },
+       [](Options& o, uint64_t v) {
+         if (v != 0) o.params.autocommit_blocks = static_cast<uint32_t>(v);
+       }},
+      {{"autocommit_time_ms", 1000, 0, 3600000, "time after a write that triggers a commit"},
+       [](const Options& o) -> uint64_t { return o.params.AutocommitTimeMs(); },
+       [](Options& o, uint64_t v) { o.params.autocommit_time_ms = static_cast<uint32_t>(v); }},
+      {{"pause_writeback_ms", 0, 0, 60000,
+        "writeback waits this long after a write around the cache (SSD mode; kernel default "
+        "3000; 0 here, as simulated runs last milliseconds)"},
+       [](const Options& o) -> uint64_t { return o.params.PauseWritebackMs(); },
+       [](Options& o, uint64_t v) {
+         // pmem mode takes no pause_writeback (not even 0); `mode` is set before.
+         if (o.params.mode == Mode::kSsd || v != 0) o.params.pause_writeback_ms = static_cast<uint32_t>(v);
+       }},
+      {{"max_age_ms", 0, 0, 86400000, "write back blocks older than this (0: off)"},
+       [](const Options& o) -> uint64_t { return o.params.max_age_ms.value_or(0); },
+       [](Options& o, uint64_t v) {
+         if (v != 0) o.params.max_age_ms = static_cast<uint32_t>(v);
+       }},
+      {{"cleaner", 0, 0, 1, "1: cleaner mode (write everything back, new blocks go around)"},
+       [](const Options& o) -> uint64_t { return o.params.cleaner ? 1 : 0; },
+       [](Options& o, uint64_t v) { o.params.cleaner = v != 0; }},
+      {{"nofua", 0, 0, 1,
+        "pmem mode: 1 writes back without FUA and flushes the origin (the kernel's nofua)"},
+       [](const Options& o) -> uint64_t { return o.params.fua.has_value() && !*o.params.fua ? 1 : 0; },
+       [](Options& o, uint64_t v) {
+         if (v != 0) o.params.fua = false;
+       }},
+      {{"prefill_blocks", 0, 0, uint64_t{1} << 20,
+        "entries committed before the run, for blocks past the end of the origin (an aged cache)"},
+       [](const Options& o) { return o.prefill_blocks; },
+       [](Options& o, uint64_t v) { o.prefill_blocks = v; }},
+  };
+  return fields;
+}
+
+// The checks the options must pass beyond each parameter's range.
+absl::Status CheckWriteCacheOptions(const WriteCacheStackOptions& options) {
+  if (options.prefill_blocks > options.cache_blocks) {
+    return absl::InvalidArgumentError(absl::StrCat("prefill_blocks ", options.prefill_blocks,
+                                                   " exceeds cache_blocks ", options.cache_blocks));
+  }
+  if (absl::Status valid = writecache::Validate(options.params); !valid.ok()) return valid;
+  const uint64_t bs_sectors = options.params.block_size / io::kSectorSize;
+  if (options.logical_sectors % bs_sectors != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("logical_sectors ", options.logical_sectors,
+                                                   " is not a multiple of the block size"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+ParamList WriteCacheParams(const WriteCacheStackOptions& options) {
+  return ParamsFromOptions(WriteCacheFields(), options);
+}
+
+const EngineEntry& WriteCacheEngine() {
+  static const EngineEntry entry{
+      .name = "writecache",
+      .summary = "a write-back cache (dm-writecache), SSD or pmem mode",
+      .params = ParamTable(WriteCacheFields()),
+      .bind = [](const ParamValues& values,
+                 const EngineEnvironment& environment) -> absl::StatusOr<BoundEngine> {
+        if (environment.faults) {
+          return absl::InvalidArgumentError("engine 'writecache' does not take a fault plan yet");
+        }
+        WriteCacheStackOptions options = OptionsFromParams(WriteCacheFields(), values);
+        options.ssd = environment.ssd;
+        if (absl::Status valid = CheckWriteCacheOptions(options); !valid.ok()) return valid;
+        return BoundEngine{WriteCacheStackFactory(options), options.logical_sectors};
+      },
+  };
+  return entry;
+}
+
+WriteCacheStackOptions DrawDrainOptions(sim::Prng& prng) {
+  WriteCacheStackOptions options;
+  options.logical_sectors = 64;
+  writecache::Params& p = options.params;
+  p.block_size = prng.Uniform(4) == 0 ? 512 : 4096;
+  options.cache_blocks = prng.Uniform(2) == 0 ? 1 : 3;
+  p.start_sector = 8 * prng.Uniform(3);
+  p.high_watermark = 50 + static_cast<uint32_t>(prng.Uniform(51));
+  p.low_watermark = static_cast<uint32_t>(prng.Uniform(10));
+  p.autocommit_time_ms = prng.Uniform(2) == 0 ? 1000 : static_cast<uint32_t>(1 + prng.Uniform(5));
+  p.pause_writeback_ms = static_cast<uint32_t>(prng.Uniform(3));
+  options.ssd.write_latency = {runtime::Microseconds(20), runtime::Milliseconds(2)};
+  return options;
+}
+
+}  // namespace powercut::props

@@ -1,0 +1,241 @@
+#include "harness/block_oracle.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/io/block_device.h"
+
+namespace powercut::props {
+namespace {
+
+std::string Time(runtime::Nanos t) {
+  return absl::StrFormat("%.3fms", static_cast<double>(t.count()) / 1e6);
+}
+
+}  // namespace
+
+uint64_t BlockOracle::Begin(Op op) {
+  op.begin_seq = ++seq_;
+  ops_.push_back(op);
+  const uint64_t id = ops_.size();
+  if (op.kind == Kind::kWrite || op.kind == Kind::kDiscard) {
+    for (uint64_t s = op.sector; s < op.sector + op.sectors;) {
+      Chunk& chunk = chunks_[s / kChunkSectors];
+      const uint64_t end = std::min(op.sector + op.sectors, (s / kChunkSectors + 1) * kChunkSectors);
+      for (; s < end; ++s) chunk[s % kChunkSectors].push_back(id);
+    }
+  }
+  return id;
+}
+
+const BlockOracle::History& BlockOracle::HistoryOf(uint64_t sector) const {
+  static const History kNone;
+  auto it = chunks_.find(sector / kChunkSectors);
+  return it == chunks_.end() ? kNone : it->second[sector % kChunkSectors];
+}
+
+uint64_t BlockOracle::BeginWrite(uint32_t client, uint64_t sector, uint64_t sectors, bool fua,
+                                 runtime::Nanos now) {
+  return Begin(Op{Kind::kWrite, client, sector, sectors, fua, 0, kNever, now});
+}
+
+uint64_t BlockOracle::BeginDiscard(uint32_t client, uint64_t sector, uint64_t sectors,
+                                   runtime::Nanos now) {
+  return Begin(Op{Kind::kDiscard, client, sector, sectors, false, 0, kNever, now});
+}
+
+uint64_t BlockOracle::BeginFlush(uint32_t client, runtime::Nanos now) {
+  return Begin(Op{Kind::kFlush, client, 0, 0, false, 0, kNever, now});
+}
+
+uint64_t BlockOracle::BeginRead(uint32_t client, uint64_t sector, uint64_t sectors,
+                                runtime::Nanos now) {
+  return Begin(Op{Kind::kRead, client, sector, sectors, false, 0, kNever, now});
+}
+
+void BlockOracle::EndWrite(uint64_t id, const absl::Status& status, runtime::Nanos now) {
+  Op& op = ops_.at(id - 1);
+  op.end_seq = ++seq_;
+  op.end_time = now;
+  op.ok = status.ok();
+}
+
+void BlockOracle::EndFlush(uint64_t id, const absl::Status& status, runtime::Nanos now) {
+  Op& op = ops_.at(id - 1);
+  op.end_seq = ++seq_;
+  op.end_time = now;
+  op.ok = status.ok();
+  if (op.ok) {
+    ++acknowledged_flushes_;
+    last_ok_flush_begin_ = std::max(last_ok_flush_begin_, op.begin_seq);
+  }
+}
+
+bool BlockOracle::Required(const Op& write) const {
+  if (write.kind != Kind::kWrite || !write.ok) return false;
+  if (write.fua && options_.fua_is_durable) return true;
+  return write.end_seq < last_ok_flush_begin_;
+}
+
+std::optional<uint64_t> BlockOracle::NewestRequiredWrite(uint64_t sector) const {
+  std::optional<uint64_t> newest;
+  for (uint64_t id : HistoryOf(sector)) {
+    const Op& op = ops_[id - 1];
+    if (Required(op) && (!newest || op.end_seq > ops_[*newest - 1].end_seq)) newest = id;
+  }
+  return newest;
+}
+
+bool BlockOracle::DiscardedSince(const History& history, const Op& write,
+                                 uint64_t before_seq) const {
+  for (uint64_t id : history) {
+    const Op& discard = ops_[id - 1];
+    if (discard.kind == Kind::kDiscard && !Older(discard, write) && discard.begin_seq < before_seq) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<OracleViolation> BlockOracle::CheckRecovered(
+    uint64_t sector, std::span<const std::byte> bytes) const {
+  const DecodedSector found = DecodeSector(bytes, sector);
+  if (found.kind == SectorKind::kGarbage) {
+    return Explain(FailureKind::kGarbage, sector, found, "no write ever produced these bytes.");
+  }
+  if (found.kind == SectorKind::kForeign) {
+    return Explain(FailureKind::kForeignData, sector, found,
+                   "the data belongs to another sector (a misdirected or misplaced write).");
+  }
+  const History& history = HistoryOf(sector);
+
+  // The value found must come from some write or discard of this sector ...
+  std::optional<uint64_t> source;
+  if (found.kind == SectorKind::kStamped) {
+    if (found.write_id == 0 || found.write_id > ops_.size() ||
+        ops_[found.write_id - 1].kind != Kind::kWrite) {
+      return Explain(FailureKind::kGarbage, sector, found, "no write with that id was ever issued.");
+    }
+    const Op& w = ops_[found.write_id - 1];
+    if (sector < w.sector || sector >= w.sector + w.sectors) {
+      return Explain(FailureKind::kForeignData, sector, found, "that write never covered this sector.");
+    }
+    source = found.write_id;
+  }
+  // ... and must not be older than any required write of this sector, unless a discard
+  // of the sector that is not older than that write made its contents undefined.
+  for (uint64_t id : history) {
+    const Op& required = ops_[id - 1];
+    if (!Required(required)) continue;
+    if (source && !Older(ops_[*source - 1], required)) continue;
+    if (DiscardedSince(history, required, kNever)) continue;
+    return Explain(source ? FailureKind::kOlderData : FailureKind::kLostDurableWrite, sector, found,
+                   source ? absl::StrCat("it is older than ", DescribeOp(id),
+                                         ", which had to survive: an acknowledged durable "
+                                         "write was lost.")
+                          : absl::StrCat(DescribeOp(id),
+                                         " had to survive: an acknowledged durable write was "
+                                         "lost."));
+  }
+  return std::nullopt;
+}
+
+void BlockOracle::EndRead(uint64_t id, const absl::Status& status, std::span<const std::byte> data,
+                          runtime::Nanos now) {
+  Op& read = ops_.at(id - 1);
+  read.end_seq = ++seq_;
+  read.end_time = now;
+  read.ok = status.ok();
+  if (!read.ok) return;
+  for (uint64_t i = 0; i < read.sectors; ++i) {
+    const uint64_t sector = read.sector + i;
+    const DecodedSector found = DecodeSector(data.subspan(i * io::kSectorSize, io::kSectorSize), sector);
+    std::string problem;
+    if (found.kind == SectorKind::kGarbage || found.kind == SectorKind::kForeign) {
+      problem = "the read returned data no write put there.";
+    } else {
+      const History& history = HistoryOf(sector);
+      for (uint64_t wid : history) {
+        const Op& done = ops_[wid - 1];
+        // Writes that completed successfully before the read was submitted.
+        if (done.kind != Kind::kWrite || !done.ok || done.end_seq > read.begin_seq) continue;
+        // A discard since `done` excuses whatever is found; looked for only when needed.
+        if (found.kind == SectorKind::kZero) {
+          if (DiscardedSince(history, done, read.end_seq)) continue;
+          problem = absl::StrCat("it returned zeroes after ", DescribeOp(wid), " completed.");
+          break;
+        } else if (found.write_id == wid) {
+          continue;
+        } else if (found.write_id > ops_.size() || Older(ops_[found.write_id - 1], done) ||
+                   ops_[found.write_id - 1].begin_seq > read.end_seq) {
+          if (DiscardedSince(history, done, read.end_seq)) continue;
+          problem = absl::StrCat("it returned stale data although ", DescribeOp(wid),
+                                 " completed before the read was submitted.");
+          break;
+        }
+      }
+    }
+    if (!problem.empty()) {
+      read_violations_.push_back(OracleViolation{FailureKind::kBadRead, sector, absl::StrCat(
+          "Read #", id, " (client ", read.client, ", sectors ", read.sector, "+", read.sectors,
+          ", submitted ", Time(read.begin_time), ", completed ", Time(read.end_time),
+          ") found ", found.Describe(), " in sector ", sector, ": ", problem)});
+    }
+  }
+}
+
+std::vector<uint64_t> BlockOracle::TouchedSectors() const {
+  std::vector<uint64_t> sectors;
+  for (const auto& [index, chunk] : chunks_) {
+    for (uint64_t i = 0; i < kChunkSectors; ++i) {
+      if (!chunk[i].empty()) sectors.push_back(index * kChunkSectors + i);
+    }
+  }
+  return sectors;
+}
+
+uint64_t BlockOracle::writes() const {
+  uint64_t n = 0;
+  for (const Op& op : ops_) n += op.kind == Kind::kWrite;
+  return n;
+}
+
+std::string BlockOracle::DescribeOp(uint64_t id) const {
+  const Op& op = ops_[id - 1];
+  std::string kind = op.kind == Kind::kWrite ? (op.fua ? "FUA write" : "write") : "discard";
+  std::string out = absl::StrCat(kind, " #", id, " (client ", op.client, ", sectors ", op.sector,
+                                 "+", op.sectors, ", submitted ", Time(op.begin_time));
+  if (op.end_seq == kNever) {
+    absl::StrAppend(&out, ", still in flight at the crash)");
+  } else {
+    absl::StrAppend(&out, ", ", op.ok ? "acknowledged" : "failed", " ", Time(op.end_time));
+    if (Required(op) && !(op.fua && options_.fua_is_durable)) {
+      // Name the flush that made it required.
+      for (size_t f = 0; f < ops_.size(); ++f) {
+        const Op& flush = ops_[f];
+        if (flush.kind == Kind::kFlush && flush.ok && flush.begin_seq > op.end_seq) {
+          absl::StrAppend(&out, ", then flush #", f + 1, " submitted ", Time(flush.begin_time),
+                          " and acknowledged ", Time(flush.end_time));
+          break;
+        }
+      }
+    }
+    absl::StrAppend(&out, ")");
+  }
+  return out;
+}
+
+OracleViolation BlockOracle::Explain(FailureKind kind, uint64_t sector,
+                                     const DecodedSector& found, const std::string& why) const {
+  std::string out = absl::StrCat("After the crash, sector ", sector, " holds ", found.Describe());
+  if (found.kind != SectorKind::kZero && found.kind != SectorKind::kGarbage &&
+      found.write_id >= 1 && found.write_id <= ops_.size() &&
+      ops_[found.write_id - 1].kind == Kind::kWrite) {
+    absl::StrAppend(&out, ", i.e. ", DescribeOp(found.write_id));
+  }
+  absl::StrAppend(&out, "; but ", why);
+  return OracleViolation{kind, sector, std::move(out)};
+}
+
+}  // namespace powercut::props

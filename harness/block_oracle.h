@@ -1,0 +1,139 @@
+// BlockOracle: what a logical block device may legally hold after a power cut.
+//
+// It records the history of a workload (each write, discard, flush and read, with the
+// order in which they were submitted and completed) and then judges contents:
+//
+//   A write W is REQUIRED (must survive) iff it completed successfully and either a
+//   flush that was submitted after W completed itself completed successfully, or W was
+//   a FUA write and the device under test promises FUA durability.
+//   W is OLDER than X iff W completed before X was submitted.
+//   After a crash, sector s may hold the data of any write W to s (acknowledged, failed
+//   or still in flight) that is not older than a required write to s; zeroes only if no
+//   write to s is required. A discard makes a sector's contents undefined, as the block
+//   layer allows: once a discard of s is not older than a required write R, R no longer
+//   has to survive, and s may read back as zeroes or as any earlier write to s (a cache
+//   that drops its copy reveals the origin's). Never garbage, never data written for
+//   another sector.
+//
+// Reads during the workload are checked as they complete: a read may return any write
+// not older than a write that completed before the read was submitted, or, after a
+// discard submitted before the read completed, zeroes or any write of the sector.
+//
+// "Order" is the oracle's own event counter, so concurrent operations (overlapping in
+// time) are never mistaken for ordered ones. Violations are explained in one
+// paragraph naming the writes, flushes and times involved.
+//
+// Threading: single-threaded; the recording calls must be made at the instant the
+// operation is submitted or completed (in IO callbacks, not after a fiber resumes).
+#ifndef POWERCUT_HARNESS_BLOCK_ORACLE_H_
+#define POWERCUT_HARNESS_BLOCK_ORACLE_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "engine/runtime/time.h"
+#include "harness/failure.h"
+#include "harness/sector_stamp.h"
+
+namespace powercut::props {
+
+struct OracleOptions {
+  bool fua_is_durable = true;
+};
+
+// What the oracle found wrong with one sector: the kind (lost durable write, older
+// data, foreign data, garbage; bad read for reads during the run) and the explanation.
+struct OracleViolation {
+  FailureKind kind;
+  uint64_t sector;
+  std::string text;
+};
+
+class BlockOracle {
+ public:
+  explicit BlockOracle(OracleOptions options = {}) : options_(options) {}
+
+  // --- Recording. Begin* returns the operation's id (write ids start at 1). --------
+  uint64_t BeginWrite(uint32_t client, uint64_t sector, uint64_t sectors, bool fua,
+                      runtime::Nanos now);
+  uint64_t BeginDiscard(uint32_t client, uint64_t sector, uint64_t sectors, runtime::Nanos now);
+  void EndWrite(uint64_t id, const absl::Status& status, runtime::Nanos now);
+  uint64_t BeginFlush(uint32_t client, runtime::Nanos now);
+  void EndFlush(uint64_t id, const absl::Status& status, runtime::Nanos now);
+  uint64_t BeginRead(uint32_t client, uint64_t sector, uint64_t sectors, runtime::Nanos now);
+  // Checks the data a read returned; violations are kept (see read_violations()).
+  void EndRead(uint64_t id, const absl::Status& status, std::span<const std::byte> data,
+               runtime::Nanos now);
+
+  // --- Judging -----------------------------------------------------------------------
+  // Empty if `bytes`, read back after the crash from `sector`, is allowed; otherwise
+  // what is wrong.
+  std::optional<OracleViolation> CheckRecovered(uint64_t sector,
+                                                std::span<const std::byte> bytes) const;
+
+  // Reads during the run that returned what they may not (kind kBadRead), in order.
+  const std::vector<OracleViolation>& read_violations() const { return read_violations_; }
+  // Sectors any write or discard touched, in order.
+  std::vector<uint64_t> TouchedSectors() const;
+  uint64_t writes() const;
+  uint64_t acknowledged_flushes() const { return acknowledged_flushes_; }
+  // The required write for each sector that has one (its newest, by completion).
+  std::optional<uint64_t> NewestRequiredWrite(uint64_t sector) const;
+
+ private:
+  static constexpr uint64_t kNever = ~0ull;
+  enum class Kind { kWrite, kDiscard, kFlush, kRead };
+  struct Op {
+    Kind kind;
+    uint32_t client;
+    uint64_t sector;
+    uint64_t sectors;
+    bool fua;
+    uint64_t begin_seq;
+    uint64_t end_seq = kNever;
+    runtime::Nanos begin_time;
+    runtime::Nanos end_time{-1};
+    bool ok = false;
+  };
+
+  // Write and discard ids of one sector, in order (most sectors see only a few).
+  using History = absl::InlinedVector<uint64_t, 8>;
+  // The histories of kChunkSectors consecutive sectors (one lookup per IO, not per
+  // sector).
+  static constexpr uint64_t kChunkSectors = 64;
+  using Chunk = std::array<History, kChunkSectors>;
+
+  uint64_t Begin(Op op);
+  // The history of `sector` (empty if no write or discard touched it).
+  const History& HistoryOf(uint64_t sector) const;
+  bool Required(const Op& write) const;
+  // True if some discard in `history` is not older than `write` and was submitted
+  // before `before_seq`.
+  bool DiscardedSince(const History& history, const Op& write,
+                      uint64_t before_seq) const;
+  bool Older(const Op& earlier, const Op& later) const {
+    return earlier.end_seq != kNever && earlier.end_seq < later.begin_seq;
+  }
+  std::string DescribeOp(uint64_t id) const;
+  OracleViolation Explain(FailureKind kind, uint64_t sector, const DecodedSector& found,
+                          const std::string& why) const;
+
+  OracleOptions options_;
+  uint64_t seq_ = 0;
+  std::vector<Op> ops_;  // id = index + 1
+  std::map<uint64_t, Chunk> chunks_;  // by sector / kChunkSectors
+  uint64_t last_ok_flush_begin_ = 0;  // begin_seq of the latest-submitted successful flush
+  uint64_t acknowledged_flushes_ = 0;
+  std::vector<OracleViolation> read_violations_;
+};
+
+}  // namespace powercut::props
+
+#endif  // POWERCUT_HARNESS_BLOCK_ORACLE_H_

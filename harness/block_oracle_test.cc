@@ -1,0 +1,171 @@
+#include "harness/block_oracle.h"
+
+#include <vector>
+
+#include "engine/io/block_device.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace powercut::props {
+namespace {
+
+using ::testing::HasSubstr;
+using runtime::Microseconds;
+
+std::vector<std::byte> Stamped(uint64_t id, uint64_t sector) {
+  std::vector<std::byte> bytes(io::kSectorSize);
+  StampWrite(id, sector, bytes);
+  return bytes;
+}
+const std::vector<std::byte> kZero(io::kSectorSize);
+const absl::Status kOk = absl::OkStatus();
+
+TEST(BlockOracle, AFlushedWriteMustSurvive) {
+  BlockOracle oracle;
+  uint64_t w = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(w, kOk, Microseconds(2));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(3));
+  oracle.EndFlush(f, kOk, Microseconds(4));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(w, 5)));
+  auto lost = oracle.CheckRecovered(5, kZero);
+  ASSERT_TRUE(lost);
+  EXPECT_THAT(lost->text, HasSubstr("write #1"));
+  EXPECT_THAT(lost->text, HasSubstr("flush #2"));
+  EXPECT_THAT(lost->text, HasSubstr("acknowledged durable write was lost"));
+  EXPECT_EQ(lost->kind, FailureKind::kLostDurableWrite);
+  EXPECT_EQ(lost->sector, 5u);
+}
+
+TEST(BlockOracle, AnUnflushedWriteMayBeLostOrKept) {
+  BlockOracle oracle;
+  uint64_t w = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(w, kOk, Microseconds(2));
+  EXPECT_FALSE(oracle.CheckRecovered(5, kZero));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(w, 5)));
+}
+
+TEST(BlockOracle, AFlushSubmittedBeforeTheWriteCompletedDoesNotCoverIt) {
+  BlockOracle oracle;
+  uint64_t w = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  uint64_t f = oracle.BeginFlush(1, Microseconds(2));
+  oracle.EndWrite(w, kOk, Microseconds(3));
+  oracle.EndFlush(f, kOk, Microseconds(4));
+  EXPECT_FALSE(oracle.CheckRecovered(5, kZero));
+}
+
+TEST(BlockOracle, OlderDataUnderAFlushedWriteIsALostWrite) {
+  BlockOracle oracle;
+  uint64_t old_write = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(old_write, kOk, Microseconds(2));
+  uint64_t new_write = oracle.BeginWrite(0, 5, 1, false, Microseconds(3));
+  oracle.EndWrite(new_write, kOk, Microseconds(4));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(5));
+  oracle.EndFlush(f, kOk, Microseconds(6));
+  auto problem = oracle.CheckRecovered(5, Stamped(old_write, 5));
+  ASSERT_TRUE(problem);
+  EXPECT_THAT(problem->text, HasSubstr("older than write #2"));
+  EXPECT_EQ(problem->kind, FailureKind::kOlderData);
+}
+
+TEST(BlockOracle, ConcurrentWritesMayLandInEitherOrder) {
+  BlockOracle oracle;
+  uint64_t a = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  uint64_t b = oracle.BeginWrite(1, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(b, kOk, Microseconds(2));
+  oracle.EndWrite(a, kOk, Microseconds(3));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(4));
+  oracle.EndFlush(f, kOk, Microseconds(5));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(a, 5)));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(b, 5)));
+  EXPECT_TRUE(oracle.CheckRecovered(5, kZero));
+}
+
+TEST(BlockOracle, FuaMakesAWriteRequiredOnlyWhenTheDevicePromisesIt) {
+  for (bool promised : {true, false}) {
+    BlockOracle oracle(OracleOptions{.fua_is_durable = promised});
+    uint64_t w = oracle.BeginWrite(0, 5, 1, true, Microseconds(1));
+    oracle.EndWrite(w, kOk, Microseconds(2));
+    EXPECT_EQ(oracle.CheckRecovered(5, kZero).has_value(), promised);
+  }
+}
+
+TEST(BlockOracle, GarbageAndForeignDataAreNeverAllowed) {
+  BlockOracle oracle;
+  uint64_t w = oracle.BeginWrite(0, 8, 1, false, Microseconds(1));
+  oracle.EndWrite(w, kOk, Microseconds(2));
+  auto foreign = oracle.CheckRecovered(0, Stamped(w, 8));
+  ASSERT_TRUE(foreign);
+  EXPECT_THAT(foreign->text, HasSubstr("meant for sector 8"));
+  EXPECT_EQ(foreign->kind, FailureKind::kForeignData);
+  std::vector<std::byte> garbage(io::kSectorSize, std::byte{0x42});
+  ASSERT_TRUE(oracle.CheckRecovered(3, garbage));
+  EXPECT_EQ(oracle.CheckRecovered(3, garbage)->kind, FailureKind::kGarbage);
+  EXPECT_TRUE(oracle.CheckRecovered(3, Stamped(99, 3)));  // no such write
+}
+
+TEST(BlockOracle, AWriteStillInFlightAtTheCrashMayHaveLanded) {
+  BlockOracle oracle;
+  uint64_t w = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(2));
+  oracle.EndFlush(f, kOk, Microseconds(3));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(w, 5)));
+}
+
+TEST(BlockOracle, ADiscardNotOlderThanTheFlushedWriteAllowsZeroes) {
+  BlockOracle oracle;
+  uint64_t w = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(w, kOk, Microseconds(2));
+  uint64_t d = oracle.BeginDiscard(0, 5, 1, Microseconds(3));
+  oracle.EndWrite(d, kOk, Microseconds(4));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(5));
+  oracle.EndFlush(f, kOk, Microseconds(6));
+  EXPECT_FALSE(oracle.CheckRecovered(5, kZero));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(w, 5)));
+}
+
+TEST(BlockOracle, ADiscardMayRevealOlderDataOfTheSectorButNotAfterALaterWrite) {
+  BlockOracle oracle;
+  uint64_t old_write = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(old_write, kOk, Microseconds(2));
+  uint64_t cached = oracle.BeginWrite(0, 5, 1, false, Microseconds(3));
+  oracle.EndWrite(cached, kOk, Microseconds(4));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(5));
+  oracle.EndFlush(f, kOk, Microseconds(6));
+  uint64_t d = oracle.BeginDiscard(0, 5, 1, Microseconds(7));
+  oracle.EndWrite(d, kOk, Microseconds(8));
+  uint64_t stale = oracle.BeginRead(1, 5, 1, Microseconds(9));
+  oracle.EndRead(stale, kOk, Stamped(old_write, 5), Microseconds(10));
+  EXPECT_TRUE(oracle.read_violations().empty());
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(old_write, 5)));
+  EXPECT_TRUE(oracle.CheckRecovered(5, Stamped(old_write, 6)));  // still never foreign
+
+  uint64_t after = oracle.BeginWrite(0, 5, 1, false, Microseconds(11));
+  oracle.EndWrite(after, kOk, Microseconds(12));
+  uint64_t f2 = oracle.BeginFlush(0, Microseconds(13));
+  oracle.EndFlush(f2, kOk, Microseconds(14));
+  auto lost = oracle.CheckRecovered(5, Stamped(cached, 5));
+  ASSERT_TRUE(lost);
+  EXPECT_THAT(lost->text, HasSubstr("older than write #"));
+}
+
+TEST(BlockOracle, AReadMustSeeEveryWriteCompletedBeforeItWasSubmitted) {
+  BlockOracle oracle;
+  uint64_t a = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(a, kOk, Microseconds(2));
+  uint64_t b = oracle.BeginWrite(0, 5, 1, false, Microseconds(3));
+  oracle.EndWrite(b, kOk, Microseconds(4));
+  uint64_t good = oracle.BeginRead(1, 5, 1, Microseconds(5));
+  oracle.EndRead(good, kOk, Stamped(b, 5), Microseconds(6));
+  EXPECT_TRUE(oracle.read_violations().empty());
+  uint64_t stale = oracle.BeginRead(1, 5, 1, Microseconds(7));
+  oracle.EndRead(stale, kOk, Stamped(a, 5), Microseconds(8));
+  ASSERT_EQ(oracle.read_violations().size(), 1u);
+  EXPECT_THAT(oracle.read_violations()[0].text, HasSubstr("stale data"));
+  EXPECT_EQ(oracle.read_violations()[0].kind, FailureKind::kBadRead);
+  uint64_t zero = oracle.BeginRead(1, 5, 1, Microseconds(9));
+  oracle.EndRead(zero, kOk, kZero, Microseconds(10));
+  EXPECT_EQ(oracle.read_violations().size(), 2u);
+}
+
+}  // namespace
+}  // namespace powercut::props

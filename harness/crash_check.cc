@@ -1,0 +1,175 @@
+#include "harness/crash_check.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "engine/io/io_batch.h"
+#include "harness/workload_runner.h"
+
+namespace powercut::props {
+namespace {
+
+constexpr runtime::Nanos kRunLimit = runtime::Seconds(3600);
+constexpr uint64_t kReadChunkSectors = 64;
+constexpr uint64_t kReadsInFlight = 8;
+
+// Reads the whole logical device of a recovered stack and judges every sector.
+void VerifyRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle, uint32_t image,
+                     CrashCheckResult& result) {
+  io::BlockDevice& device = stack.logical();
+  const uint64_t sectors = device.sector_count();
+  std::vector<std::byte> buffer(kReadChunkSectors * kReadsInFlight * io::kSectorSize);
+  for (uint64_t base = 0; base < sectors && result.passed;
+       base += kReadChunkSectors * kReadsInFlight) {
+    io::IoBatch batch(world.scheduler(), "verify");
+    const uint64_t span = std::min(kReadChunkSectors * kReadsInFlight, sectors - base);
+    for (uint64_t off = 0; off < span; off += kReadChunkSectors) {
+      const uint64_t n = std::min(kReadChunkSectors, span - off);
+      batch.Read(device, base + off,
+                 std::span<std::byte>(buffer).subspan(off * io::kSectorSize, n * io::kSectorSize));
+    }
+    if (absl::Status status = batch.Wait(); !status.ok()) {
+      result.passed = false;
+      result.failure = Failure{
+          .kind = FailureKind::kRecoveryRefused,
+          .phase = FailurePhase::kRecovery,
+          .image = image,
+          .device = device.name(),
+          .text = absl::StrCat("Reading back the recovered device failed: ", status.ToString())};
+      return;
+    }
+    for (uint64_t i = 0; i < span; ++i) {
+      ++result.sectors_checked;
+      auto problem = oracle.CheckRecovered(
+          base + i, std::span<const std::byte>(buffer).subspan(i * io::kSectorSize, io::kSectorSize));
+      if (problem) {
+        result.passed = false;
+        result.failure = Failure{.kind = problem->kind,
+                                 .phase = FailurePhase::kRecovery,
+                                 .image = image,
+                                 .device = device.name(),
+                                 .sector = problem->sector,
+                                 .text = std::move(problem->text)};
+        return;
+      }
+    }
+  }
+}
+
+void Fail(CrashCheckResult& result, Failure failure) {
+  result.passed = false;
+  result.failure = std::move(failure);
+}
+
+// A Start() failure: an invariant violation a binding reported (in the phase it names),
+// or else `otherwise` seen in `phase`.
+Failure StartFailure(const absl::Status& status, FailureKind otherwise, FailurePhase phase,
+                     std::optional<uint32_t> image, std::string text) {
+  if (std::optional<ReportedViolation> violation = ViolationOf(status)) {
+    return Failure{.kind = FailureKind::kInvariantViolated,
+                   .invariant = violation->invariant,
+                   .phase = violation->phase,
+                   .image = violation->phase == FailurePhase::kRun ? std::nullopt : image,
+                   .text = std::move(text)};
+  }
+  return Failure{.kind = otherwise, .phase = phase, .image = image, .text = std::move(text)};
+}
+
+}  // namespace
+
+CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& workload,
+                               const CrashCheckOptions& options) {
+  CrashCheckResult result;
+  sim::World world(options.seed);
+  if (options.observer) world.trace().set_observer(options.observer);
+  absl::StatusOr<std::unique_ptr<Stack>> stack = factory(world, nullptr);
+  if (!stack.ok()) {
+    Fail(result, Failure{.kind = FailureKind::kEngineError,
+                         .text = absl::StrCat("Building the stack failed: ", stack.status().ToString())});
+    return result;
+  }
+  BlockOracle oracle((*stack)->oracle_options());
+  world.scheduler().Spawn("main", [&] {
+    if (absl::Status started = (*stack)->Start(); !started.ok()) {
+      Fail(result, StartFailure(started, FailureKind::kEngineError, FailurePhase::kRun, std::nullopt,
+                                absl::StrCat("Starting the stack failed: ", started.ToString())));
+      return;
+    }
+    for (const runtime::Fiber& client : SpawnWorkload(world, (*stack)->logical(), workload, oracle)) {
+      world.scheduler().Join(client);
+    }
+  });
+  const uint64_t crash_step =
+      options.crash_after_steps.value_or(world.ForkPrng("crash-step").Uniform(8 * workload.ops.size() + 16));
+  world.CrashAfterSteps(crash_step);
+  absl::Status run = world.Run(kRunLimit);
+  result.crash_step = world.scheduler().steps();
+  result.crash_time = world.Now();
+  result.crashed_mid_run = run.code() == absl::StatusCode::kCancelled;
+  if (!run.ok() && !result.crashed_mid_run) {
+    Fail(result, Failure{.kind = KindOfRunStatus(run),
+                         .text = absl::StrCat("The run failed before the crash: ", run.ToString())});
+  }
+  result.trace_hash = world.trace().hash();
+  if (result.passed && !oracle.read_violations().empty()) {
+    const OracleViolation& bad = oracle.read_violations().front();
+    Fail(result, Failure{.kind = bad.kind,
+                         .device = (*stack)->logical().name(),
+                         .sector = bad.sector,
+                         .text = bad.text});
+  }
+  if (!result.passed) {
+    world.Halt();
+    return result;
+  }
+
+  sim::Prng image_prng = world.ForkPrng("crash-images");
+  std::vector<CrashImages> crashes;
+  for (uint32_t i = 0; i < std::max<uint32_t>(options.images, 1); ++i) {
+    crashes.push_back((*stack)->SampleCrash(image_prng));
+  }
+  world.Halt();
+  stack->reset();
+
+  for (size_t i = 0; i < crashes.size() && result.passed; ++i) {
+    const uint32_t image = static_cast<uint32_t>(i);
+    sim::World after(sim::Mix64(options.seed ^ (i + 1)));
+    absl::StatusOr<std::unique_ptr<Stack>> recovered = factory(after, &crashes[i]);
+    if (!recovered.ok()) {
+      Fail(result, Failure{.kind = FailureKind::kRecoveryRefused,
+                           .phase = FailurePhase::kRecovery,
+                           .image = image,
+                           .text = absl::StrCat("Rebuilding the stack from crash image ", i,
+                                                " failed: ", recovered.status().ToString())});
+      break;
+    }
+    after.scheduler().Spawn("recovery", [&] {
+      if (absl::Status started = (*recovered)->Start(); !started.ok()) {
+        Fail(result, StartFailure(started, FailureKind::kRecoveryRefused, FailurePhase::kRecovery,
+                                  image,
+                                  absl::StrCat("Recovery from crash image ", i,
+                                               " failed: ", started.ToString())));
+        return;
+      }
+      VerifyRecovered(after, **recovered, oracle, image, result);
+    });
+    absl::Status verify = after.Run(kRunLimit);
+    if (!verify.ok() && result.passed) {
+      Fail(result, Failure{.kind = KindOfRunStatus(verify),
+                           .phase = FailurePhase::kRecovery,
+                           .image = image,
+                           .text = absl::StrCat("Recovery from crash image ", i,
+                                                " did not finish: ", verify.ToString())});
+    }
+    after.Halt();
+    ++result.images_checked;
+  }
+  if (!result.passed) {
+    absl::StrAppend(&result.failure.text, " (seed ", options.seed, ", power cut at step ",
+                    result.crash_step, ", ", result.crashed_mid_run ? "mid-run" : "after the workload",
+                    ")");
+  }
+  return result;
+}
+
+}  // namespace powercut::props

@@ -1,0 +1,71 @@
+#include "harness/crash_check.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "bindings/linear/linear_binding.h"
+
+namespace powercut::props {
+namespace {
+
+Workload SomeWorkload(uint64_t seed) {
+  sim::Prng prng(seed);
+  WorkloadShape shape;
+  shape.device_sectors = 512;
+  return GenerateWorkload(prng, shape);
+}
+
+LinearStackOptions SmallLinear() {
+  LinearStackOptions options;
+  options.logical_sectors = 512;
+  return options;
+}
+
+TEST(CrashCheck, SameSeedGivesTheSameTraceHashAndVerdict) {
+  for (uint64_t seed : {1, 2, 3}) {
+    Workload workload = SomeWorkload(seed);
+    CrashCheckResult a = RunCrashCheck(LinearStackFactory(SmallLinear()), workload, {.seed = seed});
+    CrashCheckResult b = RunCrashCheck(LinearStackFactory(SmallLinear()), workload, {.seed = seed});
+    EXPECT_EQ(a.trace_hash, b.trace_hash);
+    EXPECT_EQ(a.crash_step, b.crash_step);
+    EXPECT_EQ(a.passed, b.passed);
+  }
+}
+
+TEST(CrashCheck, DifferentSeedsGiveDifferentRuns) {
+  Workload workload = SomeWorkload(1);
+  CrashCheckResult a = RunCrashCheck(LinearStackFactory(SmallLinear()), workload,
+                                     {.seed = 1, .crash_after_steps = 1'000'000});
+  CrashCheckResult b = RunCrashCheck(LinearStackFactory(SmallLinear()), workload,
+                                     {.seed = 2, .crash_after_steps = 1'000'000});
+  EXPECT_NE(a.trace_hash, b.trace_hash);
+}
+
+TEST(CrashCheck, ChecksEverySectorOfEveryImage) {
+  CrashCheckResult result = RunCrashCheck(LinearStackFactory(SmallLinear()), SomeWorkload(4),
+                                          {.seed = 4, .images = 3});
+  EXPECT_TRUE(result.passed) << result.failure.text;
+  EXPECT_EQ(result.images_checked, 3u);
+  EXPECT_EQ(result.sectors_checked, 3u * 512);
+}
+
+TEST(CrashCheck, ACrashAfterTheWorkloadStillLosesNothingFlushed) {
+  Workload workload;
+  workload.device_sectors = 512;
+  workload.clients = 1;
+  workload.ops = {{OpKind::kWrite, 0, 0, 8, false}, {OpKind::kFlush, 0, 0, 0, false}};
+  CrashCheckResult result = RunCrashCheck(LinearStackFactory(SmallLinear()), workload,
+                                          {.seed = 9, .crash_after_steps = 1'000'000, .images = 16});
+  EXPECT_TRUE(result.passed) << result.failure.text;
+  EXPECT_FALSE(result.crashed_mid_run);
+}
+
+TEST(CrashCheck, AStackThatCannotBeBuiltIsAFailureNotACrash) {
+  LinearStackOptions impossible = SmallLinear();
+  impossible.ssd.write_latency = {runtime::Microseconds(5), runtime::Microseconds(1)};
+  CrashCheckResult result = RunCrashCheck(LinearStackFactory(impossible), SomeWorkload(1), {});
+  EXPECT_FALSE(result.passed);
+  EXPECT_THAT(result.failure.text, ::testing::HasSubstr("Building the stack failed"));
+}
+
+}  // namespace
+}  // namespace powercut::props

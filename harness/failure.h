@@ -1,0 +1,87 @@
+// Failure: why a crash check failed, as a record rather than a paragraph.
+//
+// Every failure the harness reports has a kind (what was wrong), a phase (when it was
+// seen: during the run before the power cut, on crash image K before recovery, or
+// while/after recovering crash image K), the invariant it violates where it is one
+// (ids as in docs/invariants.md: "E1", "I7", "E5/W2"), the device and sector where
+// known, and a readable paragraph. Shrinking, the mutation matrix and JSON outputs use
+// the fields; people read the text.
+//
+// Bindings report invariant violations to the crash check through the status their
+// Start() returns, built with InvariantViolation(); any other Start() failure of a
+// recovered stack is the engine refusing to recover.
+#ifndef POWERCUT_HARNESS_FAILURE_H_
+#define POWERCUT_HARNESS_FAILURE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace powercut::props {
+
+enum class FailureKind {
+  kLostDurableWrite,   // a required write is gone (zeroes or nothing in its place)
+  kOlderData,          // a sector holds data older than a write that had to survive
+  kForeignData,        // a sector holds data written for another sector
+  kGarbage,            // a sector holds bytes no write produced
+  kBadRead,            // a read during the run returned what it may not
+  kInvariantViolated,  // an engine invariant checker fired (see `invariant`)
+  kRecoveryRefused,    // the engine failed to start from a crash image
+  kEngineError,        // the engine failed or threw while running
+  kDeadlock,           // no fiber could run and no event was pending
+  kHang,               // the run reached the harness's time limit with fibers alive
+};
+
+enum class FailurePhase {
+  kRun,         // before the power cut
+  kCrashImage,  // on crash image `image`, before recovery
+  kRecovery,    // recovering crash image `image`, or reading it back
+};
+
+// "lost durable write", "invariant violated", ...
+absl::string_view FailureKindName(FailureKind kind);
+// "run", "crash image", "recovery"
+absl::string_view FailurePhaseName(FailurePhase phase);
+
+struct Failure {
+  FailureKind kind = FailureKind::kEngineError;
+  std::string invariant;  // "E1", "I7", "E5/W2"; empty when the kind is not an invariant
+  FailurePhase phase = FailurePhase::kRun;
+  std::optional<uint32_t> image;  // the crash image (phases kCrashImage, kRecovery)
+  std::string device;             // where known
+  std::optional<uint64_t> sector;
+  std::string text;  // the readable paragraph
+
+  // What failures are grouped by (shrink keeps it, the mutation matrix reports it):
+  // the kind, and the invariant when there is one ("invariant violated I7").
+  std::string Group() const;
+  // "during the run", "on crash image 2", "recovering crash image 2".
+  std::string Where() const;
+};
+
+// A status for a binding's Start() that reports an invariant violation seen in
+// `phase`. `text` is the checker's own explanation; the invariant id is the one it
+// names first (checkers start their explanations with it: "I7: ...", "E1 (...): ...").
+absl::Status InvariantViolation(FailurePhase phase, absl::string_view text);
+
+// The violation a status made by InvariantViolation carries, or nullopt.
+struct ReportedViolation {
+  FailurePhase phase;
+  std::string invariant;
+};
+std::optional<ReportedViolation> ViolationOf(const absl::Status& status);
+
+// The first invariant id named in a checker's explanation ("I12: ...", "E1 (...)",
+// "E5/W2 (...)"), or empty.
+std::string InvariantNamedIn(absl::string_view text);
+
+// The kind of failure a non-OK status of the fiber runtime's Run means: an exception or
+// assertion in a fiber (engine error), a deadlock, or the time limit (hang).
+FailureKind KindOfRunStatus(const absl::Status& status);
+
+}  // namespace powercut::props
+
+#endif  // POWERCUT_HARNESS_FAILURE_H_

@@ -1,0 +1,75 @@
+// Workloads: what the client fibers do to the device under test.
+//
+// A Workload is a list of operations, each owned by one client; every client runs its
+// operations in order, all clients concurrently. Operations are made from raw draws
+// (OpDraw) by MakeOp, one place for the mapping, so that RapidCheck (which shrinks draws
+// towards zero, i.e. towards small aligned writes by client 0 at sector 0) and the
+// campaign's own PRNG produce workloads the same way.
+//
+// Mix (by OpDraw::kind % 100): 0-54 write (1 in 8 of them FUA), 55-69 read,
+// 70-89 flush, 90-99 discard. Sizes: 3 in 4 aligned (multiples of 8 sectors = 4 KiB,
+// at 8-sector boundaries), else 1..max_io_sectors at any sector. Places: 3 in 4 in the
+// hot region (the first eighth of the device), else anywhere.
+#ifndef POWERCUT_HARNESS_WORKLOAD_H_
+#define POWERCUT_HARNESS_WORKLOAD_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "sim/prng.h"
+
+namespace powercut::props {
+
+enum class OpKind { kWrite, kRead, kFlush, kDiscard };
+
+struct Op {
+  OpKind kind = OpKind::kWrite;
+  uint32_t client = 0;
+  uint64_t sector = 0;
+  uint32_t sectors = 0;  // 0 for flushes
+  bool fua = false;
+  bool operator==(const Op&) const = default;
+};
+
+struct WorkloadShape {
+  uint64_t device_sectors = 4096;
+  uint32_t clients = 3;
+  uint32_t max_ops = 60;
+  uint32_t max_io_sectors = 32;
+  // If non-zero, every read, write and discard starts at a multiple of this many
+  // sectors and covers a multiple of it (for engines with a block size, such as the
+  // write-back cache). 0: the mix described above.
+  uint32_t alignment_sectors = 0;
+};
+
+struct Workload {
+  uint64_t device_sectors = 0;
+  uint32_t clients = 1;
+  std::vector<Op> ops;
+  bool operator==(const Workload&) const = default;
+};
+
+struct OpDraw {
+  uint32_t kind = 0;
+  uint32_t client = 0;
+  uint32_t place = 0;
+  uint32_t size = 0;
+  uint32_t flags = 0;
+};
+
+Op MakeOp(const OpDraw& draw, const WorkloadShape& shape);
+Workload MakeWorkload(const std::vector<OpDraw>& draws, const WorkloadShape& shape);
+// A workload of 1..shape.max_ops operations drawn from `prng`.
+Workload GenerateWorkload(sim::Prng& prng, const WorkloadShape& shape);
+
+std::string ToString(const Op& op);
+// One operation per line: "c1 write 128+8 fua", "c0 flush", ...
+std::string ToString(const Workload& workload);
+// RapidCheck prints counterexamples through this.
+void showValue(const Workload& workload, std::ostream& os);
+
+}  // namespace powercut::props
+
+#endif  // POWERCUT_HARNESS_WORKLOAD_H_

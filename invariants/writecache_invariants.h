@@ -1,0 +1,128 @@
+// Invariant checkers for the write-back cache, on raw cache-device images and on the
+// cache device's IO stream. They read bytes, never engine memory, and rely on the
+// workload's self-describing sectors (sector_stamp.h) to tell which sector a data
+// block's contents were written for.
+//
+// On a crash image (before recovery):
+//   CheckCommittedData   every committed entry's block holds data written for its
+//                        sector (E1: data durable before the commit; a block reused
+//                        before its free was durable shows up here too, W2/E5).
+// After recovery (the image recovery left behind):
+//   CheckRecovered       at most one committed entry per sector; every entry is either
+//                        committed or free (seq -1), so free + used == n_blocks.
+// On the IO stream (CacheTraceChecker, a BlockDevice wrapper under the engine):
+//   - superblock seq_count never decreases across the writes of the superblock;
+//   - when a write raises seq_count (a commit), the metadata written so far is already
+//     durable (E2) and every entry committed by the new seq has durable data (E1);
+//   - a data block is written only while its durable entry maps no other sector (a
+//     block is reused only after its free is durable: E5, W2).
+// pmem mode (PmemTraceChecker, a PersistentMemory wrapper over the SimPmem): the same
+// three checks on every store, against what the fences have made durable so far (a
+// store of a new seq_count is a commit: the epoch's entries and data must already be
+// durable, not merely flushed).
+//
+// The raw-image checks take a cache device image or, in pmem mode, the bytes of a
+// persistent memory image (the same layout from start_sector * 512 on).
+//
+// Threading: the World's thread.
+#ifndef POWERCUT_INVARIANTS_WRITECACHE_INVARIANTS_H_
+#define POWERCUT_INVARIANTS_WRITECACHE_INVARIANTS_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/io/block_device.h"
+#include "engine/writecache/format.h"
+#include "engine/io/persistent_memory.h"
+#include "sim/disk_image.h"
+#include "sim/sim_pmem.h"
+#include "sim/sim_ssd.h"
+
+namespace powercut::props {
+
+// The metadata area of a cache image whose cache area starts at `start_sector`.
+// NotFound if the cache was never formatted (magic and version zero, or magic zero:
+// a crash inside formatting), InvalidArgument if the superblock is corrupt.
+absl::StatusOr<writecache::ParsedMetadata> ReadCacheMetadata(const sim::DiskImage& cache,
+                                                             uint64_t start_sector);
+absl::StatusOr<writecache::ParsedMetadata> ReadCacheMetadata(std::span<const std::byte> pmem,
+                                                             uint64_t start_sector);
+
+std::optional<std::string> CheckCommittedData(const sim::DiskImage& cache, uint64_t start_sector,
+                                              const writecache::ParsedMetadata& metadata);
+std::optional<std::string> CheckCommittedData(std::span<const std::byte> pmem,
+                                              uint64_t start_sector,
+                                              const writecache::ParsedMetadata& metadata);
+
+std::optional<std::string> CheckRecovered(const writecache::ParsedMetadata& metadata);
+
+// Violations found on the IO stream of one run (shared by the stacks of a crash check).
+struct CacheTraceViolations {
+  std::vector<std::string> found;
+};
+
+class CacheTraceChecker : public io::BlockDeviceWrapper {
+ public:
+  // Observes `cache`'s durable image (SimSsd::SetDurableObserver) until destroyed.
+  CacheTraceChecker(sim::SimSsd& cache, uint64_t start_sector,
+                    std::shared_ptr<CacheTraceViolations> violations);
+  ~CacheTraceChecker() override;
+
+  void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
+                   io::IoCallback done) override;
+
+ private:
+  static constexpr uint64_t kUnverified = ~uint64_t{0};
+
+  void Violation(std::string what);
+  void OnDurable(uint64_t sector, uint64_t sectors);
+  // The durable metadata, parsed again only after durable metadata sectors changed;
+  // nullptr while the cache is not (durably) formatted.
+  const writecache::ParsedMetadata* DurableMetadata();
+  void CheckCommit(uint64_t new_seq, const writecache::ParsedMetadata& durable);
+  void CheckDataWrite(uint64_t sector, std::span<const std::byte> data,
+                      const writecache::ParsedMetadata& durable);
+
+  sim::SimSsd& cache_;
+  uint64_t start_sector_;
+  std::shared_ptr<CacheTraceViolations> violations_;
+  std::optional<uint64_t> last_seq_;  // the last seq_count written to the superblock
+  std::optional<writecache::ParsedMetadata> durable_;
+  bool durable_stale_ = true;
+  uint64_t data_start_ = 0;       // of durable_'s geometry
+  uint64_t block_sectors_ = 1;    // of durable_'s geometry
+  // Per data block: the sector its durable data was last found stamped for (E1), or
+  // kUnverified once the block's durable sectors changed since.
+  std::vector<uint64_t> verified_for_;
+};
+
+class PmemTraceChecker : public io::PersistentMemory {
+ public:
+  PmemTraceChecker(sim::SimPmem& pmem, uint64_t start_sector,
+                   std::shared_ptr<CacheTraceViolations> violations);
+
+  uint64_t size() const override { return pmem_.size(); }
+  const std::string& name() const override { return pmem_.name(); }
+  void Load(uint64_t offset, std::span<std::byte> out) const override { pmem_.Load(offset, out); }
+  void Store(uint64_t offset, std::span<const std::byte> data) override;
+  void StoreFlushing(uint64_t offset, std::span<const std::byte> data) override;
+  void Flush(uint64_t offset, uint64_t length) override { pmem_.Flush(offset, length); }
+  void Fence() override { pmem_.Fence(); }
+
+ private:
+  void Check(uint64_t offset, std::span<const std::byte> data);
+  void Violation(std::string what);
+
+  sim::SimPmem& pmem_;
+  uint64_t start_sector_;
+  std::shared_ptr<CacheTraceViolations> violations_;
+  std::optional<uint64_t> last_seq_;
+};
+
+}  // namespace powercut::props
+
+#endif  // POWERCUT_INVARIANTS_WRITECACHE_INVARIANTS_H_

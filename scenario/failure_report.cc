@@ -1,0 +1,56 @@
+#include "scenario/failure_report.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "scenario/replay_file.h"
+#include "sim/prng.h"
+
+namespace powercut::props {
+namespace {
+
+std::filesystem::path FailureDir() {
+  if (const char* dir = std::getenv("POWERCUT_FAILURE_DIR"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  std::error_code error;
+  std::filesystem::path temp = std::filesystem::temp_directory_path(error);
+  if (error) temp = "/tmp";
+  return temp / "powercut-failures";
+}
+
+}  // namespace
+
+SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& result) {
+  Scenario failing = scenario;
+  failing.expect = Verdict::kFail;
+  if (failing.comment.empty()) failing.comment = result.failure.text;
+  SavedFailure saved;
+  saved.text = FormatReplay(failing);
+  const std::filesystem::path dir = FailureDir();
+  const std::filesystem::path path =
+      dir / absl::StrFormat("%s-seed%d-%016x.replay", scenario.engine, scenario.seed,
+                            sim::HashLabel(saved.text));
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  std::ofstream out(path);
+  out << saved.text;
+  if (!error && out) saved.path = path.string();
+  saved.command =
+      absl::StrCat(scenario.mutant.empty() ? "powercut" : "powercut_with_mutants", " replay ",
+                   saved.path.empty() ? "FILE" : saved.path);
+  return saved;
+}
+
+std::string ReportFailure(const Scenario& scenario, const CrashCheckResult& result) {
+  const SavedFailure saved = SaveFailure(scenario, result);
+  return absl::StrCat(result.failure.text, "\n\nReplay file",
+                      saved.path.empty() ? " (could not be saved)" : absl::StrCat(" (", saved.path, ")"),
+                      ":\n", saved.text, "\nReproduce with:\n  ", saved.command, "\n");
+}
+
+}  // namespace powercut::props

@@ -1,0 +1,31 @@
+// Replay files: a Scenario as small, versioned, human-readable, diff-friendly text.
+//
+// The format (version 1) is documented in docs/replay-format.md. In short: a header
+// line `powercut-replay 1`, then one `key: value` per line, `op:` lines for the
+// workload, and a final `end` line (so a truncated file is rejected). Lines starting
+// with '#' and blank lines are ignored.
+//
+// ParseReplay rejects, with the line number and a reason: unknown versions, unknown
+// keys, duplicated single-valued keys, malformed or out-of-range numbers, missing
+// required fields and anything after `end`; then the scenario itself is validated
+// (props::Validate). FormatReplay writes every field explicitly, defaults included, so
+// a file keeps its meaning when defaults change. Parse(Format(s)) == s.
+#ifndef POWERCUT_SCENARIO_REPLAY_FILE_H_
+#define POWERCUT_SCENARIO_REPLAY_FILE_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "scenario/scenario.h"
+
+namespace powercut::props {
+
+inline constexpr int kReplayFormatVersion = 1;
+
+absl::StatusOr<Scenario> ParseReplay(std::string_view text);
+std::string FormatReplay(const Scenario& scenario);
+
+}  // namespace powercut::props
+
+#endif  // POWERCUT_SCENARIO_REPLAY_FILE_H_

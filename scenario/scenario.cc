@@ -1,0 +1,99 @@
+#include "scenario/scenario.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/mutant/mutant.h"
+
+namespace powercut::props {
+namespace {
+
+// The scenario's engine bound to its parameters, SSD settings and fault plan.
+absl::StatusOr<BoundEngine> Bind(const Scenario& scenario) {
+  return BindEngine(scenario.engine, scenario.params,
+                    EngineEnvironment{.ssd = scenario.ssd, .faults = scenario.faults});
+}
+
+// Everything but the engine: the workload inside a `sectors`-sector device, the image
+// count, the mutant.
+absl::Status ValidateRun(const Scenario& scenario, uint64_t sectors) {
+  if (scenario.workload.clients == 0 || scenario.workload.clients > 1024) {
+    return absl::InvalidArgumentError("clients must be between 1 and 1024");
+  }
+  for (size_t i = 0; i < scenario.workload.ops.size(); ++i) {
+    const Op& op = scenario.workload.ops[i];
+    if (op.client >= scenario.workload.clients) {
+      return absl::InvalidArgumentError(absl::StrCat("op ", i + 1, " (", ToString(op),
+                                                     ") names a client beyond ",
+                                                     scenario.workload.clients - 1));
+    }
+    if (op.kind == OpKind::kFlush) continue;
+    if (op.sectors == 0 || op.sector >= sectors || op.sectors > sectors - op.sector) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "op ", i + 1, " (", ToString(op), ") is outside the ", sectors, "-sector device"));
+    }
+  }
+  if (scenario.images == 0 || scenario.images > 100000) {
+    return absl::InvalidArgumentError("images must be between 1 and 100000");
+  }
+  if (!scenario.mutant.empty()) {
+    const mutant::Info* info = mutant::Find(scenario.mutant);
+    if (info == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown mutant '", scenario.mutant, "'"));
+    }
+    if (!mutant::Available()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the scenario needs mutant '", scenario.mutant,
+          "', and this build has none compiled in; use powercut_with_mutants"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The engine bound and the rest of the scenario checked: what a run needs.
+absl::StatusOr<BoundEngine> BindAndValidate(const Scenario& scenario) {
+  absl::StatusOr<BoundEngine> bound = Bind(scenario);
+  if (!bound.ok()) return bound.status();
+  if (absl::Status valid = ValidateRun(scenario, bound->logical_sectors); !valid.ok()) {
+    return valid;
+  }
+  return bound;
+}
+
+// Restores the previously active mutant when a run ends.
+class MutantScope {
+ public:
+  MutantScope() : previous_(mutant::Active()) {}
+  ~MutantScope() { (void)mutant::SetActive(previous_); }
+
+ private:
+  mutant::Id previous_;
+};
+
+}  // namespace
+
+absl::StatusOr<uint64_t> LogicalSectors(const Scenario& scenario) {
+  absl::StatusOr<BoundEngine> bound = Bind(scenario);
+  if (!bound.ok()) return bound.status();
+  return bound->logical_sectors;
+}
+
+absl::Status Validate(const Scenario& scenario) { return BindAndValidate(scenario).status(); }
+
+absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
+                                             const ScenarioRunOptions& options) {
+  absl::StatusOr<BoundEngine> bound = BindAndValidate(scenario);
+  if (!bound.ok()) return bound.status();
+  MutantScope restore;
+  const mutant::Info* info = scenario.mutant.empty() ? nullptr : mutant::Find(scenario.mutant);
+  if (absl::Status set = mutant::SetActive(info ? info->id : mutant::Id::kNone); !set.ok()) {
+    return set;
+  }
+  Workload workload = scenario.workload;
+  workload.device_sectors = bound->logical_sectors;
+  CrashCheckOptions check{.seed = scenario.seed,
+                          .crash_after_steps = scenario.crash_after_steps,
+                          .images = scenario.images,
+                          .observer = options.observer};
+  return RunCrashCheck(bound->factory, workload, check);
+}
+
+}  // namespace powercut::props

@@ -1,0 +1,64 @@
+// Scenario: everything that determines one crash check, as plain data.
+//
+// A scenario names the engine stack and its parameters, the simulated SSD's settings,
+// an optional fault plan, an optional mutant (test builds only), the seed, the crash
+// instant, how many crash images to check, the workload and the verdict expected. It
+// is what a replay file holds (replay_file.h) and what `powercut replay` re-runs:
+// the same scenario gives the same result and trace hash on every machine.
+#ifndef POWERCUT_SCENARIO_SCENARIO_H_
+#define POWERCUT_SCENARIO_SCENARIO_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "bindings/engine_registry.h"
+#include "faults/fault_plan.h"
+#include "harness/crash_check.h"
+#include "harness/stack.h"
+#include "harness/workload.h"
+#include "sim/sim_ssd.h"
+#include "sim/trace.h"
+
+namespace powercut::props {
+
+enum class Verdict { kPass, kFail };
+
+struct Scenario {
+  std::string engine = "linear";
+  ParamList params;  // engine parameters, in order (bindings/engine_registry.h)
+  sim::SimSsdOptions ssd;
+  std::optional<faults::FaultPlan> faults;
+  std::string mutant;  // empty: none
+  uint64_t seed = 1;
+  std::optional<uint64_t> crash_after_steps;  // empty: drawn from the seed
+  uint32_t images = 4;
+  Workload workload;
+  Verdict expect = Verdict::kPass;
+  std::string comment;
+};
+
+// The logical device size the scenario's engine exposes (what workloads address).
+absl::StatusOr<uint64_t> LogicalSectors(const Scenario& scenario);
+
+// Checks everything a run needs (known engine and parameters, workload inside the
+// device, a known mutant available in this build, a valid fault plan).
+absl::Status Validate(const Scenario& scenario);
+
+struct ScenarioRunOptions {
+  // Receives every event of the run before the power cut.
+  std::function<void(const sim::TraceEvent&)> observer;
+};
+
+// Runs the scenario (activating its mutant in test builds). Fails (status) only on an
+// invalid scenario; a property failure is a result with passed == false.
+absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
+                                             const ScenarioRunOptions& options = {});
+
+}  // namespace powercut::props
+
+#endif  // POWERCUT_SCENARIO_SCENARIO_H_

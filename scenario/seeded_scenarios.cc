@@ -1,0 +1,186 @@
+#include "scenario/seeded_scenarios.h"
+
+#include "bindings/raid1/raid1_binding.h"
+#include "bindings/writecache/writecache_binding.h"
+#include "sim/prng.h"
+
+namespace powercut::props {
+namespace {
+
+WorkloadShape Shape(uint64_t device_sectors, uint32_t alignment_sectors) {
+  WorkloadShape shape;
+  shape.device_sectors = device_sectors;
+  shape.clients = 3;
+  shape.max_ops = 60;
+  shape.max_io_sectors = 32;
+  shape.alignment_sectors = alignment_sectors;
+  return shape;
+}
+
+// A scenario for `seed` whose workload is drawn from the seed's "workload" stream.
+Scenario Seeded(std::string engine, uint64_t seed, const WorkloadShape& shape) {
+  Scenario scenario;
+  scenario.engine = std::move(engine);
+  scenario.seed = seed;
+  sim::Prng prng = sim::Prng(seed).Fork("workload");
+  scenario.workload = GenerateWorkload(prng, shape);
+  return scenario;
+}
+
+Scenario Linear(uint64_t seed) {
+  Scenario scenario = Seeded("linear", seed, Shape(2048, 0));
+  scenario.params = {{"logical_sectors", 2048}};
+  return scenario;
+}
+
+Scenario WriteCacheWith(const WriteCacheStackOptions& options, uint64_t seed) {
+  Scenario scenario = Seeded("writecache", seed,
+                             Shape(options.logical_sectors, options.params.block_size / 512));
+  scenario.params = WriteCacheParams(options);
+  scenario.ssd = options.ssd;
+  return scenario;
+}
+
+Scenario WriteCache(uint64_t seed) {
+  sim::Prng prng = sim::Prng(seed).Fork("writecache-options");
+  return WriteCacheWith(DrawWriteCacheOptions(prng, 1024), seed);
+}
+
+Scenario WriteCacheDrain(uint64_t seed) {
+  sim::Prng prng = sim::Prng(seed).Fork("writecache-drain-options");
+  Scenario scenario = WriteCacheWith(DrawDrainOptions(prng), seed);
+  // The windows this family hunts are short: the crash may fall anywhere in the run.
+  scenario.crash_after_steps = 1 + prng.Uniform(8 * scenario.workload.ops.size() + 16);
+  return scenario;
+}
+
+Scenario WriteCachePmem(uint64_t seed) {
+  sim::Prng prng = sim::Prng(seed).Fork("writecache-pmem-options");
+  return WriteCacheWith(DrawPmemOptions(prng, 1024), seed);
+}
+
+// Half the seeds of each raid1 family put the bitmap in a file on its own device, and
+// a third of them stop the array cleanly at one of the first flushes and assemble it
+// again. Each from a stream of its own, so the other draws of a seed do not change.
+void DrawBitmapAndRestart(uint64_t seed, Scenario& scenario) {
+  if (sim::Prng(seed).Fork("raid1-bitmap").Uniform(2) == 1) {
+    scenario.params.push_back({"external_bitmap", 1});
+  }
+  sim::Prng restart = sim::Prng(seed).Fork("raid1-restart");
+  if (restart.Uniform(3) == 0) scenario.params.push_back({"restart_at_flush", 1 + restart.Uniform(3)});
+}
+
+Scenario Raid1(uint64_t seed) {
+  Scenario scenario = Seeded("raid1", seed, Shape(2048, 0));
+  scenario.params = {{"mirrors", 2}, {"logical_sectors", 2048}};
+  DrawBitmapAndRestart(seed, scenario);
+  return scenario;
+}
+
+Scenario Raid1Faults(uint64_t seed) {
+  sim::Prng prng = sim::Prng(seed).Fork("raid1-faults-options");
+  const uint64_t mirrors = 2 + prng.Uniform(2);
+  const uint64_t chunks[] = {8, 32, 64, 256};
+  Scenario scenario = Seeded("raid1", seed, Shape(1024, 0));
+  scenario.params = {{"mirrors", mirrors},
+                     {"logical_sectors", 1024},
+                     {"chunk_sectors", chunks[prng.Uniform(4)]}};
+  // Slow members stretch the run over several daemon periods, so bits are cleared
+  // (and must be kept) while clients write, fail and flush.
+  if (const uint64_t slow = prng.Uniform(3); slow != 0) {
+    scenario.ssd.read_latency = {runtime::Microseconds(50), runtime::Milliseconds(40)};
+    scenario.ssd.write_latency = {runtime::Microseconds(50), runtime::Milliseconds(300 * slow * slow)};
+    scenario.ssd.flush_latency = {runtime::Microseconds(100), runtime::Milliseconds(400 * slow * slow)};
+  }
+  scenario.ssd.volatile_cache = prng.Uniform(5) != 0;
+  const uint64_t member = prng.Uniform(mirrors);
+  const uint64_t kind = prng.Uniform(4);
+  if (kind == 1 || kind == 3) {
+    faults::FaultPlan plan;
+    plan.io_error_ppm = static_cast<uint32_t>(10'000 + prng.Uniform(240'000));
+    const faults::FaultOps ops[] = {faults::kFaultAllOps, faults::kFaultWrite,
+                                    static_cast<faults::FaultOps>(faults::kFaultWrite |
+                                                                  faults::kFaultFlush)};
+    plan.io_error_ops = ops[prng.Uniform(3)];
+    scenario.faults = plan;
+    scenario.params.push_back({"fault_member", member});
+  }
+  if (kind >= 2) {
+    scenario.params.push_back({"vanish_member", 1 + (kind == 3 ? (member + 1) % mirrors : member)});
+    // Not before the first assembly is done (about eight IOs per member).
+    scenario.params.push_back({"vanish_after_ios", 16 + prng.Uniform(200)});
+    // A member gone for good while another one failed too would be a double failure of
+    // a two-way mirror, which no RAID1 survives.
+    const bool persists = prng.Uniform(3) == 0 && !(kind == 3 && mirrors == 2);
+    scenario.params.push_back({"vanish_persists", persists ? 1u : 0u});
+  }
+  if (prng.Uniform(3) == 0) {
+    scenario.params.push_back({"write_mostly_mask", uint64_t{1} << (mirrors - 1)});
+    scenario.params.push_back({"write_behind", prng.Uniform(2) * (1 + prng.Uniform(64))});
+  }
+  if (prng.Uniform(3) == 0) scenario.params.push_back({"tight_layout", 1});
+  DrawBitmapAndRestart(seed, scenario);
+  return scenario;
+}
+
+// Old devices put back at the recovery: a member as it was created (a full re-add,
+// I11) or, with a bitmap file, sometimes the file as it was created (stale: a full
+// resync, I10); for a third of the seeds another member vanishes before the power cut
+// (a bitmap-based re-add beside the full one); for half of them faulty members are
+// re-added while the array runs.
+Scenario Raid1ReAdd(uint64_t seed) {
+  sim::Prng prng = sim::Prng(seed).Fork("raid1-readd-options");
+  const uint64_t mirrors = 2 + prng.Uniform(2);
+  const uint64_t chunks[] = {8, 32, 64};
+  Scenario scenario = Seeded("raid1", seed, Shape(1024, 0));
+  scenario.params = {{"mirrors", mirrors},
+                     {"logical_sectors", 1024},
+                     {"chunk_sectors", chunks[prng.Uniform(3)]}};
+  const bool external = prng.Uniform(2) == 1;
+  if (external) scenario.params.push_back({"external_bitmap", 1});
+  const uint64_t old = 1 + prng.Uniform(mirrors);
+  const bool old_file = external && prng.Uniform(3) == 0;
+  const bool vanish = prng.Uniform(3) == 0;
+  // Half the seeds re-add faulty members while the array runs (from a stream of its
+  // own): a member vanishes if none does yet, comes back at one of the first flushes
+  // and is re-added (I11).
+  sim::Prng hot = sim::Prng(seed).Fork("raid1-hot-readd");
+  const bool hot_readd = hot.Uniform(2) == 0;
+  if (vanish || hot_readd) {
+    scenario.params.push_back({"vanish_member", 1 + old % mirrors});
+    scenario.params.push_back(
+        {"vanish_after_ios", hot_readd ? 10 + hot.Uniform(20) : 16 + prng.Uniform(200)});
+  }
+  if (hot_readd) scenario.params.push_back({"readd_at_flush", 1 + hot.Uniform(3)});
+  if (old_file) {
+    scenario.params.push_back({"old_bitmap_file", 1});
+  } else if (mirrors > 2 || !(vanish || hot_readd)) {
+    // (An old member beside a vanished one would leave two mirrors no current copy.)
+    scenario.params.push_back({"old_member", old});
+  }
+  return scenario;
+}
+
+}  // namespace
+
+const std::vector<ScenarioFamily>& ScenarioFamilies() {
+  static const std::vector<ScenarioFamily> families = {
+      {"linear", "linear", Linear},
+      {"writecache", "writecache", WriteCache},
+      {"writecache-drain", "writecache", WriteCacheDrain},
+      {"writecache-pmem", "writecache", WriteCachePmem},
+      {"raid1", "raid1", Raid1},
+      {"raid1-faults", "raid1", Raid1Faults},
+      {"raid1-readd", "raid1", Raid1ReAdd},
+  };
+  return families;
+}
+
+const ScenarioFamily* FindScenarioFamily(const std::string& name) {
+  for (const ScenarioFamily& family : ScenarioFamilies()) {
+    if (family.name == name) return &family;
+  }
+  return nullptr;
+}
+
+}  // namespace powercut::props

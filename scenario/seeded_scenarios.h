@@ -1,0 +1,61 @@
+// Seeded scenario families: what a campaign checks for one seed.
+//
+// A family turns a seed into a complete Scenario (engine parameters, SSD settings,
+// workload, and for some families the crash instant), so every seed a campaign or the
+// mutation matrix runs is also a replay file: a failure is reproduced by
+// `powercut replay` and minimised by `powercut shrink` like any other. The same seed
+// always gives the same scenario.
+//
+// Families:
+//   linear            the pass-through target over a 2048-sector SSD
+//   writecache        dm-writecache in SSD mode, parameters drawn per seed: caches of
+//                     one to ~300 blocks (some aged), any watermarks, frequent
+//                     autocommit, pauses, max_age, the cleaner, slow devices; IO
+//                     aligned to the drawn block size
+//   writecache-drain  a one- or three-block cache that writeback keeps emptying while
+//                     clients overwrite and flush, the crash anywhere in the run
+//   writecache-pmem   dm-writecache in pmem mode (the cache is persistent memory),
+//                     parameters drawn as for writecache, FUA writes durable
+//   raid1             two mirrors with the write-intent bitmap, internal (a copy on
+//                     each member) or, for half the seeds, external (a bitmap file on
+//                     its own device); for a third of the seeds one of the first
+//                     flushes stops the array cleanly and assembles it again
+//   raid1-faults      two or three mirrors, bitmap and clean restart drawn as for raid1,
+//                     chunk sizes drawn, sometimes slow members
+//                     (the daemon clears bits mid-run), IO errors on a member, a member
+//                     vanishing (sometimes for good: a degraded assembly), a
+//                     write-mostly member with or without write-behind, a tight layout
+//                     (data right after the bitmap)
+//   raid1-readd       two or three mirrors; at the recovery a member is put back as it
+//                     was created (a full re-add) or, with a bitmap file, the file is
+//                     (stale: a full resync); sometimes another member vanished before
+//                     the power cut (a bitmap-based re-add beside it); for half the
+//                     seeds a vanished member comes back at one of the first flushes and
+//                     is re-added while the array runs
+#ifndef POWERCUT_SCENARIO_SEEDED_SCENARIOS_H_
+#define POWERCUT_SCENARIO_SEEDED_SCENARIOS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "scenario/scenario.h"
+
+namespace powercut::props {
+
+struct ScenarioFamily {
+  std::string name;    // e.g. "writecache-drain"
+  std::string engine;  // the Scenario::engine it draws, e.g. "writecache"
+  std::function<Scenario(uint64_t seed)> draw;
+};
+
+// Every family, in the order campaigns run them.
+const std::vector<ScenarioFamily>& ScenarioFamilies();
+
+// The family called `name`, or nullptr.
+const ScenarioFamily* FindScenarioFamily(const std::string& name);
+
+}  // namespace powercut::props
+
+#endif  // POWERCUT_SCENARIO_SEEDED_SCENARIOS_H_

@@ -1,0 +1,23 @@
+#include "tools/powercut/failure_json.h"
+
+#include <string>
+
+namespace powercut::tools {
+
+nlohmann::json FailureJson(const props::Failure& failure) {
+  nlohmann::json json = {{"kind", std::string(props::FailureKindName(failure.kind))},
+                         {"group", failure.Group()},
+                         {"phase", std::string(props::FailurePhaseName(failure.phase))},
+                         {"image", nullptr},
+                         {"invariant", nullptr},
+                         {"device", nullptr},
+                         {"sector", nullptr},
+                         {"text", failure.text}};
+  if (failure.image) json["image"] = *failure.image;
+  if (!failure.invariant.empty()) json["invariant"] = failure.invariant;
+  if (!failure.device.empty()) json["device"] = failure.device;
+  if (failure.sector) json["sector"] = *failure.sector;
+  return json;
+}
+
+}  // namespace powercut::tools
