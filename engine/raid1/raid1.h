@@ -28,7 +28,7 @@
 // every member (I3). A write to the file that fails fails the request that needed it
 // (md kicks the bitmap: marks it stale and runs without it; not modelled).
 //
-// Writes follow BITMAP.md "Write ordering": StartWrite (in memory), unplug (every page
+// Writes follow docs/raid1.md ("The write path"): StartWrite (in memory), unplug (every page
 // the bitmap hands over is written to every in-sync member with PREFLUSH|FUA, or to the
 // file with FUA, and waited for: I2), the data writes to every in-sync mirror (flags
 // passed through, so FUA on the array is FUA on every mirror), EndWrite, acknowledge. Flush goes to every in-sync

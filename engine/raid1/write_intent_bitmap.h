@@ -17,7 +17,7 @@
 //     RESYNC: a resync of the chunk is running. Either one stops the counter from
 //     decaying, so the bit stays set until the chunk is resynced (I13).
 //
-// The protocol for one RAID1 write (BITMAP.md, "Write ordering"):
+// The protocol for one RAID1 write (docs/raid1.md, "The write path"):
 //   1. StartWrite(range)                       -- sets bits in memory, pages DIRTY
 //   2. TakeUnplugWrites(); write each page to every active member (PREFLUSH+FUA) or
 //      the file, after earlier bitmap writes, and wait for all of them      (I2)

@@ -1,4 +1,4 @@
-// The in-memory write-intent bitmap, one rule of BITMAP.md per test. Test names state
+// The in-memory write-intent bitmap, one rule of docs/raid1.md per test. Test names state
 // the guarantee; the invariant they cover (I1..I14) is in the name or the comment.
 #include "engine/raid1/write_intent_bitmap.h"
 
