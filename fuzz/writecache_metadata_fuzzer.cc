@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const powercut::inspect::WriteCacheReportOptions options{.origin_sectors = origin_sectors};
   if (!powercut::inspect::WriteCacheReport("fuzz", bytes, options).ok()) std::abort();
   const powercut::inspect::WriteCacheSummary summary =
-      powercut::tools::SummariseWriteCache(*parsed, bytes, options);
+      powercut::inspect::SummariseWriteCache(*parsed, bytes, options);
   if (summary.committed + summary.uncommitted + summary.free != parsed->superblock.n_blocks ||
       summary.cached_blocks > summary.committed ||
       summary.duplicates != summary.committed - summary.cached_blocks ||
