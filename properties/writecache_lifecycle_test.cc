@@ -191,18 +191,12 @@ class LifecycleStack : public Stack {
   }
 
   CrashImages SampleCrash(sim::Prng& prng) const override {
-    CrashImages images;
-    images.disks.push_back(origin_->CrashState().Sample(prng));
-    if (pmem_) {
-      images.pmems.push_back(pmem_->CrashState().Sample(prng));
-    } else {
-      images.disks.push_back(cache_->CrashState().Sample(prng));
-    }
-    return images;
+    return SampleWriteCacheCrash(*origin_, cache_.get(), pmem_.get(), prng);
   }
 
-  // pmem-mode FUA writes commit before they are acknowledged; SSD-mode ones do not.
-  OracleOptions oracle_options() const override { return OracleOptions{.fua_is_durable = pmem_ != nullptr}; }
+  OracleOptions oracle_options() const override {
+    return WriteCacheOracleOptions(pmem_ ? writecache::Mode::kPmem : writecache::Mode::kSsd);
+  }
 
  private:
   std::unique_ptr<writecache::WriteCache> NewTable() {

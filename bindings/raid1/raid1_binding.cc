@@ -212,8 +212,10 @@ class Raid1Stack : public Stack {
   absl::Status Start() override {
     if (options_.check_invariants && recovering_) {
       if (!before_->violations.empty()) {
-        return InvariantViolation(FailurePhase::kRun, absl::StrCat("raid1 invariant violated before the power cut: ",
-                                                before_->violations.front()));
+        return InvariantViolation(
+            FailurePhase::kRun,
+            absl::StrCat("raid1 invariant violated before the power cut: ",
+                         before_->violations.front()));
       }
       std::vector<const sim::DiskImage*> left = Images(/*in_sync_only=*/false);
       const sim::DiskImage* left_file = BitmapFile(/*durable=*/true);
@@ -222,7 +224,9 @@ class Raid1Stack : public Stack {
         if (left_file != nullptr) left_file = &left_->disks[left.size()];
       }
       if (auto problem = CheckRaid1CrashImages(geometry_, left, left_file)) {
-        return InvariantViolation(FailurePhase::kCrashImage, absl::StrCat("raid1 crash image: ", *problem));
+        return InvariantViolation(
+            FailurePhase::kCrashImage,
+            absl::StrCat("raid1 crash image: ", *problem));
       }
     }
     std::optional<Raid1AssemblyDemand> demand;
@@ -237,14 +241,20 @@ class Raid1Stack : public Stack {
     if (absl::Status s = array_->array().Assemble(); !s.ok()) return s;
     if (!demand) return absl::OkStatus();
     if (!own_->violations.empty()) {
-      return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("raid1 invariant violated during recovery: ",
-                                              own_->violations.front()));
+      return InvariantViolation(
+          FailurePhase::kRecovery,
+          absl::StrCat("raid1 invariant violated during recovery: ",
+                       own_->violations.front()));
     }
     if (auto problem = CheckAssembly(*demand, array_->array(), *own_)) {
-      return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("raid1 assembly: ", *problem));
+      return InvariantViolation(
+          FailurePhase::kRecovery,
+          absl::StrCat("raid1 assembly: ", *problem));
     }
     if (auto problem = CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))) {
-      return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("raid1 recovery: ", *problem));
+      return InvariantViolation(
+          FailurePhase::kRecovery,
+          absl::StrCat("raid1 recovery: ", *problem));
     }
     const raid1::Raid1Array& array = array_->array();
     if (array.degraded()) return absl::OkStatus();  // bits are kept for the re-add (I7)
@@ -253,22 +263,29 @@ class Raid1Stack : public Stack {
     world_.scheduler().SleepFor(3 * runtime::Seconds(options_.daemon_sleep_s) + io_time +
                                 runtime::Milliseconds(1));
     if (!own_->violations.empty()) {
-      return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("raid1 invariant violated while idle after recovery: ",
-                                              own_->violations.front()));
+      return InvariantViolation(
+          FailurePhase::kRecovery,
+          absl::StrCat("raid1 invariant violated while idle after recovery: ",
+                       own_->violations.front()));
     }
     if (auto problem = CheckBitmapsClear(geometry_, Images(/*in_sync_only=*/true),
                                          BitmapFile(/*durable=*/false))) {
-      return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("raid1 recovery: ", *problem));
+      return InvariantViolation(
+          FailurePhase::kRecovery,
+          absl::StrCat("raid1 recovery: ", *problem));
     }
     for (uint64_t chunk = 0; chunk < geometry_.bitmap.chunks; ++chunk) {
       if (array.bitmap().counter(chunk) != 0) {
-        return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("raid1 recovery: I12: chunk ", chunk,
-                                                "'s counter is ", array.bitmap().counter(chunk),
-                                                " after three idle daemon periods"));
+        return InvariantViolation(
+            FailurePhase::kRecovery,
+            absl::StrCat("raid1 recovery: I12: chunk ", chunk,
+                         "'s counter is ", array.bitmap().counter(chunk),
+                         " after three idle daemon periods"));
       }
     }
     return CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))
-               ? InvariantViolation(FailurePhase::kRecovery, "raid1 recovery: I12: mirrors differ after idle periods")
+               ? InvariantViolation(FailurePhase::kRecovery,
+                                    "raid1 recovery: I12: mirrors differ after idle periods")
                : absl::OkStatus();
   }
 
@@ -533,7 +550,7 @@ const std::vector<ParamField<Raid1StackOptions>>& Raid1Fields() {
 }
 
 // The checks a scenario's options must pass beyond each parameter's range.
-absl::StatusOr<raid1::Raid1Geometry> CheckRaid1Options(const Raid1StackOptions& options) {
+absl::Status CheckRaid1Options(const Raid1StackOptions& options) {
   absl::StatusOr<raid1::Raid1Geometry> geometry = Raid1StackGeometry(options);
   if (!geometry.ok()) return geometry.status();
   if (options.fault_member >= options.mirrors || options.vanish_member > options.mirrors) {
@@ -560,13 +577,8 @@ absl::StatusOr<raid1::Raid1Geometry> CheckRaid1Options(const Raid1StackOptions& 
                                                    " names members beyond ", options.mirrors - 1));
   }
   // Fault sectors address the member below the array.
-  if (options.faults) {
-    if (absl::Status valid = faults::Validate(*options.faults, geometry->member_sectors);
-        !valid.ok()) {
-      return valid;
-    }
-  }
-  return geometry;
+  if (options.faults) return faults::Validate(*options.faults, geometry->member_sectors);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -581,10 +593,7 @@ const EngineEntry& Raid1Engine() {
         Raid1StackOptions options = OptionsFromParams(Raid1Fields(), values);
         options.ssd = environment.ssd;
         options.faults = environment.faults;
-        if (absl::StatusOr<raid1::Raid1Geometry> checked = CheckRaid1Options(options);
-            !checked.ok()) {
-          return checked.status();
-        }
+        if (absl::Status valid = CheckRaid1Options(options); !valid.ok()) return valid;
         return BoundEngine{Raid1StackFactory(options), options.logical_sectors};
       },
   };

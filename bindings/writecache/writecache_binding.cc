@@ -8,7 +8,6 @@
 #include "engine/writecache/writecache.h"
 #include "harness/sector_stamp.h"
 #include "invariants/writecache_invariants.h"
-#include "sim/sim_pmem.h"
 
 namespace powercut::props {
 namespace {
@@ -51,15 +50,19 @@ class WriteCacheStack : public Stack {
     if (options_.check_invariants && recovering_) {
       // What the run before the power cut did ...
       if (!violations_->found.empty()) {
-        return InvariantViolation(FailurePhase::kRun, absl::StrCat("writecache invariant violated before the power cut: ",
-                                                violations_->found.front()));
+        return InvariantViolation(
+            FailurePhase::kRun,
+            absl::StrCat("writecache invariant violated before the power cut: ",
+                         violations_->found.front()));
       }
       // ... and what the crash left on the cache device.
       auto check_image = [start](const auto& durable) -> absl::Status {
         absl::StatusOr<writecache::ParsedMetadata> image = ReadCacheMetadata(durable, start);
         if (!image.ok()) return absl::OkStatus();
         if (auto problem = CheckCommittedData(durable, start, *image)) {
-          return InvariantViolation(FailurePhase::kCrashImage, absl::StrCat("writecache crash image: ", *problem));
+          return InvariantViolation(
+              FailurePhase::kCrashImage,
+              absl::StrCat("writecache crash image: ", *problem));
         }
         return absl::OkStatus();
       };
@@ -76,15 +79,19 @@ class WriteCacheStack : public Stack {
             engine_->error().ToString()));
       }
       if (recovering_ && !own_trace_->found.empty()) {
-        return InvariantViolation(FailurePhase::kRecovery, absl::StrCat("writecache invariant violated during recovery: ",
-                                                own_trace_->found.front()));
+        return InvariantViolation(
+            FailurePhase::kRecovery,
+            absl::StrCat("writecache invariant violated during recovery: ",
+                         own_trace_->found.front()));
       }
       absl::StatusOr<writecache::ParsedMetadata> after =
           pmem_ ? ReadCacheMetadata(std::span<const std::byte>(pmem_->visible()), start)
                 : ReadCacheMetadata(cache_->visible(), start);
       if (!after.ok()) {
-        return InvariantViolation(phase, absl::StrCat("writecache: unreadable metadata after start: ",
-                                                after.status().ToString()));
+        return InvariantViolation(
+            phase,
+            absl::StrCat("writecache: unreadable metadata after start: ",
+                         after.status().ToString()));
       }
       if (auto problem = CheckRecovered(*after)) {
         return InvariantViolation(phase, absl::StrCat("writecache recovery: ", *problem));
@@ -92,27 +99,20 @@ class WriteCacheStack : public Stack {
       uint64_t free = 0;
       for (const writecache::MemoryEntry& e : after->entries) free += e.seq_count == writecache::kFreeSeq;
       if (free != engine_->free_blocks()) {
-        return InvariantViolation(phase, absl::StrCat("writecache recovery: the engine counts ",
-                                                engine_->free_blocks(), " free blocks, its metadata ",
-                                                free));
+        return InvariantViolation(
+            phase, absl::StrCat("writecache recovery: the engine counts ", engine_->free_blocks(),
+                                " free blocks, its metadata ", free));
       }
     }
     return absl::OkStatus();
   }
 
   CrashImages SampleCrash(sim::Prng& prng) const override {
-    CrashImages images;
-    images.disks.push_back(origin_->CrashState().Sample(prng));
-    if (pmem_) {
-      images.pmems.push_back(pmem_->CrashState().Sample(prng));
-    } else {
-      images.disks.push_back(cache_->CrashState().Sample(prng));
-    }
-    return images;
+    return SampleWriteCacheCrash(*origin_, cache_.get(), pmem_.get(), prng);
   }
 
   OracleOptions oracle_options() const override {
-    return OracleOptions{.fua_is_durable = options_.params.mode == writecache::Mode::kPmem};
+    return WriteCacheOracleOptions(options_.params.mode);
   }
 
  private:
@@ -158,6 +158,22 @@ sim::DiskImage FormattedCache(const WriteCacheStackOptions& options, uint64_t se
 }
 
 }  // namespace
+
+CrashImages SampleWriteCacheCrash(const sim::SimSsd& origin, const sim::SimSsd* cache,
+                                  const sim::SimPmem* pmem, sim::Prng& prng) {
+  CrashImages images;
+  images.disks.push_back(origin.CrashState().Sample(prng));
+  if (pmem != nullptr) {
+    images.pmems.push_back(pmem->CrashState().Sample(prng));
+  } else {
+    images.disks.push_back(cache->CrashState().Sample(prng));
+  }
+  return images;
+}
+
+OracleOptions WriteCacheOracleOptions(writecache::Mode mode) {
+  return OracleOptions{.fua_is_durable = mode == writecache::Mode::kPmem};
+}
 
 uint64_t WriteCacheCacheSectors(const WriteCacheStackOptions& options) {
   const uint32_t bs = options.params.block_size;

@@ -38,11 +38,11 @@ absl::StatusOr<std::vector<props::ScenarioFamily>> SelectFamilies(const std::str
   for (absl::string_view name : absl::StrSplit(engines, ',', absl::SkipWhitespace())) {
     name = absl::StripAsciiWhitespace(name);
     if (props::FindEngine(name) == nullptr) {
-      const bool is_family = props::FindScenarioFamily(std::string(name)) != nullptr;
-      absl::StatusOr<const props::EngineEntry*> known = props::LookUpEngine(name);
-      return absl::InvalidArgumentError(
-          is_family ? absl::StrCat("'", name, "' is a scenario family, not an engine: use --families")
-                    : std::string(known.status().message()));
+      if (props::FindScenarioFamily(std::string(name)) != nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("'", name, "' is a scenario family, not an engine: use --families"));
+      }
+      return props::LookUpEngine(name).status();
     }
     engine_names.emplace_back(name);
   }
