@@ -10,6 +10,8 @@ namespace powercut::props {
 namespace {
 
 constexpr runtime::Nanos kRunLimit = runtime::Seconds(3600);
+// The actor of the events that mark the check's sections in the trace.
+constexpr std::string_view kCheckActor = "check";
 constexpr uint64_t kReadChunkSectors = 64;
 constexpr uint64_t kReadsInFlight = 8;
 
@@ -110,6 +112,8 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
     Fail(result, Failure{.kind = KindOfRunStatus(run),
                          .text = absl::StrCat("The run failed before the crash: ", run.ToString())});
   }
+  world.Record(kCheckActor, "power.cut", result.crash_step, 0, 0,
+               result.crashed_mid_run ? "mid-run" : "after the workload");
   result.trace_hash = world.trace().hash();
   if (result.passed && !oracle.read_violations().empty()) {
     const OracleViolation& bad = oracle.read_violations().front();
@@ -123,17 +127,22 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
     return result;
   }
 
+  // Each image's draws go into the trace (kept, dropped and torn writes, pmem lines).
   sim::Prng image_prng = world.ForkPrng("crash-images");
   std::vector<CrashImages> crashes;
   for (uint32_t i = 0; i < std::max<uint32_t>(options.images, 1); ++i) {
+    world.Record(kCheckActor, "crash.image", i);
     crashes.push_back((*stack)->SampleCrash(image_prng));
   }
+  result.trace_hash = world.trace().hash();
   world.Halt();
   stack->reset();
 
   for (size_t i = 0; i < crashes.size() && result.passed; ++i) {
     const uint32_t image = static_cast<uint32_t>(i);
-    sim::World after(sim::Mix64(options.seed ^ (i + 1)));
+    sim::World after(world.ForkPrng(absl::StrCat("recovery-", i)).Next());
+    if (options.observer) after.trace().set_observer(options.observer);
+    after.Record(kCheckActor, "recovery", i);
     absl::StatusOr<std::unique_ptr<Stack>> recovered = factory(after, &crashes[i]);
     if (!recovered.ok()) {
       Fail(result, Failure{.kind = FailureKind::kRecoveryRefused,
@@ -162,6 +171,7 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
                                                 " did not finish: ", verify.ToString())});
     }
     after.Halt();
+    result.trace_hash = sim::Mix64(result.trace_hash ^ after.trace().hash());
     ++result.images_checked;
   }
   if (!result.passed) {

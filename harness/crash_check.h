@@ -4,10 +4,17 @@
 //   2. Cut the power after a number of scheduling steps (given, or drawn from the seed;
 //      if the workload finishes first, the cut comes after it).
 //   3. Draw `images` crash images; for each, build a fresh stack from it in a new
-//      World, Start() it (recovery) and read back the whole logical device.
+//      World (seeded from the labelled fork "recovery-K" of the first), Start() it
+//      (recovery) and read back the whole logical device.
 //   4. Judge every sector with the BlockOracle; reads during the run were judged live.
 // Any engine error (deadlock, hang, exception, a Start() failure) is a failure too;
 // every failure is a typed record (harness/failure.h).
+//
+// The trace covers the whole check: the run, then (actor "check") a "power.cut" event,
+// for each image a "crash.image" event followed by what its draw kept, dropped or tore
+// on each device (SimSsd/SimPmem::SampleCrashImage), then for each recovered image a
+// "recovery" event at the start of its world followed by every event of the recovery
+// and the read-back. The trace hash folds in every world's hash.
 //
 // Deterministic: the same stack, workload and options give the same result and trace
 // hash on every machine.
@@ -30,7 +37,8 @@ struct CrashCheckOptions {
   uint64_t seed = 1;
   std::optional<uint64_t> crash_after_steps;
   uint32_t images = 4;
-  // Receives every trace event of the run up to the power cut (timelines, traces).
+  // Receives every trace event of the check, in order (timelines, traces); the
+  // sections are marked by events of actor "check" (see above).
   std::function<void(const sim::TraceEvent&)> observer;
 };
 

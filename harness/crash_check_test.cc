@@ -1,8 +1,12 @@
 #include "harness/crash_check.h"
 
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "bindings/linear/linear_binding.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "bindings/linear/linear_binding.h"
 
 namespace powercut::props {
 namespace {
@@ -37,6 +41,50 @@ TEST(CrashCheck, DifferentSeedsGiveDifferentRuns) {
                                      {.seed = 1, .crash_after_steps = 1'000'000});
   CrashCheckResult b = RunCrashCheck(LinearStackFactory(SmallLinear()), workload,
                                      {.seed = 2, .crash_after_steps = 1'000'000});
+  EXPECT_NE(a.trace_hash, b.trace_hash);
+}
+
+TEST(CrashCheck, TheTraceCoversEachCrashImageAndEachRecovery) {
+  std::vector<std::string> sections;
+  uint64_t crash_events = 0, events_after_recovery = 0;
+  bool recovering = false;
+  CrashCheckOptions options{.seed = 3, .images = 2};
+  options.observer = [&](const sim::TraceEvent& event) {
+    if (event.actor == "check") {
+      sections.push_back(absl::StrCat(std::string(event.op), " ", event.id));
+      recovering = event.op == "recovery";
+      return;
+    }
+    crash_events += event.op.starts_with("crash.");
+    events_after_recovery += recovering;
+  };
+  CrashCheckResult result =
+      RunCrashCheck(LinearStackFactory(SmallLinear()), SomeWorkload(3), options);
+  ASSERT_TRUE(result.passed) << result.failure.text;
+  ASSERT_EQ(sections.size(), 5u);
+  EXPECT_THAT(sections[0], ::testing::StartsWith("power.cut "));
+  EXPECT_EQ(sections[1], "crash.image 0");
+  EXPECT_EQ(sections[2], "crash.image 1");
+  EXPECT_EQ(sections[3], "recovery 0");
+  EXPECT_EQ(sections[4], "recovery 1");
+  EXPECT_GT(crash_events, 0u);           // kept / dropped / torn pending writes
+  EXPECT_GT(events_after_recovery, 0u);  // the recovery worlds' reads
+}
+
+TEST(CrashCheck, TheTraceHashCoversTheRecovery) {
+  // The same run, power cut and images; only the recovered stack's reads are slower.
+  LinearStackOptions slower = SmallLinear();
+  slower.ssd.read_latency = {runtime::Microseconds(50), runtime::Microseconds(60)};
+  const StackFactory fast = LinearStackFactory(SmallLinear());
+  const StackFactory slow_recovery = [fast, slow = LinearStackFactory(slower)](
+                                         sim::World& world, const CrashImages* from) {
+    return from == nullptr ? fast(world, from) : slow(world, from);
+  };
+  const Workload workload = SomeWorkload(6);
+  CrashCheckResult a = RunCrashCheck(fast, workload, {.seed = 6, .images = 1});
+  CrashCheckResult b = RunCrashCheck(slow_recovery, workload, {.seed = 6, .images = 1});
+  ASSERT_TRUE(a.passed && b.passed);
+  EXPECT_EQ(a.crash_step, b.crash_step);
   EXPECT_NE(a.trace_hash, b.trace_hash);
 }
 

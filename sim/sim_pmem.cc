@@ -305,4 +305,17 @@ PmemCrashState SimPmem::CrashState() const {
   return PmemCrashState(durable_, std::move(lines));
 }
 
+std::vector<std::byte> SimPmem::SampleCrashImage(Prng& prng) const {
+  const PmemCrashState state = CrashState();
+  const std::vector<uint32_t> choice = state.SampleChoice(prng);
+  for (size_t i = 0; i < choice.size(); ++i) {
+    const PmemCrashState::Line& line = state.lines()[i];
+    if (line.guaranteed == line.history.size()) continue;  // no choice: all fenced
+    const std::string flags = absl::StrCat("kept ", choice[i], "/", line.history.size(),
+                                           " stores (", line.guaranteed, " fenced)");
+    world_.Record(name(), "crash.line", line.index, 0, 0, flags);
+  }
+  return state.Build(choice);
+}
+
 }  // namespace powercut::sim

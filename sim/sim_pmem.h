@@ -152,6 +152,10 @@ class SimPmem : public io::PersistentMemory {
   std::vector<std::byte> DurableImage() const { return durable_; }
   // What a power cut now could leave behind.
   PmemCrashState CrashState() const;
+  // One seeded crash image (CrashState().Sample), recording in the world's trace, for
+  // each line that had a choice, how many of its stores the crash kept: "crash.line",
+  // id = line number, flags "kept K/N stores (F fenced)".
+  std::vector<std::byte> SampleCrashImage(Prng& prng) const;
 
   // Lines whose content is not all durable, and flush requests awaiting a fence.
   size_t lines_with_history() const { return lines_.size(); }

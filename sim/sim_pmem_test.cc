@@ -100,6 +100,26 @@ TEST(SimPmem, UnflushedStoreMayOrMayNotPersist) {
   EXPECT_GT(lost, 0);
 }
 
+TEST(SimPmem, SampledCrashImagesAreTracedLineByLineAndMatchTheCrashState) {
+  World world(1);
+  std::vector<std::string> lines;
+  world.trace().set_observer([&](const TraceEvent& event) {
+    if (event.op == "crash.line") lines.push_back(Trace::Format(event));
+  });
+  auto pmem = MakePmem(world);
+  RunInFiber(world, [&] {
+    pmem->Store(0, Bytes(8, 0x33));  // line 0: one store, nothing fenced
+    pmem->Store(64, Bytes(64, 0x11));
+    pmem->Flush(64, 64);
+    pmem->Fence();  // line 1: durable, no choice
+  });
+  Prng a(9), b(9);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(pmem->SampleCrashImage(a), pmem->CrashState().Sample(b));
+  ASSERT_EQ(lines.size(), 20u);  // only line 0 had a choice
+  EXPECT_NE(lines[0].find("pmem0"), std::string::npos);
+  EXPECT_NE(lines[0].find("/1 stores (0 fenced)"), std::string::npos) << lines[0];
+}
+
 TEST(SimPmem, FlushedButNotFencedStoreIsNotGuaranteed) {
   World world(1);
   auto pmem = MakePmem(world);

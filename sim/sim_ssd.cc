@@ -170,6 +170,24 @@ void SimSsd::SubmitFlush(io::IoCallback done) {
   RunFlush(id, "flush.done", [done = std::move(done)]() mutable { done(absl::OkStatus()); });
 }
 
+DiskImage SimSsd::SampleCrashImage(Prng& prng) const {
+  return CrashState().Sample(prng, [this](const PendingFate& fate) {
+    const PendingWrite& write = *fate.write;
+    const bool in_flight = write.complete_seq == kStillInFlight;
+    if (fate.kept_sectors == 0) {
+      world_.Record(name(), "crash.dropped", write.id, write.sector, write.sectors,
+                    in_flight ? "in-flight" : "");
+    } else if (fate.kept_sectors == fate.live_sectors) {
+      world_.Record(name(), "crash.kept", write.id, write.sector, write.sectors,
+                    in_flight ? "in-flight" : "");
+    } else {
+      const std::string flags = absl::StrCat("kept ", fate.kept_sectors, "/", fate.live_sectors,
+                                             in_flight ? " in-flight" : "");
+      world_.Record(name(), "crash.torn", write.id, write.sector, write.sectors, flags);
+    }
+  });
+}
+
 SsdCrashState SimSsd::CrashState() const {
   std::vector<PendingWrite> pending(unflushed_.begin(), unflushed_.end());
   const size_t completed = pending.size();

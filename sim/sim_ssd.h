@@ -75,6 +75,10 @@ class SimSsd : public io::BlockDevice {
   const DiskImage& visible() const { return visible_; }
   // What a power cut now could leave behind.
   SsdCrashState CrashState() const;
+  // One seeded crash image (CrashState().Sample), recording in the world's trace what
+  // it did with each pending write: "crash.kept", "crash.dropped" or "crash.torn"
+  // (flags: sectors kept of live ones), id and range of the write.
+  DiskImage SampleCrashImage(Prng& prng) const;
 
   size_t writes_in_flight() const { return slots_.size() - free_slots_.size(); }
   size_t unflushed_writes() const { return unflushed_.size(); }

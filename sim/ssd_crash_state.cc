@@ -58,7 +58,7 @@ void PendingWrite::ApplyTo(DiskImage& image) const {
   }
 }
 
-DiskImage SsdCrashState::Sample(Prng& prng) const {
+DiskImage SsdCrashState::Sample(Prng& prng, const FateVisitor& fates) const {
   const uint64_t keep_quarters = prng.Uniform(5);  // 0..4 quarters of pending pieces kept
   // (sector, index into pending_) of every surviving piece; sorted below, so the
   // writes of one sector stay in pending_ order.
@@ -67,11 +67,17 @@ DiskImage SsdCrashState::Sample(Prng& prng) const {
     const PendingWrite& write = pending_[w];
     const bool torn = prng.Chance(1, 4);
     const bool whole_kept = prng.Chance(keep_quarters, 4);
+    PendingFate fate{.write = &write, .torn = torn};
     for (uint64_t i = 0; i < write.sectors; ++i) {
       if (!write.live(i)) continue;
+      ++fate.live_sectors;
       const bool kept = torn ? prng.Chance(keep_quarters, 4) : whole_kept;
-      if (kept) survivors.emplace_back(write.sector + i, w);
+      if (kept) {
+        survivors.emplace_back(write.sector + i, w);
+        ++fate.kept_sectors;
+      }
     }
+    if (fates) fates(fate);
   }
   std::sort(survivors.begin(), survivors.end());
   DiskImage image = durable_;

@@ -11,7 +11,7 @@
 // order). A write fully overwritten by a later durable write is no longer pending for
 // those sectors.
 //
-//   - Sample(prng): one seeded crash image. The fraction of pending writes kept is
+//   - Sample(prng, fates): one seeded crash image (and what it did with each write). The fraction of pending writes kept is
 //     itself drawn per crash (none, a quarter, half, three quarters, all), so both
 //     "everything lost" and "everything landed" are explored often.
 //   - EnumerateTorn: every distinct image of the full model (per-sector choices).
@@ -60,9 +60,20 @@ struct PendingWrite {
   void ApplyRange(DiskImage& image, uint64_t first, uint64_t end) const;
 };
 
+// What one sampled crash drew for one pending write: how many of its live sectors
+// survived the draw (a survivor still lies under any superseding survivor), and whether
+// its sectors were drawn one by one (torn).
+struct PendingFate {
+  const PendingWrite* write = nullptr;
+  uint64_t live_sectors = 0;
+  uint64_t kept_sectors = 0;
+  bool torn = false;
+};
+
 class SsdCrashState {
  public:
   using Visitor = std::function<void(const DiskImage&)>;
+  using FateVisitor = std::function<void(const PendingFate&)>;
 
   // `pending`: completed writes in completion order, then in-flight ones by submission.
   SsdCrashState(DiskImage durable, std::vector<PendingWrite> pending)
@@ -71,7 +82,9 @@ class SsdCrashState {
   const DiskImage& durable() const { return durable_; }
   const std::vector<PendingWrite>& pending() const { return pending_; }
 
-  DiskImage Sample(Prng& prng) const;
+  // `fates`, if set, sees what the draw did with each pending write, in order. It
+  // observes only: the image and the draws are the same with or without it.
+  DiskImage Sample(Prng& prng, const FateVisitor& fates = nullptr) const;
 
   // Number of distinct images under the torn model (saturates at UINT64_MAX).
   uint64_t CountTorn() const;

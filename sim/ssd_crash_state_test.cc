@@ -56,6 +56,42 @@ TEST(SsdCrashState, APendingWriteMaySurviveWholeTornOrNotAtAll) {
   EXPECT_EQ(state.CountTorn(), 8u);
 }
 
+TEST(SsdCrashState, TheFatesOfPendingWritesDescribeTheDrawWithoutChangingIt) {
+  const SsdCrashState state(DiskImage(4), {Write(1, 0, {1, 1, 1, 1}, 1, 2),
+                                           Write(2, 2, {2, 2}, 3, kStillInFlight)});
+  Prng plain(5), observed(5);
+  bool saw_whole = false, saw_dropped = false, saw_torn = false;
+  for (int i = 0; i < 200; ++i) {
+    std::vector<PendingFate> fates;
+    const DiskImage a = state.Sample(plain);
+    const DiskImage b =
+        state.Sample(observed, [&](const PendingFate& fate) { fates.push_back(fate); });
+    EXPECT_EQ(Render(a, 4), Render(b, 4));
+    ASSERT_EQ(fates.size(), 2u);
+    EXPECT_EQ(fates[0].write->id, 1u);
+    EXPECT_EQ(fates[1].write->id, 2u);
+    for (const PendingFate& fate : fates) {
+      EXPECT_EQ(fate.live_sectors, fate.write->sectors);
+      EXPECT_LE(fate.kept_sectors, fate.live_sectors);
+      if (!fate.torn) {
+        EXPECT_TRUE(fate.kept_sectors == 0 || fate.kept_sectors == fate.live_sectors);
+      }
+      saw_whole |= fate.kept_sectors == fate.live_sectors;
+      saw_dropped |= fate.kept_sectors == 0;
+      saw_torn |= fate.torn;
+    }
+    // Write 1 alone covers sectors 0 and 1: they show it exactly when it kept them all
+    // (untorn) and hold zeroes when it was dropped.
+    if (!fates[0].torn && fates[0].kept_sectors == 4) {
+      EXPECT_EQ(Render(b, 4).substr(0, 2), "11");
+    }
+    if (fates[0].kept_sectors == 0) {
+      EXPECT_EQ(Render(b, 4).substr(0, 2), "..");
+    }
+  }
+  EXPECT_TRUE(saw_whole && saw_dropped && saw_torn);
+}
+
 TEST(SsdCrashState, OlderDataNeverLandsOnTopOfASupersedingWrite) {
   // Write 1 completed (seq 2) before write 2 was submitted (seq 3): never "1" on top
   // when 2 also survived; but either alone may survive.

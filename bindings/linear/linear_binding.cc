@@ -26,7 +26,7 @@ class LinearStack : public Stack {
   absl::Status Start() override { return absl::OkStatus(); }
   CrashImages SampleCrash(sim::Prng& prng) const override {
     CrashImages images;
-    images.disks.push_back(ssd_->CrashState().Sample(prng));
+    images.disks.push_back(ssd_->SampleCrashImage(prng));
     return images;
   }
 

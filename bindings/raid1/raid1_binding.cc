@@ -291,8 +291,8 @@ class Raid1Stack : public Stack {
 
   CrashImages SampleCrash(sim::Prng& prng) const override {
     CrashImages images;
-    for (const auto& member : members_) images.disks.push_back(member->CrashState().Sample(prng));
-    if (bitmap_file_) images.disks.push_back(bitmap_file_->CrashState().Sample(prng));
+    for (const auto& member : members_) images.disks.push_back(member->SampleCrashImage(prng));
+    if (bitmap_file_) images.disks.push_back(bitmap_file_->SampleCrashImage(prng));
     return images;
   }
 

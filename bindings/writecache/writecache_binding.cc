@@ -162,11 +162,11 @@ sim::DiskImage FormattedCache(const WriteCacheStackOptions& options, uint64_t se
 CrashImages SampleWriteCacheCrash(const sim::SimSsd& origin, const sim::SimSsd* cache,
                                   const sim::SimPmem* pmem, sim::Prng& prng) {
   CrashImages images;
-  images.disks.push_back(origin.CrashState().Sample(prng));
+  images.disks.push_back(origin.SampleCrashImage(prng));
   if (pmem != nullptr) {
-    images.pmems.push_back(pmem->CrashState().Sample(prng));
+    images.pmems.push_back(pmem->SampleCrashImage(prng));
   } else {
-    images.disks.push_back(cache->CrashState().Sample(prng));
+    images.disks.push_back(cache->SampleCrashImage(prng));
   }
   return images;
 }

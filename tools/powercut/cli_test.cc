@@ -161,6 +161,24 @@ TEST_CASE("replaying the same file twice gives identical output", "[e2e]") {
   CHECK(a.output.find("write.done") != std::string::npos);
 }
 
+TEST_CASE("the timeline shows each crash image's draws and each recovery", "[e2e]") {
+  Result r = RunBinary(POWERCUT_MUTANTS_BINARY,
+                       "replay --timeline " + kCorpus + "/linear_flush_dropped.replay");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const size_t cut = r.output.find("POWER CUT");
+  const size_t image = r.output.find("---------- crash image 0:");
+  const size_t recovery = r.output.find("---------- recovery from crash image 0");
+  REQUIRE(cut != std::string::npos);
+  REQUIRE(image != std::string::npos);
+  REQUIRE(recovery != std::string::npos);
+  CHECK(cut < image);
+  CHECK(image < recovery);
+  // The pending write's fate in the image, then the recovery's read-back.
+  CHECK(r.output.find(" crash.", image) < recovery);
+  CHECK(r.output.find("read.done", recovery) != std::string::npos);
+}
+
 TEST_CASE("a mutant replay needs the test build and says so", "[e2e]") {
   Result shipped = Run("replay " + kCorpus + "/linear_flush_dropped.replay");
   CHECK(shipped.exit_code == 2);
@@ -172,15 +190,18 @@ TEST_CASE("a mutant replay needs the test build and says so", "[e2e]") {
   CHECK(test_build.output.find("acknowledged durable write was lost") != std::string::npos);
 }
 
-TEST_CASE("the trace is Chrome/Perfetto JSON with IO slices and the power cut", "[e2e]") {
+TEST_CASE("the trace is Chrome/Perfetto JSON with IO slices, the power cut and recovery worlds", "[e2e]") {
   const std::string trace = TempFile("trace.json", "");
   Result r = Run("replay --trace " + trace + " " + kCorpus + "/linear_concurrent_clients_pass.replay");
   REQUIRE(r.exit_code == 0);
   std::ifstream in(trace);
   nlohmann::json json = nlohmann::json::parse(in);
   REQUIRE(json.contains("traceEvents"));
-  bool io_slice = false, power_cut = false, fiber_thread = false;
+  bool io_slice = false, power_cut = false, fiber_thread = false, recovery_process = false;
   for (const auto& event : json["traceEvents"]) {
+    recovery_process =
+        recovery_process || (event["ph"] == "M" && event["name"] == "process_name" &&
+                             event["args"]["name"] == "recovery from crash image 0");
     io_slice = io_slice || (event["ph"] == "X" && event.value("cat", "") == "io");
     power_cut = power_cut || (event["ph"] == "i" &&
                               event["name"].get<std::string>().find("power cut") == 0);
@@ -190,6 +211,7 @@ TEST_CASE("the trace is Chrome/Perfetto JSON with IO slices and the power cut", 
   CHECK(io_slice);
   CHECK(power_cut);
   CHECK(fiber_thread);
+  CHECK(recovery_process);
 }
 
 TEST_CASE("malformed replay files are input errors with exit code 2 and a reason", "[e2e]") {

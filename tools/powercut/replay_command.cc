@@ -15,6 +15,30 @@ namespace {
 constexpr int kReproduced = 0;
 constexpr int kNotReproduced = 1;
 constexpr int kUnusable = 2;
+
+// One timeline line per event; the check's section events (actor "check") become
+// headers: the power cut, each crash image's draws, each recovery.
+std::string TimelineLine(const sim::TraceEvent& event) {
+  if (event.actor != "check") return sim::Trace::Format(event);
+  const int64_t ns = event.time.count();
+  if (event.op == "power.cut") {
+    return absl::StrFormat("%4d.%06dms ---------- POWER CUT at step %d%s ----------", ns / 1'000'000,
+                           ns % 1'000'000, event.id,
+                           event.flags == "mid-run" ? "" : " (after the workload)");
+  }
+  if (event.op == "crash.image") {
+    return absl::StrFormat("---------- crash image %d: what the power cut left on each device "
+                           "----------",
+                           event.id);
+  }
+  if (event.op == "recovery") {
+    return absl::StrFormat("---------- recovery from crash image %d (a new world), then the "
+                           "read-back ----------",
+                           event.id);
+  }
+  return sim::Trace::Format(event);
+}
+
 }  // namespace
 
 int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std::ostream& err) {
@@ -27,7 +51,7 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
   props::ScenarioRunOptions run;
   if (options.timeline || !options.trace_path.empty()) {
     run.observer = [&](const sim::TraceEvent& event) {
-      if (options.timeline) out << sim::Trace::Format(event) << "\n";
+      if (options.timeline) out << TimelineLine(event) << "\n";
       if (!options.trace_path.empty()) chrome.Add(event);
     };
   }
@@ -36,14 +60,7 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
     err << "powercut replay: " << options.file << ": " << result.status().message() << "\n";
     return kUnusable;
   }
-  if (options.timeline) {
-    const int64_t ns = result->crash_time.count();
-    out << absl::StrFormat("%4d.%06dms ---------- POWER CUT at step %d%s ----------\n",
-                           ns / 1'000'000, ns % 1'000'000, result->crash_step,
-                           result->crashed_mid_run ? "" : " (after the workload)");
-  }
   if (!options.trace_path.empty()) {
-    chrome.AddCrash(result->crash_time, result->crash_step);
     std::ofstream trace(options.trace_path);
     trace << chrome.Json();
     if (!trace) {
