@@ -63,18 +63,13 @@ void Fail(CrashCheckResult& result, Failure failure) {
   result.failure = std::move(failure);
 }
 
-// A Start() failure: an invariant violation a binding reported (in the phase it names),
-// or else `otherwise` seen in `phase`.
-Failure StartFailure(const absl::Status& status, FailureKind otherwise, FailurePhase phase,
-                     std::optional<uint32_t> image, std::string text) {
-  if (std::optional<ReportedViolation> violation = ViolationOf(status)) {
-    return Failure{.kind = FailureKind::kInvariantViolated,
-                   .invariant = violation->invariant,
-                   .phase = violation->phase,
-                   .image = violation->phase == FailurePhase::kRun ? std::nullopt : image,
-                   .text = std::move(text)};
-  }
-  return Failure{.kind = otherwise, .phase = phase, .image = image, .text = std::move(text)};
+// An invariant violation a check hook found, seen in `phase` (of crash image `image`).
+Failure InvariantFailure(Violation violation, FailurePhase phase, std::optional<uint32_t> image) {
+  return Failure{.kind = FailureKind::kInvariantViolated,
+                 .invariant = std::move(violation.invariant),
+                 .phase = phase,
+                 .image = image,
+                 .text = std::move(violation.text)};
 }
 
 }  // namespace
@@ -93,8 +88,12 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
   BlockOracle oracle((*stack)->oracle_options());
   world.scheduler().Spawn("main", [&] {
     if (absl::Status started = (*stack)->Start(); !started.ok()) {
-      Fail(result, StartFailure(started, FailureKind::kEngineError, FailurePhase::kRun, std::nullopt,
-                                absl::StrCat("Starting the stack failed: ", started.ToString())));
+      Fail(result, Failure{.kind = FailureKind::kEngineError,
+                           .text = absl::StrCat("Starting the stack failed: ", started.ToString())});
+      return;
+    }
+    if (std::optional<Violation> violation = (*stack)->CheckStarted()) {
+      Fail(result, InvariantFailure(*std::move(violation), FailurePhase::kRun, std::nullopt));
       return;
     }
     for (const runtime::Fiber& client : SpawnWorkload(world, (*stack)->logical(), workload, oracle)) {
@@ -121,6 +120,11 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
                          .device = (*stack)->logical().name(),
                          .sector = bad.sector,
                          .text = bad.text});
+  }
+  if (result.passed) {
+    if (std::optional<Violation> violation = (*stack)->CheckRun()) {
+      Fail(result, InvariantFailure(*std::move(violation), FailurePhase::kRun, std::nullopt));
+    }
   }
   if (!result.passed) {
     world.Halt();
@@ -152,12 +156,21 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
                                                 " failed: ", recovered.status().ToString())});
       break;
     }
+    if (std::optional<Violation> violation = (*recovered)->CheckCrashImage(crashes[i])) {
+      Fail(result, InvariantFailure(*std::move(violation), FailurePhase::kCrashImage, image));
+      break;
+    }
     after.scheduler().Spawn("recovery", [&] {
       if (absl::Status started = (*recovered)->Start(); !started.ok()) {
-        Fail(result, StartFailure(started, FailureKind::kRecoveryRefused, FailurePhase::kRecovery,
-                                  image,
-                                  absl::StrCat("Recovery from crash image ", i,
-                                               " failed: ", started.ToString())));
+        Fail(result, Failure{.kind = FailureKind::kRecoveryRefused,
+                             .phase = FailurePhase::kRecovery,
+                             .image = image,
+                             .text = absl::StrCat("Recovery from crash image ", i,
+                                                  " failed: ", started.ToString())});
+        return;
+      }
+      if (std::optional<Violation> violation = (*recovered)->CheckStarted()) {
+        Fail(result, InvariantFailure(*std::move(violation), FailurePhase::kRecovery, image));
         return;
       }
       VerifyRecovered(after, **recovered, oracle, image, result);

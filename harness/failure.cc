@@ -1,17 +1,10 @@
 #include "harness/failure.h"
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace powercut::props {
-namespace {
-
-constexpr absl::string_view kViolationPayload = "powercut/invariant-violation";
-
-}  // namespace
-
 absl::string_view FailureKindName(FailureKind kind) {
   switch (kind) {
     case FailureKind::kLostDurableWrite: return "lost durable write";
@@ -51,20 +44,9 @@ std::string Failure::Where() const {
   return "";
 }
 
-absl::Status InvariantViolation(FailurePhase phase, absl::string_view text) {
-  absl::Status status = absl::InternalError(text);
-  status.SetPayload(kViolationPayload,
-                    absl::Cord(absl::StrCat(static_cast<int>(phase), " ", InvariantNamedIn(text))));
-  return status;
-}
-
-std::optional<ReportedViolation> ViolationOf(const absl::Status& status) {
-  const auto payload = status.GetPayload(kViolationPayload);
-  if (!payload) return std::nullopt;
-  const std::string value(*payload);
-  if (value.size() < 2) return std::nullopt;
-  return ReportedViolation{.phase = static_cast<FailurePhase>(value[0] - '0'),
-                           .invariant = value.substr(2)};
+Violation Violation::Named(absl::string_view context, absl::string_view explanation) {
+  return Violation{.invariant = InvariantNamedIn(explanation),
+                   .text = absl::StrCat(context, explanation)};
 }
 
 std::string InvariantNamedIn(absl::string_view text) {

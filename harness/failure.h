@@ -7,9 +7,8 @@
 // known, and a readable paragraph. Shrinking, the mutation matrix and JSON outputs use
 // the fields; people read the text.
 //
-// Bindings report invariant violations to the crash check through the status their
-// Start() returns, built with InvariantViolation(); any other Start() failure of a
-// recovered stack is the engine refusing to recover.
+// Bindings report invariant violations through the Stack's check hooks (stack.h); a
+// Start() failure of a recovered stack is the engine refusing to recover.
 #ifndef POWERCUT_HARNESS_FAILURE_H_
 #define POWERCUT_HARNESS_FAILURE_H_
 
@@ -62,17 +61,16 @@ struct Failure {
   std::string Where() const;
 };
 
-// A status for a binding's Start() that reports an invariant violation seen in
-// `phase`. `text` is the checker's own explanation; the invariant id is the one it
-// names first (checkers start their explanations with it: "I7: ...", "E1 (...): ...").
-absl::Status InvariantViolation(FailurePhase phase, absl::string_view text);
-
-// The violation a status made by InvariantViolation carries, or nullopt.
-struct ReportedViolation {
-  FailurePhase phase;
+// What an invariant checker found: the invariant's id ("I7", "E5/W2"; empty for a
+// check without one, e.g. the engine's own error state) and the explanation.
+struct Violation {
   std::string invariant;
+  std::string text;
+
+  // A violation from a checker's explanation, which starts by naming its invariant
+  // ("I7: ...", "E1 (...): ..."), under `context` ("raid1 crash image: ").
+  static Violation Named(absl::string_view context, absl::string_view explanation);
 };
-std::optional<ReportedViolation> ViolationOf(const absl::Status& status);
 
 // The first invariant id named in a checker's explanation ("I12: ...", "E1 (...)",
 // "E5/W2 (...)"), or empty.

@@ -33,16 +33,12 @@ TEST(Failure, SaysWhereItWasSeen) {
             "recovering crash image 0");
 }
 
-TEST(InvariantViolation, CarriesPhaseAndIdThroughAStatus) {
-  const absl::Status status =
-      InvariantViolation(FailurePhase::kRun, "raid1 invariant violated before the power cut: "
-                                             "I7: chunk 3 cleared while degraded");
-  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
-  std::optional<ReportedViolation> violation = ViolationOf(status);
-  ASSERT_TRUE(violation.has_value());
-  EXPECT_EQ(violation->phase, FailurePhase::kRun);
-  EXPECT_EQ(violation->invariant, "I7");
-  EXPECT_FALSE(ViolationOf(absl::InternalError("I7: looks like one but is not")).has_value());
+TEST(Violation, NamesTheInvariantItsCheckerExplanationStartsWith) {
+  const Violation v = Violation::Named("raid1 invariant violated before the power cut: ",
+                                       "I7: chunk 3 cleared while degraded");
+  EXPECT_EQ(v.invariant, "I7");
+  EXPECT_EQ(v.text, "raid1 invariant violated before the power cut: I7: chunk 3 cleared while degraded");
+  EXPECT_EQ(Violation::Named("writecache: ", "the engine is in its error state").invariant, "");
 }
 
 TEST(KindOfRunStatus, TellsHangsDeadlocksAndEngineErrorsApart) {

@@ -5,16 +5,28 @@
 // of an earlier stack (the power came back). Start() runs in a fiber: it formats a
 // fresh stack or recovers one built from images. logical() is the device the workload
 // and the oracle talk to.
+//
+// Invariant hooks: the crash check asks the stack itself what its engine's invariant
+// checkers found, at fixed points (none by default):
+//   - CheckCrashImage(images), on a stack just built from `images`, before Start();
+//   - CheckStarted(), in the fiber, right after a successful Start() (for a recovered
+//     stack: what the recovery did);
+//   - CheckRun(), on the first stack after its run ended (the power cut or the end of
+//     the workload): what its IO stream showed while the workload ran.
+// Each returns the first violation found; the crash check reports it with the phase it
+// belongs to.
 #ifndef POWERCUT_HARNESS_STACK_H_
 #define POWERCUT_HARNESS_STACK_H_
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/io/block_device.h"
 #include "harness/block_oracle.h"
+#include "harness/failure.h"
 #include "sim/disk_image.h"
 #include "sim/prng.h"
 #include "sim/world.h"
@@ -37,6 +49,12 @@ class Stack {
   virtual CrashImages SampleCrash(sim::Prng& prng) const = 0;
   // What the stack promises (e.g. whether FUA alone makes a write durable).
   virtual OracleOptions oracle_options() const { return {}; }
+
+  virtual std::optional<Violation> CheckCrashImage(const CrashImages& /*images*/) const {
+    return std::nullopt;
+  }
+  virtual std::optional<Violation> CheckStarted() { return std::nullopt; }
+  virtual std::optional<Violation> CheckRun() { return std::nullopt; }
 };
 
 using StackFactory = std::function<absl::StatusOr<std::unique_ptr<Stack>>(

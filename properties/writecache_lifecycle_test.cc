@@ -173,15 +173,6 @@ class LifecycleStack : public Stack {
     mapped_ = std::make_unique<MappedDevice>(world_.scheduler(), *tables_[0]);
   }
 
-  ~LifecycleStack() override {
-    for (const auto& table : tables_) {
-      if (table->has_error()) {
-        violations_->found.push_back(absl::StrCat(
-            "a table entered its error state without any device fault: ", table->error().ToString()));
-      }
-    }
-  }
-
   io::BlockDevice& logical() override { return *mapped_; }
 
   absl::Status Start() override {
@@ -196,6 +187,22 @@ class LifecycleStack : public Stack {
 
   OracleOptions oracle_options() const override {
     return WriteCacheOracleOptions(pmem_ ? writecache::Mode::kPmem : writecache::Mode::kSsd);
+  }
+
+  // The cache's IO stream, the lifecycle operations, and every table's state.
+  std::optional<Violation> CheckRun() override {
+    if (!violations_->found.empty()) {
+      return Violation::Named("writecache invariant violated before the power cut: ",
+                              violations_->found.front());
+    }
+    for (const auto& table : tables_) {
+      if (table->has_error()) {
+        return Violation{.text = absl::StrCat(
+                             "a table entered its error state without any device fault: ",
+                             table->error().ToString())};
+      }
+    }
+    return std::nullopt;
   }
 
  private:
@@ -287,28 +294,6 @@ class LifecycleStack : public Stack {
   size_t previous_ = 0;
 };
 
-// A recovered stack (the standard writecache stack) that first reports what the run
-// before the power cut found.
-class CheckedRecovery : public Stack {
- public:
-  CheckedRecovery(std::unique_ptr<Stack> inner, std::shared_ptr<CacheTraceViolations> violations)
-      : inner_(std::move(inner)), violations_(std::move(violations)) {}
-  io::BlockDevice& logical() override { return inner_->logical(); }
-  absl::Status Start() override {
-    if (!violations_->found.empty()) {
-      return absl::InternalError(
-          absl::StrCat("writecache invariant violated before the power cut: ", violations_->found.front()));
-    }
-    return inner_->Start();
-  }
-  CrashImages SampleCrash(sim::Prng& prng) const override { return inner_->SampleCrash(prng); }
-  OracleOptions oracle_options() const override { return inner_->oracle_options(); }
-
- private:
-  std::unique_ptr<Stack> inner_;
-  std::shared_ptr<CacheTraceViolations> violations_;
-};
-
 // A cache device holding a freshly formatted, empty cache.
 sim::DiskImage FormattedCache(const WriteCacheStackOptions& options) {
   const writecache::Geometry geometry =
@@ -322,16 +307,13 @@ sim::DiskImage FormattedCache(const WriteCacheStackOptions& options) {
 }
 
 StackFactory LifecycleStackFactory(const LifecycleOptions& options) {
-  auto violations = std::make_shared<CacheTraceViolations>();
+  // A recovered stack is the standard writecache stack (its crash-image and recovery
+  // checks included).
   const StackFactory recovery = WriteCacheStackFactory(options.stack);
-  return [options, violations, recovery](sim::World& world, const CrashImages* recover_from)
+  return [options, recovery](sim::World& world, const CrashImages* recover_from)
              -> absl::StatusOr<std::unique_ptr<Stack>> {
-    if (recover_from != nullptr) {
-      absl::StatusOr<std::unique_ptr<Stack>> inner = recovery(world, recover_from);
-      if (!inner.ok()) return inner.status();
-      return std::unique_ptr<Stack>(new CheckedRecovery(std::move(*inner), violations));
-    }
-    violations->found.clear();
+    if (recover_from != nullptr) return recovery(world, recover_from);
+    auto violations = std::make_shared<CacheTraceViolations>();
     sim::SimSsdOptions origin_options = options.stack.ssd;
     origin_options.name = "origin";
     origin_options.sectors = options.stack.logical_sectors;

@@ -185,19 +185,16 @@ class Raid1Stack : public Stack {
              std::vector<std::unique_ptr<sim::SimSsd>> members,
              std::unique_ptr<sim::SimSsd> bitmap_file,
              std::vector<std::unique_ptr<io::BlockDevice>> wrappers,
-             std::unique_ptr<OperatedArray> array, std::shared_ptr<Raid1TraceState> before,
-             std::shared_ptr<Raid1TraceState> own, bool recovering,
-             std::optional<CrashImages> left, sim::World& world)
+             std::unique_ptr<OperatedArray> array, std::shared_ptr<Raid1TraceState> own,
+             bool recovering, sim::World& world)
       : options_(std::move(options)),
         geometry_(geometry),
         members_(std::move(members)),
         bitmap_file_(std::move(bitmap_file)),
         wrappers_(std::move(wrappers)),
         array_(std::move(array)),
-        before_(std::move(before)),
         own_(std::move(own)),
         recovering_(recovering),
-        left_(std::move(left)),
         world_(world) {
     if (options_.check_invariants) {
       const uint32_t lagging = options_.write_behind > 0 ? options_.write_mostly_mask : 0;
@@ -211,82 +208,80 @@ class Raid1Stack : public Stack {
 
   absl::Status Start() override {
     if (options_.check_invariants && recovering_) {
-      if (!before_->violations.empty()) {
-        return InvariantViolation(
-            FailurePhase::kRun,
-            absl::StrCat("raid1 invariant violated before the power cut: ",
-                         before_->violations.front()));
-      }
-      std::vector<const sim::DiskImage*> left = Images(/*in_sync_only=*/false);
-      const sim::DiskImage* left_file = BitmapFile(/*durable=*/true);
-      if (left_) {  // old devices were put back: check what the power cut left
-        for (size_t i = 0; i < left.size(); ++i) left[i] = &left_->disks[i];
-        if (left_file != nullptr) left_file = &left_->disks[left.size()];
-      }
-      if (auto problem = CheckRaid1CrashImages(geometry_, left, left_file)) {
-        return InvariantViolation(
-            FailurePhase::kCrashImage,
-            absl::StrCat("raid1 crash image: ", *problem));
-      }
-    }
-    std::optional<Raid1AssemblyDemand> demand;
-    if (options_.check_invariants && recovering_) {
+      // What the assembly must do, from the images it starts from (old devices
+      // included), before it changes them.
       std::vector<bool> readable(members_.size(), true);
       if (options_.vanish_persists && options_.vanish_member != 0) {
         readable[options_.vanish_member - 1] = false;
       }
-      demand = DemandOfAssembly(geometry_, Images(/*in_sync_only=*/false),
-                                BitmapFile(/*durable=*/true), readable);
+      demand_ = DemandOfAssembly(geometry_, Images(/*in_sync_only=*/false),
+                                 BitmapFile(/*durable=*/true), readable);
     }
-    if (absl::Status s = array_->array().Assemble(); !s.ok()) return s;
-    if (!demand) return absl::OkStatus();
+    return array_->array().Assemble();
+  }
+
+  // I1, I5, I6, I14 on the images the power cut left (not the old devices put back).
+  std::optional<Violation> CheckCrashImage(const CrashImages& images) const override {
+    if (!options_.check_invariants) return std::nullopt;
+    std::vector<const sim::DiskImage*> disks;
+    for (size_t i = 0; i < members_.size(); ++i) disks.push_back(&images.disks[i]);
+    const sim::DiskImage* file = bitmap_file_ ? &images.disks[members_.size()] : nullptr;
+    if (auto problem = CheckRaid1CrashImages(geometry_, disks, file)) {
+      return Violation::Named("raid1 crash image: ", *problem);
+    }
+    return std::nullopt;
+  }
+
+  // The members' and the array's IO streams while the workload ran (I2, I3, I4, I6, I7,
+  // I9, I13, I14; clean restarts and hot re-adds: I1, I11).
+  std::optional<Violation> CheckRun() override {
+    if (!options_.check_invariants || own_->violations.empty()) return std::nullopt;
+    return Violation::Named("raid1 invariant violated before the power cut: ",
+                            own_->violations.front());
+  }
+
+  // After a recovered array assembled: its IO during recovery, the assembly (I10,
+  // I11), the mirrors (I8) and, when whole, three idle daemon periods (I12).
+  std::optional<Violation> CheckStarted() override {
+    if (!demand_) return std::nullopt;
     if (!own_->violations.empty()) {
-      return InvariantViolation(
-          FailurePhase::kRecovery,
-          absl::StrCat("raid1 invariant violated during recovery: ",
-                       own_->violations.front()));
+      return Violation::Named("raid1 invariant violated during recovery: ",
+                              own_->violations.front());
     }
-    if (auto problem = CheckAssembly(*demand, array_->array(), *own_)) {
-      return InvariantViolation(
-          FailurePhase::kRecovery,
-          absl::StrCat("raid1 assembly: ", *problem));
+    if (auto problem = CheckAssembly(*demand_, array_->array(), *own_)) {
+      return Violation::Named("raid1 assembly: ", *problem);
     }
     if (auto problem = CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))) {
-      return InvariantViolation(
-          FailurePhase::kRecovery,
-          absl::StrCat("raid1 recovery: ", *problem));
+      return Violation::Named("raid1 recovery: ", *problem);
     }
     const raid1::Raid1Array& array = array_->array();
-    if (array.degraded()) return absl::OkStatus();  // bits are kept for the re-add (I7)
+    if (array.degraded()) return std::nullopt;  // bits are kept for the re-add (I7)
     // I12: three idle daemon periods (plus IO time) clear every bit and counter.
-    const runtime::Nanos io_time = 4 * (options_.ssd.flush_latency.max + options_.ssd.write_latency.max);
+    const runtime::Nanos io_time =
+        4 * (options_.ssd.flush_latency.max + options_.ssd.write_latency.max);
     world_.scheduler().SleepFor(3 * runtime::Seconds(options_.daemon_sleep_s) + io_time +
                                 runtime::Milliseconds(1));
     if (!own_->violations.empty()) {
-      return InvariantViolation(
-          FailurePhase::kRecovery,
-          absl::StrCat("raid1 invariant violated while idle after recovery: ",
-                       own_->violations.front()));
+      return Violation::Named("raid1 invariant violated while idle after recovery: ",
+                              own_->violations.front());
     }
     if (auto problem = CheckBitmapsClear(geometry_, Images(/*in_sync_only=*/true),
                                          BitmapFile(/*durable=*/false))) {
-      return InvariantViolation(
-          FailurePhase::kRecovery,
-          absl::StrCat("raid1 recovery: ", *problem));
+      return Violation::Named("raid1 recovery: ", *problem);
     }
     for (uint64_t chunk = 0; chunk < geometry_.bitmap.chunks; ++chunk) {
       if (array.bitmap().counter(chunk) != 0) {
-        return InvariantViolation(
-            FailurePhase::kRecovery,
-            absl::StrCat("raid1 recovery: I12: chunk ", chunk,
-                         "'s counter is ", array.bitmap().counter(chunk),
-                         " after three idle daemon periods"));
+        return Violation{.invariant = "I12",
+                         .text = absl::StrCat("raid1 recovery: I12: chunk ", chunk,
+                                              "'s counter is ", array.bitmap().counter(chunk),
+                                              " after three idle daemon periods")};
       }
     }
-    return CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))
-               ? InvariantViolation(FailurePhase::kRecovery,
-                                    "raid1 recovery: I12: mirrors differ after idle periods")
-               : absl::OkStatus();
+    if (CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))) {
+      return Violation{.invariant = "I12",
+                       .text = "raid1 recovery: I12: mirrors differ after idle periods"};
+    }
+    return std::nullopt;
   }
 
   CrashImages SampleCrash(sim::Prng& prng) const override {
@@ -321,10 +316,9 @@ class Raid1Stack : public Stack {
   std::vector<std::unique_ptr<io::BlockDevice>> wrappers_;  // over members_, outermost last
   std::unique_ptr<OperatedArray> array_;                  // over members_ / wrappers_
   std::unique_ptr<Raid1AckChecker> ack_checker_;            // over array_ (I9)
-  std::shared_ptr<Raid1TraceState> before_;  // the run before the power cut
-  std::shared_ptr<Raid1TraceState> own_;     // this stack's IO
+  std::shared_ptr<Raid1TraceState> own_;  // what the checkers found on this stack's IO
   bool recovering_;
-  std::optional<CrashImages> left_;  // the crash images, when old devices replaced some
+  std::optional<Raid1AssemblyDemand> demand_;  // set by a recovering Start() with checks
   sim::World& world_;
 };
 
@@ -362,10 +356,7 @@ absl::StatusOr<raid1::Raid1Geometry> Raid1StackGeometry(const Raid1StackOptions&
 }
 
 StackFactory Raid1StackFactory(Raid1StackOptions options) {
-  // Shared by the stacks of one crash check: the run before the power cut records, the
-  // recovered stacks report.
-  auto before = std::make_shared<std::shared_ptr<Raid1TraceState>>();
-  return [options, before](sim::World& world,
+  return [options](sim::World& world,
                            const CrashImages* recover_from) -> absl::StatusOr<std::unique_ptr<Stack>> {
     absl::StatusOr<raid1::Raid1Geometry> geometry = Raid1StackGeometry(options);
     if (!geometry.ok()) return geometry.status();
@@ -377,11 +368,6 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
     }
     auto trace = std::make_shared<Raid1TraceState>(*geometry);
     trace->record_copies = recover_from != nullptr;
-    std::optional<CrashImages> left;
-    if (recover_from != nullptr && (options.old_member != 0 || options.old_bitmap_file)) {
-      left = *recover_from;
-    }
-    if (recover_from == nullptr || *before == nullptr) *before = trace;
     raid1::Raid1Options array_options = Raid1ArrayOptions(options);
     std::vector<std::unique_ptr<io::BlockDevice>> wrappers;
     std::unique_ptr<sim::SimSsd> bitmap_file;
@@ -470,8 +456,8 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
                                                     std::move(plan), std::move(member_ssds), trace);
     return std::unique_ptr<Stack>(new Raid1Stack(options, *geometry, std::move(members),
                                                  std::move(bitmap_file), std::move(wrappers),
-                                                 std::move(operated), *before,
-                                                 trace, recover_from != nullptr, std::move(left),
+                                                 std::move(operated), trace,
+                                                 recover_from != nullptr,
                                                  world));
   };
 }

@@ -41,9 +41,9 @@
 // images before recovery (the bitmap read from the file's image when external)
 // (I1, I5, I6, I14), what the assembly copied and how it re-added stale members
 // (I10, I11), and after recovery the mirrors (I8) and, when the array is whole,
-// that three idle daemon periods leave every bit and counter clear (I12). A violation
-// fails the recovered stack's Start(), so it is reported (and replays) like any other
-// failure of the crash check.
+// that three idle daemon periods leave every bit and counter clear (I12). The stack
+// reports them through its check hooks (harness/stack.h): CheckRun for the run,
+// CheckCrashImage for each image, CheckStarted after a recovery.
 #ifndef POWERCUT_BINDINGS_RAID1_RAID1_BINDING_H_
 #define POWERCUT_BINDINGS_RAID1_RAID1_BINDING_H_
 

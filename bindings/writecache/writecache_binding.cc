@@ -15,14 +15,13 @@ namespace {
 class WriteCacheStack : public Stack {
  public:
   // Exactly one of `cache` (SSD mode) and `pmem` (pmem mode) is set; the checker of
-  // its mode is set with check_invariants.
+  // its mode is set with check_invariants, recording into `trace`.
   WriteCacheStack(WriteCacheStackOptions options, std::unique_ptr<sim::SimSsd> origin,
                   std::unique_ptr<sim::SimSsd> cache, std::unique_ptr<sim::SimPmem> pmem,
                   std::unique_ptr<CacheTraceChecker> checker,
                   std::unique_ptr<PmemTraceChecker> pmem_checker,
                   std::unique_ptr<writecache::WriteCache> engine,
-                  std::shared_ptr<CacheTraceViolations> violations,
-                  std::shared_ptr<CacheTraceViolations> own_trace, bool recovering)
+                  std::shared_ptr<CacheTraceViolations> trace, bool recovering)
       : options_(std::move(options)),
         origin_(std::move(origin)),
         cache_(std::move(cache)),
@@ -30,81 +29,78 @@ class WriteCacheStack : public Stack {
         checker_(std::move(checker)),
         pmem_checker_(std::move(pmem_checker)),
         engine_(std::move(engine)),
-        violations_(std::move(violations)),
-        own_trace_(std::move(own_trace)),
+        trace_(std::move(trace)),
         recovering_(recovering) {}
-
-  ~WriteCacheStack() override {
-    // The run before the power cut hands its verdict to the recovered stacks.
-    if (options_.check_invariants && !recovering_ && engine_->has_error()) {
-      violations_->found.push_back(absl::StrCat(
-          "the engine entered its error state without any device fault: ",
-          engine_->error().ToString()));
-    }
-  }
 
   io::BlockDevice& logical() override { return *engine_; }
 
-  absl::Status Start() override {
+  absl::Status Start() override { return engine_->Start(); }
+
+  // E1 on what the crash left on the cache device.
+  std::optional<Violation> CheckCrashImage(const CrashImages& images) const override {
+    if (!options_.check_invariants) return std::nullopt;
     const uint64_t start = options_.params.StartSector();
-    if (options_.check_invariants && recovering_) {
-      // What the run before the power cut did ...
-      if (!violations_->found.empty()) {
-        return InvariantViolation(
-            FailurePhase::kRun,
-            absl::StrCat("writecache invariant violated before the power cut: ",
-                         violations_->found.front()));
+    auto check = [start](const auto& durable) -> std::optional<Violation> {
+      absl::StatusOr<writecache::ParsedMetadata> image = ReadCacheMetadata(durable, start);
+      if (!image.ok()) return std::nullopt;
+      if (auto problem = CheckCommittedData(durable, start, *image)) {
+        return Violation::Named("writecache crash image: ", *problem);
       }
-      // ... and what the crash left on the cache device.
-      auto check_image = [start](const auto& durable) -> absl::Status {
-        absl::StatusOr<writecache::ParsedMetadata> image = ReadCacheMetadata(durable, start);
-        if (!image.ok()) return absl::OkStatus();
-        if (auto problem = CheckCommittedData(durable, start, *image)) {
-          return InvariantViolation(
-              FailurePhase::kCrashImage,
-              absl::StrCat("writecache crash image: ", *problem));
-        }
-        return absl::OkStatus();
-      };
-      absl::Status image = pmem_ ? check_image(std::span<const std::byte>(pmem_->DurableImage()))
-                                 : check_image(cache_->durable());
-      if (!image.ok()) return image;
+      return std::nullopt;
+    };
+    return pmem_ ? check(std::span<const std::byte>(images.pmems[0])) : check(images.disks[1]);
+  }
+
+  // The run's IO stream (E1, E2, E5/W2, monotonic seq_count) and the engine's state.
+  std::optional<Violation> CheckRun() override {
+    if (!options_.check_invariants) return std::nullopt;
+    if (!trace_->found.empty()) {
+      return Violation::Named("writecache invariant violated before the power cut: ",
+                              trace_->found.front());
     }
-    if (absl::Status started = engine_->Start(); !started.ok()) return started;
-    if (options_.check_invariants) {
-      const FailurePhase phase = recovering_ ? FailurePhase::kRecovery : FailurePhase::kRun;
-      if (engine_->has_error()) {
-        return InvariantViolation(phase, absl::StrCat(
-            "writecache invariant violated: the engine is in its error state after start: ",
-            engine_->error().ToString()));
-      }
-      if (recovering_ && !own_trace_->found.empty()) {
-        return InvariantViolation(
-            FailurePhase::kRecovery,
-            absl::StrCat("writecache invariant violated during recovery: ",
-                         own_trace_->found.front()));
-      }
-      absl::StatusOr<writecache::ParsedMetadata> after =
-          pmem_ ? ReadCacheMetadata(std::span<const std::byte>(pmem_->visible()), start)
-                : ReadCacheMetadata(cache_->visible(), start);
-      if (!after.ok()) {
-        return InvariantViolation(
-            phase,
-            absl::StrCat("writecache: unreadable metadata after start: ",
-                         after.status().ToString()));
-      }
-      if (auto problem = CheckRecovered(*after)) {
-        return InvariantViolation(phase, absl::StrCat("writecache recovery: ", *problem));
-      }
-      uint64_t free = 0;
-      for (const writecache::MemoryEntry& e : after->entries) free += e.seq_count == writecache::kFreeSeq;
-      if (free != engine_->free_blocks()) {
-        return InvariantViolation(
-            phase, absl::StrCat("writecache recovery: the engine counts ", engine_->free_blocks(),
-                                " free blocks, its metadata ", free));
-      }
+    if (engine_->has_error()) {
+      return Violation{.text = absl::StrCat(
+                           "the engine entered its error state without any device fault: ",
+                           engine_->error().ToString())};
     }
-    return absl::OkStatus();
+    return std::nullopt;
+  }
+
+  // After the engine started (recovered): its IO during recovery, one committed entry
+  // per sector, the free count.
+  std::optional<Violation> CheckStarted() override {
+    if (!options_.check_invariants) return std::nullopt;
+    if (engine_->has_error()) {
+      return Violation{
+          .text = absl::StrCat(
+              "writecache invariant violated: the engine is in its error state after start: ",
+              engine_->error().ToString())};
+    }
+    if (recovering_ && !trace_->found.empty()) {
+      return Violation::Named("writecache invariant violated during recovery: ",
+                              trace_->found.front());
+    }
+    const uint64_t start = options_.params.StartSector();
+    absl::StatusOr<writecache::ParsedMetadata> after =
+        pmem_ ? ReadCacheMetadata(std::span<const std::byte>(pmem_->visible()), start)
+              : ReadCacheMetadata(cache_->visible(), start);
+    if (!after.ok()) {
+      return Violation{.text = absl::StrCat("writecache: unreadable metadata after start: ",
+                                            after.status().ToString())};
+    }
+    if (auto problem = CheckRecovered(*after)) {
+      return Violation::Named("writecache recovery: ", *problem);
+    }
+    uint64_t free = 0;
+    for (const writecache::MemoryEntry& e : after->entries) {
+      free += e.seq_count == writecache::kFreeSeq;
+    }
+    if (free != engine_->free_blocks()) {
+      return Violation{.text = absl::StrCat("writecache recovery: the engine counts ",
+                                            engine_->free_blocks(),
+                                            " free blocks, its metadata ", free)};
+    }
+    return std::nullopt;
   }
 
   CrashImages SampleCrash(sim::Prng& prng) const override {
@@ -123,8 +119,7 @@ class WriteCacheStack : public Stack {
   std::unique_ptr<CacheTraceChecker> checker_;  // over cache_; null without checks
   std::unique_ptr<PmemTraceChecker> pmem_checker_;  // over pmem_; null without checks
   std::unique_ptr<writecache::WriteCache> engine_;
-  std::shared_ptr<CacheTraceViolations> violations_;  // the run before the power cut
-  std::shared_ptr<CacheTraceViolations> own_trace_;   // this stack's IO
+  std::shared_ptr<CacheTraceViolations> trace_;  // what the checker found on this stack's IO
   bool recovering_;
 };
 
@@ -195,8 +190,7 @@ std::string ToString(const WriteCacheStackOptions& options) {
 StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
   // Shared by the stacks of one crash check: the run before the power cut records, the
   // recovered stacks report.
-  auto violations = std::make_shared<CacheTraceViolations>();
-  return [options, violations](sim::World& world, const CrashImages* recover_from)
+  return [options](sim::World& world, const CrashImages* recover_from)
              -> absl::StatusOr<std::unique_ptr<Stack>> {
     const bool pmem_mode = options.params.mode == writecache::Mode::kPmem;
     sim::SimSsdOptions origin_options = options.ssd;
@@ -221,16 +215,13 @@ StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
       } else {
         cache_image = recover_from->disks[1];
       }
-    } else {
-      violations->found.clear();  // a new crash check begins
-      if (options.preformat) {
-        sim::DiskImage formatted = FormattedCache(options, cache_options.sectors);
-        if (pmem_mode) {
-          pmem_image.emplace(cache_options.sectors * io::kSectorSize);
-          formatted.Read(0, *pmem_image);
-        } else {
-          cache_image = std::move(formatted);
-        }
+    } else if (options.preformat) {
+      sim::DiskImage formatted = FormattedCache(options, cache_options.sectors);
+      if (pmem_mode) {
+        pmem_image.emplace(cache_options.sectors * io::kSectorSize);
+        formatted.Read(0, *pmem_image);
+      } else {
+        cache_image = std::move(formatted);
       }
     }
     absl::StatusOr<std::unique_ptr<sim::SimSsd>> origin =
@@ -239,9 +230,8 @@ StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
     writecache::Params params = options.params;
     params.origin_name = "origin";
     params.cache_name = "cache";
-    // The run before the power cut records into the shared list; a recovered stack
-    // checks its own IO (recovery's rewrite) into a list of its own.
-    auto trace = recover_from == nullptr ? violations : std::make_shared<CacheTraceViolations>();
+    // What the checker finds on this stack's IO (the run's, or recovery's rewrite).
+    auto trace = std::make_shared<CacheTraceViolations>();
     if (pmem_mode) {
       absl::StatusOr<std::unique_ptr<sim::SimPmem>> pmem = sim::SimPmem::Create(
           world, {.name = "cache", .size = cache_options.sectors * io::kSectorSize},
@@ -258,7 +248,7 @@ StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
       if (!engine.ok()) return engine.status();
       return std::unique_ptr<Stack>(new WriteCacheStack(
           options, std::move(*origin), nullptr, std::move(*pmem), nullptr, std::move(pmem_checker),
-          std::move(*engine), violations, trace, recover_from != nullptr));
+          std::move(*engine), trace, recover_from != nullptr));
     }
     absl::StatusOr<std::unique_ptr<sim::SimSsd>> cache =
         sim::SimSsd::Create(world, cache_options, std::move(cache_image));
@@ -273,7 +263,7 @@ StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
     if (!engine.ok()) return engine.status();
     return std::unique_ptr<Stack>(new WriteCacheStack(options, std::move(*origin), std::move(*cache),
                                                       nullptr, std::move(checker), nullptr,
-                                                      std::move(*engine), violations, trace,
+                                                      std::move(*engine), trace,
                                                       recover_from != nullptr));
   };
 }

@@ -20,9 +20,9 @@
 // image recovery leaves (one committed entry per sector, free + used == n_blocks, the
 // engine's free count), and that the engine never enters its error state, before or
 // after the power cut (the devices here never fail, so an error is the engine's own:
-// e.g. recovery finding two committed entries of one sector with equal seq_count). A
-// violation fails the recovered stack's Start(), so it is reported like any other
-// failure of the crash check (and replays as one).
+// e.g. recovery finding two committed entries of one sector with equal seq_count).
+// The stack reports them through its check hooks (harness/stack.h): CheckRun for the
+// run, CheckCrashImage for each image, CheckStarted after a start or recovery.
 #ifndef POWERCUT_BINDINGS_WRITECACHE_WRITECACHE_BINDING_H_
 #define POWERCUT_BINDINGS_WRITECACHE_WRITECACHE_BINDING_H_
 
