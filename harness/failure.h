@@ -17,6 +17,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace powercut::props {
@@ -62,19 +63,24 @@ struct Failure {
 };
 
 // What an invariant checker found: the invariant's id ("I7", "E5/W2"; empty for a
-// check without one, e.g. the engine's own error state) and the explanation.
+// check without one, e.g. the engine's own error state) and the explanation, which
+// starts with the id.
 struct Violation {
   std::string invariant;
   std::string text;
 
-  // A violation from a checker's explanation, which starts by naming its invariant
-  // ("I7: ...", "E1 (...): ..."), under `context` ("raid1 crash image: ").
-  static Violation Named(absl::string_view context, absl::string_view explanation);
+  // The same violation explained under `context` ("raid1 crash image: ").
+  Violation In(absl::string_view context) const {
+    return Violation{invariant, absl::StrCat(context, text)};
+  }
 };
 
-// The first invariant id named in a checker's explanation ("I12: ...", "E1 (...)",
-// "E5/W2 (...)"), or empty.
-std::string InvariantNamedIn(absl::string_view text);
+// A violation of invariant `id`, explained as `id` followed by `parts`:
+// InvariantViolated("I3", ": chunk ", 4, "'s bit cleared without PREFLUSH").
+template <typename... Parts>
+Violation InvariantViolated(absl::string_view id, const Parts&... parts) {
+  return Violation{std::string(id), absl::StrCat(id, parts...)};
+}
 
 // The kind of failure a non-OK status of the fiber runtime's Run means: an exception or
 // assertion in a fiber (engine error), a deadlock, or the time limit (hang).

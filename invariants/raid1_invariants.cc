@@ -99,7 +99,7 @@ bool RawChunkBit(std::span<const std::byte> bitmap, uint64_t chunk) {
   return ((std::to_integer<uint8_t>(bitmap[kSuperBytes + chunk / 8]) >> (chunk % 8)) & 1) != 0;
 }
 
-std::optional<std::string> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
+std::optional<Violation> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
                                                  const std::vector<const sim::DiskImage*>& disks,
                                                  const sim::DiskImage* bitmap_file) {
   std::vector<MemberView> views;
@@ -108,23 +108,23 @@ std::optional<std::string> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
     const MemberView& v = views[m];
     const std::string who =
         g.external_bitmap ? absl::StrCat("member ", m, " (bitmap file): ") : absl::StrCat("member ", m, ": ");
-    if (!v.md) return absl::StrCat("I14: ", who, "md superblock does not decode");
+    if (!v.md) return InvariantViolated("I14", ": ", who, "md superblock does not decode");
     const RawBitmapSuper& sb = v.super;
     if (sb.magic != kMagic || sb.version != 4) {
-      return absl::StrCat("I14: ", who, "bitmap magic ", sb.magic, " version ", sb.version);
+      return InvariantViolated("I14", ": ", who, "bitmap magic ", sb.magic, " version ", sb.version);
     }
     if (sb.sync_size != g.array_sectors || sb.chunksize != g.chunk_sectors * io::kSectorSize ||
         sb.daemon_sleep == 0 || sb.write_behind > 16383) {
-      return absl::StrCat("I14: ", who, "bitmap fields sync_size ", sb.sync_size, " chunksize ",
+      return InvariantViolated("I14", ": ", who, "bitmap fields sync_size ", sb.sync_size, " chunksize ",
                           sb.chunksize, " daemon_sleep ", sb.daemon_sleep, " write_behind ",
                           sb.write_behind, " do not describe the array");
     }
     if (sb.events_cleared > sb.events) {
-      return absl::StrCat("I6: ", who, "events_cleared ", sb.events_cleared, " > events ",
+      return InvariantViolated("I6", ": ", who, "events_cleared ", sb.events_cleared, " > events ",
                           sb.events);
     }
     if (sb.events < v.md->events && !sb.stale()) {
-      return absl::StrCat("I5: ", who, "bitmap events ", sb.events, " < md events ",
+      return InvariantViolated("I5", ": ", who, "bitmap events ", sb.events, " < md events ",
                           v.md->events, " and the bitmap is not marked stale");
     }
   }
@@ -143,7 +143,7 @@ std::optional<std::string> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
         const uint64_t first = g.data_offset + g.bitmap.FirstSectorOfChunk(chunk);
         const uint64_t n = g.bitmap.SectorsInChunk(chunk);
         if (Read(*disks[other], first, n) != Read(*disks[*reference], first, n)) {
-          return absl::StrCat("I1: the array is marked clean, but fresh members ", *reference,
+          return InvariantViolated("I1", ": the array is marked clean, but fresh members ", *reference,
                               " and ", other, " hold different data for chunk ", chunk);
         }
       }
@@ -161,7 +161,7 @@ std::optional<std::string> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
       for (size_t other = 0; other < views.size(); ++other) {
         if (!fresh[other] || other == *reference) continue;
         if (Read(*disks[other], first, n) != want) {
-          return absl::StrCat("I1: member ", m, "'s durable bitmap says chunk ", chunk,
+          return InvariantViolated("I1", ": member ", m, "'s durable bitmap says chunk ", chunk,
                               " is clean, but fresh members ", *reference, " and ", other,
                               " hold different data for it");
         }
@@ -218,7 +218,7 @@ Raid1AssemblyDemand DemandOfAssembly(const raid1::Raid1Geometry& g,
   return demand;
 }
 
-std::optional<std::string> CheckAssembly(const Raid1AssemblyDemand& demand,
+std::optional<Violation> CheckAssembly(const Raid1AssemblyDemand& demand,
                                          const raid1::Raid1Array& array,
                                          const Raid1TraceState& trace) {
   const raid1::Raid1Geometry& g = trace.g;
@@ -236,7 +236,7 @@ std::optional<std::string> CheckAssembly(const Raid1AssemblyDemand& demand,
         if (!copied(m, chunk)) missed.push_back(m);
       }
       if (missed.size() > 1) {
-        return absl::StrCat("I10: the bitmap was stale at assembly (", *demand.stale_bitmap,
+        return InvariantViolated("I10", ": the bitmap was stale at assembly (", *demand.stale_bitmap,
                             "), but chunk ", chunk, " was copied to neither member ", missed[0],
                             " nor member ", missed[1],
                             " (a full resync copies every chunk to all but its source)");
@@ -254,16 +254,16 @@ std::optional<std::string> CheckAssembly(const Raid1AssemblyDemand& demand,
                          : absl::StrCat(r.events_cleared_min, "..", r.events_cleared_max),
                      ")");
     if (r.events < r.events_cleared_min && !full) {
-      return absl::StrCat("I11: ", who, " needs a full recovery, but was recovered from the bitmap");
+      return InvariantViolated("I11", ": ", who, " needs a full recovery, but was recovered from the bitmap");
     }
     if (r.events >= r.events_cleared_max && full) {
-      return absl::StrCat("I11: ", who,
+      return InvariantViolated("I11", ": ", who,
                           " may be recovered from the bitmap, but was recovered fully");
     }
     if (!full) continue;
     for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
       if (!copied(m, chunk)) {
-        return absl::StrCat("I11: ", who, " was recovered fully, but chunk ", chunk,
+        return InvariantViolated("I11", ": ", who, " was recovered fully, but chunk ", chunk,
                             " was never copied to it");
       }
     }
@@ -271,14 +271,14 @@ std::optional<std::string> CheckAssembly(const Raid1AssemblyDemand& demand,
   return std::nullopt;
 }
 
-std::optional<std::string> CheckMirrorsIdentical(const raid1::Raid1Geometry& g,
+std::optional<Violation> CheckMirrorsIdentical(const raid1::Raid1Geometry& g,
                                                  const std::vector<const sim::DiskImage*>& disks) {
   for (size_t m = 1; m < disks.size(); ++m) {
     for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
       const uint64_t first = g.data_offset + g.bitmap.FirstSectorOfChunk(chunk);
       const uint64_t n = g.bitmap.SectorsInChunk(chunk);
       if (Read(*disks[m], first, n) != Read(*disks[0], first, n)) {
-        return absl::StrCat("I8: after recovery and resync, in-sync mirrors ", 0, " and ", m,
+        return InvariantViolated("I8", ": after recovery and resync, in-sync mirrors ", 0, " and ", m,
                             " differ in chunk ", chunk);
       }
     }
@@ -286,7 +286,7 @@ std::optional<std::string> CheckMirrorsIdentical(const raid1::Raid1Geometry& g,
   return std::nullopt;
 }
 
-std::optional<std::string> CheckBitmapsClear(const raid1::Raid1Geometry& g,
+std::optional<Violation> CheckBitmapsClear(const raid1::Raid1Geometry& g,
                                              const std::vector<const sim::DiskImage*>& disks,
                                              const sim::DiskImage* bitmap_file) {
   std::vector<std::pair<std::string, const sim::DiskImage*>> bitmaps;
@@ -299,7 +299,7 @@ std::optional<std::string> CheckBitmapsClear(const raid1::Raid1Geometry& g,
     const std::vector<std::byte> bitmap = Read(*image, g.bitmap_sector, g.bitmap_area_sectors);
     for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
       if (RawChunkBit(bitmap, chunk)) {
-        return absl::StrCat("I12: after resync and three idle daemon periods, ", who,
+        return InvariantViolated("I12", ": after resync and three idle daemon periods, ", who,
                             "'s durable bitmap still has chunk ", chunk, " set");
       }
     }
@@ -322,8 +322,9 @@ Raid1TraceChecker::Raid1TraceChecker(sim::SimSsd& ssd, size_t index,
   state_->members[index] = &ssd;
 }
 
-void Raid1TraceChecker::Violation(std::string what) {
-  state_->violations.push_back(absl::StrCat(what, " (", ssd_.name(), ")"));
+void Raid1TraceChecker::Report(Violation violation) {
+  violation.text = absl::StrCat(violation.text, " (", ssd_.name(), ")");
+  state_->violations.push_back(std::move(violation));
 }
 
 void Raid1TraceChecker::SubmitWrite(uint64_t sector, std::span<const std::byte> data,
@@ -358,7 +359,7 @@ bool Raid1TraceChecker::CheckWrite(uint64_t sector, uint64_t sectors,
   const uint64_t data_end = g.data_offset + g.array_sectors;
   if (index_ == kTraceBitmapFile) {
     if (end > bitmap_end) {
-      Violation(absl::StrCat("I14: a write of sectors [", sector, ", ", end,
+      Report(InvariantViolated("I14", ": a write of sectors [", sector, ", ", end,
                              ") runs past the bitmap file's area of ", bitmap_end, " sectors"));
     } else if (!data.empty()) {
       CheckBitmapWrite(sector * io::kSectorSize, data, flags);
@@ -367,7 +368,7 @@ bool Raid1TraceChecker::CheckWrite(uint64_t sector, uint64_t sectors,
   }
   if (!g.external_bitmap && sector < bitmap_end && g.bitmap_sector < end) {
     if (sector < g.bitmap_sector || end > bitmap_end) {
-      Violation(absl::StrCat("I14: a write of sectors [", sector, ", ", end,
+      Report(InvariantViolated("I14", ": a write of sectors [", sector, ", ", end,
                              ") runs outside the bitmap area [", g.bitmap_sector, ", ", bitmap_end,
                              ")"));
       return false;
@@ -379,13 +380,13 @@ bool Raid1TraceChecker::CheckWrite(uint64_t sector, uint64_t sectors,
   }
   if (sector == g.super_sector) {
     if (end > (g.external_bitmap ? g.data_offset : g.bitmap_sector)) {
-      Violation("I14: an md superblock write runs into the bitmap or data");
+      Report(InvariantViolated("I14", ": an md superblock write runs into the bitmap or data"));
     }
     if (!data.empty()) CheckMdWrite(data);
     return false;
   }
   if (sector < g.data_offset || end > data_end) {
-    Violation(absl::StrCat("I14: a write of sectors [", sector, ", ", end,
+    Report(InvariantViolated("I14", ": a write of sectors [", sector, ", ", end,
                            ") is neither metadata nor inside the data area [", g.data_offset, ", ",
                            data_end, ")"));
     return false;
@@ -422,18 +423,18 @@ void Raid1TraceChecker::EndData(uint64_t sector, uint64_t sectors) {
 void Raid1TraceChecker::CheckMdWrite(std::span<const std::byte> data) {
   absl::StatusOr<raid1::MdSuperblock> md = raid1::DecodeMdSuperblock(data);
   if (!md.ok()) {
-    Violation(absl::StrCat("I14: an md superblock write does not decode: ", md.status().message()));
+    Report(InvariantViolated("I14", ": an md superblock write does not decode: ", md.status().message()));
     return;
   }
   std::optional<uint64_t>& last = state_->md_events[index_];
   if (last && md->events < *last) {
-    Violation(absl::StrCat("I4: md events go back from ", *last, " to ", md->events));
+    Report(InvariantViolated("I4", ": md events go back from ", *last, " to ", md->events));
   }
   last = md->events;
   // A clean array is trusted to be in sync everywhere (the next assembly resyncs
   // nothing), so it is marked clean only with no data write in flight (I1).
   if (md->clean() && !state_->in_flight.empty()) {
-    Violation(absl::StrCat("I1: an md superblock marked clean is written while a data write to chunk ",
+    Report(InvariantViolated("I1", ": an md superblock marked clean is written while a data write to chunk ",
                            state_->in_flight.begin()->first, " is in flight"));
   }
   if (Degraded(*md)) {
@@ -450,21 +451,21 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
   if (offset == 0 && data.size() >= kSuperBytes) {
     const RawBitmapSuper sb = DecodeRawBitmapSuper(data);
     if (sb.magic != kMagic || sb.version != 4) {
-      Violation(absl::StrCat("I14: a bitmap superblock with magic ", sb.magic, " version ",
+      Report(InvariantViolated("I14", ": a bitmap superblock with magic ", sb.magic, " version ",
                              sb.version, " is written"));
     }
     if (sb.events_cleared > sb.events) {
-      Violation(absl::StrCat("I6: a bitmap superblock with events_cleared ", sb.events_cleared,
+      Report(InvariantViolated("I6", ": a bitmap superblock with events_cleared ", sb.events_cleared,
                              " > events ", sb.events, " is written"));
     }
     std::optional<uint64_t>& last =
         index_ == kTraceBitmapFile ? state_->file_bitmap_events : state_->bitmap_events[index_];
     if (last && sb.events < *last) {
-      Violation(absl::StrCat("I4: bitmap events go back from ", *last, " to ", sb.events));
+      Report(InvariantViolated("I4", ": bitmap events go back from ", *last, " to ", sb.events));
     }
     last = sb.events;
     if (state_->degraded_since && sb.events_cleared >= *state_->degraded_since) {
-      Violation(absl::StrCat("I7: events_cleared rises to ", sb.events_cleared,
+      Report(InvariantViolated("I7", ": events_cleared rises to ", sb.events_cleared,
                              " while the array is degraded (since events ",
                              *state_->degraded_since, ")"));
     }
@@ -483,13 +484,13 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
     // An internal bitmap's PREFLUSH makes its member's data durable first (checked for
     // the other members below); a file's write flushes no member.
     if (!g.external_bitmap && (flags & io::kPreflush) == 0) {
-      Violation(absl::StrCat("I3: ", what, " without PREFLUSH"));
+      Report(InvariantViolated("I3", ": ", what, " without PREFLUSH"));
     }
     if (state_->in_flight.contains(chunk)) {
-      Violation(absl::StrCat("I3: ", what, " while a write to it is in flight"));
+      Report(InvariantViolated("I3", ": ", what, " while a write to it is in flight"));
     }
     if (state_->written_while_degraded.contains(chunk)) {
-      Violation(absl::StrCat("I7: ", what, " although it was written while degraded"));
+      Report(InvariantViolated("I7", ": ", what, " although it was written while degraded"));
     }
     if (views.empty()) {
       views = DurableViews(*state_);
@@ -509,7 +510,7 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
       for (size_t k = 0; k < state_->members.size(); ++k) {
         if (fresh[k] || !views[k].md || views[k].md->events < events_cleared) continue;
         if (Read(state_->members[k]->durable(), first, n) != mine) {
-          Violation(absl::StrCat("I7: ", what, " while degraded, but failed member ", k,
+          Report(InvariantViolated("I7", ": ", what, " while degraded, but failed member ", k,
                                  " (which a re-add recovers from the bitmap) holds other data"));
         }
       }
@@ -522,11 +523,11 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
       if (!agreed) {
         agreed = held;
       } else if (held != *agreed) {
-        Violation(absl::StrCat("I13: ", what, " while fresh members hold different data for it"));
+        Report(InvariantViolated("I13", ": ", what, " while fresh members hold different data for it"));
       }
       if (k == index_) continue;
       if (Read(state_->members[k]->durable(), first, n) != held) {
-        Violation(absl::StrCat("I3: ", what, " while member ", k,
+        Report(InvariantViolated("I3", ": ", what, " while member ", k,
                                " has not made its data durable"));
       }
     }
@@ -541,7 +542,7 @@ bool Raid1TraceChecker::CheckDataWrite(uint64_t first_chunk, uint64_t last_chunk
     if (!fresh[k]) continue;
     for (uint64_t c = first_chunk; c <= last_chunk; ++c) {
       if (!RawChunkBit(views[k].bitmap, c)) {
-        Violation(absl::StrCat("I2: a data write to chunk ", c,
+        Report(InvariantViolated("I2", ": a data write to chunk ", c,
                                " is submitted while member ", k,
                                "'s durable bitmap does not have its bit set"));
         return true;
@@ -569,8 +570,8 @@ void Raid1AckChecker::SubmitWrite(uint64_t sector, std::span<const std::byte> da
                              const std::vector<std::byte> held =
                                  Read(state_->members[k]->visible(), g.data_offset + sector, sectors);
                              if (!std::equal(held.begin(), held.end(), data.begin())) {
-                               state_->violations.push_back(absl::StrCat(
-                                   "I9: a write to sectors ", sector, "+", sectors,
+                               state_->violations.push_back(InvariantViolated(
+                                   "I9", ": a write to sectors ", sector, "+", sectors,
                                    " is acknowledged while member ", k,
                                    " does not hold it and is not recorded faulty"));
                                break;

@@ -68,6 +68,7 @@
 #include "absl/container/btree_set.h"
 #include "engine/io/block_device.h"
 #include "engine/raid1/raid1.h"
+#include "harness/failure.h"
 #include "sim/disk_image.h"
 #include "sim/sim_ssd.h"
 
@@ -92,14 +93,14 @@ bool RawChunkBit(std::span<const std::byte> bitmap, uint64_t chunk);
 
 // `disks` are the members' images; `bitmap_file` is the external bitmap device's image
 // (g.external_bitmap; nullptr otherwise), where the bitmap is read from then.
-std::optional<std::string> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
+std::optional<Violation> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
                                                  const std::vector<const sim::DiskImage*>& disks,
                                                  const sim::DiskImage* bitmap_file);
 
-std::optional<std::string> CheckMirrorsIdentical(const raid1::Raid1Geometry& g,
+std::optional<Violation> CheckMirrorsIdentical(const raid1::Raid1Geometry& g,
                                                  const std::vector<const sim::DiskImage*>& disks);
 
-std::optional<std::string> CheckBitmapsClear(const raid1::Raid1Geometry& g,
+std::optional<Violation> CheckBitmapsClear(const raid1::Raid1Geometry& g,
                                              const std::vector<const sim::DiskImage*>& disks,
                                              const sim::DiskImage* bitmap_file);
 
@@ -123,7 +124,7 @@ Raid1AssemblyDemand DemandOfAssembly(const raid1::Raid1Geometry& g,
 struct Raid1TraceState;
 // Right after `array` assembled: the demand met, by the copies `trace` saw (it must
 // record copies) and by the array's re-add choices.
-std::optional<std::string> CheckAssembly(const Raid1AssemblyDemand& demand,
+std::optional<Violation> CheckAssembly(const Raid1AssemblyDemand& demand,
                                          const raid1::Raid1Array& array,
                                          const Raid1TraceState& trace);
 
@@ -133,7 +134,7 @@ struct Raid1TraceState {
   raid1::Raid1Geometry g;
   std::vector<const sim::SimSsd*> members;   // by member index
   const sim::SimSsd* bitmap_file = nullptr;  // the external bitmap device, if any
-  std::vector<std::string> violations;
+  std::vector<Violation> violations;
   absl::btree_map<uint64_t, uint32_t> in_flight;  // chunk -> data writes in flight
   std::vector<std::optional<uint64_t>> md_events;      // last written, per member
   std::vector<std::optional<uint64_t>> bitmap_events;  // last written, per member
@@ -160,7 +161,8 @@ class Raid1TraceChecker : public io::BlockDeviceWrapper {
   void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override;
 
  private:
-  void Violation(std::string what);
+  // Records a violation found on this device's stream.
+  void Report(Violation violation);
   // True if the write is a data write (and its chunks were counted in flight).
   bool CheckWrite(uint64_t sector, uint64_t sectors, std::span<const std::byte> data,
                   uint32_t flags);

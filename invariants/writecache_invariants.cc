@@ -102,16 +102,17 @@ absl::StatusOr<ParsedMetadata> ReadMetadataOf(const Image& cache, uint64_t start
 // lets a caller skip blocks it has already checked; `found_good(i, e)` hears of each
 // block that passed.
 template <typename Image, typename KnownGood, typename FoundGood>
-std::optional<std::string> CheckCommittedDataOf(const Image& cache, uint64_t start_sector,
-                                                const ParsedMetadata& metadata, uint64_t seq,
-                                                KnownGood known_good, FoundGood found_good) {
+std::optional<Violation> CheckCommittedDataOf(const Image& cache, uint64_t start_sector,
+                                              const ParsedMetadata& metadata, uint64_t seq,
+                                              KnownGood known_good, FoundGood found_good) {
   const Geometry geometry = *writecache::GeometryFor(metadata.superblock.n_blocks,
                                                       metadata.superblock.block_size);
   for (uint64_t i = 0; i < metadata.entries.size(); ++i) {
     const MemoryEntry& e = metadata.entries[i];
     if (e.seq_count >= seq || known_good(i, e)) continue;
     if (auto problem = CheckBlock(cache, start_sector, geometry, i, e)) {
-      return absl::StrCat("E1 (committed data durable): superblock seq ", seq, ": ", *problem);
+      return InvariantViolated("E1", " (committed data durable): superblock seq ", seq, ": ",
+                               *problem);
     }
     found_good(i, e);
   }
@@ -119,8 +120,8 @@ std::optional<std::string> CheckCommittedDataOf(const Image& cache, uint64_t sta
 }
 
 template <typename Image>
-std::optional<std::string> CheckCommittedDataOf(const Image& cache, uint64_t start_sector,
-                                                const ParsedMetadata& metadata) {
+std::optional<Violation> CheckCommittedDataOf(const Image& cache, uint64_t start_sector,
+                                              const ParsedMetadata& metadata) {
   return CheckCommittedDataOf(
       cache, start_sector, metadata, metadata.superblock.seq_count,
       [](uint64_t, const MemoryEntry&) { return false; }, [](uint64_t, const MemoryEntry&) {});
@@ -128,17 +129,17 @@ std::optional<std::string> CheckCommittedDataOf(const Image& cache, uint64_t sta
 
 // E5/W2: `data`, written to data block `index` from its first sector on, must not be
 // foreign to the sector the block's durable entry commits it to.
-std::optional<std::string> CheckReuse(const ParsedMetadata& durable, uint64_t index,
-                                      std::span<const std::byte> data) {
+std::optional<Violation> CheckReuse(const ParsedMetadata& durable, uint64_t index,
+                                    std::span<const std::byte> data) {
   if (index >= durable.entries.size()) return std::nullopt;
   const MemoryEntry& e = durable.entries[index];
   if (!durable.IsCommitted(e)) return std::nullopt;
   const DecodedSector found = DecodeSector(data.first(io::kSectorSize), e.original_sector);
   if (found.kind != SectorKind::kForeign) return std::nullopt;
-  return absl::StrCat("E5/W2 (reuse after a durable free): block ", index,
-                      " is rewritten with data for sector ", found.target_sector,
-                      " while its durable entry still commits it to sector ", e.original_sector,
-                      " (seq ", e.seq_count, ")");
+  return InvariantViolated("E5/W2", " (reuse after a durable free): block ", index,
+                           " is rewritten with data for sector ", found.target_sector,
+                           " while its durable entry still commits it to sector ",
+                           e.original_sector, " (seq ", e.seq_count, ")");
 }
 
 }  // namespace
@@ -152,31 +153,33 @@ absl::StatusOr<ParsedMetadata> ReadCacheMetadata(std::span<const std::byte> pmem
   return ReadMetadataOf(pmem, start_sector);
 }
 
-std::optional<std::string> CheckCommittedData(const sim::DiskImage& cache, uint64_t start_sector,
-                                              const ParsedMetadata& metadata) {
+std::optional<Violation> CheckCommittedData(const sim::DiskImage& cache, uint64_t start_sector,
+                                            const ParsedMetadata& metadata) {
   return CheckCommittedDataOf(cache, start_sector, metadata);
 }
 
-std::optional<std::string> CheckCommittedData(std::span<const std::byte> pmem,
-                                              uint64_t start_sector,
-                                              const ParsedMetadata& metadata) {
+std::optional<Violation> CheckCommittedData(std::span<const std::byte> pmem,
+                                            uint64_t start_sector,
+                                            const ParsedMetadata& metadata) {
   return CheckCommittedDataOf(pmem, start_sector, metadata);
 }
 
-std::optional<std::string> CheckRecovered(const ParsedMetadata& metadata) {
+std::optional<Violation> CheckRecovered(const ParsedMetadata& metadata) {
   absl::btree_map<uint64_t, uint64_t> committed;  // sector -> entry index
   for (uint64_t i = 0; i < metadata.entries.size(); ++i) {
     const MemoryEntry& e = metadata.entries[i];
     if (metadata.IsCommitted(e)) {
       auto [it, inserted] = committed.emplace(e.original_sector, i);
       if (!inserted) {
-        return absl::StrCat("after recovery, entries ", it->second, " and ", i,
-                            " are both committed for sector ", e.original_sector);
+        return Violation{.text = absl::StrCat("after recovery, entries ", it->second, " and ", i,
+                                              " are both committed for sector ",
+                                              e.original_sector)};
       }
     } else if (e.seq_count != writecache::kFreeSeq) {
-      return absl::StrCat("after recovery, entry ", i, " (sector ", e.original_sector, ", seq ",
-                          e.seq_count, ") is neither committed nor free (superblock seq ",
-                          metadata.superblock.seq_count, "): free + used != n_blocks");
+      return Violation{.text = absl::StrCat(
+                           "after recovery, entry ", i, " (sector ", e.original_sector, ", seq ",
+                           e.seq_count, ") is neither committed nor free (superblock seq ",
+                           metadata.superblock.seq_count, "): free + used != n_blocks")};
     }
   }
   return std::nullopt;
@@ -194,8 +197,8 @@ CacheTraceChecker::CacheTraceChecker(sim::SimSsd& cache, uint64_t start_sector,
 
 CacheTraceChecker::~CacheTraceChecker() { cache_.SetDurableObserver(nullptr); }
 
-void CacheTraceChecker::Violation(std::string what) {
-  if (violations_->found.size() < 16) violations_->found.push_back(std::move(what));
+void CacheTraceChecker::Report(Violation violation) {
+  if (violations_->found.size() < 16) violations_->found.push_back(std::move(violation));
 }
 
 void CacheTraceChecker::OnDurable(uint64_t sector, uint64_t sectors) {
@@ -237,7 +240,8 @@ void CacheTraceChecker::SubmitWrite(uint64_t sector, std::span<const std::byte> 
     if (sector == start_sector_ && writecache::LoadU32(data, 0) == writecache::kMagic) {
       const uint64_t seq = writecache::LoadU64(data, writecache::kSeqCountOffset);
       if (last_seq_ && seq < *last_seq_) {
-        Violation(absl::StrCat("superblock seq_count decreased from ", *last_seq_, " to ", seq));
+        Report(Violation{.text = absl::StrCat("superblock seq_count decreased from ", *last_seq_,
+                                            " to ", seq)});
       }
       last_seq_ = seq;
       if (seq > durable->superblock.seq_count) CheckCommit(seq, *durable);
@@ -266,7 +270,7 @@ void CacheTraceChecker::CheckCommit(uint64_t new_seq, const ParsedMetadata& dura
     if (differ.first == v.end()) continue;
     const uint64_t i = k * io::kSectorSize + static_cast<uint64_t>(differ.first - v.begin());
     const uint64_t entry = (i - writecache::kSuperblockBytes) / writecache::kEntryBytes;
-    Violation(absl::StrCat("E2 (entries durable before the commit): seq_count ", new_seq,
+    Report(InvariantViolated("E2", " (entries durable before the commit): seq_count ", new_seq,
                            " is being written while metadata byte ", i, " (entry ", entry,
                            ") is not durable"));
     return;
@@ -278,7 +282,7 @@ void CacheTraceChecker::CheckCommit(uint64_t new_seq, const ParsedMetadata& dura
       [&](uint64_t i, const MemoryEntry& e) { return verified_for_[i] == e.original_sector; },
       [&](uint64_t i, const MemoryEntry& e) { verified_for_[i] = e.original_sector; });
   if (problem) {
-    Violation(absl::StrCat("while writing superblock seq_count ", new_seq, ": ", *problem));
+    Report(problem->In(absl::StrCat("while writing superblock seq_count ", new_seq, ": ")));
   }
 }
 
@@ -292,7 +296,7 @@ void CacheTraceChecker::CheckDataWrite(uint64_t sector, std::span<const std::byt
     const uint64_t index = (s - data_start_) / block_sectors_;
     if (index >= durable.entries.size()) break;
     if (auto problem = CheckReuse(durable, index, data.subspan(off * io::kSectorSize))) {
-      Violation(*std::move(problem));
+      Report(*std::move(problem));
     }
   }
 }
@@ -301,8 +305,8 @@ PmemTraceChecker::PmemTraceChecker(sim::SimPmem& pmem, uint64_t start_sector,
                                    std::shared_ptr<CacheTraceViolations> violations)
     : pmem_(pmem), start_sector_(start_sector), violations_(std::move(violations)) {}
 
-void PmemTraceChecker::Violation(std::string what) {
-  if (violations_->found.size() < 16) violations_->found.push_back(std::move(what));
+void PmemTraceChecker::Report(Violation violation) {
+  if (violations_->found.size() < 16) violations_->found.push_back(std::move(violation));
 }
 
 void PmemTraceChecker::Store(uint64_t offset, std::span<const std::byte> data) {
@@ -334,7 +338,8 @@ void PmemTraceChecker::Check(uint64_t offset, std::span<const std::byte> data) {
   if (stores_seq) {
     const uint64_t seq = writecache::LoadU64(data, seq_at - offset);
     if (last_seq_ && seq < *last_seq_) {
-      Violation(absl::StrCat("superblock seq_count decreased from ", *last_seq_, " to ", seq));
+      Report(Violation{.text = absl::StrCat("superblock seq_count decreased from ", *last_seq_,
+                                            " to ", seq)});
     }
     last_seq_ = seq;
     if (seq <= durable->superblock.seq_count) return;
@@ -343,7 +348,7 @@ void PmemTraceChecker::Check(uint64_t offset, std::span<const std::byte> data) {
     pmem_.Load(area, visible);
     for (uint64_t i = writecache::kSuperblockBytes; i < visible.size(); ++i) {
       if (visible[i] != durable_image[area + i]) {
-        Violation(absl::StrCat("E2 (entries durable before the commit): seq_count ", seq,
+        Report(InvariantViolated("E2", " (entries durable before the commit): seq_count ", seq,
                                " is being stored while metadata byte ", i, " (entry ",
                                (i - writecache::kSuperblockBytes) / writecache::kEntryBytes,
                                ") is not durable"));
@@ -354,7 +359,7 @@ void PmemTraceChecker::Check(uint64_t offset, std::span<const std::byte> data) {
     ParsedMetadata committed = *durable;
     committed.superblock.seq_count = seq;
     if (auto problem = CheckCommittedData(durable_image, start_sector_, committed)) {
-      Violation(absl::StrCat("while storing superblock seq_count ", seq, ": ", *problem));
+      Report(problem->In(absl::StrCat("while storing superblock seq_count ", seq, ": ")));
     }
     return;
   }
@@ -365,7 +370,7 @@ void PmemTraceChecker::Check(uint64_t offset, std::span<const std::byte> data) {
   for (uint64_t index = first; data_start + index * block + io::kSectorSize <= end; ++index) {
     const uint64_t at = data_start + index * block;
     if (auto problem = CheckReuse(*durable, index, data.subspan(at - offset))) {
-      Violation(*std::move(problem));
+      Report(*std::move(problem));
     }
   }
 }

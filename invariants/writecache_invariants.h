@@ -36,8 +36,9 @@
 
 #include "absl/status/statusor.h"
 #include "engine/io/block_device.h"
-#include "engine/writecache/format.h"
 #include "engine/io/persistent_memory.h"
+#include "engine/writecache/format.h"
+#include "harness/failure.h"
 #include "sim/disk_image.h"
 #include "sim/sim_pmem.h"
 #include "sim/sim_ssd.h"
@@ -52,17 +53,17 @@ absl::StatusOr<writecache::ParsedMetadata> ReadCacheMetadata(const sim::DiskImag
 absl::StatusOr<writecache::ParsedMetadata> ReadCacheMetadata(std::span<const std::byte> pmem,
                                                              uint64_t start_sector);
 
-std::optional<std::string> CheckCommittedData(const sim::DiskImage& cache, uint64_t start_sector,
-                                              const writecache::ParsedMetadata& metadata);
-std::optional<std::string> CheckCommittedData(std::span<const std::byte> pmem,
-                                              uint64_t start_sector,
-                                              const writecache::ParsedMetadata& metadata);
+std::optional<Violation> CheckCommittedData(const sim::DiskImage& cache, uint64_t start_sector,
+                                            const writecache::ParsedMetadata& metadata);
+std::optional<Violation> CheckCommittedData(std::span<const std::byte> pmem,
+                                            uint64_t start_sector,
+                                            const writecache::ParsedMetadata& metadata);
 
-std::optional<std::string> CheckRecovered(const writecache::ParsedMetadata& metadata);
+std::optional<Violation> CheckRecovered(const writecache::ParsedMetadata& metadata);
 
 // Violations found on the IO stream of one run (shared by the stacks of a crash check).
 struct CacheTraceViolations {
-  std::vector<std::string> found;
+  std::vector<Violation> found;
 };
 
 class CacheTraceChecker : public io::BlockDeviceWrapper {
@@ -78,7 +79,7 @@ class CacheTraceChecker : public io::BlockDeviceWrapper {
  private:
   static constexpr uint64_t kUnverified = ~uint64_t{0};
 
-  void Violation(std::string what);
+  void Report(Violation violation);
   void OnDurable(uint64_t sector, uint64_t sectors);
   // The durable metadata, parsed again only after durable metadata sectors changed;
   // nullptr while the cache is not (durably) formatted.
@@ -115,7 +116,7 @@ class PmemTraceChecker : public io::PersistentMemory {
 
  private:
   void Check(uint64_t offset, std::span<const std::byte> data);
-  void Violation(std::string what);
+  void Report(Violation violation);
 
   sim::SimPmem& pmem_;
   uint64_t start_sector_;

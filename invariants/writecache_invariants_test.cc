@@ -61,12 +61,13 @@ TEST(WriteCacheInvariants, CommittedDataMustBeWrittenForItsSector) {
   Put(image, DataSector(2), Block(6, 88));  // data of another sector
   auto foreign = CheckCommittedData(image, kStart, *metadata);
   ASSERT_TRUE(foreign.has_value());
-  EXPECT_NE(foreign->find("entry 2 (sector 80"), std::string::npos) << *foreign;
+  EXPECT_NE(foreign->text.find("entry 2 (sector 80"), std::string::npos) << foreign->text;
 
   sim::DiskImage never_written = Image(3, {{64, 2}});
   auto zero = CheckCommittedData(never_written, kStart, *ReadCacheMetadata(never_written, kStart));
   ASSERT_TRUE(zero.has_value());
-  EXPECT_NE(zero->find("E1"), std::string::npos);
+  EXPECT_NE(zero->text.find("E1"), std::string::npos);
+  EXPECT_EQ(zero->invariant, "E1");
 }
 
 TEST(WriteCacheInvariants, RecoveredMetadataHasOneCommittedEntryPerSectorAndNoStragglers) {
@@ -75,11 +76,11 @@ TEST(WriteCacheInvariants, RecoveredMetadataHasOneCommittedEntryPerSectorAndNoSt
   sim::DiskImage twice = Image(3, {{64, 2}, {64, 1}});
   auto dup = CheckRecovered(*ReadCacheMetadata(twice, kStart));
   ASSERT_TRUE(dup.has_value());
-  EXPECT_NE(dup->find("both committed for sector 64"), std::string::npos) << *dup;
+  EXPECT_NE(dup->text.find("both committed for sector 64"), std::string::npos) << dup->text;
   sim::DiskImage straggler = Image(3, {{64, 3}});
   auto left = CheckRecovered(*ReadCacheMetadata(straggler, kStart));
   ASSERT_TRUE(left.has_value());
-  EXPECT_NE(left->find("free + used != n_blocks"), std::string::npos) << *left;
+  EXPECT_NE(left->text.find("free + used != n_blocks"), std::string::npos) << left->text;
 }
 
 TEST(WriteCacheInvariants, AnUnformattedCacheHasNoMetadata) {
@@ -91,7 +92,7 @@ TEST(WriteCacheInvariants, AnUnformattedCacheHasNoMetadata) {
 // `image`, with a CacheTraceChecker over it.
 void WithChecker(const sim::DiskImage& image,
                  const std::function<void(runtime::Scheduler&, io::BlockDevice&, sim::SimSsd&)>& body,
-                 std::vector<std::string>* found) {
+                 std::vector<Violation>* found) {
   sim::World world(1);
   auto ssd = *sim::SimSsd::Create(world, {.name = "cache", .sectors = image.sector_count()}, image);
   auto violations = std::make_shared<CacheTraceViolations>();
@@ -105,7 +106,7 @@ void WithChecker(const sim::DiskImage& image,
 TEST(WriteCacheInvariants, TheTraceCheckerAcceptsACorrectCommit) {
   sim::DiskImage image = Image(1, {{64, 0}});
   Put(image, DataSector(0), Block(5, 64));
-  std::vector<std::string> found;
+  std::vector<Violation> found;
   WithChecker(image, [](runtime::Scheduler& s, io::BlockDevice& dev, sim::SimSsd&) {
     // Data for a new entry, the entry, a flush, then the superblock bump with FUA.
     ASSERT_TRUE(io::WriteSync(s, dev, DataSector(1), Block(6, 72), io::kNoFlags).ok());
@@ -113,13 +114,13 @@ TEST(WriteCacheInvariants, TheTraceCheckerAcceptsACorrectCommit) {
     ASSERT_TRUE(io::FlushSync(s, dev).ok());
     ASSERT_TRUE(io::WriteSync(s, dev, kStart, Metadata(2, {{64, 0}, {72, 1}}), io::kFua).ok());
   }, &found);
-  EXPECT_TRUE(found.empty()) << found.front();
+  EXPECT_TRUE(found.empty()) << found.front().text;
 }
 
 TEST(WriteCacheInvariants, TheTraceCheckerCatchesABumpBeforeTheEntriesAreDurable) {
   sim::DiskImage image = Image(1, {{64, 0}});
   Put(image, DataSector(0), Block(5, 64));
-  std::vector<std::string> found;
+  std::vector<Violation> found;
   WithChecker(image, [](runtime::Scheduler& s, io::BlockDevice& dev, sim::SimSsd&) {
     ASSERT_TRUE(io::WriteSync(s, dev, DataSector(1), Block(6, 72), io::kNoFlags).ok());
     ASSERT_TRUE(io::FlushSync(s, dev).ok());
@@ -128,20 +129,22 @@ TEST(WriteCacheInvariants, TheTraceCheckerCatchesABumpBeforeTheEntriesAreDurable
     ASSERT_TRUE(io::WriteSync(s, dev, kStart, Metadata(2, {{64, 0}, {72, 1}}), io::kFua).ok());
   }, &found);
   ASSERT_FALSE(found.empty());
-  EXPECT_NE(found.front().find("E2"), std::string::npos) << found.front();
+  EXPECT_NE(found.front().text.find("E2"), std::string::npos) << found.front().text;
+  EXPECT_EQ(found.front().invariant, "E2");
 }
 
 TEST(WriteCacheInvariants, TheTraceCheckerCatchesABumpBeforeTheDataIsDurable) {
   sim::DiskImage image = Image(1, {{64, 0}, {72, 1}});
   Put(image, DataSector(0), Block(5, 64));
-  std::vector<std::string> found;
+  std::vector<Violation> found;
   WithChecker(image, [](runtime::Scheduler& s, io::BlockDevice& dev, sim::SimSsd&) {
     // Entry 1 (sector 72, seq 1) is durable, its data write is not flushed (E1).
     ASSERT_TRUE(io::WriteSync(s, dev, DataSector(1), Block(6, 72), io::kNoFlags).ok());
     ASSERT_TRUE(io::WriteSync(s, dev, kStart, Metadata(2, {{64, 0}, {72, 1}}), io::kFua).ok());
   }, &found);
   ASSERT_FALSE(found.empty());
-  EXPECT_NE(found.front().find("E1"), std::string::npos) << found.front();
+  EXPECT_NE(found.front().text.find("E1"), std::string::npos) << found.front().text;
+  EXPECT_EQ(found.front().invariant, "E1");
 }
 
 // The checker remembers which blocks it found good at a commit; one whose durable data
@@ -149,7 +152,7 @@ TEST(WriteCacheInvariants, TheTraceCheckerCatchesABumpBeforeTheDataIsDurable) {
 TEST(WriteCacheInvariants, TheTraceCheckerRechecksABlockWhoseDurableDataChanged) {
   sim::DiskImage image = Image(1, {{64, 0}});
   Put(image, DataSector(0), Block(5, 64));
-  std::vector<std::string> found;
+  std::vector<Violation> found;
   WithChecker(image, [](runtime::Scheduler& s, io::BlockDevice& dev, sim::SimSsd& ssd) {
     ASSERT_TRUE(io::WriteSync(s, dev, kStart, Metadata(2, {{64, 0}}), io::kFua).ok());
     std::vector<std::byte> torn = Block(6, 64);
@@ -160,25 +163,25 @@ TEST(WriteCacheInvariants, TheTraceCheckerRechecksABlockWhoseDurableDataChanged)
     ASSERT_TRUE(io::WriteSync(s, dev, kStart, Metadata(3, {{64, 0}}), io::kFua).ok());
   }, &found);
   ASSERT_EQ(found.size(), 1u);
-  EXPECT_NE(found.front().find("seq_count 3: E1"), std::string::npos) << found.front();
-  EXPECT_NE(found.front().find("garbage"), std::string::npos) << found.front();
+  EXPECT_NE(found.front().text.find("seq_count 3: E1"), std::string::npos) << found.front().text;
+  EXPECT_NE(found.front().text.find("garbage"), std::string::npos) << found.front().text;
 }
 
 TEST(WriteCacheInvariants, TheTraceCheckerCatchesASeqThatGoesBackwards) {
   sim::DiskImage image = Image(4, {});
-  std::vector<std::string> found;
+  std::vector<Violation> found;
   WithChecker(image, [](runtime::Scheduler& s, io::BlockDevice& dev, sim::SimSsd&) {
     ASSERT_TRUE(io::WriteSync(s, dev, kStart, Metadata(5, {}), io::kFua).ok());
     ASSERT_TRUE(io::WriteSync(s, dev, kStart, Metadata(3, {}), io::kFua).ok());
   }, &found);
   ASSERT_FALSE(found.empty());
-  EXPECT_NE(found.front().find("decreased from 5 to 3"), std::string::npos) << found.front();
+  EXPECT_NE(found.front().text.find("decreased from 5 to 3"), std::string::npos) << found.front().text;
 }
 
 TEST(WriteCacheInvariants, TheTraceCheckerCatchesReuseOfABlockWhoseFreeIsNotDurable) {
   sim::DiskImage image = Image(2, {{64, 1}});
   Put(image, DataSector(0), Block(5, 64));
-  std::vector<std::string> found;
+  std::vector<Violation> found;
   WithChecker(image, [](runtime::Scheduler& s, io::BlockDevice& dev, sim::SimSsd&) {
     // Overwriting the block for its own sector is fine ...
     ASSERT_TRUE(io::WriteSync(s, dev, DataSector(0), Block(7, 64), io::kNoFlags).ok());
@@ -186,7 +189,8 @@ TEST(WriteCacheInvariants, TheTraceCheckerCatchesReuseOfABlockWhoseFreeIsNotDura
     ASSERT_TRUE(io::WriteSync(s, dev, DataSector(0), Block(8, 96), io::kNoFlags).ok());
   }, &found);
   ASSERT_EQ(found.size(), 1u);
-  EXPECT_NE(found.front().find("E5/W2"), std::string::npos) << found.front();
+  EXPECT_NE(found.front().text.find("E5/W2"), std::string::npos) << found.front().text;
+  EXPECT_EQ(found.front().invariant, "E5/W2");
 }
 
 // pmem mode: a store of a new seq_count is a commit; the entries and data it commits
@@ -210,24 +214,26 @@ TEST(WriteCacheInvariants, PmemStoresOfANewSeqCountNeedDurableEntriesAndData) {
   writecache::StoreU64(seq, 0, 2);
   checker.StoreFlushing(area + writecache::kSeqCountOffset, seq);
   ASSERT_EQ(violations->found.size(), 1u);
-  EXPECT_NE(violations->found[0].find("E2"), std::string::npos) << violations->found[0];
+  EXPECT_NE(violations->found[0].text.find("E2"), std::string::npos) << violations->found[0].text;
+  EXPECT_EQ(violations->found[0].invariant, "E2");
   // With the fence first, the same commit is fine.
   violations->found.clear();
   checker.Fence();
   checker.StoreFlushing(area + writecache::kSeqCountOffset, seq);
-  EXPECT_TRUE(violations->found.empty()) << violations->found.front();
+  EXPECT_TRUE(violations->found.empty()) << violations->found.front().text;
   checker.Fence();
   // Block 0 now commits sector 64: writing data for sector 72 into it is a reuse
   // before a durable free (E5/W2), unless the free was fenced first.
   checker.StoreFlushing(data0, Block(6, 72));
   ASSERT_EQ(violations->found.size(), 1u);
-  EXPECT_NE(violations->found[0].find("E5/W2"), std::string::npos) << violations->found[0];
+  EXPECT_NE(violations->found[0].text.find("E5/W2"), std::string::npos) << violations->found[0].text;
+  EXPECT_EQ(violations->found[0].invariant, "E5/W2");
   violations->found.clear();
   writecache::StoreU64(seq, 0, writecache::kFreeSeq);
   checker.StoreFlushing(area + Geometry::EntryOffset(0) + 8, seq);
   checker.Fence();
   checker.StoreFlushing(data0, Block(7, 72));
-  EXPECT_TRUE(violations->found.empty()) << violations->found.front();
+  EXPECT_TRUE(violations->found.empty()) << violations->found.front().text;
 }
 
 }  // namespace

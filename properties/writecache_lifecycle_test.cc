@@ -192,8 +192,7 @@ class LifecycleStack : public Stack {
   // The cache's IO stream, the lifecycle operations, and every table's state.
   std::optional<Violation> CheckRun() override {
     if (!violations_->found.empty()) {
-      return Violation::Named("writecache invariant violated before the power cut: ",
-                              violations_->found.front());
+      return violations_->found.front().In("writecache invariant violated before the power cut: ");
     }
     for (const auto& table : tables_) {
       if (table->has_error()) {
@@ -217,7 +216,8 @@ class LifecycleStack : public Stack {
   }
 
   void Problem(std::string what, const absl::Status& status) {
-    violations_->found.push_back(absl::StrCat("lifecycle: ", what, ": ", status.ToString()));
+    violations_->found.push_back(
+        Violation{.text = absl::StrCat("lifecycle: ", what, ": ", status.ToString())});
   }
 
   void RunActions() {

@@ -131,7 +131,7 @@ class OperatedArray : public io::BlockDevice {
     if (!demand) return;
     trace_->record_copies = false;
     if (auto problem = CheckAssembly(*demand, *array_, *trace_)) {
-      trace_->violations.push_back(absl::StrCat("hot re-add: ", *problem));
+      trace_->violations.push_back(problem->In("hot re-add: "));
     }
   }
 
@@ -144,8 +144,8 @@ class OperatedArray : public io::BlockDevice {
       std::vector<const sim::DiskImage*> durable;
       for (const sim::SimSsd* m : members_) durable.push_back(&m->durable());
       if (auto problem = CheckMirrorsIdentical(trace_->g, durable)) {
-        trace_->violations.push_back(
-            absl::StrCat("I1: members differ after a clean stop (", *problem, ")"));
+        trace_->violations.push_back(InvariantViolated(
+            "I1", ": members differ after a clean stop (", problem->text, ")"));
       }
     }
     retired_.push_back(std::move(array_));  // its daemon fiber may still wake up
@@ -157,9 +157,10 @@ class OperatedArray : public io::BlockDevice {
     const absl::Status assembled = array_->Assemble();
     world_.Record("raid1", "restart.assembled", assembled.ok() ? 1 : 0);
     if (assembled.ok() && clean && array_->resynced_chunks() + array_->recovered_chunks() != 0) {
-      trace_->violations.push_back(absl::StrCat(
-          "clean stop: the next assembly resynced ", array_->resynced_chunks(), " and recovered ",
-          array_->recovered_chunks(), " chunks (a clean array needs none)"));
+      trace_->violations.push_back(Violation{
+          .text = absl::StrCat("clean stop: the next assembly resynced ",
+                               array_->resynced_chunks(), " and recovered ",
+                               array_->recovered_chunks(), " chunks (a clean array needs none)")});
     }
     restarting_ = false;
     restarted_.NotifyAll();
@@ -227,7 +228,7 @@ class Raid1Stack : public Stack {
     for (size_t i = 0; i < members_.size(); ++i) disks.push_back(&images.disks[i]);
     const sim::DiskImage* file = bitmap_file_ ? &images.disks[members_.size()] : nullptr;
     if (auto problem = CheckRaid1CrashImages(geometry_, disks, file)) {
-      return Violation::Named("raid1 crash image: ", *problem);
+      return problem->In("raid1 crash image: ");
     }
     return std::nullopt;
   }
@@ -236,8 +237,7 @@ class Raid1Stack : public Stack {
   // I9, I13, I14; clean restarts and hot re-adds: I1, I11).
   std::optional<Violation> CheckRun() override {
     if (!options_.check_invariants || own_->violations.empty()) return std::nullopt;
-    return Violation::Named("raid1 invariant violated before the power cut: ",
-                            own_->violations.front());
+    return own_->violations.front().In("raid1 invariant violated before the power cut: ");
   }
 
   // After a recovered array assembled: its IO during recovery, the assembly (I10,
@@ -245,14 +245,13 @@ class Raid1Stack : public Stack {
   std::optional<Violation> CheckStarted() override {
     if (!demand_) return std::nullopt;
     if (!own_->violations.empty()) {
-      return Violation::Named("raid1 invariant violated during recovery: ",
-                              own_->violations.front());
+      return own_->violations.front().In("raid1 invariant violated during recovery: ");
     }
     if (auto problem = CheckAssembly(*demand_, array_->array(), *own_)) {
-      return Violation::Named("raid1 assembly: ", *problem);
+      return problem->In("raid1 assembly: ");
     }
     if (auto problem = CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))) {
-      return Violation::Named("raid1 recovery: ", *problem);
+      return problem->In("raid1 recovery: ");
     }
     const raid1::Raid1Array& array = array_->array();
     if (array.degraded()) return std::nullopt;  // bits are kept for the re-add (I7)
@@ -262,24 +261,21 @@ class Raid1Stack : public Stack {
     world_.scheduler().SleepFor(3 * runtime::Seconds(options_.daemon_sleep_s) + io_time +
                                 runtime::Milliseconds(1));
     if (!own_->violations.empty()) {
-      return Violation::Named("raid1 invariant violated while idle after recovery: ",
-                              own_->violations.front());
+      return own_->violations.front().In("raid1 invariant violated while idle after recovery: ");
     }
     if (auto problem = CheckBitmapsClear(geometry_, Images(/*in_sync_only=*/true),
                                          BitmapFile(/*durable=*/false))) {
-      return Violation::Named("raid1 recovery: ", *problem);
+      return problem->In("raid1 recovery: ");
     }
     for (uint64_t chunk = 0; chunk < geometry_.bitmap.chunks; ++chunk) {
       if (array.bitmap().counter(chunk) != 0) {
-        return Violation{.invariant = "I12",
-                         .text = absl::StrCat("raid1 recovery: I12: chunk ", chunk,
-                                              "'s counter is ", array.bitmap().counter(chunk),
-                                              " after three idle daemon periods")};
+        return InvariantViolated("I12", ": chunk ", chunk, "'s counter is ",
+                                 array.bitmap().counter(chunk), " after three idle daemon periods")
+            .In("raid1 recovery: ");
       }
     }
     if (CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))) {
-      return Violation{.invariant = "I12",
-                       .text = "raid1 recovery: I12: mirrors differ after idle periods"};
+      return InvariantViolated("I12", ": mirrors differ after idle periods").In("raid1 recovery: ");
     }
     return std::nullopt;
   }

@@ -44,7 +44,7 @@ class WriteCacheStack : public Stack {
       absl::StatusOr<writecache::ParsedMetadata> image = ReadCacheMetadata(durable, start);
       if (!image.ok()) return std::nullopt;
       if (auto problem = CheckCommittedData(durable, start, *image)) {
-        return Violation::Named("writecache crash image: ", *problem);
+        return problem->In("writecache crash image: ");
       }
       return std::nullopt;
     };
@@ -55,8 +55,7 @@ class WriteCacheStack : public Stack {
   std::optional<Violation> CheckRun() override {
     if (!options_.check_invariants) return std::nullopt;
     if (!trace_->found.empty()) {
-      return Violation::Named("writecache invariant violated before the power cut: ",
-                              trace_->found.front());
+      return trace_->found.front().In("writecache invariant violated before the power cut: ");
     }
     if (engine_->has_error()) {
       return Violation{.text = absl::StrCat(
@@ -77,8 +76,7 @@ class WriteCacheStack : public Stack {
               engine_->error().ToString())};
     }
     if (recovering_ && !trace_->found.empty()) {
-      return Violation::Named("writecache invariant violated during recovery: ",
-                              trace_->found.front());
+      return trace_->found.front().In("writecache invariant violated during recovery: ");
     }
     const uint64_t start = options_.params.StartSector();
     absl::StatusOr<writecache::ParsedMetadata> after =
@@ -89,7 +87,7 @@ class WriteCacheStack : public Stack {
                                             after.status().ToString())};
     }
     if (auto problem = CheckRecovered(*after)) {
-      return Violation::Named("writecache recovery: ", *problem);
+      return problem->In("writecache recovery: ");
     }
     uint64_t free = 0;
     for (const writecache::MemoryEntry& e : after->entries) {
