@@ -72,6 +72,17 @@ Failure InvariantFailure(Violation violation, FailurePhase phase, std::optional<
                  .text = std::move(violation.text)};
 }
 
+// A world's run that ended with `status` (not OK, not the power cut).
+Failure RunFailure(const sim::World& world, const absl::Status& status, FailurePhase phase,
+                   std::optional<uint32_t> image, std::string text) {
+  Failure failure{.kind = KindOfRunStatus(status), .phase = phase, .image = image,
+                  .text = std::move(text)};
+  if (const auto& assertion = world.scheduler().failed_assertion()) {
+    failure.location = assertion->location;
+  }
+  return failure;
+}
+
 }  // namespace
 
 CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& workload,
@@ -108,8 +119,8 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
   result.crash_time = world.Now();
   result.crashed_mid_run = run.code() == absl::StatusCode::kCancelled;
   if (!run.ok() && !result.crashed_mid_run) {
-    Fail(result, Failure{.kind = KindOfRunStatus(run),
-                         .text = absl::StrCat("The run failed before the crash: ", run.ToString())});
+    Fail(result, RunFailure(world, run, FailurePhase::kRun, std::nullopt,
+                            absl::StrCat("The run failed before the crash: ", run.ToString())));
   }
   world.Record(kCheckActor, "power.cut", result.crash_step, 0, 0,
                result.crashed_mid_run ? "mid-run" : "after the workload");
@@ -177,11 +188,9 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
     });
     absl::Status verify = after.Run(kRunLimit);
     if (!verify.ok() && result.passed) {
-      Fail(result, Failure{.kind = KindOfRunStatus(verify),
-                           .phase = FailurePhase::kRecovery,
-                           .image = image,
-                           .text = absl::StrCat("Recovery from crash image ", i,
-                                                " did not finish: ", verify.ToString())});
+      Fail(result, RunFailure(after, verify, FailurePhase::kRecovery, image,
+                              absl::StrCat("Recovery from crash image ", i,
+                                           " did not finish: ", verify.ToString())));
     }
     after.Halt();
     result.trace_hash = sim::Mix64(result.trace_hash ^ after.trace().hash());

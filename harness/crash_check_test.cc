@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bindings/linear/linear_binding.h"
+#include "engine/runtime/assertion.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -105,6 +106,50 @@ TEST(CrashCheck, ACrashAfterTheWorkloadStillLosesNothingFlushed) {
                                           {.seed = 9, .crash_after_steps = 1'000'000, .images = 16});
   EXPECT_TRUE(result.passed) << result.failure.text;
   EXPECT_FALSE(result.crashed_mid_run);
+}
+
+// A stack whose engine fails an always-on assertion on its first write.
+class AssertingStack : public Stack {
+ public:
+  explicit AssertingStack(std::unique_ptr<Stack> inner)
+      : inner_(std::move(inner)), device_(inner_->logical()) {}
+  io::BlockDevice& logical() override { return device_; }
+  absl::Status Start() override { return inner_->Start(); }
+  CrashImages SampleCrash(sim::Prng& prng) const override { return inner_->SampleCrash(prng); }
+
+ private:
+  struct Device : io::BlockDeviceWrapper {
+    using io::BlockDeviceWrapper::BlockDeviceWrapper;
+    void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
+                     io::IoCallback done) override {
+      POWERCUT_ASSERT(sector == ~uint64_t{0}, "no write may reach sector ", sector);
+      wrapped().SubmitWrite(sector, data, flags, std::move(done));
+    }
+  };
+  std::unique_ptr<Stack> inner_;
+  Device device_;
+};
+
+TEST(CrashCheck, AFailedEngineAssertionIsATypedFailureWithItsLocation) {
+  const StackFactory linear = LinearStackFactory(SmallLinear());
+  const StackFactory asserting = [linear](sim::World& world, const CrashImages* from)
+      -> absl::StatusOr<std::unique_ptr<Stack>> {
+    absl::StatusOr<std::unique_ptr<Stack>> inner = linear(world, from);
+    if (!inner.ok()) return inner.status();
+    return std::unique_ptr<Stack>(new AssertingStack(*std::move(inner)));
+  };
+  Workload workload;
+  workload.device_sectors = 512;
+  workload.clients = 1;
+  workload.ops = {{OpKind::kWrite, 0, 8, 8, false}};
+  CrashCheckResult result =
+      RunCrashCheck(asserting, workload, {.seed = 1, .crash_after_steps = 1'000'000});
+  ASSERT_FALSE(result.passed);
+  EXPECT_EQ(result.failure.kind, FailureKind::kEngineAssertion);
+  EXPECT_EQ(result.failure.phase, FailurePhase::kRun);
+  EXPECT_THAT(result.failure.location,
+              ::testing::MatchesRegex("harness/crash_check_test\\.cc:[0-9]+"));
+  EXPECT_THAT(result.failure.text, ::testing::HasSubstr("no write may reach sector 8"));
 }
 
 TEST(CrashCheck, AStackThatCannotBeBuiltIsAFailureNotACrash) {

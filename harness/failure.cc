@@ -13,6 +13,7 @@ absl::string_view FailureKindName(FailureKind kind) {
     case FailureKind::kInvariantViolated: return "invariant violated";
     case FailureKind::kRecoveryRefused: return "recovery refused";
     case FailureKind::kEngineError: return "engine error";
+    case FailureKind::kEngineAssertion: return "engine assertion";
     case FailureKind::kDeadlock: return "deadlock";
     case FailureKind::kHang: return "hang";
   }
@@ -46,6 +47,7 @@ FailureKind KindOfRunStatus(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kDeadlineExceeded: return FailureKind::kHang;
     case absl::StatusCode::kFailedPrecondition: return FailureKind::kDeadlock;
+    case absl::StatusCode::kAborted: return FailureKind::kEngineAssertion;
     default: return FailureKind::kEngineError;
   }
 }

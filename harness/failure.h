@@ -31,6 +31,7 @@ enum class FailureKind {
   kInvariantViolated,  // an engine invariant checker fired (see `invariant`)
   kRecoveryRefused,    // the engine failed to start from a crash image
   kEngineError,        // the engine failed or threw while running
+  kEngineAssertion,    // an always-on engine assertion failed (see `location`)
   kDeadlock,           // no fiber could run and no event was pending
   kHang,               // the run reached the harness's time limit with fibers alive
 };
@@ -53,7 +54,8 @@ struct Failure {
   std::optional<uint32_t> image;  // the crash image (phases kCrashImage, kRecovery)
   std::string device;             // where known
   std::optional<uint64_t> sector;
-  std::string text;  // the readable paragraph
+  std::string location;  // a failed assertion's "engine/...cc:LINE"
+  std::string text;      // the readable paragraph
 
   // What failures are grouped by (shrink keeps it, the mutation matrix reports it):
   // the kind, and the invariant when there is one ("invariant violated I7").
@@ -82,8 +84,9 @@ Violation InvariantViolated(absl::string_view id, const Parts&... parts) {
   return Violation{std::string(id), absl::StrCat(id, parts...)};
 }
 
-// The kind of failure a non-OK status of the fiber runtime's Run means: an exception or
-// assertion in a fiber (engine error), a deadlock, or the time limit (hang).
+// The kind of failure a non-OK status of the fiber runtime's Run means: an exception in
+// a fiber (engine error), a failed engine assertion, a deadlock, or the time limit
+// (hang).
 FailureKind KindOfRunStatus(const absl::Status& status);
 
 }  // namespace powercut::props

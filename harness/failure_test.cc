@@ -33,6 +33,8 @@ TEST(KindOfRunStatus, TellsHangsDeadlocksAndEngineErrorsApart) {
   EXPECT_EQ(KindOfRunStatus(absl::DeadlineExceededError("time limit")), FailureKind::kHang);
   EXPECT_EQ(KindOfRunStatus(absl::FailedPreconditionError("deadlock")), FailureKind::kDeadlock);
   EXPECT_EQ(KindOfRunStatus(absl::InternalError("threw")), FailureKind::kEngineError);
+  EXPECT_EQ(KindOfRunStatus(absl::AbortedError("assertion failed")),
+            FailureKind::kEngineAssertion);
 }
 
 }  // namespace

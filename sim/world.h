@@ -42,6 +42,7 @@ class World : public runtime::Reactor {
 
   uint64_t seed() const { return seed_; }
   runtime::Scheduler& scheduler() { return scheduler_; }
+  const runtime::Scheduler& scheduler() const { return scheduler_; }
   Trace& trace() { return trace_; }
   Prng ForkPrng(std::string_view label) const { return Prng(seed_).Fork(label); }
 

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <bit>
-#include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/mutant/mutant.h"
+#include "engine/runtime/assertion.h"
 
 namespace powercut::raid1 {
 namespace {
@@ -115,11 +115,9 @@ absl::StatusOr<WriteIntentBitmap> WriteIntentBitmap::Load(std::span<const std::b
 
 ChunkRange WriteIntentBitmap::ChunksOf(uint64_t sector, uint64_t sectors, const char* what) const {
   if (sectors == 0) return {};
-  if (sector >= geometry_.sync_sectors || sectors > geometry_.sync_sectors - sector) {
-    throw std::logic_error(absl::StrCat("WriteIntentBitmap::", what, ": sectors [", sector, ", +",
-                                        sectors, ") are past the ", geometry_.sync_sectors,
-                                        "-sector sync range"));
-  }
+  POWERCUT_ASSERT(sector < geometry_.sync_sectors && sectors <= geometry_.sync_sectors - sector,
+                  "WriteIntentBitmap::", what, ": sectors [", sector, ", +", sectors,
+                  ") are past the ", geometry_.sync_sectors, "-sector sync range");
   const uint64_t first = geometry_.ChunkOfSector(sector);
   const uint64_t last = geometry_.ChunkOfSector(sector + sectors - 1);
   return {.first = first, .count = last - first + 1};
@@ -179,15 +177,11 @@ bool WriteIntentBitmap::StartWrite(uint64_t sector, uint64_t sectors, bool behin
 void WriteIntentBitmap::EndWrite(uint64_t sector, uint64_t sectors, bool success, bool behind) {
   const ChunkRange range = ChunksOf(sector, sectors, "EndWrite");
   for (uint64_t chunk = range.first; chunk < range.first + range.count; ++chunk) {
-    if (Count(counters_[chunk]) == 0) {
-      throw std::logic_error(
-          absl::StrCat("WriteIntentBitmap::EndWrite: chunk ", chunk, " has no write in flight"));
-    }
+    POWERCUT_ASSERT(Count(counters_[chunk]) != 0, "WriteIntentBitmap::EndWrite: chunk ", chunk,
+                    " has no write in flight");
   }
   if (behind) {
-    if (behind_writes_ == 0) {
-      throw std::logic_error("WriteIntentBitmap::EndWrite: no write-behind in flight");
-    }
+    POWERCUT_ASSERT(behind_writes_ != 0, "WriteIntentBitmap::EndWrite: no write-behind in flight");
     --behind_writes_;
   }
   for (uint64_t chunk = range.first; chunk < range.first + range.count; ++chunk) {
@@ -366,7 +360,7 @@ PageWrite WriteIntentBitmap::MakePageWrite(uint64_t page) const {
   // Checked at Load for the last (the only short) page, so this cannot fail.
   absl::StatusOr<ByteRange> range =
       geometry_.PageWriteRange(page, options_.logical_block_size, options_.area_bytes);
-  if (!range.ok()) throw std::logic_error(std::string(range.status().message()));
+  POWERCUT_ASSERT(range.ok(), range.status().message());
   PageWrite write{.page = page, .range = *range};
   write.data.assign(storage_.begin() + range->offset,
                     storage_.begin() + range->offset + range->length);

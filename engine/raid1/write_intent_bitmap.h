@@ -40,7 +40,8 @@
 //   for (const PageWrite& w : bitmap->TakeUnplugWrites()) { ...write w.data at w.range... }
 //
 // Ranges are in sectors of the array's sync range ([0, sync_size)). Programming errors
-// (a range past the end, EndWrite without StartWrite) throw std::logic_error.
+// (a range past the end, EndWrite without StartWrite) fail an always-on assertion
+// (engine/runtime/assertion.h).
 //
 // Threading: not thread-safe; one Scheduler's fibers use it. Every call is atomic with
 // respect to fibers (none blocks), so a call sequence never interleaves mid-update.

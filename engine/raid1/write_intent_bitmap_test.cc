@@ -2,10 +2,10 @@
 // the guarantee; the invariant they cover (I1..I14) is in the name or the comment.
 #include "engine/raid1/write_intent_bitmap.h"
 
-#include <stdexcept>
 #include <vector>
 
 #include "engine/raid1/md_superblock.h"
+#include "engine/runtime/assertion.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -128,8 +128,8 @@ TEST(StartWrite, RefusesAtCounterMaxAndChangesNothing) {
 
 TEST(StartWrite, RangePastTheSyncSizeIsAProgrammingError) {
   WriteIntentBitmap b = FreshSmall();
-  EXPECT_THROW((void)b.StartWrite(uint64_t{1} << 20, 1, false), std::logic_error);
-  EXPECT_THROW((void)b.StartWrite((uint64_t{1} << 20) - 1, 2, false), std::logic_error);
+  EXPECT_THROW((void)b.StartWrite(uint64_t{1} << 20, 1, false), runtime::AssertionFailure);
+  EXPECT_THROW((void)b.StartWrite((uint64_t{1} << 20) - 1, 2, false), runtime::AssertionFailure);
   EXPECT_TRUE(b.StartWrite(0, 0, false));  // empty: nothing to count
 }
 
@@ -178,9 +178,9 @@ TEST(EndWrite, AFailedWriteMakesTheChunkNeededSoItNeverDecays) {  // bm_failed_w
 
 TEST(EndWrite, WithoutAWriteInFlightIsAProgrammingError) {
   WriteIntentBitmap b = FreshSmall();
-  EXPECT_THROW(b.EndWrite(0, 8, true, false), std::logic_error);
+  EXPECT_THROW(b.EndWrite(0, 8, true, false), runtime::AssertionFailure);
   ASSERT_TRUE(b.StartWrite(0, 8, false));
-  EXPECT_THROW(b.EndWrite(0, 8, true, /*behind=*/true), std::logic_error);
+  EXPECT_THROW(b.EndWrite(0, 8, true, /*behind=*/true), runtime::AssertionFailure);
 }
 
 TEST(EndWrite, CountsWriteBehindSeparately) {

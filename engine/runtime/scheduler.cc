@@ -104,6 +104,8 @@ Fiber Scheduler::Spawn(std::string name, absl::AnyInvocable<void()> body, FiberK
             fiber->body();
           } catch (const FiberAbandoned&) {
             // AbandonAll(): the stack is unwound; nothing to report.
+          } catch (const AssertionFailure& failure) {
+            RecordAssertion(failure, absl::StrCat("fiber #", fiber->id, " '", fiber->name, "'"));
           } catch (const std::exception& e) {
             if (failure_.empty()) {
               failure_ = absl::StrCat("fiber #", fiber->id, " '", fiber->name,
@@ -162,7 +164,9 @@ bool Scheduler::CountStep() {
 absl::Status Scheduler::Run(std::optional<Nanos> time_limit) {
   time_limit_ = time_limit;
   while (true) {
-    if (!failure_.empty()) return absl::InternalError(failure_);
+    if (!failure_.empty()) {
+      return failed_assertion_ ? absl::AbortedError(failure_) : absl::InternalError(failure_);
+    }
     if (stopped_) return absl::CancelledError(stop_reason_);
     if (!WorkersAlive()) return absl::OkStatus();
     if (time_limit && Now() > *time_limit) {
@@ -175,11 +179,24 @@ absl::Status Scheduler::Run(std::optional<Nanos> time_limit) {
       Resume(TakeReady());
       continue;
     }
-    if (!reactor_.RunNext()) {
+    bool ran = false;
+    try {
+      ran = reactor_.RunNext();
+    } catch (const AssertionFailure& failure) {
+      RecordAssertion(failure, "an event callback");
+      continue;
+    }
+    if (!ran) {
       return absl::FailedPreconditionError(absl::StrCat(
           "deadlock: no fiber can run and no event is pending: ", DescribeBlocked()));
     }
   }
+}
+
+void Scheduler::RecordAssertion(const AssertionFailure& failure, std::string_view where) {
+  if (!failure_.empty()) return;
+  failure_ = absl::StrCat(std::string(where), ": ", failure.Describe());
+  failed_assertion_ = failure;
 }
 
 void Scheduler::Stop(std::string reason) {

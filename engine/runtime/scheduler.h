@@ -44,6 +44,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "engine/runtime/assertion.h"
 #include "engine/runtime/fiber_state.h"
 #include "engine/runtime/live_fibers.h"
 #include "engine/runtime/reactor.h"
@@ -80,9 +81,12 @@ class Scheduler {
               FiberKind kind = FiberKind::kWorker);
 
   // Runs fibers and events until every worker fiber finished (OK), Stop() was called
-  // (Cancelled), a fiber threw (Internal), a deadlock (FailedPrecondition) or
+  // (Cancelled), a fiber threw (Internal), an assertion failed in a fiber or an event
+  // callback (Aborted; see failed_assertion()), a deadlock (FailedPrecondition) or
   // `time_limit` passed with workers alive (DeadlineExceeded).
   [[nodiscard]] absl::Status Run(std::optional<Nanos> time_limit = std::nullopt);
+  // The assertion (engine/runtime/assertion.h) that ended a run, if one did.
+  const std::optional<AssertionFailure>& failed_assertion() const { return failed_assertion_; }
 
   // Halts the world: Run() returns after the current step and nothing runs again.
   // Callable from a fiber (which is then never resumed) or a reactor callback.
@@ -147,6 +151,8 @@ class Scheduler {
   FiberState* NextDirect();
   void Enter(FiberState* fiber);
   void Arrive(boost::context::fiber&& from, void* fake_stack);
+  // Keeps the first failure: `failure`, seen in `where` (a fiber or an event callback).
+  void RecordAssertion(const AssertionFailure& failure, std::string_view where);
   void Resume(FiberState* fiber);
   void SuspendCurrent();
   void SwitchAway(FiberState* self, FiberState* next);
@@ -170,7 +176,8 @@ class Scheduler {
   bool stopped_ = false;
   bool abandoning_ = false;
   std::string stop_reason_;
-  std::string failure_;  // first exception escaping a fiber
+  std::string failure_;  // first exception escaping a fiber, or failed assertion
+  std::optional<AssertionFailure> failed_assertion_;
   uint64_t steps_ = 0;
   std::optional<uint64_t> stop_at_step_;
   // The last step a fiber may hand the CPU straight to another one: *stop_at_step_, or

@@ -1,6 +1,6 @@
 #include "engine/runtime/sync.h"
 
-#include <stdexcept>
+#include "engine/runtime/assertion.h"
 
 namespace powercut::runtime {
 
@@ -31,7 +31,7 @@ void WaitQueue::NotifyAll() {
 
 void Mutex::Lock() {
   uint64_t me = scheduler_.CurrentId();
-  if (owner_ == me) throw std::logic_error("Mutex::Lock: already held by this fiber");
+  POWERCUT_ASSERT(owner_ != me, "Mutex::Lock: already held by this fiber");
   if (owner_ == 0) {
     owner_ = me;
     return;
@@ -64,7 +64,7 @@ void Event::Set() {
 }
 
 void WaitGroup::Done() {
-  if (count_ == 0) throw std::logic_error("WaitGroup::Done without Add");
+  POWERCUT_ASSERT(count_ != 0, "WaitGroup::Done without Add");
   if (--count_ == 0) waiters_.NotifyAll();
 }
 

@@ -6,6 +6,8 @@
 #include <limits>
 #include <utility>
 
+#include "engine/runtime/assertion.h"
+
 namespace powercut::writecache {
 
 // ---- EntryList -------------------------------------------------------------------
@@ -108,6 +110,7 @@ void EntryTree::Clear() {
 
 uint32_t EntryTree::Insert(uint32_t i) {
   Entry& e = (*entries_)[i];
+  POWERCUT_ASSERT(!e.in_tree, "entry ", i, " is inserted into the tree twice");
   e.tree_order = next_order_++;
   e.in_tree = true;
   auto it = set_.insert(KeyOf(i)).first;
@@ -136,7 +139,9 @@ void EntryTree::BuildSorted(std::span<const SectorIndex> sorted) {
 }
 
 void EntryTree::Erase(uint32_t i) {
-  set_.erase(KeyOf(i));
+  const size_t erased = set_.erase(KeyOf(i));
+  POWERCUT_ASSERT(erased == 1 || !(*entries_)[i].in_tree, "entry ", i,
+                  " is marked in the tree but the tree does not hold it");
   (*entries_)[i].in_tree = false;
 }
 
@@ -197,6 +202,7 @@ uint32_t FreeList::Peek() const {
 }
 
 void FreeList::Pop() {
+  POWERCUT_ASSERT(size_ > 0, "pop from an empty free list");
   if (sorted_) {
     auto it = tree_.find(current_);
     if (it == tree_.end()) return;  // nothing to take (Peek() said kNoEntry)

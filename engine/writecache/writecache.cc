@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/io/io_batch.h"
+#include "engine/runtime/assertion.h"
 
 namespace powercut::writecache {
 
@@ -262,6 +263,8 @@ uint32_t WriteCache::PopFromFreelist(std::optional<uint64_t> expected_cache_sect
   const uint32_t e = freelist_.Peek();
   if (e == kNoEntry) return kNoEntry;
   if (expected_cache_sector && CacheSector(e) != *expected_cache_sector) return kNoEntry;
+  POWERCUT_ASSERT(!entries_[e].in_tree && !entries_[e].write_in_progress, "entry ", e,
+                  " is on the free list while it maps a sector or is under writeback");
   freelist_.Pop();
   VerifyWatermark();
   return e;

@@ -12,11 +12,13 @@ nlohmann::json FailureJson(const props::Failure& failure) {
                          {"invariant", nullptr},
                          {"device", nullptr},
                          {"sector", nullptr},
+                         {"location", nullptr},
                          {"text", failure.text}};
   if (failure.image) json["image"] = *failure.image;
   if (!failure.invariant.empty()) json["invariant"] = failure.invariant;
   if (!failure.device.empty()) json["device"] = failure.device;
   if (failure.sector) json["sector"] = *failure.sector;
+  if (!failure.location.empty()) json["location"] = failure.location;
   return json;
 }
 
