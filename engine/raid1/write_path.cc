@@ -103,8 +103,10 @@ void Raid1Array::RunWrite(uint64_t sector, uint64_t sectors, std::span<const std
     if (absl::Status s = RecordFailures(); !s.ok() && status.ok()) status = s;
   }
   if (behind.empty()) {
-    // failed or degraded: NEEDED (I7)
-    bitmap_->EndWrite(sector, sectors, status.ok() && failed.empty(), false);
+    // failed or degraded: NEEDED (I7). A write counted as write-behind at StartWrite
+    // ends as one even if its write-mostly mirrors failed before it went out (at the
+    // unplug): the count must come down, or every later flush waits for it.
+    bitmap_->EndWrite(sector, sectors, status.ok() && failed.empty(), write_behind);
     if (POWERCUT_MUTANT(kBmFailedWriteClears) && !failed.empty()) {
       // The bug: the failed write's chunks are taken as written everywhere.
       const uint64_t last = geometry_.bitmap.ChunkOfSector(end - 1);
@@ -113,6 +115,7 @@ void Raid1Array::RunWrite(uint64_t sector, uint64_t sectors, std::span<const std
       }
     }
     counter_wait_.NotifyAll();
+    if (write_behind) behind_wait_.NotifyAll();
     finish();
     done(std::move(status));
     if (POWERCUT_MUTANT(kRaid1AckBeforeFaultRecorded) && !failed.empty()) (void)RecordFailures();
