@@ -15,6 +15,11 @@ constexpr std::string_view kCheckActor = "check";
 constexpr uint64_t kReadChunkSectors = 64;
 constexpr uint64_t kReadsInFlight = 8;
 
+void Fail(CrashCheckResult& result, Failure failure) {
+  result.passed = false;
+  result.failure = std::move(failure);
+}
+
 // Reads the whole logical device of a recovered stack and judges every sector.
 void VerifyRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle, uint32_t image,
                      CrashCheckResult& result) {
@@ -31,13 +36,12 @@ void VerifyRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle,
                  std::span<std::byte>(buffer).subspan(off * io::kSectorSize, n * io::kSectorSize));
     }
     if (absl::Status status = batch.Wait(); !status.ok()) {
-      result.passed = false;
-      result.failure = Failure{
-          .kind = FailureKind::kRecoveryRefused,
-          .phase = FailurePhase::kRecovery,
-          .image = image,
-          .device = device.name(),
-          .text = absl::StrCat("Reading back the recovered device failed: ", status.ToString())};
+      Fail(result, Failure{.kind = FailureKind::kRecoveryRefused,
+                           .phase = FailurePhase::kRecovery,
+                           .image = image,
+                           .device = device.name(),
+                           .text = absl::StrCat("Reading back the recovered device failed: ",
+                                                status.ToString())});
       return;
     }
     for (uint64_t i = 0; i < span; ++i) {
@@ -45,22 +49,16 @@ void VerifyRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle,
       auto problem = oracle.CheckRecovered(
           base + i, std::span<const std::byte>(buffer).subspan(i * io::kSectorSize, io::kSectorSize));
       if (problem) {
-        result.passed = false;
-        result.failure = Failure{.kind = problem->kind,
-                                 .phase = FailurePhase::kRecovery,
-                                 .image = image,
-                                 .device = device.name(),
-                                 .sector = problem->sector,
-                                 .text = std::move(problem->text)};
+        Fail(result, Failure{.kind = problem->kind,
+                             .phase = FailurePhase::kRecovery,
+                             .image = image,
+                             .device = device.name(),
+                             .sector = problem->sector,
+                             .text = std::move(problem->text)});
         return;
       }
     }
   }
-}
-
-void Fail(CrashCheckResult& result, Failure failure) {
-  result.passed = false;
-  result.failure = std::move(failure);
 }
 
 // An invariant violation a check hook found, seen in `phase` (of crash image `image`).
