@@ -88,7 +88,8 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
   CrashCheckResult result;
   sim::World world(options.seed);
   if (options.observer) world.trace().set_observer(options.observer);
-  absl::StatusOr<std::unique_ptr<Stack>> stack = factory(world, nullptr);
+  SimulatedDevices devices(world, /*recover_from=*/nullptr);
+  absl::StatusOr<std::unique_ptr<Stack>> stack = factory(world, devices);
   if (!stack.ok()) {
     Fail(result, Failure{.kind = FailureKind::kEngineError,
                          .text = absl::StrCat("Building the stack failed: ", stack.status().ToString())});
@@ -145,7 +146,7 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
   std::vector<CrashImages> crashes;
   for (uint32_t i = 0; i < std::max<uint32_t>(options.images, 1); ++i) {
     world.Record(kCheckActor, "crash.image", i);
-    crashes.push_back((*stack)->SampleCrash(image_prng));
+    crashes.push_back(devices.SampleCrash(image_prng));
   }
   result.trace_hash = world.trace().hash();
   world.Halt();
@@ -156,7 +157,8 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
     sim::World after(world.ForkPrng(absl::StrCat("recovery-", i)).Next());
     if (options.observer) after.trace().set_observer(options.observer);
     after.Record(kCheckActor, "recovery", i);
-    absl::StatusOr<std::unique_ptr<Stack>> recovered = factory(after, &crashes[i]);
+    SimulatedDevices recovered_devices(after, &crashes[i]);
+    absl::StatusOr<std::unique_ptr<Stack>> recovered = factory(after, recovered_devices);
     if (!recovered.ok()) {
       Fail(result, Failure{.kind = FailureKind::kRecoveryRefused,
                            .phase = FailurePhase::kRecovery,

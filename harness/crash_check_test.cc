@@ -78,8 +78,8 @@ TEST(CrashCheck, TheTraceHashCoversTheRecovery) {
   slower.ssd.read_latency = {runtime::Microseconds(50), runtime::Microseconds(60)};
   const StackFactory fast = LinearStackFactory(SmallLinear());
   const StackFactory slow_recovery = [fast, slow = LinearStackFactory(slower)](
-                                         sim::World& world, const CrashImages* from) {
-    return from == nullptr ? fast(world, from) : slow(world, from);
+                                         sim::World& world, Devices& devices) {
+    return devices.recovering() ? slow(world, devices) : fast(world, devices);
   };
   const Workload workload = SomeWorkload(6);
   CrashCheckResult a = RunCrashCheck(fast, workload, {.seed = 6, .images = 1});
@@ -115,7 +115,6 @@ class AssertingStack : public Stack {
       : inner_(std::move(inner)), device_(inner_->logical()) {}
   io::BlockDevice& logical() override { return device_; }
   absl::Status Start() override { return inner_->Start(); }
-  CrashImages SampleCrash(sim::Prng& prng) const override { return inner_->SampleCrash(prng); }
 
  private:
   struct Device : io::BlockDeviceWrapper {
@@ -132,9 +131,9 @@ class AssertingStack : public Stack {
 
 TEST(CrashCheck, AFailedEngineAssertionIsATypedFailureWithItsLocation) {
   const StackFactory linear = LinearStackFactory(SmallLinear());
-  const StackFactory asserting = [linear](sim::World& world, const CrashImages* from)
+  const StackFactory asserting = [linear](sim::World& world, Devices& devices)
       -> absl::StatusOr<std::unique_ptr<Stack>> {
-    absl::StatusOr<std::unique_ptr<Stack>> inner = linear(world, from);
+    absl::StatusOr<std::unique_ptr<Stack>> inner = linear(world, devices);
     if (!inner.ok()) return inner.status();
     return std::unique_ptr<Stack>(new AssertingStack(*std::move(inner)));
   };

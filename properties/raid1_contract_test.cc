@@ -133,7 +133,8 @@ Raid1StackOptions OptionsFor(uint64_t seed) {
 std::vector<CrashImages> RunAndCrash(uint64_t seed, const Raid1StackOptions& options) {
   std::vector<CrashImages> crashes;
   sim::World world(seed);
-  std::unique_ptr<Stack> stack = *Raid1StackFactory(options)(world, nullptr);
+  SimulatedDevices devices(world, /*recover_from=*/nullptr);
+  std::unique_ptr<Stack> stack = *Raid1StackFactory(options)(world, devices);
   world.scheduler().Spawn("main", [&] {
     ASSERT_TRUE(stack->Start().ok());
     std::vector<runtime::Fiber> clients;
@@ -147,7 +148,7 @@ std::vector<CrashImages> RunAndCrash(uint64_t seed, const Raid1StackOptions& opt
   const absl::Status run = world.Run(runtime::Seconds(3600));
   EXPECT_TRUE(run.ok() || run.code() == absl::StatusCode::kCancelled) << run;
   sim::Prng prng = world.ForkPrng("images");
-  for (int i = 0; i < 4; ++i) crashes.push_back(stack->SampleCrash(prng));
+  for (int i = 0; i < 4; ++i) crashes.push_back(devices.SampleCrash(prng));
   world.Halt();
   return crashes;
 }

@@ -154,14 +154,15 @@ class MappedDevice : public io::BlockDevice {
 // table built during the run.
 class LifecycleStack : public Stack {
  public:
-  LifecycleStack(sim::World& world, LifecycleOptions options, std::unique_ptr<sim::SimSsd> origin,
-                 std::unique_ptr<sim::SimSsd> cache, std::unique_ptr<sim::SimPmem> pmem,
+  // One of `cache` (SSD mode) and `pmem` (pmem mode) is set.
+  LifecycleStack(sim::World& world, LifecycleOptions options, io::BlockDevice& origin,
+                 sim::SimSsd* cache, sim::SimPmem* pmem,
                  std::shared_ptr<CacheTraceViolations> violations)
       : world_(world),
         options_(std::move(options)),
-        origin_(std::move(origin)),
-        cache_(std::move(cache)),
-        pmem_(std::move(pmem)),
+        origin_(origin),
+        cache_(cache),
+        pmem_(pmem),
         violations_(std::move(violations)) {
     const uint64_t start = options_.stack.params.StartSector();
     if (pmem_) {
@@ -179,10 +180,6 @@ class LifecycleStack : public Stack {
     if (absl::Status started = tables_[0]->Start(); !started.ok()) return started;
     world_.scheduler().Spawn("lifecycle", [this] { RunActions(); });
     return absl::OkStatus();
-  }
-
-  CrashImages SampleCrash(sim::Prng& prng) const override {
-    return SampleWriteCacheCrash(*origin_, cache_.get(), pmem_.get(), prng);
   }
 
   OracleOptions oracle_options() const override {
@@ -210,9 +207,9 @@ class LifecycleStack : public Stack {
     params.origin_name = "origin";
     params.cache_name = "cache";
     if (pmem_checker_) {
-      return *writecache::WriteCache::Create(world_.scheduler(), *origin_, *pmem_checker_, params);
+      return *writecache::WriteCache::Create(world_.scheduler(), origin_, *pmem_checker_, params);
     }
-    return *writecache::WriteCache::Create(world_.scheduler(), *origin_, *checker_, params);
+    return *writecache::WriteCache::Create(world_.scheduler(), origin_, *checker_, params);
   }
 
   void Problem(std::string what, const absl::Status& status) {
@@ -282,9 +279,9 @@ class LifecycleStack : public Stack {
 
   sim::World& world_;
   LifecycleOptions options_;
-  std::unique_ptr<sim::SimSsd> origin_;
-  std::unique_ptr<sim::SimSsd> cache_;   // SSD mode
-  std::unique_ptr<sim::SimPmem> pmem_;   // pmem mode
+  io::BlockDevice& origin_;
+  sim::SimSsd* cache_;   // SSD mode
+  sim::SimPmem* pmem_;   // pmem mode
   std::shared_ptr<CacheTraceViolations> violations_;
   std::unique_ptr<CacheTraceChecker> checker_;      // over cache_
   std::unique_ptr<PmemTraceChecker> pmem_checker_;  // over pmem_
@@ -310,33 +307,31 @@ StackFactory LifecycleStackFactory(const LifecycleOptions& options) {
   // A recovered stack is the standard writecache stack (its crash-image and recovery
   // checks included).
   const StackFactory recovery = WriteCacheStackFactory(options.stack);
-  return [options, recovery](sim::World& world, const CrashImages* recover_from)
-             -> absl::StatusOr<std::unique_ptr<Stack>> {
-    if (recover_from != nullptr) return recovery(world, recover_from);
+  return [options, recovery](sim::World& world,
+                             Devices& devices) -> absl::StatusOr<std::unique_ptr<Stack>> {
+    if (devices.recovering()) return recovery(world, devices);
     auto violations = std::make_shared<CacheTraceViolations>();
-    sim::SimSsdOptions origin_options = options.stack.ssd;
-    origin_options.name = "origin";
-    origin_options.sectors = options.stack.logical_sectors;
-    sim::SimSsdOptions cache_options = options.stack.ssd;
-    cache_options.name = "cache";
-    cache_options.sectors = WriteCacheCacheSectors(options.stack);
-    absl::StatusOr<std::unique_ptr<sim::SimSsd>> origin = sim::SimSsd::Create(world, origin_options);
+    absl::StatusOr<Disk> origin = devices.AddDisk({.name = "origin",
+                                                   .sectors = options.stack.logical_sectors,
+                                                   .simulated = options.stack.ssd});
     if (!origin.ok()) return origin.status();
+    const uint64_t cache_sectors = WriteCacheCacheSectors(options.stack);
     if (options.stack.params.mode == writecache::Mode::kPmem) {
-      const uint64_t bytes = cache_options.sectors * io::kSectorSize;
-      std::vector<std::byte> image(bytes);
+      std::vector<std::byte> image(cache_sectors * io::kSectorSize);
       FormattedCache(options.stack).Read(0, image);
-      absl::StatusOr<std::unique_ptr<sim::SimPmem>> pmem =
-          sim::SimPmem::Create(world, {.name = "cache", .size = bytes}, std::move(image));
+      absl::StatusOr<Pmem> pmem = devices.AddPmem(
+          {.name = "cache", .bytes = image.size(), .contents = std::move(image)});
       if (!pmem.ok()) return pmem.status();
-      return std::unique_ptr<Stack>(new LifecycleStack(world, options, std::move(*origin), nullptr,
-                                                       std::move(*pmem), violations));
+      return std::unique_ptr<Stack>(new LifecycleStack(world, options, *origin->device, nullptr,
+                                                       pmem->simulated, violations));
     }
-    absl::StatusOr<std::unique_ptr<sim::SimSsd>> cache =
-        sim::SimSsd::Create(world, cache_options, FormattedCache(options.stack));
+    absl::StatusOr<Disk> cache = devices.AddDisk({.name = "cache",
+                                                  .sectors = cache_sectors,
+                                                  .contents = FormattedCache(options.stack),
+                                                  .simulated = options.stack.ssd});
     if (!cache.ok()) return cache.status();
-    return std::unique_ptr<Stack>(new LifecycleStack(world, options, std::move(*origin),
-                                                     std::move(*cache), nullptr, violations));
+    return std::unique_ptr<Stack>(new LifecycleStack(world, options, *origin->device,
+                                                     cache->simulated, nullptr, violations));
   };
 }
 

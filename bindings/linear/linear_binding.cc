@@ -10,30 +10,21 @@ namespace {
 
 class LinearStack : public Stack {
  public:
-  // `faulty`, if any, wraps `ssd` and is what `map` maps onto.
-  LinearStack(std::unique_ptr<sim::SimSsd> ssd, std::unique_ptr<faults::FaultyBlockDevice> faulty,
+  // `faulty`, if any, wraps the SSD and is what `map` maps onto.
+  LinearStack(std::unique_ptr<faults::FaultyBlockDevice> faulty,
               std::unique_ptr<linear::LinearMap> map,
               std::shared_ptr<faults::FaultCounts> fault_tally)
-      : ssd_(std::move(ssd)),
-        faulty_(std::move(faulty)),
-        map_(std::move(map)),
-        fault_tally_(std::move(fault_tally)) {}
+      : faulty_(std::move(faulty)), map_(std::move(map)), fault_tally_(std::move(fault_tally)) {}
   ~LinearStack() override {
     if (faulty_ != nullptr && fault_tally_ != nullptr) *fault_tally_ += faulty_->counts();
   }
 
   io::BlockDevice& logical() override { return *map_; }
   absl::Status Start() override { return absl::OkStatus(); }
-  CrashImages SampleCrash(sim::Prng& prng) const override {
-    CrashImages images;
-    images.disks.push_back(ssd_->SampleCrashImage(prng));
-    return images;
-  }
 
  private:
-  std::unique_ptr<sim::SimSsd> ssd_;
-  std::unique_ptr<faults::FaultyBlockDevice> faulty_;  // over ssd_; null without faults
-  std::unique_ptr<linear::LinearMap> map_;  // over faulty_ or ssd_
+  std::unique_ptr<faults::FaultyBlockDevice> faulty_;  // over the SSD; null without faults
+  std::unique_ptr<linear::LinearMap> map_;             // over faulty_ or the SSD
   std::shared_ptr<faults::FaultCounts> fault_tally_;
 };
 
@@ -41,33 +32,26 @@ class LinearStack : public Stack {
 
 StackFactory LinearStackFactory(LinearStackOptions options) {
   return [options](sim::World& world,
-                   const CrashImages* recover_from) -> absl::StatusOr<std::unique_ptr<Stack>> {
-    sim::SimSsdOptions ssd_options = options.ssd;
-    ssd_options.sectors = options.start_sector + options.logical_sectors + 8;
-    std::optional<sim::DiskImage> initial;
-    if (recover_from != nullptr) {
-      if (recover_from->disks.size() != 1) {
-        return absl::InvalidArgumentError("linear stack: expected exactly one disk image");
-      }
-      initial = recover_from->disks[0];
-    }
-    absl::StatusOr<std::unique_ptr<sim::SimSsd>> ssd =
-        sim::SimSsd::Create(world, ssd_options, std::move(initial));
+                   Devices& devices) -> absl::StatusOr<std::unique_ptr<Stack>> {
+    absl::StatusOr<Disk> ssd =
+        devices.AddDisk({.name = options.ssd.name,
+                         .sectors = options.start_sector + options.logical_sectors + 8,
+                         .simulated = options.ssd});
     if (!ssd.ok()) return ssd.status();
     // Faults only before the power cut (see linear_binding.h).
     std::unique_ptr<faults::FaultyBlockDevice> faulty;
-    if (options.faults && recover_from == nullptr) {
+    if (options.faults && !devices.recovering()) {
       absl::StatusOr<std::unique_ptr<faults::FaultyBlockDevice>> made =
-          faults::FaultyBlockDevice::Create(world, **ssd, *options.faults);
+          faults::FaultyBlockDevice::Create(world, *ssd->device, *options.faults);
       if (!made.ok()) return made.status();
       faulty = std::move(*made);
     }
-    io::BlockDevice& lower = faulty ? static_cast<io::BlockDevice&>(*faulty) : **ssd;
+    io::BlockDevice& lower = faulty ? static_cast<io::BlockDevice&>(*faulty) : *ssd->device;
     absl::StatusOr<std::unique_ptr<linear::LinearMap>> map =
         linear::LinearMap::Create(lower, options.start_sector, options.logical_sectors);
     if (!map.ok()) return map.status();
-    return std::unique_ptr<Stack>(new LinearStack(std::move(*ssd), std::move(faulty),
-                                                  std::move(*map), options.fault_tally));
+    return std::unique_ptr<Stack>(
+        new LinearStack(std::move(faulty), std::move(*map), options.fault_tally));
   };
 }
 

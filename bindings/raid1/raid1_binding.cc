@@ -183,15 +183,14 @@ class OperatedArray : public io::BlockDevice {
 class Raid1Stack : public Stack {
  public:
   Raid1Stack(Raid1StackOptions options, raid1::Raid1Geometry geometry,
-             std::vector<std::unique_ptr<sim::SimSsd>> members,
-             std::unique_ptr<sim::SimSsd> bitmap_file,
+             std::vector<sim::SimSsd*> members, sim::SimSsd* bitmap_file,
              std::vector<std::unique_ptr<io::BlockDevice>> wrappers,
              std::unique_ptr<OperatedArray> array, std::shared_ptr<Raid1TraceState> own,
              bool recovering, sim::World& world)
       : options_(std::move(options)),
         geometry_(geometry),
         members_(std::move(members)),
-        bitmap_file_(std::move(bitmap_file)),
+        bitmap_file_(bitmap_file),
         wrappers_(std::move(wrappers)),
         array_(std::move(array)),
         own_(std::move(own)),
@@ -280,13 +279,6 @@ class Raid1Stack : public Stack {
     return std::nullopt;
   }
 
-  CrashImages SampleCrash(sim::Prng& prng) const override {
-    CrashImages images;
-    for (const auto& member : members_) images.disks.push_back(member->SampleCrashImage(prng));
-    if (bitmap_file_) images.disks.push_back(bitmap_file_->SampleCrashImage(prng));
-    return images;
-  }
-
  private:
   // Durable images before assembly; visible ones of in-sync members after it.
   std::vector<const sim::DiskImage*> Images(bool in_sync_only) const {
@@ -307,8 +299,8 @@ class Raid1Stack : public Stack {
 
   Raid1StackOptions options_;
   raid1::Raid1Geometry geometry_;
-  std::vector<std::unique_ptr<sim::SimSsd>> members_;
-  std::unique_ptr<sim::SimSsd> bitmap_file_;                // the external bitmap, if any
+  std::vector<sim::SimSsd*> members_;  // the simulation's view of each member
+  sim::SimSsd* bitmap_file_;           // the external bitmap's device, if any
   std::vector<std::unique_ptr<io::BlockDevice>> wrappers_;  // over members_, outermost last
   std::unique_ptr<OperatedArray> array_;                  // over members_ / wrappers_
   std::unique_ptr<Raid1AckChecker> ack_checker_;            // over array_ (I9)
@@ -317,6 +309,11 @@ class Raid1Stack : public Stack {
   std::optional<Raid1AssemblyDemand> demand_;  // set by a recovering Start() with checks
   sim::World& world_;
 };
+
+absl::Status NeedsSimulation() {
+  return absl::FailedPreconditionError(
+      "raid1 stack: the member checks need simulated devices");
+}
 
 }  // namespace
 
@@ -351,89 +348,89 @@ absl::StatusOr<raid1::Raid1Geometry> Raid1StackGeometry(const Raid1StackOptions&
                                    options.external_bitmap);
 }
 
+// `blocks` written into a blank image of `sectors` sectors, without IO.
+sim::DiskImage ImageOf(uint64_t sectors, const std::vector<raid1::MetadataBlock>& blocks) {
+  sim::DiskImage image(sectors);
+  for (const raid1::MetadataBlock& block : blocks) {
+    const std::vector<sim::SectorRef> refs = sim::SplitIntoSectors(block.bytes);
+    for (size_t k = 0; k < refs.size(); ++k) image.Put(block.sector + k, refs[k]);
+  }
+  return image;
+}
+
 StackFactory Raid1StackFactory(Raid1StackOptions options) {
-  return [options](sim::World& world,
-                           const CrashImages* recover_from) -> absl::StatusOr<std::unique_ptr<Stack>> {
+  return [options](sim::World& world, Devices& devices) -> absl::StatusOr<std::unique_ptr<Stack>> {
     absl::StatusOr<raid1::Raid1Geometry> geometry = Raid1StackGeometry(options);
     if (!geometry.ok()) return geometry.status();
-    const size_t disks = options.mirrors + (options.external_bitmap ? 1 : 0);
-    if (recover_from != nullptr && recover_from->disks.size() != disks) {
-      return absl::InvalidArgumentError(absl::StrCat("raid1 stack: expected ", disks,
-                                                     " disk images, got ",
-                                                     recover_from->disks.size()));
-    }
+    const bool recovering = devices.recovering();
     auto trace = std::make_shared<Raid1TraceState>(*geometry);
-    trace->record_copies = recover_from != nullptr;
+    trace->record_copies = recovering;
     raid1::Raid1Options array_options = Raid1ArrayOptions(options);
     std::vector<std::unique_ptr<io::BlockDevice>> wrappers;
-    std::unique_ptr<sim::SimSsd> bitmap_file;
-    if (options.external_bitmap) {
-      sim::SimSsdOptions ssd = options.ssd;
-      ssd.name = "bitmap";
-      ssd.sectors = geometry->bitmap_area_sectors;
-      sim::DiskImage image(ssd.sectors);
-      if (recover_from != nullptr && !options.old_bitmap_file) {
-        image = recover_from->disks[options.mirrors];
-      } else {
-        const raid1::MetadataBlock file = raid1::Raid1Array::FormatBitmapFile(*geometry, array_options);
-        const std::vector<sim::SectorRef> refs = sim::SplitIntoSectors(file.bytes);
-        for (size_t k = 0; k < refs.size(); ++k) image.Put(file.sector + k, refs[k]);
-      }
-      absl::StatusOr<std::unique_ptr<sim::SimSsd>> made =
-          sim::SimSsd::Create(world, ssd, std::move(image));
-      if (!made.ok()) return made.status();
-      bitmap_file = std::move(*made);
-      array_options.bitmap_file = bitmap_file.get();
-      if (options.check_invariants) {
-        wrappers.push_back(
-            std::make_unique<Raid1TraceChecker>(*bitmap_file, kTraceBitmapFile, trace));
-        array_options.bitmap_file = wrappers.back().get();
-      }
-    }
-    std::vector<std::unique_ptr<sim::SimSsd>> members;
-    std::vector<io::BlockDevice*> devices;
+    // The members, then the bitmap file's device (the crash images' order). A fresh
+    // stack starts from what Raid1Array::Create writes; an old device put back at the
+    // recovery starts from it too.
+    std::vector<sim::SimSsd*> members;
+    std::vector<io::BlockDevice*> member_devices;
     faults::VanishingDevice* vanishing = nullptr;
     for (uint32_t i = 0; i < options.mirrors; ++i) {
-      sim::SimSsdOptions ssd = options.ssd;
-      ssd.name = absl::StrCat("ssd", i);
-      ssd.sectors = geometry->member_sectors;
-      sim::DiskImage image(ssd.sectors);
-      if (recover_from != nullptr && options.old_member != i + 1) {
-        image = recover_from->disks[i];
-      } else {
-        for (const raid1::MetadataBlock& block :
-             raid1::Raid1Array::FormatMember(*geometry, array_options, options.mirrors, i)) {
-          const std::vector<sim::SectorRef> refs = sim::SplitIntoSectors(block.bytes);
-          for (size_t k = 0; k < refs.size(); ++k) image.Put(block.sector + k, refs[k]);
-        }
+      std::optional<sim::DiskImage> contents;
+      if (!recovering || options.old_member == i + 1) {
+        contents = ImageOf(geometry->member_sectors,
+                           raid1::Raid1Array::FormatMember(*geometry, array_options,
+                                                           options.mirrors, i));
       }
-      absl::StatusOr<std::unique_ptr<sim::SimSsd>> made =
-          sim::SimSsd::Create(world, ssd, std::move(image));
-      if (!made.ok()) return made.status();
-      io::BlockDevice* device = made->get();
+      absl::StatusOr<Disk> member = devices.AddDisk({.name = absl::StrCat("ssd", i),
+                                                     .sectors = geometry->member_sectors,
+                                                     .contents = std::move(contents),
+                                                     .simulated = options.ssd});
+      if (!member.ok()) return member.status();
+      if (member->simulated == nullptr) return NeedsSimulation();
+      io::BlockDevice* device = member->device;
       if (options.check_invariants) {
-        wrappers.push_back(std::make_unique<Raid1TraceChecker>(**made, i, trace));
+        wrappers.push_back(std::make_unique<Raid1TraceChecker>(*member->simulated, i, trace));
         device = wrappers.back().get();
       }
-      if (options.faults && options.fault_member == i && recover_from == nullptr) {
+      if (options.faults && options.fault_member == i && !recovering) {
         absl::StatusOr<std::unique_ptr<faults::FaultyBlockDevice>> faulty =
             faults::FaultyBlockDevice::Create(world, *device, *options.faults);
         if (!faulty.ok()) return faulty.status();
         wrappers.push_back(std::move(*faulty));
         device = wrappers.back().get();
       }
-      if (options.vanish_member == i + 1 && (recover_from == nullptr || options.vanish_persists)) {
-        const uint64_t after = recover_from == nullptr ? options.vanish_after_ios : 0;
+      if (options.vanish_member == i + 1 && (!recovering || options.vanish_persists)) {
+        const uint64_t after = recovering ? 0 : options.vanish_after_ios;
         auto gone = std::make_unique<faults::VanishingDevice>(world, *device, after);
         vanishing = gone.get();
         device = gone.get();
         wrappers.push_back(std::move(gone));
       }
-      devices.push_back(device);
-      members.push_back(std::move(*made));
+      member_devices.push_back(device);
+      members.push_back(member->simulated);
+    }
+    sim::SimSsd* bitmap_file = nullptr;
+    if (options.external_bitmap) {
+      std::optional<sim::DiskImage> contents;
+      if (!recovering || options.old_bitmap_file) {
+        contents = ImageOf(geometry->bitmap_area_sectors,
+                           {raid1::Raid1Array::FormatBitmapFile(*geometry, array_options)});
+      }
+      absl::StatusOr<Disk> file = devices.AddDisk({.name = "bitmap",
+                                                   .sectors = geometry->bitmap_area_sectors,
+                                                   .contents = std::move(contents),
+                                                   .simulated = options.ssd});
+      if (!file.ok()) return file.status();
+      if (file->simulated == nullptr) return NeedsSimulation();
+      bitmap_file = file->simulated;
+      array_options.bitmap_file = file->device;
+      if (options.check_invariants) {
+        wrappers.push_back(
+            std::make_unique<Raid1TraceChecker>(*bitmap_file, kTraceBitmapFile, trace));
+        array_options.bitmap_file = wrappers.back().get();
+      }
     }
     OperatedArray::Plan plan;
-    if (recover_from == nullptr) {
+    if (!recovering) {
       plan.restart_at_flush = options.restart_at_flush;
       plan.readd_at_flush = options.readd_at_flush;
       plan.repair = [vanishing] {
@@ -441,20 +438,18 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
       };
       plan.check = options.check_invariants;
     }
-    OperatedArray::Reopen open = [&world, devices, array_options] {
-      return raid1::Raid1Array::Open(world.scheduler(), devices, array_options);
+    OperatedArray::Reopen open = [&world, member_devices, array_options] {
+      return raid1::Raid1Array::Open(world.scheduler(), member_devices, array_options);
     };
     absl::StatusOr<std::unique_ptr<raid1::Raid1Array>> array = open();
     if (!array.ok()) return array.status();
-    std::vector<const sim::SimSsd*> member_ssds;
-    for (const auto& m : members) member_ssds.push_back(m.get());
+    std::vector<const sim::SimSsd*> member_views(members.begin(), members.end());
     auto operated = std::make_unique<OperatedArray>(world, std::move(*array), std::move(open),
-                                                    std::move(plan), std::move(member_ssds), trace);
+                                                    std::move(plan), std::move(member_views),
+                                                    trace);
     return std::unique_ptr<Stack>(new Raid1Stack(options, *geometry, std::move(members),
-                                                 std::move(bitmap_file), std::move(wrappers),
-                                                 std::move(operated), trace,
-                                                 recover_from != nullptr,
-                                                 world));
+                                                 bitmap_file, std::move(wrappers),
+                                                 std::move(operated), trace, recovering, world));
   };
 }
 

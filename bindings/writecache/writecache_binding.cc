@@ -14,18 +14,17 @@ namespace {
 
 class WriteCacheStack : public Stack {
  public:
-  // Exactly one of `cache` (SSD mode) and `pmem` (pmem mode) is set; the checker of
-  // its mode is set with check_invariants, recording into `trace`.
-  WriteCacheStack(WriteCacheStackOptions options, std::unique_ptr<sim::SimSsd> origin,
-                  std::unique_ptr<sim::SimSsd> cache, std::unique_ptr<sim::SimPmem> pmem,
-                  std::unique_ptr<CacheTraceChecker> checker,
+  // `cache` (SSD mode) or `pmem` (pmem mode) is the simulation's view of the cache
+  // device; the checker of its mode is set with check_invariants, recording into
+  // `trace`.
+  WriteCacheStack(WriteCacheStackOptions options, const sim::SimSsd* cache,
+                  const sim::SimPmem* pmem, std::unique_ptr<CacheTraceChecker> checker,
                   std::unique_ptr<PmemTraceChecker> pmem_checker,
                   std::unique_ptr<writecache::WriteCache> engine,
                   std::shared_ptr<CacheTraceViolations> trace, bool recovering)
       : options_(std::move(options)),
-        origin_(std::move(origin)),
-        cache_(std::move(cache)),
-        pmem_(std::move(pmem)),
+        cache_(cache),
+        pmem_(pmem),
         checker_(std::move(checker)),
         pmem_checker_(std::move(pmem_checker)),
         engine_(std::move(engine)),
@@ -48,7 +47,9 @@ class WriteCacheStack : public Stack {
       }
       return std::nullopt;
     };
-    return pmem_ ? check(std::span<const std::byte>(images.pmems[0])) : check(images.disks[1]);
+    return options_.params.mode == writecache::Mode::kPmem
+               ? check(std::span<const std::byte>(images.pmems[0]))
+               : check(images.disks[1]);
   }
 
   // The run's IO stream (E1, E2, E5/W2, monotonic seq_count) and the engine's state.
@@ -101,25 +102,25 @@ class WriteCacheStack : public Stack {
     return std::nullopt;
   }
 
-  CrashImages SampleCrash(sim::Prng& prng) const override {
-    return SampleWriteCacheCrash(*origin_, cache_.get(), pmem_.get(), prng);
-  }
-
   OracleOptions oracle_options() const override {
     return WriteCacheOracleOptions(options_.params.mode);
   }
 
  private:
   WriteCacheStackOptions options_;
-  std::unique_ptr<sim::SimSsd> origin_;
-  std::unique_ptr<sim::SimSsd> cache_;   // SSD mode
-  std::unique_ptr<sim::SimPmem> pmem_;   // pmem mode
+  const sim::SimSsd* cache_;   // SSD mode, with checks
+  const sim::SimPmem* pmem_;   // pmem mode, with checks
   std::unique_ptr<CacheTraceChecker> checker_;  // over cache_; null without checks
   std::unique_ptr<PmemTraceChecker> pmem_checker_;  // over pmem_; null without checks
   std::unique_ptr<writecache::WriteCache> engine_;
   std::shared_ptr<CacheTraceViolations> trace_;  // what the checker found on this stack's IO
   bool recovering_;
 };
+
+absl::Status NeedsSimulation() {
+  return absl::FailedPreconditionError(
+      "writecache stack: the invariant checkers need simulated devices (check_invariants)");
+}
 
 // A cache device holding a freshly formatted, empty cache (as the engine formats it).
 sim::DiskImage FormattedCache(const WriteCacheStackOptions& options, uint64_t sectors) {
@@ -152,18 +153,6 @@ sim::DiskImage FormattedCache(const WriteCacheStackOptions& options, uint64_t se
 
 }  // namespace
 
-CrashImages SampleWriteCacheCrash(const sim::SimSsd& origin, const sim::SimSsd* cache,
-                                  const sim::SimPmem* pmem, sim::Prng& prng) {
-  CrashImages images;
-  images.disks.push_back(origin.SampleCrashImage(prng));
-  if (pmem != nullptr) {
-    images.pmems.push_back(pmem->SampleCrashImage(prng));
-  } else {
-    images.disks.push_back(cache->SampleCrashImage(prng));
-  }
-  return images;
-}
-
 OracleOptions WriteCacheOracleOptions(writecache::Mode mode) {
   return OracleOptions{.fua_is_durable = mode == writecache::Mode::kPmem};
 }
@@ -186,44 +175,16 @@ std::string ToString(const WriteCacheStackOptions& options) {
 }
 
 StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
-  // Shared by the stacks of one crash check: the run before the power cut records, the
-  // recovered stacks report.
-  return [options](sim::World& world, const CrashImages* recover_from)
-             -> absl::StatusOr<std::unique_ptr<Stack>> {
+  return [options](sim::World& world, Devices& devices) -> absl::StatusOr<std::unique_ptr<Stack>> {
     const bool pmem_mode = options.params.mode == writecache::Mode::kPmem;
-    sim::SimSsdOptions origin_options = options.ssd;
-    origin_options.name = "origin";
-    origin_options.sectors = options.logical_sectors;
-    sim::SimSsdOptions cache_options = options.ssd;
-    cache_options.name = "cache";
-    cache_options.sectors = WriteCacheCacheSectors(options);
-    std::optional<sim::DiskImage> origin_image, cache_image;
-    std::optional<std::vector<std::byte>> pmem_image;
-    if (recover_from != nullptr) {
-      const size_t disks = pmem_mode ? 1 : 2;
-      const size_t pmems = pmem_mode ? 1 : 0;
-      if (recover_from->disks.size() != disks || recover_from->pmems.size() != pmems) {
-        return absl::InvalidArgumentError(
-            pmem_mode ? "writecache stack: expected one disk image (origin) and one pmem image"
-                      : "writecache stack: expected two disk images (origin, cache)");
-      }
-      origin_image = recover_from->disks[0];
-      if (pmem_mode) {
-        pmem_image = recover_from->pmems[0];
-      } else {
-        cache_image = recover_from->disks[1];
-      }
-    } else if (options.preformat) {
-      sim::DiskImage formatted = FormattedCache(options, cache_options.sectors);
-      if (pmem_mode) {
-        pmem_image.emplace(cache_options.sectors * io::kSectorSize);
-        formatted.Read(0, *pmem_image);
-      } else {
-        cache_image = std::move(formatted);
-      }
+    const uint64_t cache_sectors = WriteCacheCacheSectors(options);
+    // A fresh stack starts on a formatted cache (options.preformat).
+    std::optional<sim::DiskImage> formatted;
+    if (!devices.recovering() && options.preformat) {
+      formatted = FormattedCache(options, cache_sectors);
     }
-    absl::StatusOr<std::unique_ptr<sim::SimSsd>> origin =
-        sim::SimSsd::Create(world, origin_options, std::move(origin_image));
+    absl::StatusOr<Disk> origin = devices.AddDisk(
+        {.name = "origin", .sectors = options.logical_sectors, .simulated = options.ssd});
     if (!origin.ok()) return origin.status();
     writecache::Params params = options.params;
     params.origin_name = "origin";
@@ -231,38 +192,49 @@ StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
     // What the checker finds on this stack's IO (the run's, or recovery's rewrite).
     auto trace = std::make_shared<CacheTraceViolations>();
     if (pmem_mode) {
-      absl::StatusOr<std::unique_ptr<sim::SimPmem>> pmem = sim::SimPmem::Create(
-          world, {.name = "cache", .size = cache_options.sectors * io::kSectorSize},
-          std::move(pmem_image));
+      std::optional<std::vector<std::byte>> contents;
+      if (formatted) {
+        contents.emplace(cache_sectors * io::kSectorSize);
+        formatted->Read(0, *contents);
+      }
+      absl::StatusOr<Pmem> pmem = devices.AddPmem({.name = "cache",
+                                                    .bytes = cache_sectors * io::kSectorSize,
+                                                    .contents = std::move(contents)});
       if (!pmem.ok()) return pmem.status();
       std::unique_ptr<PmemTraceChecker> pmem_checker;
       if (options.check_invariants) {
-        pmem_checker = std::make_unique<PmemTraceChecker>(**pmem, options.params.StartSector(), trace);
+        if (pmem->simulated == nullptr) return NeedsSimulation();
+        pmem_checker =
+            std::make_unique<PmemTraceChecker>(*pmem->simulated, options.params.StartSector(), trace);
       }
       io::PersistentMemory& pmem_device =
-          pmem_checker ? static_cast<io::PersistentMemory&>(*pmem_checker) : **pmem;
+          pmem_checker ? static_cast<io::PersistentMemory&>(*pmem_checker) : *pmem->device;
       absl::StatusOr<std::unique_ptr<writecache::WriteCache>> engine =
-          writecache::WriteCache::Create(world.scheduler(), **origin, pmem_device, params);
+          writecache::WriteCache::Create(world.scheduler(), *origin->device, pmem_device, params);
       if (!engine.ok()) return engine.status();
       return std::unique_ptr<Stack>(new WriteCacheStack(
-          options, std::move(*origin), nullptr, std::move(*pmem), nullptr, std::move(pmem_checker),
-          std::move(*engine), trace, recover_from != nullptr));
+          options, nullptr, pmem->simulated, nullptr, std::move(pmem_checker), std::move(*engine),
+          trace, devices.recovering()));
     }
-    absl::StatusOr<std::unique_ptr<sim::SimSsd>> cache =
-        sim::SimSsd::Create(world, cache_options, std::move(cache_image));
+    absl::StatusOr<Disk> cache = devices.AddDisk({.name = "cache",
+                                                  .sectors = cache_sectors,
+                                                  .contents = std::move(formatted),
+                                                  .simulated = options.ssd});
     if (!cache.ok()) return cache.status();
     std::unique_ptr<CacheTraceChecker> checker;
     if (options.check_invariants) {
-      checker = std::make_unique<CacheTraceChecker>(**cache, options.params.StartSector(), trace);
+      if (cache->simulated == nullptr) return NeedsSimulation();
+      checker =
+          std::make_unique<CacheTraceChecker>(*cache->simulated, options.params.StartSector(), trace);
     }
-    io::BlockDevice& cache_device = checker ? static_cast<io::BlockDevice&>(*checker) : **cache;
+    io::BlockDevice& cache_device = checker ? static_cast<io::BlockDevice&>(*checker) : *cache->device;
     absl::StatusOr<std::unique_ptr<writecache::WriteCache>> engine =
-        writecache::WriteCache::Create(world.scheduler(), **origin, cache_device, params);
+        writecache::WriteCache::Create(world.scheduler(), *origin->device, cache_device, params);
     if (!engine.ok()) return engine.status();
-    return std::unique_ptr<Stack>(new WriteCacheStack(options, std::move(*origin), std::move(*cache),
-                                                      nullptr, std::move(checker), nullptr,
+    return std::unique_ptr<Stack>(new WriteCacheStack(options, cache->simulated, nullptr,
+                                                      std::move(checker), nullptr,
                                                       std::move(*engine), trace,
-                                                      recover_from != nullptr));
+                                                      devices.recovering()));
   };
 }
 

@@ -36,7 +36,6 @@
 #include "engine/writecache/params.h"
 #include "harness/stack.h"
 #include "sim/prng.h"
-#include "sim/sim_pmem.h"
 #include "sim/sim_ssd.h"
 
 namespace powercut::props {
@@ -66,12 +65,6 @@ struct WriteCacheStackOptions {
 
 // Sectors of the cache device for `options` (start_sector + metadata + blocks).
 uint64_t WriteCacheCacheSectors(const WriteCacheStackOptions& options);
-
-// One seeded draw of what a power cut leaves on the stack's devices, in the layout
-// above (origin first; then the cache SSD, or the persistent memory in pmem mode).
-// Exactly one of `cache` and `pmem` is non-null.
-CrashImages SampleWriteCacheCrash(const sim::SimSsd& origin, const sim::SimSsd* cache,
-                                  const sim::SimPmem* pmem, sim::Prng& prng);
 
 // What the stack promises the oracle in `mode` (the durability contract above).
 OracleOptions WriteCacheOracleOptions(writecache::Mode mode);
