@@ -223,27 +223,27 @@ BENCHMARK(BM_WriteCacheRecovery)->ArgName("scattered")->Arg(0)->Arg(1)->Unit(ben
 // --- Crash-check cycles -----------------------------------------------------------------
 
 void BM_WriteCacheCrashCheckCycle(benchmark::State& state) {
-  props::WriteCacheStackOptions options;  // 64 blocks of 4 KiB, 1024-sector origin
-  props::WorkloadShape shape;
+  verifier::WriteCacheStackOptions options;  // 64 blocks of 4 KiB, 1024-sector origin
+  verifier::WorkloadShape shape;
   shape.device_sectors = options.logical_sectors;
   shape.clients = 3;
   shape.max_io_sectors = 32;
   shape.alignment_sectors = kBlockSectors;
   sim::Prng prng(42);
-  std::vector<props::OpDraw> draws(200);
-  for (props::OpDraw& draw : draws) {
+  std::vector<verifier::OpDraw> draws(200);
+  for (verifier::OpDraw& draw : draws) {
     draw = {static_cast<uint32_t>(prng.Next()), static_cast<uint32_t>(prng.Next()),
             static_cast<uint32_t>(prng.Next()), static_cast<uint32_t>(prng.Next()),
             static_cast<uint32_t>(prng.Next())};
   }
-  const props::Workload workload = props::MakeWorkload(draws, shape);
-  const props::StackFactory factory = props::WriteCacheStackFactory(options);
+  const verifier::Workload workload = verifier::MakeWorkload(draws, shape);
+  const verifier::StackFactory factory = verifier::WriteCacheStackFactory(options);
   uint64_t seed = 1;
   uint64_t sectors = 0;
   uint64_t mid_run = 0;
   for (auto _ : state) {
-    const props::CrashCheckResult result =
-        props::RunCrashCheck(factory, workload, {.seed = seed++, .images = 1});
+    const verifier::CrashCheckResult result =
+        verifier::RunCrashCheck(factory, workload, {.seed = seed++, .images = 1});
     if (!result.passed) throw std::logic_error(result.failure.text);
     sectors += result.sectors_checked;
     mid_run += result.crashed_mid_run;

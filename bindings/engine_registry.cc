@@ -9,7 +9,7 @@
 #include "bindings/raid1/raid1_binding.h"
 #include "bindings/writecache/writecache_binding.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 const std::vector<const EngineEntry*>& Engines() {
   static const std::vector<const EngineEntry*> engines = {
@@ -76,4 +76,4 @@ absl::StatusOr<BoundEngine> BindEngine(absl::string_view engine, const ParamList
   return (*entry)->bind(*values, environment);
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -27,7 +27,7 @@
 #include "harness/stack.h"
 #include "sim/sim_ssd.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 struct EngineParam {
   std::string name;
@@ -125,6 +125,6 @@ ParamList ParamsFromOptions(const std::vector<ParamField<Options>>& fields,
   return params;
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_BINDINGS_ENGINE_REGISTRY_H_

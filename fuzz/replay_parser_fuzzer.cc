@@ -14,11 +14,11 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  absl::StatusOr<powercut::props::Scenario> scenario = powercut::props::ParseReplay(text);
+  absl::StatusOr<powercut::verifier::Scenario> scenario = powercut::verifier::ParseReplay(text);
   if (!scenario.ok()) return 0;
-  const std::string formatted = powercut::props::FormatReplay(*scenario);
-  absl::StatusOr<powercut::props::Scenario> again = powercut::props::ParseReplay(formatted);
-  if (!again.ok() || powercut::props::FormatReplay(*again) != formatted) {
+  const std::string formatted = powercut::verifier::FormatReplay(*scenario);
+  absl::StatusOr<powercut::verifier::Scenario> again = powercut::verifier::ParseReplay(formatted);
+  if (!again.ok() || powercut::verifier::FormatReplay(*again) != formatted) {
     std::cerr << "round trip failed:\n" << formatted << "\n"
               << (again.ok() ? "formats differently" : std::string(again.status().message()))
               << "\n";

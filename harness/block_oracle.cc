@@ -6,7 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/io/block_device.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 std::string Time(runtime::Nanos t) {
@@ -238,4 +238,4 @@ OracleViolation BlockOracle::Explain(FailureKind kind, uint64_t sector,
   return OracleViolation{kind, sector, std::move(out)};
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -42,7 +42,7 @@
 #include "harness/failure.h"
 #include "harness/sector_stamp.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 struct OracleOptions {
   bool fua_is_durable = true;
@@ -134,6 +134,6 @@ class BlockOracle {
   std::vector<OracleViolation> read_violations_;
 };
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_HARNESS_BLOCK_ORACLE_H_

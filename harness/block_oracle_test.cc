@@ -6,7 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 using ::testing::HasSubstr;
@@ -168,4 +168,4 @@ TEST(BlockOracle, AReadMustSeeEveryWriteCompletedBeforeItWasSubmitted) {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

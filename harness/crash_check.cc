@@ -6,7 +6,7 @@
 #include "engine/io/io_batch.h"
 #include "harness/workload_runner.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 constexpr runtime::Nanos kRunLimit = runtime::Seconds(3600);
@@ -204,4 +204,4 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
   return result;
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -31,7 +31,7 @@
 #include "harness/workload.h"
 #include "sim/trace.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 struct CrashCheckOptions {
   uint64_t seed = 1;
@@ -56,6 +56,6 @@ struct CrashCheckResult {
 CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& workload,
                                const CrashCheckOptions& options);
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_HARNESS_CRASH_CHECK_H_

@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 Workload SomeWorkload(uint64_t seed) {
@@ -160,4 +160,4 @@ TEST(CrashCheck, AStackThatCannotBeBuiltIsAFailureNotACrash) {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

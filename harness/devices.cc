@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 // The crash image the `index`-th device of a kind comes back with.
@@ -68,4 +68,4 @@ CrashImages SimulatedDevices::SampleCrash(sim::Prng& prng) const {
   return images;
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

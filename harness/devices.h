@@ -34,7 +34,7 @@
 #include "sim/sim_ssd.h"
 #include "sim/world.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 // The durable contents of every device of a stack after a power cut, in the order the
 // stack asked for them.
@@ -103,6 +103,6 @@ class SimulatedDevices : public Devices {
   std::vector<bool> made_pmem_;  // per device made, in order: a pmem or a disk
 };
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_HARNESS_DEVICES_H_

@@ -8,7 +8,7 @@
 #include "engine/io/io_batch.h"
 #include "gtest/gtest.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 std::vector<std::byte> Sector(uint8_t value) {
@@ -57,4 +57,4 @@ TEST(SimulatedDevices, ComeBackFromTheirCrashImagesInTheOrderMadeUnlessGivenCont
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

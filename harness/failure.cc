@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 absl::string_view FailureKindName(FailureKind kind) {
   switch (kind) {
     case FailureKind::kLostDurableWrite: return "lost durable write";
@@ -52,4 +52,4 @@ FailureKind KindOfRunStatus(const absl::Status& status) {
   }
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -20,7 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 enum class FailureKind {
   kLostDurableWrite,   // a required write is gone (zeroes or nothing in its place)
@@ -89,6 +89,6 @@ Violation InvariantViolated(absl::string_view id, const Parts&... parts) {
 // (hang).
 FailureKind KindOfRunStatus(const absl::Status& status);
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_HARNESS_FAILURE_H_

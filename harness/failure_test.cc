@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 TEST(Failure, GroupsByKindAndInvariant) {
@@ -38,4 +38,4 @@ TEST(KindOfRunStatus, TellsHangsDeadlocksAndEngineErrorsApart) {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/io/block_device.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 constexpr uint64_t kMagic = 0x32504d4154534350ull;  // "PCSTAMP2"
@@ -106,4 +106,4 @@ DecodedSector DecodeSector(std::span<const std::byte> bytes, uint64_t sector) {
   return out;
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -24,7 +24,7 @@
 #include <span>
 #include <string>
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 enum class SectorKind { kZero, kStamped, kForeign, kGarbage };
 
@@ -43,6 +43,6 @@ void StampWrite(uint64_t write_id, uint64_t first_sector, std::span<std::byte> b
 // Decodes one 512-byte sector read back from logical sector `sector`.
 DecodedSector DecodeSector(std::span<const std::byte> bytes, uint64_t sector);
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_HARNESS_SECTOR_STAMP_H_

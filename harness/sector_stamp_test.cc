@@ -6,7 +6,7 @@
 #include "engine/io/block_device.h"
 #include "gtest/gtest.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 TEST(SectorStamp, EveryStampedSectorDecodesToItsWriteAndSector) {
@@ -69,4 +69,4 @@ TEST(SectorStamp, DifferentWritesHaveDifferentBytes) {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -30,7 +30,7 @@
 #include "harness/failure.h"
 #include "sim/world.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 class Stack {
  public:
@@ -53,6 +53,6 @@ class Stack {
 using StackFactory =
     std::function<absl::StatusOr<std::unique_ptr<Stack>>(sim::World& world, Devices& devices)>;
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_HARNESS_STACK_H_

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 Op MakeOp(const OpDraw& draw, const WorkloadShape& shape) {
   Op op;
@@ -87,4 +87,4 @@ std::string ToString(const Workload& workload) {
 
 void showValue(const Workload& workload, std::ostream& os) { os << ToString(workload); }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -20,7 +20,7 @@
 
 #include "sim/prng.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 enum class OpKind { kWrite, kRead, kFlush, kDiscard };
 
@@ -70,6 +70,6 @@ std::string ToString(const Workload& workload);
 // RapidCheck prints counterexamples through this.
 void showValue(const Workload& workload, std::ostream& os);
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_HARNESS_WORKLOAD_H_

@@ -8,7 +8,7 @@
 
 #include "harness/workload.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 inline rc::Gen<Workload> GenWorkload(const WorkloadShape& shape) {
   // RapidCheck scales even inRange() by the current size; the draws are pinned at the
@@ -25,6 +25,6 @@ inline rc::Gen<Workload> GenWorkload(const WorkloadShape& shape) {
       [shape](const std::vector<OpDraw>& draws) { return MakeWorkload(draws, shape); });
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_HARNESS_WORKLOAD_GEN_H_

@@ -8,7 +8,7 @@
 #include "engine/runtime/sync.h"
 #include "harness/sector_stamp.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 // Runs one operation and waits for it; the oracle hears about completion from the IO
@@ -78,4 +78,4 @@ std::vector<runtime::Fiber> SpawnWorkload(sim::World& world, io::BlockDevice& de
   return fibers;
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -16,12 +16,12 @@
 #include "harness/workload.h"
 #include "sim/world.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 // Spawns the client fibers; returns them (for Join).
 std::vector<runtime::Fiber> SpawnWorkload(sim::World& world, io::BlockDevice& device,
                                           const Workload& workload, BlockOracle& oracle);
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_HARNESS_WORKLOAD_RUNNER_H_

@@ -5,7 +5,7 @@
 
 #include "harness/workload_gen.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 TEST(Workload, ZeroDrawIsTheSimplestOperation) {
@@ -56,4 +56,4 @@ TEST(Workload, MixCoversEveryKindAlignedAndUnalignedHotAndCold) {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/raid1/md_superblock.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 constexpr uint32_t kMagic = 0x6d746962;  // "bitm"
@@ -582,4 +582,4 @@ void Raid1AckChecker::SubmitWrite(uint64_t sector, std::span<const std::byte> da
                        });
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

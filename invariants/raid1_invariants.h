@@ -72,7 +72,7 @@
 #include "sim/disk_image.h"
 #include "sim/sim_ssd.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 // The bitmap superblock fields the checkers need, decoded independently.
 struct RawBitmapSuper {
@@ -191,6 +191,6 @@ class Raid1AckChecker : public io::BlockDeviceWrapper {
   std::shared_ptr<Raid1TraceState> state_;
 };
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_INVARIANTS_RAID1_INVARIANTS_H_

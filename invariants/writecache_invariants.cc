@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "harness/sector_stamp.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 using writecache::Geometry;
@@ -375,4 +375,4 @@ void PmemTraceChecker::Check(uint64_t offset, std::span<const std::byte> data) {
   }
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

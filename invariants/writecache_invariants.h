@@ -43,7 +43,7 @@
 #include "sim/sim_pmem.h"
 #include "sim/sim_ssd.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 // The metadata area of a cache image whose cache area starts at `start_sector`.
 // NotFound if the cache was never formatted (magic and version zero, or magic zero:
@@ -124,6 +124,6 @@ class PmemTraceChecker : public io::PersistentMemory {
   std::optional<uint64_t> last_seq_;
 };
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_INVARIANTS_WRITECACHE_INVARIANTS_H_

@@ -8,7 +8,7 @@
 #include "harness/sector_stamp.h"
 #include "sim/world.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 using writecache::Geometry;
@@ -237,4 +237,4 @@ TEST(WriteCacheInvariants, PmemStoresOfANewSeqCountNeedDurableEntriesAndData) {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

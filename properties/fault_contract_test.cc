@@ -21,7 +21,7 @@
 #include "properties/small_linear_for_test.h"
 #include "harness/workload_gen.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 constexpr uint64_t kSeedBudget = 100;
@@ -178,4 +178,4 @@ INSTANTIATE_TEST_SUITE_P(FaultModels, BrokenDeviceTest,
                          });
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -10,7 +10,7 @@
 #include "properties/scenario_property_for_test.h"
 #include "harness/workload_gen.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 WorkloadShape Shape() { return SmallLinearShape(); }
@@ -41,4 +41,4 @@ TEST(LinearContract, ThousandsOfSeededCrashesPass) {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

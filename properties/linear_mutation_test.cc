@@ -13,7 +13,7 @@
 #include "properties/scenario_property_for_test.h"
 #include "harness/workload_gen.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 constexpr uint64_t kSeedBudget = 300;
@@ -72,4 +72,4 @@ TEST(LinearMutant, TheCorrectTargetSurvivesTheSameSeeds) {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -20,7 +20,7 @@
 #include "sim/sim_ssd.h"
 #include "sim/world.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 constexpr uint64_t kLogicalSectors = 1024;
@@ -379,4 +379,4 @@ void CleanStopProperty() {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

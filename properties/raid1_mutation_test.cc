@@ -14,7 +14,7 @@
 #include "scenario/scenario.h"
 #include "scenario/seeded_scenarios.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 constexpr uint64_t kSeedBudget = 2000;
@@ -109,4 +109,4 @@ TEST(Raid1Mutant, TheCorrectEngineSurvivesTheSameSeeds) {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

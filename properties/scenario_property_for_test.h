@@ -12,7 +12,7 @@
 #include "scenario/failure_report.h"
 #include "scenario/scenario.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 inline void CheckScenarioProperty(const Scenario& scenario) {
   absl::StatusOr<CrashCheckResult> result = RunScenario(scenario);
@@ -27,6 +27,6 @@ inline void CheckScenarioProperty(const Scenario& scenario) {
   RC_FAIL(report);
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_PROPERTIES_SCENARIO_PROPERTY_FOR_TEST_H_

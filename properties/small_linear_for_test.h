@@ -6,7 +6,7 @@
 #include "bindings/linear/linear_binding.h"
 #include "harness/workload.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 inline WorkloadShape SmallLinearShape() {
   WorkloadShape shape;
@@ -23,6 +23,6 @@ inline LinearStackOptions SmallLinearOptions(bool volatile_cache = true) {
   return options;
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_PROPERTIES_SMALL_LINEAR_FOR_TEST_H_

@@ -10,7 +10,7 @@
 #include "properties/writecache_for_test.h"
 #include "bindings/writecache/writecache_binding.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 RC_GTEST_PROP(WriteCacheContract, NoAcknowledgedFlushedWriteIsLostAtARandomCrash,
@@ -91,4 +91,4 @@ TEST(WriteCacheDrain, HundredsOfSeededRunsPass) {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

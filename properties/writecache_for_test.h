@@ -16,7 +16,7 @@
 #include "bindings/writecache/writecache_binding.h"
 #include "sim/prng.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 // Workloads for a configuration: its origin, aligned to its block size.
 inline WorkloadShape ShapeFor(const WriteCacheStackOptions& options) {
@@ -77,21 +77,21 @@ inline rc::Gen<WriteCacheStackOptions> GenWriteCacheOptions() {
   });
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 namespace rc {
 template <>
-struct Arbitrary<powercut::props::WriteCacheStackOptions> {
-  static Gen<powercut::props::WriteCacheStackOptions> arbitrary() {
-    return powercut::props::GenWriteCacheOptions();
+struct Arbitrary<powercut::verifier::WriteCacheStackOptions> {
+  static Gen<powercut::verifier::WriteCacheStackOptions> arbitrary() {
+    return powercut::verifier::GenWriteCacheOptions();
   }
 };
 }  // namespace rc
 
-namespace powercut::props {
+namespace powercut::verifier {
 inline void showValue(const WriteCacheStackOptions& options, std::ostream& os) {
   os << ToString(options);
 }
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_PROPERTIES_WRITECACHE_FOR_TEST_H_

@@ -36,7 +36,7 @@
 #include "bindings/writecache/writecache_binding.h"
 #include "sim/sim_pmem.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 enum class Action { kSuspendResume, kReload, kReloadBack };
@@ -484,4 +484,4 @@ TEST(WriteCacheLifecyclePmem, AStaleOldTableIsCaught) {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

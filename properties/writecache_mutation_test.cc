@@ -16,7 +16,7 @@
 #include "properties/writecache_for_test.h"
 #include "bindings/writecache/writecache_binding.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 constexpr uint64_t kSeedBudget = 400;
@@ -142,4 +142,4 @@ TEST(WriteCacheMutant, TheCorrectEngineSurvivesTheSameSeeds) {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

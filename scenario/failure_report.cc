@@ -10,7 +10,7 @@
 #include "scenario/replay_file.h"
 #include "sim/prng.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 std::filesystem::path FailureDir() {
@@ -53,4 +53,4 @@ std::string ReportFailure(const Scenario& scenario, const CrashCheckResult& resu
                       ":\n", saved.text, "\nReproduce with:\n  ", saved.command, "\n");
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -14,7 +14,7 @@
 #include "harness/crash_check.h"
 #include "scenario/scenario.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 struct SavedFailure {
   std::string path;     // empty if the file could not be written
@@ -27,6 +27,6 @@ SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& resul
 
 std::string ReportFailure(const Scenario& scenario, const CrashCheckResult& result);
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_SCENARIO_FAILURE_REPORT_H_

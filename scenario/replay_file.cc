@@ -9,7 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 constexpr size_t kMaxLineLength = 4096;
@@ -338,4 +338,4 @@ std::string FormatReplay(const Scenario& scenario) {
   return out;
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -8,7 +8,7 @@
 // ParseReplay rejects, with the line number and a reason: unknown versions, unknown
 // keys, duplicated single-valued keys, malformed or out-of-range numbers, missing
 // required fields and anything after `end`; then the scenario itself is validated
-// (props::Validate). FormatReplay writes every field explicitly, defaults included, so
+// (verifier::Validate). FormatReplay writes every field explicitly, defaults included, so
 // a file keeps its meaning when defaults change. Parse(Format(s)) == s.
 #ifndef POWERCUT_SCENARIO_REPLAY_FILE_H_
 #define POWERCUT_SCENARIO_REPLAY_FILE_H_
@@ -19,13 +19,13 @@
 #include "absl/status/statusor.h"
 #include "scenario/scenario.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 inline constexpr int kReplayFormatVersion = 1;
 
 absl::StatusOr<Scenario> ParseReplay(std::string_view text);
 std::string FormatReplay(const Scenario& scenario);
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_SCENARIO_REPLAY_FILE_H_

@@ -4,7 +4,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 using ::testing::HasSubstr;
@@ -165,4 +165,4 @@ TEST(Scenario, AMutantScenarioFailsAndRestoresTheMutantAfterwards) {
 }
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/mutant/mutant.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 // The scenario's engine bound to its parameters, SSD settings and fault plan.
@@ -96,4 +96,4 @@ absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
   return RunCrashCheck(bound->factory, workload, check);
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

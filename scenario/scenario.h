@@ -24,7 +24,7 @@
 #include "sim/sim_ssd.h"
 #include "sim/trace.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 enum class Verdict { kPass, kFail };
 
@@ -59,6 +59,6 @@ struct ScenarioRunOptions {
 absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
                                              const ScenarioRunOptions& options = {});
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_SCENARIO_SCENARIO_H_

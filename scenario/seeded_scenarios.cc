@@ -4,7 +4,7 @@
 #include "bindings/writecache/writecache_binding.h"
 #include "sim/prng.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 WorkloadShape Shape(uint64_t device_sectors, uint32_t alignment_sectors) {
@@ -183,4 +183,4 @@ const ScenarioFamily* FindScenarioFamily(const std::string& name) {
   return nullptr;
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

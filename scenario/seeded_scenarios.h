@@ -42,7 +42,7 @@
 
 #include "scenario/scenario.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 struct ScenarioFamily {
   std::string name;    // e.g. "writecache-drain"
@@ -56,6 +56,6 @@ const std::vector<ScenarioFamily>& ScenarioFamilies();
 // The family called `name`, or nullptr.
 const ScenarioFamily* FindScenarioFamily(const std::string& name);
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_SCENARIO_SEEDED_SCENARIOS_H_

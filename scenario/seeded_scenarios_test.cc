@@ -3,7 +3,7 @@
 #include "gtest/gtest.h"
 #include "scenario/replay_file.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 class Family : public ::testing::TestWithParam<std::string> {};
@@ -62,4 +62,4 @@ INSTANTIATE_TEST_SUITE_P(All, Family, ::testing::ValuesIn(Names()),
                          });
 
 }  // namespace
-}  // namespace powercut::props
+}  // namespace powercut::verifier

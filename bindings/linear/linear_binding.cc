@@ -5,7 +5,7 @@
 
 #include "engine/linear/linear_map.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 class LinearStack : public Stack {
@@ -86,4 +86,4 @@ const EngineEntry& LinearEngine() {
   return entry;
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

@@ -19,7 +19,7 @@
 #include "harness/stack.h"
 #include "sim/sim_ssd.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 struct LinearStackOptions {
   uint64_t logical_sectors = 4096;
@@ -38,6 +38,6 @@ StackFactory LinearStackFactory(LinearStackOptions options = {});
 // The registry entry of engine "linear" (bindings/engine_registry.h).
 const EngineEntry& LinearEngine();
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_BINDINGS_LINEAR_LINEAR_BINDING_H_

@@ -11,7 +11,7 @@
 #include "faults/vanishing_device.h"
 #include "invariants/raid1_invariants.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 // The array as an operator runs it. Restarted once: the `restart_at_flush`-th flush
@@ -577,4 +577,4 @@ const EngineEntry& Raid1Engine() {
   return entry;
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

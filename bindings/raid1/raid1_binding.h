@@ -57,7 +57,7 @@
 #include "harness/stack.h"
 #include "sim/sim_ssd.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 struct Raid1StackOptions {
   uint32_t mirrors = 2;
@@ -101,6 +101,6 @@ StackFactory Raid1StackFactory(Raid1StackOptions options = {});
 // The registry entry of engine "raid1" (bindings/engine_registry.h).
 const EngineEntry& Raid1Engine();
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_BINDINGS_RAID1_RAID1_BINDING_H_

@@ -9,7 +9,7 @@
 #include "harness/sector_stamp.h"
 #include "invariants/writecache_invariants.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 namespace {
 
 class WriteCacheStack : public Stack {
@@ -418,4 +418,4 @@ WriteCacheStackOptions DrawDrainOptions(sim::Prng& prng) {
   return options;
 }
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier

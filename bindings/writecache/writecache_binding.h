@@ -38,7 +38,7 @@
 #include "sim/prng.h"
 #include "sim/sim_ssd.h"
 
-namespace powercut::props {
+namespace powercut::verifier {
 
 struct WriteCacheStackOptions {
   uint64_t logical_sectors = 1024;  // the origin, i.e. the logical device
@@ -97,6 +97,6 @@ ParamList WriteCacheParams(const WriteCacheStackOptions& options);
 // The registry entry of engine "writecache" (bindings/engine_registry.h).
 const EngineEntry& WriteCacheEngine();
 
-}  // namespace powercut::props
+}  // namespace powercut::verifier
 
 #endif  // POWERCUT_BINDINGS_WRITECACHE_WRITECACHE_BINDING_H_

@@ -30,27 +30,27 @@ bool CampaignSummary::passed() const {
   return true;
 }
 
-std::vector<props::ScenarioFamily> AllFamilies() { return props::ScenarioFamilies(); }
+std::vector<verifier::ScenarioFamily> AllFamilies() { return verifier::ScenarioFamilies(); }
 
-absl::StatusOr<std::vector<props::ScenarioFamily>> SelectFamilies(const std::string& engines,
+absl::StatusOr<std::vector<verifier::ScenarioFamily>> SelectFamilies(const std::string& engines,
                                                                   const std::string& families) {
   std::vector<std::string> engine_names, family_names;
   for (absl::string_view name : absl::StrSplit(engines, ',', absl::SkipWhitespace())) {
     name = absl::StripAsciiWhitespace(name);
-    if (props::FindEngine(name) == nullptr) {
-      if (props::FindScenarioFamily(std::string(name)) != nullptr) {
+    if (verifier::FindEngine(name) == nullptr) {
+      if (verifier::FindScenarioFamily(std::string(name)) != nullptr) {
         return absl::InvalidArgumentError(
             absl::StrCat("'", name, "' is a scenario family, not an engine: use --families"));
       }
-      return props::LookUpEngine(name).status();
+      return verifier::LookUpEngine(name).status();
     }
     engine_names.emplace_back(name);
   }
   for (absl::string_view name : absl::StrSplit(families, ',', absl::SkipWhitespace())) {
     name = absl::StripAsciiWhitespace(name);
-    if (props::FindScenarioFamily(std::string(name)) == nullptr) {
+    if (verifier::FindScenarioFamily(std::string(name)) == nullptr) {
       std::string known;
-      for (const props::ScenarioFamily& family : props::ScenarioFamilies()) {
+      for (const verifier::ScenarioFamily& family : verifier::ScenarioFamilies()) {
         absl::StrAppend(&known, known.empty() ? "" : ", ", family.name);
       }
       return absl::InvalidArgumentError(
@@ -58,8 +58,8 @@ absl::StatusOr<std::vector<props::ScenarioFamily>> SelectFamilies(const std::str
     }
     family_names.emplace_back(name);
   }
-  std::vector<props::ScenarioFamily> selected;
-  for (const props::ScenarioFamily& family : props::ScenarioFamilies()) {
+  std::vector<verifier::ScenarioFamily> selected;
+  for (const verifier::ScenarioFamily& family : verifier::ScenarioFamilies()) {
     if (absl::c_linear_search(engine_names, family.engine) ||
         absl::c_linear_search(family_names, family.name)) {
       selected.push_back(family);
@@ -69,41 +69,41 @@ absl::StatusOr<std::vector<props::ScenarioFamily>> SelectFamilies(const std::str
   return selected;
 }
 
-props::Scenario SeedScenario(const props::ScenarioFamily& family, uint64_t seed, uint32_t images,
+verifier::Scenario SeedScenario(const verifier::ScenarioFamily& family, uint64_t seed, uint32_t images,
                              const std::string& mutant) {
-  props::Scenario scenario = family.draw(seed);
+  verifier::Scenario scenario = family.draw(seed);
   scenario.images = images;
   scenario.mutant = mutant;
   return scenario;
 }
 
-props::CrashCheckResult CheckSeed(const props::ScenarioFamily& family, uint64_t seed, uint32_t images,
+verifier::CrashCheckResult CheckSeed(const verifier::ScenarioFamily& family, uint64_t seed, uint32_t images,
                                   const std::string& mutant) {
-  absl::StatusOr<props::CrashCheckResult> result =
-      props::RunScenario(SeedScenario(family, seed, images, mutant));
+  absl::StatusOr<verifier::CrashCheckResult> result =
+      verifier::RunScenario(SeedScenario(family, seed, images, mutant));
   if (result.ok()) return *std::move(result);
-  props::CrashCheckResult invalid;
+  verifier::CrashCheckResult invalid;
   invalid.passed = false;
   invalid.failure.text = absl::StrCat("the ", family.name, " family drew an invalid scenario for seed ",
                                  seed, ": ", result.status().message());
   return invalid;
 }
 
-CampaignSummary RunCampaign(const std::vector<props::ScenarioFamily>& families,
+CampaignSummary RunCampaign(const std::vector<verifier::ScenarioFamily>& families,
                             const CampaignOptions& options,
                             const std::function<void(const std::string&)>& progress) {
   CampaignSummary summary;
   const Clock::time_point start = Clock::now();
   Clock::time_point last_progress = start;
   const double per_family_budget = options.max_seconds / std::max<size_t>(families.size(), 1);
-  for (const props::ScenarioFamily& family : families) {
+  for (const verifier::ScenarioFamily& family : families) {
     FamilySummary& out = summary.families.emplace_back();
     out.name = family.name;
     const Clock::time_point family_start = Clock::now();
     for (uint64_t i = 0; i < options.seeds; ++i) {
       if (SecondsSince(family_start) > per_family_budget) break;
       const uint64_t seed = options.first_seed + i;
-      const props::CrashCheckResult result = CheckSeed(family, seed, options.images_per_seed);
+      const verifier::CrashCheckResult result = CheckSeed(family, seed, options.images_per_seed);
       ++out.seeds;
       out.crash_images += result.images_checked;
       out.sectors_checked += result.sectors_checked;
@@ -111,15 +111,15 @@ CampaignSummary RunCampaign(const std::vector<props::ScenarioFamily>& families,
         ++out.failures;
         ++out.failure_groups[result.failure.Group()];
         if (out.failure_notes.size() < kFailureNotes) {
-          const props::SavedFailure saved =
-              props::SaveFailure(SeedScenario(family, seed, options.images_per_seed), result);
+          const verifier::SavedFailure saved =
+              verifier::SaveFailure(SeedScenario(family, seed, options.images_per_seed), result);
           out.failure_notes.push_back(
               absl::StrCat("seed ", seed, ": ", result.failure.text, "\n  reproduce: ", saved.command));
         }
       }
       if (options.determinism_every != 0 && i % options.determinism_every == 0) {
         ++out.determinism_checks;
-        const props::CrashCheckResult again = CheckSeed(family, seed, options.images_per_seed);
+        const verifier::CrashCheckResult again = CheckSeed(family, seed, options.images_per_seed);
         if (again.trace_hash != result.trace_hash || again.passed != result.passed) {
           ++out.determinism_failures;
           out.failure_notes.push_back(absl::StrFormat(

@@ -54,14 +54,14 @@ struct CampaignSummary {
 
 // Seed `seed` of a family, checking `images` crash images, with `mutant` (a catalog
 // name, test builds only) active or none.
-props::Scenario SeedScenario(const props::ScenarioFamily& family, uint64_t seed, uint32_t images,
+verifier::Scenario SeedScenario(const verifier::ScenarioFamily& family, uint64_t seed, uint32_t images,
                              const std::string& mutant = "");
 // Runs it; an invalid scenario (a bug in the family) is reported as a failure.
-props::CrashCheckResult CheckSeed(const props::ScenarioFamily& family, uint64_t seed, uint32_t images,
+verifier::CrashCheckResult CheckSeed(const verifier::ScenarioFamily& family, uint64_t seed, uint32_t images,
                                   const std::string& mutant = "");
 
 // `progress` is called about every 100 ms of wall-clock time with a one-line status.
-CampaignSummary RunCampaign(const std::vector<props::ScenarioFamily>& families,
+CampaignSummary RunCampaign(const std::vector<verifier::ScenarioFamily>& families,
                             const CampaignOptions& options,
                             const std::function<void(const std::string&)>& progress);
 
@@ -69,11 +69,11 @@ std::string FormatSummaryTable(const CampaignSummary& summary);
 std::string FormatSummaryJson(const CampaignSummary& summary);
 
 // The families `powercut run` checks by default: all of them.
-std::vector<props::ScenarioFamily> AllFamilies();
+std::vector<verifier::ScenarioFamily> AllFamilies();
 // The families of the engines named in `engines` and the families named in `families`
 // (comma-separated lists, either may be empty), each once, in campaign order;
 // InvalidArgument naming an unknown engine or family, or when nothing is selected.
-absl::StatusOr<std::vector<props::ScenarioFamily>> SelectFamilies(const std::string& engines,
+absl::StatusOr<std::vector<verifier::ScenarioFamily>> SelectFamilies(const std::string& engines,
                                                                   const std::string& families);
 
 }  // namespace powercut::tools

@@ -4,10 +4,10 @@
 
 namespace powercut::tools {
 
-nlohmann::json FailureJson(const props::Failure& failure) {
-  nlohmann::json json = {{"kind", std::string(props::FailureKindName(failure.kind))},
+nlohmann::json FailureJson(const verifier::Failure& failure) {
+  nlohmann::json json = {{"kind", std::string(verifier::FailureKindName(failure.kind))},
                          {"group", failure.Group()},
-                         {"phase", std::string(props::FailurePhaseName(failure.phase))},
+                         {"phase", std::string(verifier::FailurePhaseName(failure.phase))},
                          {"image", nullptr},
                          {"invariant", nullptr},
                          {"device", nullptr},

@@ -9,7 +9,7 @@
 
 namespace powercut::tools {
 
-nlohmann::json FailureJson(const props::Failure& failure);
+nlohmann::json FailureJson(const verifier::Failure& failure);
 
 }  // namespace powercut::tools
 

@@ -25,7 +25,7 @@ constexpr int kExitUsage = 2;
 
 int RunCommand(const powercut::tools::CampaignOptions& options, const std::string& engines,
                const std::string& families, bool json) {
-  absl::StatusOr<std::vector<powercut::props::ScenarioFamily>> selected =
+  absl::StatusOr<std::vector<powercut::verifier::ScenarioFamily>> selected =
       engines.empty() && families.empty() ? powercut::tools::AllFamilies()
                                           : powercut::tools::SelectFamilies(engines, families);
   if (!selected.ok()) {
@@ -48,7 +48,7 @@ int RunCommand(const powercut::tools::CampaignOptions& options, const std::strin
 
 // "a, b, c<last>d": every engine's name.
 std::string EngineNames(const std::string& last) {
-  const std::vector<const powercut::props::EngineEntry*>& engines = powercut::props::Engines();
+  const std::vector<const powercut::verifier::EngineEntry*>& engines = powercut::verifier::Engines();
   std::string names;
   for (size_t i = 0; i < engines.size(); ++i) {
     names += (i == 0 ? "" : i + 1 == engines.size() ? last : ", ") + engines[i]->name;
@@ -58,7 +58,7 @@ std::string EngineNames(const std::string& last) {
 
 // "a, b, c<last>d": every scenario family's name.
 std::string FamilyNames(const std::string& last) {
-  const std::vector<powercut::props::ScenarioFamily>& families = powercut::props::ScenarioFamilies();
+  const std::vector<powercut::verifier::ScenarioFamily>& families = powercut::verifier::ScenarioFamilies();
   std::string names;
   for (size_t i = 0; i < families.size(); ++i) {
     names += (i == 0 ? "" : i + 1 == families.size() ? last : ", ") + families[i].name;

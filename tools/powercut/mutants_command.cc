@@ -47,7 +47,7 @@ int RunMutantsCommand(const MutantsCommandOptions& options, std::ostream& out, s
     err << "powercut mutants: unknown mutant '" << options.only << "'\n";
     return 2;
   }
-  const std::vector<props::ScenarioFamily> targets = AllFamilies();
+  const std::vector<verifier::ScenarioFamily> targets = AllFamilies();
   std::vector<Row> rows;
   for (const mutant::Info& info : mutant::Catalog()) {
     if (!options.only.empty() && info.name != options.only) continue;
@@ -55,8 +55,8 @@ int RunMutantsCommand(const MutantsCommandOptions& options, std::ostream& out, s
     row.name = std::string(info.name);
     row.engine = std::string(info.target);
     row.based_on = std::string(info.based_on);
-    std::vector<const props::ScenarioFamily*> families;
-    for (const props::ScenarioFamily& t : targets) {
+    std::vector<const verifier::ScenarioFamily*> families;
+    for (const verifier::ScenarioFamily& t : targets) {
       if (t.engine == info.target) families.push_back(&t);
     }
     if (families.empty()) {
@@ -71,8 +71,8 @@ int RunMutantsCommand(const MutantsCommandOptions& options, std::ostream& out, s
       // Seed 1 of every family of the engine, then seed 2, ...: the first kill counts.
       for (uint64_t i = 0; i < options.seeds && !killed; ++i) {
         run = i + 1;
-        for (const props::ScenarioFamily* family : families) {
-          const props::CrashCheckResult result =
+        for (const verifier::ScenarioFamily* family : families) {
+          const verifier::CrashCheckResult result =
               CheckSeed(*family, first + i, options.images, row.name);
           if (result.passed) continue;
           killed = true;
@@ -80,7 +80,7 @@ int RunMutantsCommand(const MutantsCommandOptions& options, std::ostream& out, s
             row.category = result.failure.Group();
             row.family = family->name;
             row.replay_command =
-                props::SaveFailure(SeedScenario(*family, first + i, options.images, row.name),
+                verifier::SaveFailure(SeedScenario(*family, first + i, options.images, row.name),
                                    result)
                     .command;
           }

@@ -42,20 +42,20 @@ std::string TimelineLine(const sim::TraceEvent& event) {
 }  // namespace
 
 int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std::ostream& err) {
-  absl::StatusOr<props::Scenario> scenario = LoadScenarioFile(options.file);
+  absl::StatusOr<verifier::Scenario> scenario = LoadScenarioFile(options.file);
   if (!scenario.ok()) {
     err << "powercut replay: " << scenario.status().message() << "\n";
     return kUnusable;
   }
   ChromeTrace chrome;
-  props::ScenarioRunOptions run;
+  verifier::ScenarioRunOptions run;
   if (options.timeline || !options.trace_path.empty()) {
     run.observer = [&](const sim::TraceEvent& event) {
       if (options.timeline) out << TimelineLine(event) << "\n";
       if (!options.trace_path.empty()) chrome.Add(event);
     };
   }
-  absl::StatusOr<props::CrashCheckResult> result = props::RunScenario(*scenario, run);
+  absl::StatusOr<verifier::CrashCheckResult> result = verifier::RunScenario(*scenario, run);
   if (!result.ok()) {
     err << "powercut replay: " << options.file << ": " << result.status().message() << "\n";
     return kUnusable;
@@ -68,9 +68,9 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
       return kUnusable;
     }
   }
-  std::optional<props::CrashCheckResult> second;
+  std::optional<verifier::CrashCheckResult> second;
   if (options.check_determinism) {
-    absl::StatusOr<props::CrashCheckResult> again = props::RunScenario(*scenario);
+    absl::StatusOr<verifier::CrashCheckResult> again = verifier::RunScenario(*scenario);
     if (!again.ok()) {
       err << "powercut replay: " << options.file << ": " << again.status().message() << "\n";
       return kUnusable;
@@ -79,7 +79,7 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
   }
   const bool deterministic = !second || (second->trace_hash == result->trace_hash &&
                                          second->passed == result->passed);
-  const bool expected_pass = scenario->expect == props::Verdict::kPass;
+  const bool expected_pass = scenario->expect == verifier::Verdict::kPass;
   const bool reproduced = result->passed == expected_pass && deterministic;
   if (options.json) {
     nlohmann::json json = {{"file", options.file},

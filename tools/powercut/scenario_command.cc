@@ -15,9 +15,9 @@ std::string EngineParametersHelp() {
   std::string out =
       "Engines and their parameters (a replay file names them as `engine: NAME` and\n"
       "`param: NAME=VALUE`; a parameter not given takes its default):\n";
-  for (const props::EngineEntry* engine : props::Engines()) {
+  for (const verifier::EngineEntry* engine : verifier::Engines()) {
     absl::StrAppend(&out, "\n", engine->name, ": ", engine->summary, "\n");
-    for (const props::EngineParam& p : engine->params) {
+    for (const verifier::EngineParam& p : engine->params) {
       absl::StrAppendFormat(&out, "  %-20s default %-6d range [%d, %d]\n      %s\n", p.name,
                             p.default_value, p.min, p.max, p.meaning);
     }
@@ -26,23 +26,23 @@ std::string EngineParametersHelp() {
 }
 
 int RunScenarioCommand(const ScenarioCommandOptions& options, std::ostream& out, std::ostream& err) {
-  const props::ScenarioFamily* family = props::FindScenarioFamily(options.family);
+  const verifier::ScenarioFamily* family = verifier::FindScenarioFamily(options.family);
   if (family == nullptr) {
     std::vector<std::string> names;
-    for (const props::ScenarioFamily& f : props::ScenarioFamilies()) names.push_back(f.name);
+    for (const verifier::ScenarioFamily& f : verifier::ScenarioFamilies()) names.push_back(f.name);
     err << "powercut scenario: unknown family '" << options.family
         << "' (known: " << absl::StrJoin(names, ", ") << ")\n";
     return 2;
   }
-  props::Scenario scenario = family->draw(options.seed);
+  verifier::Scenario scenario = family->draw(options.seed);
   scenario.images = options.images;
   scenario.comment = options.comment.empty()
                          ? absl::StrCat("Seed ", options.seed, " of the ", family->name,
                                         " scenario family (powercut scenario --family ", family->name,
                                         " --seed ", options.seed, ").")
                          : options.comment;
-  const std::string text = props::FormatReplay(scenario);
-  if (absl::StatusOr<props::Scenario> back = props::ParseReplay(text); !back.ok()) {
+  const std::string text = verifier::FormatReplay(scenario);
+  if (absl::StatusOr<verifier::Scenario> back = verifier::ParseReplay(text); !back.ok()) {
     err << "powercut scenario: the drawn scenario does not round-trip: " << back.status().message() << "\n";
     return 2;
   }

@@ -12,7 +12,7 @@ constexpr std::streamsize kMaxReplayBytes = 64 << 20;
 
 }  // namespace
 
-absl::StatusOr<props::Scenario> LoadScenarioFile(const std::string& path) {
+absl::StatusOr<verifier::Scenario> LoadScenarioFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   in.seekg(0, std::ios::end);
@@ -24,7 +24,7 @@ absl::StatusOr<props::Scenario> LoadScenarioFile(const std::string& path) {
   std::string text(static_cast<size_t>(size), '\0');
   in.read(text.data(), size);
   if (!in) return absl::DataLossError(absl::StrCat(path, ": read failed"));
-  absl::StatusOr<props::Scenario> scenario = props::ParseReplay(text);
+  absl::StatusOr<verifier::Scenario> scenario = verifier::ParseReplay(text);
   if (!scenario.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", scenario.status().message()));
   }

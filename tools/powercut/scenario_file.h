@@ -10,7 +10,7 @@
 
 namespace powercut::tools {
 
-absl::StatusOr<props::Scenario> LoadScenarioFile(const std::string& path);
+absl::StatusOr<verifier::Scenario> LoadScenarioFile(const std::string& path);
 
 }  // namespace powercut::tools
 

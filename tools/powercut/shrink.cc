@@ -7,9 +7,9 @@
 namespace powercut::tools {
 namespace {
 
-using props::Op;
-using props::OpKind;
-using props::Scenario;
+using verifier::Op;
+using verifier::OpKind;
+using verifier::Scenario;
 
 class Shrinker {
  public:
@@ -19,9 +19,9 @@ class Shrinker {
   // Runs `candidate`; adopts it if it fails in the same category.
   bool Try(const Scenario& candidate) {
     if (runs_ >= max_runs_) return false;
-    if (!props::Validate(candidate).ok()) return false;
+    if (!verifier::Validate(candidate).ok()) return false;
     ++runs_;
-    absl::StatusOr<props::CrashCheckResult> result = props::RunScenario(candidate);
+    absl::StatusOr<verifier::CrashCheckResult> result = verifier::RunScenario(candidate);
     if (!result.ok() || result->passed) return false;
     if (result->failure.Group() != best_.category) return false;
     best_.scenario = candidate;
@@ -178,9 +178,9 @@ bool FewerFaults(Shrinker& s) {
 
 }  // namespace
 
-absl::StatusOr<ShrinkResult> Shrink(const props::Scenario& scenario, uint64_t max_runs,
+absl::StatusOr<ShrinkResult> Shrink(const verifier::Scenario& scenario, uint64_t max_runs,
                                     const std::function<void(const std::string&)>& progress) {
-  absl::StatusOr<props::CrashCheckResult> first = props::RunScenario(scenario);
+  absl::StatusOr<verifier::CrashCheckResult> first = verifier::RunScenario(scenario);
   if (!first.ok()) return first.status();
   if (first->passed) {
     return absl::InvalidArgumentError("the scenario passes: there is no failure to shrink");
@@ -188,7 +188,7 @@ absl::StatusOr<ShrinkResult> Shrink(const props::Scenario& scenario, uint64_t ma
   Shrinker shrinker(max_runs, progress);
   ShrinkResult& best = shrinker.best();
   best.scenario = scenario;
-  best.scenario.expect = props::Verdict::kFail;
+  best.scenario.expect = verifier::Verdict::kFail;
   best.category = first->failure.Group();
   best.failure = first->failure.text;
   // Pin the power cut so that removing operations does not move it.

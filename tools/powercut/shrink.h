@@ -21,14 +21,14 @@
 namespace powercut::tools {
 
 struct ShrinkResult {
-  props::Scenario scenario;  // the smallest failing scenario found
+  verifier::Scenario scenario;  // the smallest failing scenario found
   std::string category;       // Failure::Group() of the failure it keeps
   std::string failure;       // its failure paragraph
   uint64_t runs = 0;
 };
 
 // Fails with InvalidArgument if `scenario` does not fail to begin with.
-absl::StatusOr<ShrinkResult> Shrink(const props::Scenario& scenario, uint64_t max_runs,
+absl::StatusOr<ShrinkResult> Shrink(const verifier::Scenario& scenario, uint64_t max_runs,
                                     const std::function<void(const std::string&)>& progress);
 
 }  // namespace powercut::tools

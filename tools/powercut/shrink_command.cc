@@ -10,7 +10,7 @@
 namespace powercut::tools {
 
 int RunShrinkCommand(const ShrinkCommandOptions& options, std::ostream& out, std::ostream& err) {
-  absl::StatusOr<props::Scenario> scenario = LoadScenarioFile(options.file);
+  absl::StatusOr<verifier::Scenario> scenario = LoadScenarioFile(options.file);
   if (!scenario.ok()) {
     err << "powercut shrink: " << scenario.status().message() << "\n";
     return 2;
@@ -20,9 +20,9 @@ int RunShrinkCommand(const ShrinkCommandOptions& options, std::ostream& out, std
     err << "powercut shrink: " << options.file << ": " << shrunk.status().message() << "\n";
     return shrunk.status().code() == absl::StatusCode::kInvalidArgument ? 1 : 2;
   }
-  const std::string before = props::FormatReplay(*scenario);
-  const std::string after = props::FormatReplay(shrunk->scenario);
-  const props::Scenario& small = shrunk->scenario;
+  const std::string before = verifier::FormatReplay(*scenario);
+  const std::string after = verifier::FormatReplay(shrunk->scenario);
+  const verifier::Scenario& small = shrunk->scenario;
   err << absl::StrFormat(
       "shrunk '%s' failure in %d runs: ops %d -> %d, clients %d -> %d, crash step %s -> %d, "
       "images %d -> %d, faults %s -> %s, file %d -> %d bytes\n",

@@ -28,17 +28,17 @@ end
 )";
 
 TEST(Shrink, KeepsTheFailureGroupAndDropsWhatItDoesNotNeed) {
-  absl::StatusOr<props::Scenario> scenario = props::ParseReplay(kFlushDropped);
+  absl::StatusOr<verifier::Scenario> scenario = verifier::ParseReplay(kFlushDropped);
   ASSERT_TRUE(scenario.ok()) << scenario.status();
   absl::StatusOr<ShrinkResult> shrunk = Shrink(*scenario, 500, nullptr);
   ASSERT_TRUE(shrunk.ok()) << shrunk.status();
   EXPECT_EQ(shrunk->category, "lost durable write");
   EXPECT_LT(shrunk->scenario.workload.ops.size(), scenario->workload.ops.size());
-  absl::StatusOr<props::CrashCheckResult> again = props::RunScenario(shrunk->scenario);
+  absl::StatusOr<verifier::CrashCheckResult> again = verifier::RunScenario(shrunk->scenario);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->passed);
-  EXPECT_EQ(again->failure.kind, props::FailureKind::kLostDurableWrite);
-  EXPECT_EQ(again->failure.phase, props::FailurePhase::kRecovery);
+  EXPECT_EQ(again->failure.kind, verifier::FailureKind::kLostDurableWrite);
+  EXPECT_EQ(again->failure.phase, verifier::FailurePhase::kRecovery);
   EXPECT_TRUE(again->failure.sector.has_value());
 }
 
@@ -46,7 +46,7 @@ TEST(Shrink, RefusesAScenarioThatPasses) {
   std::string text = kFlushDropped;
   text.replace(text.find("mutant: linear_flush_dropped\n"), 29, "");
   text.replace(text.find("expect: fail"), 12, "expect: pass");
-  absl::StatusOr<props::Scenario> scenario = props::ParseReplay(text);
+  absl::StatusOr<verifier::Scenario> scenario = verifier::ParseReplay(text);
   ASSERT_TRUE(scenario.ok()) << scenario.status();
   EXPECT_FALSE(Shrink(*scenario, 10, nullptr).ok());
 }
