@@ -1,184 +1,18 @@
-// Raid1StackFactory: builds the RAID1 stack over SimSsd members, with member faults and
-// the invariant checks (raid1_binding.h).
+// Raid1StackFactory: builds the RAID1 stack on the devices it is given, with member
+// faults, the operator actions (operated_array.h) and the invariant checks
+// (raid1_binding.h); and the engine's registry entry.
 #include "bindings/raid1/raid1_binding.h"
 
-#include <functional>
-#include <stdexcept>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "bindings/raid1/operated_array.h"
 #include "faults/faulty_block_device.h"
 #include "faults/vanishing_device.h"
 #include "invariants/raid1_invariants.h"
 
 namespace powercut::verifier {
 namespace {
-
-// The array as an operator runs it. Restarted once: the `restart_at_flush`-th flush
-// stops it cleanly (Raid1Array::Stop) and assembles a new one over the same devices
-// (`reopen`), as `mdadm --stop` then `mdadm --assemble` would; requests that arrive
-// meanwhile wait for the new array. After a clean stop of a whole array, its members'
-// durable data must agree (a clean array is in sync: I1) and the next assembly must
-// resync nothing. Members re-added once: from the `readd_at_flush`-th flush on, the
-// first flush that finds a member faulty runs `repair` (vanished members come back)
-// and re-adds every faulty member (Raid1Array::ReAdd, `mdadm --re-add`) before it runs;
-// with `check`, each re-add must follow I11 (CheckAssembly). Violations are recorded in
-// `trace`.
-class OperatedArray : public io::BlockDevice {
- public:
-  using Reopen = std::function<absl::StatusOr<std::unique_ptr<raid1::Raid1Array>>()>;
-  struct Plan {
-    uint32_t restart_at_flush = 0;
-    uint32_t readd_at_flush = 0;
-    std::function<void()> repair;
-    bool check = false;
-  };
-  OperatedArray(sim::World& world, std::unique_ptr<raid1::Raid1Array> array, Reopen reopen,
-                Plan plan, std::vector<const sim::SimSsd*> members,
-                std::shared_ptr<Raid1TraceState> trace)
-      : world_(world),
-        array_(std::move(array)),
-        reopen_(std::move(reopen)),
-        plan_(std::move(plan)),
-        members_(std::move(members)),
-        trace_(std::move(trace)),
-        restarted_(world.scheduler(), "raid1 restart") {}
-
-  raid1::Raid1Array& array() { return *array_; }
-  uint64_t sector_count() const override { return array_->sector_count(); }
-  const std::string& name() const override { return array_->name(); }
-  void SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) override {
-    if (!restarting_) return array_->SubmitRead(sector, buffer, std::move(done));
-    Later([this, sector, buffer, done = std::move(done)]() mutable {
-      array_->SubmitRead(sector, buffer, std::move(done));
-    });
-  }
-  void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
-                   io::IoCallback done) override {
-    if (!restarting_) return array_->SubmitWrite(sector, data, flags, std::move(done));
-    Later([this, sector, data, flags, done = std::move(done)]() mutable {
-      array_->SubmitWrite(sector, data, flags, std::move(done));
-    });
-  }
-  void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override {
-    if (!restarting_) return array_->SubmitDiscard(sector, sectors, std::move(done));
-    Later([this, sector, sectors, done = std::move(done)]() mutable {
-      array_->SubmitDiscard(sector, sectors, std::move(done));
-    });
-  }
-  void SubmitFlush(io::IoCallback done) override {
-    // A degraded array is not restarted: its assembly could need the member that is
-    // gone (a fault plan's errors on the last one are a double failure).
-    ++flushes_;
-    if (plan_.readd_at_flush != 0 && flushes_ >= plan_.readd_at_flush && !readded_ &&
-        !restarting_ && array_->degraded()) {
-      readded_ = true;
-      readding_ = true;
-      world_.scheduler().Spawn(
-          "raid1-readd",
-          [this, done = std::move(done)]() mutable {
-            ReAddFaulty();
-            readding_ = false;
-            array_->SubmitFlush(std::move(done));
-          },
-          runtime::FiberKind::kDaemon);
-      return;
-    }
-    if (flushes_ == plan_.restart_at_flush && !restarting_ && !readding_ &&
-        !array_->degraded()) {
-      restarting_ = true;
-      world_.scheduler().Spawn(
-          "raid1-restart",
-          [this, done = std::move(done)]() mutable {
-            Restart();
-            array_->SubmitFlush(std::move(done));
-          },
-          runtime::FiberKind::kDaemon);
-      return;
-    }
-    if (!restarting_) return array_->SubmitFlush(std::move(done));
-    Later([this, done = std::move(done)]() mutable { array_->SubmitFlush(std::move(done)); });
-  }
-
- private:
-  // Runs `submit` once the restart is over.
-  void Later(absl::AnyInvocable<void()> submit) {
-    world_.scheduler().Spawn(
-        "raid1-restart-wait",
-        [this, submit = std::move(submit)]() mutable {
-          restarted_.Await([this] { return !restarting_; });
-          submit();
-        },
-        runtime::FiberKind::kDaemon);
-  }
-
-  void ReAddFaulty() {
-    if (plan_.repair) plan_.repair();
-    std::optional<Raid1AssemblyDemand> demand;
-    if (plan_.check) {
-      std::vector<const sim::DiskImage*> durable;
-      for (const sim::SimSsd* m : members_) durable.push_back(&m->durable());
-      const sim::DiskImage* file = trace_->bitmap_file ? &trace_->bitmap_file->durable() : nullptr;
-      demand = DemandOfAssembly(trace_->g, durable, file, std::vector<bool>(members_.size(), true));
-      trace_->record_copies = true;
-      trace_->whole_chunks_written.clear();
-    }
-    for (size_t i = 0; i < members_.size(); ++i) {
-      if (array_->member_state(i) != raid1::MemberState::kFaulty) continue;
-      const absl::Status readd = array_->ReAdd(i);
-      world_.Record("raid1", "readd", readd.ok() ? 1 : 0);
-    }
-    if (!demand) return;
-    trace_->record_copies = false;
-    if (auto problem = CheckAssembly(*demand, *array_, *trace_)) {
-      trace_->violations.push_back(problem->In("hot re-add: "));
-    }
-  }
-
-  void Restart() {
-    const absl::Status stopped = array_->Stop();
-    world_.Record("raid1", "restart.stopped", stopped.ok() ? 1 : 0);
-    // Member faults may have failed a member during the stop.
-    const bool clean = stopped.ok() && !array_->degraded();
-    if (clean) {
-      std::vector<const sim::DiskImage*> durable;
-      for (const sim::SimSsd* m : members_) durable.push_back(&m->durable());
-      if (auto problem = CheckMirrorsIdentical(trace_->g, durable)) {
-        trace_->violations.push_back(InvariantViolated(
-            "I1", ": members differ after a clean stop (", problem->text, ")"));
-      }
-    }
-    retired_.push_back(std::move(array_));  // its daemon fiber may still wake up
-    absl::StatusOr<std::unique_ptr<raid1::Raid1Array>> next = reopen_();
-    if (!next.ok()) throw std::logic_error(std::string(next.status().message()));
-    array_ = std::move(*next);
-    // An assembly that fails (the fault plan's errors on every member) leaves requests
-    // failing, as a real array that cannot start would.
-    const absl::Status assembled = array_->Assemble();
-    world_.Record("raid1", "restart.assembled", assembled.ok() ? 1 : 0);
-    if (assembled.ok() && clean && array_->resynced_chunks() + array_->recovered_chunks() != 0) {
-      trace_->violations.push_back(Violation{
-          .text = absl::StrCat("clean stop: the next assembly resynced ",
-                               array_->resynced_chunks(), " and recovered ",
-                               array_->recovered_chunks(), " chunks (a clean array needs none)")});
-    }
-    restarting_ = false;
-    restarted_.NotifyAll();
-  }
-
-  sim::World& world_;
-  std::unique_ptr<raid1::Raid1Array> array_;
-  std::vector<std::unique_ptr<raid1::Raid1Array>> retired_;
-  Reopen reopen_;
-  Plan plan_;
-  std::vector<const sim::SimSsd*> members_;
-  std::shared_ptr<Raid1TraceState> trace_;
-  uint32_t flushes_ = 0;
-  bool restarting_ = false;
-  bool readded_ = false;
-  bool readding_ = false;
-  runtime::WaitQueue restarted_;
-};
 
 class Raid1Stack : public Stack {
  public:
