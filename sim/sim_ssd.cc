@@ -181,8 +181,19 @@ DiskImage SimSsd::SampleCrashImage(Prng& prng) const {
       world_.Record(name(), "crash.kept", write.id, write.sector, write.sectors,
                     in_flight ? "in-flight" : "");
     } else {
+      // Where: the sectors kept, as runs ("24,26-27").
+      std::string where;
+      for (size_t k = 0; k < fate.torn_kept.size();) {
+        size_t end = k + 1;
+        while (end < fate.torn_kept.size() && fate.torn_kept[end] == fate.torn_kept[end - 1] + 1) {
+          ++end;
+        }
+        absl::StrAppend(&where, k == 0 ? "" : ",", fate.torn_kept[k]);
+        if (end - k > 1) absl::StrAppend(&where, "-", fate.torn_kept[end - 1]);
+        k = end;
+      }
       const std::string flags = absl::StrCat("kept ", fate.kept_sectors, "/", fate.live_sectors,
-                                             in_flight ? " in-flight" : "");
+                                             " (", where, ")", in_flight ? " in-flight" : "");
       world_.Record(name(), "crash.torn", write.id, write.sector, write.sectors, flags);
     }
   });

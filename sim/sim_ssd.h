@@ -77,7 +77,8 @@ class SimSsd : public io::BlockDevice {
   SsdCrashState CrashState() const;
   // One seeded crash image (CrashState().Sample), recording in the world's trace what
   // it did with each pending write: "crash.kept", "crash.dropped" or "crash.torn"
-  // (flags: sectors kept of live ones), id and range of the write.
+  // (flags: sectors kept of the live ones, and which: "kept 3/8 (24,26-27)"), id and
+  // range of the write.
   DiskImage SampleCrashImage(Prng& prng) const;
 
   size_t writes_in_flight() const { return slots_.size() - free_slots_.size(); }

@@ -75,6 +75,7 @@ DiskImage SsdCrashState::Sample(Prng& prng, const FateVisitor& fates) const {
       if (kept) {
         survivors.emplace_back(write.sector + i, w);
         ++fate.kept_sectors;
+        if (torn && fates) fate.torn_kept.push_back(write.sector + i);
       }
     }
     if (fates) fates(fate);

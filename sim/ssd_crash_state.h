@@ -68,6 +68,7 @@ struct PendingFate {
   uint64_t live_sectors = 0;
   uint64_t kept_sectors = 0;
   bool torn = false;
+  std::vector<uint64_t> torn_kept;  // torn: the device sectors kept, ascending
 };
 
 class SsdCrashState {

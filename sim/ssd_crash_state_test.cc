@@ -75,6 +75,12 @@ TEST(SsdCrashState, TheFatesOfPendingWritesDescribeTheDrawWithoutChangingIt) {
       EXPECT_LE(fate.kept_sectors, fate.live_sectors);
       if (!fate.torn) {
         EXPECT_TRUE(fate.kept_sectors == 0 || fate.kept_sectors == fate.live_sectors);
+      } else {
+        EXPECT_EQ(fate.torn_kept.size(), fate.kept_sectors);
+        for (uint64_t sector : fate.torn_kept) {
+          EXPECT_GE(sector, fate.write->sector);
+          EXPECT_LT(sector, fate.write->sector + fate.write->sectors);
+        }
       }
       saw_whole |= fate.kept_sectors == fate.live_sectors;
       saw_dropped |= fate.kept_sectors == 0;
