@@ -29,6 +29,10 @@
 
 namespace powercut::verifier {
 
+// The largest logical device an engine offers to run on (2^40 sectors, 512 TiB): a crash
+// check costs what the run writes, not the device size (harness/judged_sectors.h).
+inline constexpr uint64_t kMaxLogicalSectors = uint64_t{1} << 40;
+
 struct EngineParam {
   std::string name;
   uint64_t default_value;

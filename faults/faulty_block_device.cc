@@ -225,4 +225,12 @@ void FaultyBlockDevice::SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoC
                std::move(done));
 }
 
+std::vector<io::SectorRange> FaultyBlockDevice::DataRanges(uint64_t first, uint64_t count) const {
+  std::vector<io::SectorRange> ranges = BlockDeviceWrapper::DataRanges(first, count);
+  for (auto it = latent_.lower_bound(first); it != latent_.end() && *it < first + count; ++it) {
+    ranges.push_back({*it, 1});
+  }
+  return io::Unite(std::move(ranges));
+}
+
 }  // namespace powercut::faults

@@ -78,6 +78,8 @@ class FaultyBlockDevice : public io::BlockDeviceWrapper {
                    io::IoCallback done) override;
   void SubmitFlush(io::IoCallback done) override;
   void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override;
+  // The wrapped device's, plus the latent sectors (reads there fail, not zeroes).
+  std::vector<io::SectorRange> DataRanges(uint64_t first, uint64_t count) const override;
 
   const FaultPlan& plan() const { return plan_; }
   const FaultCounts& counts() const { return counts_; }

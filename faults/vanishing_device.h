@@ -24,7 +24,6 @@ class VanishingDevice : public io::BlockDeviceWrapper {
                    io::IoCallback done) override;
   void SubmitFlush(io::IoCallback done) override;
   void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override;
-
   // Every later IO reaches the wrapped device again.
   void ComeBack();
 

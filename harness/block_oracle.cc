@@ -185,14 +185,12 @@ void BlockOracle::EndRead(uint64_t id, const absl::Status& status, std::span<con
   }
 }
 
-std::vector<uint64_t> BlockOracle::TouchedSectors() const {
-  std::vector<uint64_t> sectors;
-  for (const auto& [index, chunk] : chunks_) {
-    for (uint64_t i = 0; i < kChunkSectors; ++i) {
-      if (!chunk[i].empty()) sectors.push_back(index * kChunkSectors + i);
-    }
+std::vector<io::SectorRange> BlockOracle::TouchedRanges() const {
+  std::vector<io::SectorRange> ranges;
+  for (const Op& op : ops_) {
+    if (op.kind == Kind::kWrite || op.kind == Kind::kDiscard) ranges.push_back({op.sector, op.sectors});
   }
-  return sectors;
+  return io::Unite(std::move(ranges));
 }
 
 uint64_t BlockOracle::writes() const {

@@ -38,6 +38,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
+#include "engine/io/sector_range.h"
 #include "engine/runtime/time.h"
 #include "harness/failure.h"
 #include "harness/sector_stamp.h"
@@ -80,8 +81,8 @@ class BlockOracle {
 
   // Reads during the run that returned what they may not (kind kBadRead), in order.
   const std::vector<OracleViolation>& read_violations() const { return read_violations_; }
-  // Sectors any write or discard touched, in order.
-  std::vector<uint64_t> TouchedSectors() const;
+  // Sectors any write or discard touched (issued, whatever became of it), united.
+  std::vector<io::SectorRange> TouchedRanges() const;
   uint64_t writes() const;
   uint64_t acknowledged_flushes() const { return acknowledged_flushes_; }
   // The required write for each sector that has one (its newest, by completion).

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/io/io_batch.h"
+#include "harness/judged_sectors.h"
 #include "harness/workload_runner.h"
 
 namespace powercut::verifier {
@@ -20,20 +21,38 @@ void Fail(CrashCheckResult& result, Failure failure) {
   result.failure = std::move(failure);
 }
 
-// Reads the whole logical device of a recovered stack and judges every sector.
+// The judged sectors (harness/judged_sectors.h) cut into reads of at most `piece`
+// sectors.
+std::vector<io::SectorRange> Reads(const std::vector<io::SectorRange>& judged, uint64_t piece) {
+  std::vector<io::SectorRange> reads;
+  for (const io::SectorRange& r : judged) {
+    for (uint64_t at = r.first; at < r.end(); at += piece) {
+      reads.push_back({at, std::min(piece, r.end() - at)});
+    }
+  }
+  return reads;
+}
+
+// Reads back the judged sectors of a recovered stack's logical device and judges each.
 void VerifyRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle, uint32_t image,
                      CrashCheckResult& result) {
   io::BlockDevice& device = stack.logical();
   const uint64_t sectors = device.sector_count();
-  std::vector<std::byte> buffer(kReadChunkSectors * kReadsInFlight * io::kSectorSize);
-  for (uint64_t base = 0; base < sectors && result.passed;
-       base += kReadChunkSectors * kReadsInFlight) {
+  const uint64_t block = std::max<uint32_t>(device.block_sectors(), 1);
+  const uint64_t piece = std::max(kReadChunkSectors / block, uint64_t{1}) * block;
+  sim::Prng sample = world.ForkPrng("judged-sample");
+  const std::vector<io::SectorRange> reads =
+      Reads(JudgedSectors(oracle.TouchedRanges(), device.DataRanges(0, sectors), sectors,
+                          device.block_sectors(), sample),
+            piece);
+  std::vector<std::byte> buffer(piece * kReadsInFlight * io::kSectorSize);
+  for (size_t next = 0; next < reads.size() && result.passed; next += kReadsInFlight) {
     io::IoBatch batch(world.scheduler(), "verify");
-    const uint64_t span = std::min(kReadChunkSectors * kReadsInFlight, sectors - base);
-    for (uint64_t off = 0; off < span; off += kReadChunkSectors) {
-      const uint64_t n = std::min(kReadChunkSectors, span - off);
-      batch.Read(device, base + off,
-                 std::span<std::byte>(buffer).subspan(off * io::kSectorSize, n * io::kSectorSize));
+    const size_t in_flight = std::min<size_t>(kReadsInFlight, reads.size() - next);
+    for (size_t k = 0; k < in_flight; ++k) {
+      batch.Read(device, reads[next + k].first,
+                 std::span<std::byte>(buffer).subspan(k * piece * io::kSectorSize,
+                                                      reads[next + k].count * io::kSectorSize));
     }
     if (absl::Status status = batch.Wait(); !status.ok()) {
       Fail(result, Failure{.kind = FailureKind::kRecoveryRefused,
@@ -44,18 +63,23 @@ void VerifyRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle,
                                                 status.ToString())});
       return;
     }
-    for (uint64_t i = 0; i < span; ++i) {
-      ++result.sectors_checked;
-      auto problem = oracle.CheckRecovered(
-          base + i, std::span<const std::byte>(buffer).subspan(i * io::kSectorSize, io::kSectorSize));
-      if (problem) {
-        Fail(result, Failure{.kind = problem->kind,
-                             .phase = FailurePhase::kRecovery,
-                             .image = image,
-                             .device = device.name(),
-                             .sector = problem->sector,
-                             .text = std::move(problem->text)});
-        return;
+    for (size_t k = 0; k < in_flight; ++k) {
+      const io::SectorRange& read = reads[next + k];
+      const std::span<const std::byte> bytes =
+          std::span<const std::byte>(buffer).subspan(k * piece * io::kSectorSize);
+      for (uint64_t i = 0; i < read.count; ++i) {
+        ++result.sectors_checked;
+        auto problem = oracle.CheckRecovered(
+            read.first + i, bytes.subspan(i * io::kSectorSize, io::kSectorSize));
+        if (problem) {
+          Fail(result, Failure{.kind = problem->kind,
+                               .phase = FailurePhase::kRecovery,
+                               .image = image,
+                               .device = device.name(),
+                               .sector = problem->sector,
+                               .text = std::move(problem->text)});
+          return;
+        }
       }
     }
   }

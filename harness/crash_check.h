@@ -5,8 +5,11 @@
 //      if the workload finishes first, the cut comes after it).
 //   3. Draw `images` crash images; for each, build a fresh stack from it in a new
 //      World (seeded from the labelled fork "recovery-K" of the first), Start() it
-//      (recovery) and read back the whole logical device.
-//   4. Judge every sector with the BlockOracle; reads during the run were judged live.
+//      (recovery) and read back the logical device: every sector a write or discard
+//      touched, every sector the device's DataRanges say may hold data, and a seeded
+//      sample of the rest (harness/judged_sectors.h: why that settles every sector).
+//   4. Judge those sectors with the BlockOracle; reads during the run were judged live.
+// The cost follows what the run wrote and the engine holds, not the device size.
 // Any engine error (deadlock, hang, exception, a Start() failure) is a failure too;
 // every failure is a typed record (harness/failure.h).
 //

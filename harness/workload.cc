@@ -18,15 +18,34 @@ Op MakeOp(const OpDraw& draw, const WorkloadShape& shape) {
   op.fua = op.kind == OpKind::kWrite && draw.flags % 8 == 7;
 
   const uint64_t device = shape.device_sectors;
-  const uint64_t hot = std::max<uint64_t>(device / 8, 8);
-  const uint64_t region = draw.place % 4 != 3 ? std::min(hot, device) : device;
+  const uint64_t hot = std::min(std::max<uint64_t>(device / 8, 8), kHotSectorsMax);
+  // The op falls in [base, base + region).
+  uint64_t base = 0;
+  uint64_t region = draw.place % 4 != 3 ? std::min(hot, device) : device;
+  if (draw.place % 4 == 3 && device > kPlaceReach) {
+    region = hot;
+    constexpr uint64_t k2To32 = uint64_t{1} << 32;
+    switch ((draw.place / 4) % 4) {
+      case 0:
+        base = device - region;
+        break;
+      case 1:
+        base = device >= k2To32 + region ? k2To32 - region / 2 : device - region;
+        break;
+      default:
+        base = (draw.place / 16) % (device / region) * region;
+        break;
+    }
+    base = base / 8 * 8;
+  }
   const bool aligned = draw.size % 4 != 3 && device >= 8;
   const uint32_t max_io = std::max<uint32_t>(shape.max_io_sectors, 1);
   if (shape.alignment_sectors > 0 && device >= shape.alignment_sectors) {
     const uint32_t unit = shape.alignment_sectors;
     const uint32_t units = std::max<uint32_t>(max_io / unit, 1);
     op.sectors = unit * (1 + (draw.size / 4) % units);
-    op.sector = uint64_t{unit} * ((draw.place / 4) % std::max<uint64_t>(region / unit, 1));
+    op.sector = base / unit * unit +
+                uint64_t{unit} * ((draw.place / 4) % std::max<uint64_t>(region / unit, 1));
     if (op.sectors > device) op.sectors = static_cast<uint32_t>(device / unit * unit);
     if (op.sector + op.sectors > device) op.sector = (device - op.sectors) / unit * unit;
     return op;
@@ -34,10 +53,10 @@ Op MakeOp(const OpDraw& draw, const WorkloadShape& shape) {
   if (aligned) {
     const uint32_t blocks = std::max<uint32_t>(max_io / 8, 1);
     op.sectors = 8 * (1 + (draw.size / 4) % blocks);
-    op.sector = 8 * ((draw.place / 4) % std::max<uint64_t>(region / 8, 1));
+    op.sector = base + 8 * ((draw.place / 4) % std::max<uint64_t>(region / 8, 1));
   } else {
     op.sectors = 1 + (draw.size / 4) % max_io;
-    op.sector = (draw.place / 4) % region;
+    op.sector = base + (draw.place / 4) % region;
   }
   if (op.sectors > device) op.sectors = static_cast<uint32_t>(device);
   if (op.sector + op.sectors > device) op.sector = device - op.sectors;

@@ -9,7 +9,10 @@
 // Mix (by OpDraw::kind % 100): 0-54 write (1 in 8 of them FUA), 55-69 read,
 // 70-89 flush, 90-99 discard. Sizes: 3 in 4 aligned (multiples of 8 sectors = 4 KiB,
 // at 8-sector boundaries), else 1..max_io_sectors at any sector. Places: 3 in 4 in the
-// hot region (the first eighth of the device), else anywhere.
+// hot region (the first eighth of the device, at most kHotSectorsMax sectors), else
+// anywhere. A 32-bit draw spans kPlaceReach sectors: on a larger device "anywhere" is
+// a hot-region-sized window at the end of the device, across sector 2^32, or at a
+// drawn place (1 in 4, 1 in 4, 2 in 4), so IO reaches both ends and the 32-bit line.
 #ifndef POWERCUT_HARNESS_WORKLOAD_H_
 #define POWERCUT_HARNESS_WORKLOAD_H_
 
@@ -32,6 +35,9 @@ struct Op {
   bool fua = false;
   bool operator==(const Op&) const = default;
 };
+
+inline constexpr uint64_t kHotSectorsMax = uint64_t{1} << 17;
+inline constexpr uint64_t kPlaceReach = uint64_t{1} << 30;
 
 struct WorkloadShape {
   uint64_t device_sectors = 4096;

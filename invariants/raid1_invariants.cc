@@ -26,6 +26,18 @@ std::vector<std::byte> Read(const sim::DiskImage& image, uint64_t sector, uint64
   return out;
 }
 
+// The first chunk at or after `from` whose data differs between two member images;
+// costs the sectors they store, not the array size.
+std::optional<uint64_t> FirstDifferingChunk(const raid1::Raid1Geometry& g, const sim::DiskImage& a,
+                                            const sim::DiskImage& b, uint64_t from) {
+  if (from >= g.bitmap.chunks) return std::nullopt;
+  const uint64_t start = g.bitmap.FirstSectorOfChunk(from);
+  const std::optional<uint64_t> sector =
+      a.FirstDifference(b, g.data_offset + start, g.array_sectors - start);
+  if (!sector) return std::nullopt;
+  return g.bitmap.ChunkOfSector(*sector - g.data_offset);
+}
+
 // One member's durable metadata.
 struct MemberView {
   std::optional<raid1::MdSuperblock> md;
@@ -139,13 +151,9 @@ std::optional<Violation> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
   if (top.clean() && !Degraded(top)) {
     for (size_t other = 0; other < views.size(); ++other) {
       if (!fresh[other] || other == *reference) continue;
-      for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
-        const uint64_t first = g.data_offset + g.bitmap.FirstSectorOfChunk(chunk);
-        const uint64_t n = g.bitmap.SectorsInChunk(chunk);
-        if (Read(*disks[other], first, n) != Read(*disks[*reference], first, n)) {
-          return InvariantViolated("I1", ": the array is marked clean, but fresh members ", *reference,
-                              " and ", other, " hold different data for chunk ", chunk);
-        }
+      if (std::optional<uint64_t> chunk = FirstDifferingChunk(g, *disks[other], *disks[*reference], 0)) {
+        return InvariantViolated("I1", ": the array is marked clean, but fresh members ", *reference,
+                                 " and ", other, " hold different data for chunk ", *chunk);
       }
     }
   }
@@ -153,15 +161,13 @@ std::optional<Violation> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
     if (!fresh[m] || views[m].super.stale() || views[m].super.events < views[m].md->events) {
       continue;  // I1 speaks for bitmaps assembly would trust
     }
-    for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
-      if (RawChunkBit(views[m].bitmap, chunk)) continue;
-      const uint64_t first = g.data_offset + g.bitmap.FirstSectorOfChunk(chunk);
-      const uint64_t n = g.bitmap.SectorsInChunk(chunk);
-      const std::vector<std::byte> want = Read(*disks[*reference], first, n);
-      for (size_t other = 0; other < views.size(); ++other) {
-        if (!fresh[other] || other == *reference) continue;
-        if (Read(*disks[other], first, n) != want) {
-          return InvariantViolated("I1", ": member ", m, "'s durable bitmap says chunk ", chunk,
+    for (size_t other = 0; other < views.size(); ++other) {
+      if (!fresh[other] || other == *reference) continue;
+      // Chunks where the two differ, in order; each must have its bit set.
+      for (std::optional<uint64_t> chunk = FirstDifferingChunk(g, *disks[other], *disks[*reference], 0);
+           chunk; chunk = FirstDifferingChunk(g, *disks[other], *disks[*reference], *chunk + 1)) {
+        if (!RawChunkBit(views[m].bitmap, *chunk)) {
+          return InvariantViolated("I1", ": member ", m, "'s durable bitmap says chunk ", *chunk,
                               " is clean, but fresh members ", *reference, " and ", other,
                               " hold different data for it");
         }
@@ -222,13 +228,35 @@ std::optional<Violation> CheckAssembly(const Raid1AssemblyDemand& demand,
                                          const raid1::Raid1Array& array,
                                          const Raid1TraceState& trace) {
   const raid1::Raid1Geometry& g = trace.g;
-  const auto copied = [&](size_t m, uint64_t chunk) {
-    return m < trace.whole_chunks_written.size() && trace.whole_chunks_written[m].contains(chunk);
-  };
   std::vector<size_t> in_sync;
   for (size_t m = 0; m < demand.readd.size(); ++m) {
     if (array.member_state(m) == raid1::MemberState::kInSync) in_sync.push_back(m);
   }
+  std::vector<std::vector<io::SectorRange>> written(trace.members.size());
+  for (size_t m = 0; m < trace.sectors_written.size() && m < written.size(); ++m) {
+    written[m] = io::Unite(trace.sectors_written[m]);
+  }
+  // A chunk copied to member m: written whole, or written wherever an in-sync member
+  // holds data now (the engine copies only where members hold data; nowhere, for a
+  // chunk they hold none in: raid1::kWholeCopySectors).
+  const auto copied = [&](size_t m, uint64_t chunk) {
+    if (m < trace.whole_chunks_written.size() && trace.whole_chunks_written[m].contains(chunk)) {
+      return true;
+    }
+    const uint64_t first = g.bitmap.FirstSectorOfChunk(chunk);
+    const uint64_t n = g.bitmap.SectorsInChunk(chunk);
+    std::vector<io::SectorRange> held;
+    for (size_t k : in_sync) {
+      for (const io::SectorRange& r : trace.members[k]->visible().StoredRanges(g.data_offset + first, n)) {
+        held.push_back({r.first - g.data_offset, r.count});
+      }
+    }
+    for (const io::SectorRange& need : io::Unite(std::move(held))) {
+      const std::vector<io::SectorRange> have = io::Clip(written[m], need.first, need.count);
+      if (io::CountSectors(have) != need.count) return false;
+    }
+    return true;
+  };
   if (demand.stale_bitmap) {
     for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
       std::vector<size_t> missed;
@@ -274,13 +302,9 @@ std::optional<Violation> CheckAssembly(const Raid1AssemblyDemand& demand,
 std::optional<Violation> CheckMirrorsIdentical(const raid1::Raid1Geometry& g,
                                                  const std::vector<const sim::DiskImage*>& disks) {
   for (size_t m = 1; m < disks.size(); ++m) {
-    for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
-      const uint64_t first = g.data_offset + g.bitmap.FirstSectorOfChunk(chunk);
-      const uint64_t n = g.bitmap.SectorsInChunk(chunk);
-      if (Read(*disks[m], first, n) != Read(*disks[0], first, n)) {
-        return InvariantViolated("I8", ": after recovery and resync, in-sync mirrors ", 0, " and ", m,
-                            " differ in chunk ", chunk);
-      }
+    if (std::optional<uint64_t> chunk = FirstDifferingChunk(g, *disks[m], *disks[0], 0)) {
+      return InvariantViolated("I8", ": after recovery and resync, in-sync mirrors ", 0, " and ", m,
+                               " differ in chunk ", *chunk);
     }
   }
   return std::nullopt;
@@ -401,6 +425,8 @@ bool Raid1TraceChecker::CheckWrite(uint64_t sector, uint64_t sectors,
   }
   if (state_->record_copies && !data.empty()) {
     if (state_->whole_chunks_written.size() <= index_) state_->whole_chunks_written.resize(index_ + 1);
+    if (state_->sectors_written.size() <= index_) state_->sectors_written.resize(index_ + 1);
+    state_->sectors_written[index_].push_back({sector - g.data_offset, end - sector});
     for (uint64_t c = first; c <= last; ++c) {
       const uint64_t chunk_first = g.data_offset + g.bitmap.FirstSectorOfChunk(c);
       if (sector <= chunk_first && chunk_first + g.bitmap.SectorsInChunk(c) <= end) {
@@ -475,9 +501,11 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
   const uint64_t events_cleared = DecodeRawBitmapSuper(before).events_cleared;
   std::vector<MemberView> views;
   std::vector<bool> fresh;
-  for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
+  // The chunks whose bits this write covers.
+  const uint64_t first_byte = std::max<uint64_t>(offset, kSuperBytes) - kSuperBytes;
+  const uint64_t end_byte = std::max<uint64_t>(offset + data.size(), kSuperBytes) - kSuperBytes;
+  for (uint64_t chunk = first_byte * 8; chunk < std::min(g.bitmap.chunks, end_byte * 8); ++chunk) {
     const uint64_t byte = kSuperBytes + chunk / 8;
-    if (byte < offset || byte >= offset + data.size()) continue;
     const bool now = ((std::to_integer<uint8_t>(data[byte - offset]) >> (chunk % 8)) & 1) != 0;
     if (now || !RawChunkBit(before, chunk)) continue;
     const std::string what = absl::StrCat("chunk ", chunk, "'s bit is cleared");
@@ -506,27 +534,27 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
                               ? std::find(fresh.begin(), fresh.end(), true) - fresh.begin()
                               : static_cast<std::ptrdiff_t>(index_);
       if (static_cast<size_t>(holder) >= state_->members.size()) continue;
-      const std::vector<std::byte> mine = Read(state_->members[holder]->visible(), first, n);
+      const sim::DiskImage& mine = state_->members[holder]->visible();
       for (size_t k = 0; k < state_->members.size(); ++k) {
         if (fresh[k] || !views[k].md || views[k].md->events < events_cleared) continue;
-        if (Read(state_->members[k]->durable(), first, n) != mine) {
+        if (!state_->members[k]->durable().SameContent(mine, first, n)) {
           Report(InvariantViolated("I7", ": ", what, " while degraded, but failed member ", k,
                                  " (which a re-add recovers from the bitmap) holds other data"));
         }
       }
     }
-    std::optional<std::vector<std::byte>> agreed;  // the first fresh member's data
+    const sim::DiskImage* agreed = nullptr;  // the first fresh member's data
     for (size_t k = 0; k < state_->members.size(); ++k) {
       if (!fresh[k]) continue;
-      const std::vector<std::byte> held = Read(state_->members[k]->visible(), first, n);
+      const sim::DiskImage& held = state_->members[k]->visible();
       // I13: a chunk that needs a resync (the mirrors differ) keeps its bit until then.
-      if (!agreed) {
-        agreed = held;
-      } else if (held != *agreed) {
+      if (agreed == nullptr) {
+        agreed = &held;
+      } else if (!held.SameContent(*agreed, first, n)) {
         Report(InvariantViolated("I13", ": ", what, " while fresh members hold different data for it"));
       }
       if (k == index_) continue;
-      if (Read(state_->members[k]->durable(), first, n) != held) {
+      if (!state_->members[k]->durable().SameContent(held, first, n)) {
         Report(InvariantViolated("I3", ": ", what, " while member ", k,
                                " has not made its data durable"));
       }

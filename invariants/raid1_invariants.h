@@ -142,9 +142,12 @@ struct Raid1TraceState {
   std::optional<uint64_t> degraded_since;  // events of the first md sb listing a faulty member
   absl::btree_set<uint64_t> written_while_degraded;
   // With record_copies: per member, the chunks a data write covered whole (resync and
-  // recovery copies write whole chunks).
+  // recovery copy a chunk of up to raid1::kWholeCopySectors whole, if any member holds
+  // data in it), and the data sectors written (array sectors; a larger chunk is copied
+  // only where members hold data).
   bool record_copies = false;
   std::vector<absl::btree_set<uint64_t>> whole_chunks_written;
+  std::vector<std::vector<io::SectorRange>> sectors_written;
 };
 
 // The index a Raid1TraceChecker over the external bitmap device takes.

@@ -88,6 +88,7 @@ class MappedDevice : public io::BlockDevice {
 
   uint64_t sector_count() const override { return table_->sector_count(); }
   const std::string& name() const override { return name_; }
+  uint32_t block_sectors() const override { return table_->block_sectors(); }
 
   void SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) override {
     Submit([this, sector, buffer, done = std::move(done)]() mutable {
@@ -107,6 +108,9 @@ class MappedDevice : public io::BlockDevice {
     Submit([this, sector, sectors, done = std::move(done)]() mutable {
       table_->SubmitDiscard(sector, sectors, Track(std::move(done)));
     });
+  }
+  std::vector<io::SectorRange> DataRanges(uint64_t first, uint64_t count) const override {
+    return table_->DataRanges(first, count);
   }
 
   // From a fiber: hold new requests and wait for those in flight.

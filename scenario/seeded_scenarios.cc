@@ -17,6 +17,25 @@ WorkloadShape Shape(uint64_t device_sectors, uint32_t alignment_sectors) {
   return shape;
 }
 
+// The logical device size of a seed: `usual` for 3 in 4 seeds; else, from a stream of
+// its own (so a seed's other draws do not change), 2^32 - 8 .. 2^32 + 8 sectors, the
+// last few sectors below 2^40, or a size drawn across the whole range 2^11 .. 2^40.
+uint64_t DrawDeviceSectors(uint64_t seed, uint64_t usual) {
+  sim::Prng prng = sim::Prng(seed).Fork("device-size");
+  constexpr uint64_t k2To32 = uint64_t{1} << 32;
+  switch (prng.Uniform(16)) {
+    case 12:
+    case 13:
+      return k2To32 - 8 + prng.Uniform(17);
+    case 14:
+      return kMaxLogicalSectors - prng.Uniform(9);
+    case 15:
+      return (uint64_t{1} << (11 + prng.Uniform(29))) + prng.Uniform(4096);
+    default:
+      return usual;
+  }
+}
+
 // A scenario for `seed` whose workload is drawn from the seed's "workload" stream.
 Scenario Seeded(std::string engine, uint64_t seed, const WorkloadShape& shape) {
   Scenario scenario;
@@ -28,12 +47,15 @@ Scenario Seeded(std::string engine, uint64_t seed, const WorkloadShape& shape) {
 }
 
 Scenario Linear(uint64_t seed) {
-  Scenario scenario = Seeded("linear", seed, Shape(2048, 0));
-  scenario.params = {{"logical_sectors", 2048}};
+  const uint64_t sectors = DrawDeviceSectors(seed, 2048);
+  Scenario scenario = Seeded("linear", seed, Shape(sectors, 0));
+  scenario.params = {{"logical_sectors", sectors}};
   return scenario;
 }
 
-Scenario WriteCacheWith(const WriteCacheStackOptions& options, uint64_t seed) {
+Scenario WriteCacheWith(WriteCacheStackOptions options, uint64_t seed) {
+  // The origin holds whole cache blocks.
+  options.logical_sectors -= options.logical_sectors % (options.params.block_size / 512);
   Scenario scenario = Seeded("writecache", seed,
                              Shape(options.logical_sectors, options.params.block_size / 512));
   scenario.params = WriteCacheParams(options);
@@ -43,7 +65,7 @@ Scenario WriteCacheWith(const WriteCacheStackOptions& options, uint64_t seed) {
 
 Scenario WriteCache(uint64_t seed) {
   sim::Prng prng = sim::Prng(seed).Fork("writecache-options");
-  return WriteCacheWith(DrawWriteCacheOptions(prng, 1024), seed);
+  return WriteCacheWith(DrawWriteCacheOptions(prng, DrawDeviceSectors(seed, 1024)), seed);
 }
 
 Scenario WriteCacheDrain(uint64_t seed) {
@@ -56,7 +78,7 @@ Scenario WriteCacheDrain(uint64_t seed) {
 
 Scenario WriteCachePmem(uint64_t seed) {
   sim::Prng prng = sim::Prng(seed).Fork("writecache-pmem-options");
-  return WriteCacheWith(DrawPmemOptions(prng, 1024), seed);
+  return WriteCacheWith(DrawPmemOptions(prng, DrawDeviceSectors(seed, 1024)), seed);
 }
 
 // Half the seeds of each raid1 family put the bitmap in a file on its own device, and
@@ -71,8 +93,10 @@ void DrawBitmapAndRestart(uint64_t seed, Scenario& scenario) {
 }
 
 Scenario Raid1(uint64_t seed) {
-  Scenario scenario = Seeded("raid1", seed, Shape(2048, 0));
-  scenario.params = {{"mirrors", 2}, {"logical_sectors", 2048}};
+  const uint64_t sectors = DrawDeviceSectors(seed, 2048);
+  Scenario scenario = Seeded("raid1", seed, Shape(sectors, 0));
+  scenario.params = {{"mirrors", 2}, {"logical_sectors", sectors}};
+  if (sectors != 2048) scenario.params.push_back({"chunk_sectors", Raid1ChunkFor(sectors, 64)});
   DrawBitmapAndRestart(seed, scenario);
   return scenario;
 }
@@ -81,10 +105,11 @@ Scenario Raid1Faults(uint64_t seed) {
   sim::Prng prng = sim::Prng(seed).Fork("raid1-faults-options");
   const uint64_t mirrors = 2 + prng.Uniform(2);
   const uint64_t chunks[] = {8, 32, 64, 256};
-  Scenario scenario = Seeded("raid1", seed, Shape(1024, 0));
+  const uint64_t sectors = DrawDeviceSectors(seed, 1024);
+  Scenario scenario = Seeded("raid1", seed, Shape(sectors, 0));
   scenario.params = {{"mirrors", mirrors},
-                     {"logical_sectors", 1024},
-                     {"chunk_sectors", chunks[prng.Uniform(4)]}};
+                     {"logical_sectors", sectors},
+                     {"chunk_sectors", Raid1ChunkFor(sectors, chunks[prng.Uniform(4)])}};
   // Slow members stretch the run over several daemon periods, so bits are cleared
   // (and must be kept) while clients write, fail and flush.
   if (const uint64_t slow = prng.Uniform(3); slow != 0) {
@@ -132,10 +157,11 @@ Scenario Raid1ReAdd(uint64_t seed) {
   sim::Prng prng = sim::Prng(seed).Fork("raid1-readd-options");
   const uint64_t mirrors = 2 + prng.Uniform(2);
   const uint64_t chunks[] = {8, 32, 64};
-  Scenario scenario = Seeded("raid1", seed, Shape(1024, 0));
+  const uint64_t sectors = DrawDeviceSectors(seed, 1024);
+  Scenario scenario = Seeded("raid1", seed, Shape(sectors, 0));
   scenario.params = {{"mirrors", mirrors},
-                     {"logical_sectors", 1024},
-                     {"chunk_sectors", chunks[prng.Uniform(3)]}};
+                     {"logical_sectors", sectors},
+                     {"chunk_sectors", Raid1ChunkFor(sectors, chunks[prng.Uniform(3)])}};
   const bool external = prng.Uniform(2) == 1;
   if (external) scenario.params.push_back({"external_bitmap", 1});
   const uint64_t old = 1 + prng.Uniform(mirrors);

@@ -255,4 +255,42 @@ bool DiskImage::SameContent(const DiskImage& other) const {
   return nonzero_subset(*this, other) && nonzero_subset(other, *this);
 }
 
+std::optional<uint64_t> DiskImage::FirstDifference(const DiskImage& other, uint64_t first,
+                                                    uint64_t sectors) const {
+  CheckRange(first, sectors, "FirstDifference");
+  other.CheckRange(first, sectors, "FirstDifference");
+  // The first sector `a` stores that reads differently in `b`; sectors neither stores
+  // are zero in both.
+  auto first_mismatch = [first](const DiskImage& a, const DiskImage& b, uint64_t end) {
+    std::optional<uint64_t> found;
+    a.ForEachRun(first, end - first, [&](uint64_t at, uint64_t n, const SectorBytes* mine) {
+      if (found || mine == nullptr) return;
+      b.ForEachRun(at, n, [&](uint64_t their_at, uint64_t their_n, const SectorBytes* theirs) {
+        for (uint64_t i = 0; !found && i < their_n; ++i) {
+          const SectorBytes& bytes = mine[their_at - at + i];
+          if (theirs == nullptr ? !IsZero(bytes) : bytes != theirs[i]) found = their_at + i;
+        }
+      });
+    });
+    return found;
+  };
+  std::optional<uint64_t> mine = first_mismatch(*this, other, first + sectors);
+  std::optional<uint64_t> theirs =
+      first_mismatch(other, *this, mine ? *mine : first + sectors);
+  return theirs ? theirs : mine;
+}
+
+std::vector<io::SectorRange> DiskImage::StoredRanges(uint64_t first, uint64_t count) const {
+  std::vector<io::SectorRange> ranges;
+  ForEachRun(first, count, [&](uint64_t at, uint64_t n, const SectorBytes* data) {
+    if (data == nullptr) return;
+    if (!ranges.empty() && ranges.back().end() == at) {
+      ranges.back().count += n;
+    } else {
+      ranges.push_back({at, n});
+    }
+  });
+  return ranges;
+}
+
 }  // namespace powercut::sim

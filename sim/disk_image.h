@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -83,9 +84,20 @@ class DiskImage {
     if (at < end) visit(at, end - at, static_cast<const SectorBytes*>(nullptr));
   }
 
+  // The parts of [first, first + count) that hold stored sectors (the rest reads as
+  // zero), sorted, disjoint, adjacent extents merged. Costs the extents in the range.
+  std::vector<io::SectorRange> StoredRanges(uint64_t first, uint64_t count) const;
+
   // Content hash over non-zero sectors (equal content -> equal hash).
   uint64_t Hash() const;
   bool SameContent(const DiskImage& other) const;
+  // The first sector of [first, first + sectors) that reads differently in the two
+  // images, if any; costs the sectors either image stores there, not the range.
+  std::optional<uint64_t> FirstDifference(const DiskImage& other, uint64_t first,
+                                          uint64_t sectors) const;
+  bool SameContent(const DiskImage& other, uint64_t first, uint64_t sectors) const {
+    return !FirstDifference(other, first, sectors);
+  }
   size_t stored_sectors() const { return stored_sectors_; }
   size_t extents() const { return extents_.size(); }
 

@@ -164,6 +164,43 @@ TEST(DiskImage, CopiesKeepTheirBytesWhileOtherCopiesAreFreedAndTheirMemoryReused
   }
 }
 
+TEST(DiskImage, StoredRangesMergeAdjacentExtentsAndCostTheExtentsNotTheRange) {
+  const uint64_t huge = uint64_t{1} << 40;
+  DiskImage image(huge);
+  image.PutExtent(4, 2, CopySectors(Counting(2, 1)));
+  image.PutExtent(6, 3, CopySectors(Counting(3, 5)));
+  image.PutExtent(huge - 2, 2, CopySectors(Counting(2, 9)));
+  using Ranges = std::vector<io::SectorRange>;
+  EXPECT_EQ(image.StoredRanges(0, huge), (Ranges{{4, 5}, {huge - 2, 2}}));
+  EXPECT_EQ(image.StoredRanges(5, 2), (Ranges{{5, 2}}));
+  EXPECT_EQ(image.StoredRanges(9, huge - 11), Ranges{});
+}
+
+TEST(DiskImage, SameContentOverARangeComparesOnlyThatRange) {
+  const uint64_t huge = uint64_t{1} << 40;
+  DiskImage a(huge), b(huge);
+  a.PutExtent(10, 4, CopySectors(Counting(4, 1)));
+  b.PutExtent(10, 4, CopySectors(Counting(4, 1)));
+  b.PutExtent(huge - 1, 1, CopySectors(Counting(1, 3)));
+  EXPECT_TRUE(a.SameContent(b, 0, huge - 1));
+  EXPECT_FALSE(a.SameContent(b, 0, huge));
+  EXPECT_FALSE(b.SameContent(a, huge - 1, 1));
+  // A stored zero sector reads like one never written.
+  a.Put(100, ZeroSector());
+  a.PutExtent(200, 1, CopySectors(Filled(1, 0)));
+  EXPECT_TRUE(a.SameContent(b, 0, 1000));
+  // One byte off in the middle of an extent.
+  std::vector<std::byte> off = Counting(4, 1);
+  off[2 * io::kSectorSize + 17] ^= std::byte{1};
+  a.PutExtent(10, 4, CopySectors(off));
+  EXPECT_FALSE(a.SameContent(b, 0, 1000));
+  EXPECT_TRUE(a.SameContent(b, 0, 12));
+  EXPECT_FALSE(b.SameContent(a, 12, 1));
+  EXPECT_EQ(a.FirstDifference(b, 0, huge), 12u);
+  EXPECT_EQ(b.FirstDifference(a, 13, huge - 13), huge - 1);
+  EXPECT_EQ(b.FirstDifference(a, 13, huge - 14), std::nullopt);
+}
+
 TEST(DiskImage, PutBeyondTheEndThrows) {
   DiskImage image(4);
   EXPECT_THROW(image.Put(4, ZeroSector()), std::out_of_range);

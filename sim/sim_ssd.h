@@ -64,6 +64,10 @@ class SimSsd : public io::BlockDevice {
                    io::IoCallback done) override;
   void SubmitFlush(io::IoCallback done) override;
   void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override;
+  // The stored extents of what reads return (`visible`).
+  std::vector<io::SectorRange> DataRanges(uint64_t first, uint64_t count) const override {
+    return visible_.StoredRanges(first, count);
+  }
 
   const DiskImage& durable() const { return durable_; }
   // Called with (first sector, sector count) each time sectors of durable() change,

@@ -57,7 +57,7 @@ StackFactory LinearStackFactory(LinearStackOptions options) {
 
 const EngineEntry& LinearEngine() {
   static const std::vector<ParamField<LinearStackOptions>> fields = {
-      {{"logical_sectors", 4096, 8, uint64_t{1} << 31, "size of the mapped device"},
+      {{"logical_sectors", 4096, 8, kMaxLogicalSectors, "size of the mapped device"},
        [](const LinearStackOptions& o) { return o.logical_sectors; },
        [](LinearStackOptions& o, uint64_t v) { o.logical_sectors = v; }},
       {{"start_sector", 24, 0, uint64_t{1} << 30, "offset of the mapping on the SSD"},

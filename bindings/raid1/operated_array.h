@@ -47,11 +47,15 @@ class OperatedArray : public io::BlockDevice {
   raid1::Raid1Array& array() { return *array_; }
   uint64_t sector_count() const override { return array_->sector_count(); }
   const std::string& name() const override { return array_->name(); }
+  uint32_t block_sectors() const override { return array_->block_sectors(); }
   void SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) override;
   void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
                    io::IoCallback done) override;
   void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override;
   void SubmitFlush(io::IoCallback done) override;
+  std::vector<io::SectorRange> DataRanges(uint64_t first, uint64_t count) const override {
+    return array_->DataRanges(first, count);
+  }
 
  private:
   // Runs `submit` once the restart is over.

@@ -174,9 +174,10 @@ raid1::Raid1Options Raid1ArrayOptions(const Raid1StackOptions& options) {
 
 absl::StatusOr<raid1::Raid1Geometry> Raid1StackGeometry(const Raid1StackOptions& options) {
   const raid1::Raid1Options array = Raid1ArrayOptions(options);
-  // The layout before the data depends only on the array's size, not the member's.
-  absl::StatusOr<raid1::Raid1Geometry> sizing =
-      raid1::Raid1Geometry::For(uint64_t{1} << 40, array, options.external_bitmap);
+  // The layout before the data depends only on the array's size, not the member's: size
+  // it on a member with room to spare (metadata takes far less than 2^32 sectors).
+  absl::StatusOr<raid1::Raid1Geometry> sizing = raid1::Raid1Geometry::For(
+      options.logical_sectors + (uint64_t{1} << 32), array, options.external_bitmap);
   if (!sizing.ok()) return sizing.status();
   return raid1::Raid1Geometry::For(sizing->data_offset + options.logical_sectors, array,
                                    options.external_bitmap);
@@ -290,7 +291,6 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
 namespace {
 
 const std::vector<ParamField<Raid1StackOptions>>& Raid1Fields() {
-  constexpr uint64_t kMaxLogicalSectors = uint64_t{1} << 31;  // 1 TiB
   static const std::vector<ParamField<Raid1StackOptions>> fields = {
       {{"mirrors", 2, 2, 4,
         "number of mirrors (members)"},
@@ -301,7 +301,7 @@ const std::vector<ParamField<Raid1StackOptions>>& Raid1Fields() {
        [](const Raid1StackOptions& o) -> uint64_t { return o.logical_sectors; },
        [](Raid1StackOptions& o, uint64_t v) { o.logical_sectors = v; }},
       {{"chunk_sectors", 64, 1, uint64_t{1} << 22,
-        "bitmap chunk, a power of two"},
+        "bitmap chunk, a power of two; at most 4194304 chunks (logical_sectors / chunk_sectors)"},
        [](const Raid1StackOptions& o) -> uint64_t { return o.chunk_sectors; },
        [](Raid1StackOptions& o, uint64_t v) { o.chunk_sectors = v; }},
       {{"daemon_sleep_s", 1, 1, 3600,
@@ -362,6 +362,18 @@ const std::vector<ParamField<Raid1StackOptions>>& Raid1Fields() {
 
 // The checks a scenario's options must pass beyond each parameter's range.
 absl::Status CheckRaid1Options(const Raid1StackOptions& options) {
+  // The engine keeps a 16-bit counter per chunk in one array (and the bitmap in memory):
+  // bound them (4 Mi chunks: 8 MiB of counters, a 512 KiB bitmap).
+  constexpr uint64_t kMaxChunks = uint64_t{1} << 22;
+  if (options.chunk_sectors != 0 &&
+      (options.logical_sectors + options.chunk_sectors - 1) / options.chunk_sectors > kMaxChunks) {
+    uint64_t enough = options.chunk_sectors;
+    while ((options.logical_sectors + enough - 1) / enough > kMaxChunks) enough *= 2;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "raid1: ", options.logical_sectors, " sectors in bitmap chunks of ", options.chunk_sectors,
+        " sectors make more than ", kMaxChunks, " chunks; use chunk_sectors=", enough,
+        " or more"));
+  }
   absl::StatusOr<raid1::Raid1Geometry> geometry = Raid1StackGeometry(options);
   if (!geometry.ok()) return geometry.status();
   if (options.fault_member >= options.mirrors || options.vanish_member > options.mirrors) {
@@ -409,6 +421,12 @@ const EngineEntry& Raid1Engine() {
       },
   };
   return entry;
+}
+
+uint64_t Raid1ChunkFor(uint64_t sectors, uint64_t usual) {
+  uint64_t chunk = usual;
+  while (sectors / chunk > (uint64_t{1} << 16) && chunk < (uint64_t{1} << 22)) chunk *= 2;
+  return chunk;
 }
 
 }  // namespace powercut::verifier

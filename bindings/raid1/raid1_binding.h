@@ -98,6 +98,11 @@ absl::StatusOr<raid1::Raid1Geometry> Raid1StackGeometry(const Raid1StackOptions&
 
 StackFactory Raid1StackFactory(Raid1StackOptions options = {});
 
+// A bitmap chunk for an array of `sectors`: `usual`, doubled until the bitmap has at
+// most 2^16 chunks (a small bitmap, as mdadm picks for big arrays) or the chunk is md's
+// largest, 2 GiB (2^18 chunks at 2^40 sectors).
+uint64_t Raid1ChunkFor(uint64_t sectors, uint64_t usual);
+
 // The registry entry of engine "raid1" (bindings/engine_registry.h).
 const EngineEntry& Raid1Engine();
 

@@ -299,7 +299,7 @@ using writecache::Mode;
 const std::vector<ParamField<WriteCacheStackOptions>>& WriteCacheFields() {
   using Options = WriteCacheStackOptions;
   static const std::vector<ParamField<Options>> fields = {
-      {{"logical_sectors", 1024, 8, uint64_t{1} << 31, "size of the origin (the logical device)"},
+      {{"logical_sectors", 1024, 8, kMaxLogicalSectors, "size of the origin (the logical device)"},
        [](const Options& o) { return o.logical_sectors; },
        [](Options& o, uint64_t v) { o.logical_sectors = v; }},
       {{"mode", 0, 0, 1, "0: SSD mode, 1: pmem mode (the cache is persistent memory)"},

@@ -19,6 +19,14 @@
 //
 // Buffers passed to Submit* must stay valid until `done` runs. An IO error is reported
 // as a non-OK status, never as an exception.
+//
+// DataRanges answers, like SEEK_DATA/SEEK_HOLE on a sparse file, which parts of a range
+// may hold data: every sector outside them reads as zeroes (when it can be read at all:
+// it speaks of contents, so a device that fails all IO still answers). It reflects the
+// writes and discards completed so far, costs no IO and does not block. A device that cannot tell
+// answers the whole range, which is always right; a smaller answer lets callers skip
+// what was never written (a resync copying a chunk, a crash check reading back a
+// device) so their cost follows the data, not the device size.
 #ifndef POWERCUT_ENGINE_IO_BLOCK_DEVICE_H_
 #define POWERCUT_ENGINE_IO_BLOCK_DEVICE_H_
 
@@ -26,9 +34,11 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "engine/io/sector_range.h"
 
 namespace powercut::io {
 
@@ -50,6 +60,9 @@ class BlockDevice {
   virtual uint64_t sector_count() const = 0;
   // A short name for traces and messages ("ssd0", "origin").
   virtual const std::string& name() const = 0;
+  // The logical block size in sectors: every IO must start and end on a multiple of it
+  // (the block layer's logical_block_size; a cache with 4 KiB blocks says 8).
+  virtual uint32_t block_sectors() const { return 1; }
 
   // `buffer.size()` must be a non-zero multiple of kSectorSize and the range must lie
   // inside the device; violations complete with InvalidArgument / OutOfRange.
@@ -58,6 +71,12 @@ class BlockDevice {
                            IoCallback done) = 0;
   virtual void SubmitFlush(IoCallback done) = 0;
   virtual void SubmitDiscard(uint64_t sector, uint64_t sectors, IoCallback done) = 0;
+
+  // The parts of [first, first + count) that may hold data, sorted and disjoint (see
+  // above); the range must lie inside the device.
+  virtual std::vector<SectorRange> DataRanges(uint64_t first, uint64_t count) const {
+    return {{first, count}};
+  }
 };
 
 // Forwards every call to another device; fault injectors and test doubles override only
@@ -68,6 +87,7 @@ class BlockDeviceWrapper : public BlockDevice {
 
   uint64_t sector_count() const override { return wrapped_.sector_count(); }
   const std::string& name() const override { return wrapped_.name(); }
+  uint32_t block_sectors() const override { return wrapped_.block_sectors(); }
   void SubmitRead(uint64_t sector, std::span<std::byte> buffer, IoCallback done) override {
     wrapped_.SubmitRead(sector, buffer, std::move(done));
   }
@@ -78,6 +98,9 @@ class BlockDeviceWrapper : public BlockDevice {
   void SubmitFlush(IoCallback done) override { wrapped_.SubmitFlush(std::move(done)); }
   void SubmitDiscard(uint64_t sector, uint64_t sectors, IoCallback done) override {
     wrapped_.SubmitDiscard(sector, sectors, std::move(done));
+  }
+  std::vector<SectorRange> DataRanges(uint64_t first, uint64_t count) const override {
+    return wrapped_.DataRanges(first, count);
   }
 
  protected:

@@ -49,4 +49,8 @@ void LinearMap::SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback 
   lower_.SubmitDiscard(start_ + sector, sectors, std::move(done));
 }
 
+std::vector<io::SectorRange> LinearMap::DataRanges(uint64_t first, uint64_t count) const {
+  return io::Clip(lower_.DataRanges(start_ + first, count), start_ + first, count, 0 - start_);
+}
+
 }  // namespace powercut::linear

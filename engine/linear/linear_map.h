@@ -29,6 +29,8 @@ class LinearMap : public io::BlockDevice {
                    io::IoCallback done) override;
   void SubmitFlush(io::IoCallback done) override;
   void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override;
+  // The lower device's data ranges inside the mapping, shifted back.
+  std::vector<io::SectorRange> DataRanges(uint64_t first, uint64_t count) const override;
 
  private:
   LinearMap(io::BlockDevice& lower, uint64_t start, uint64_t sectors);

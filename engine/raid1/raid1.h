@@ -173,6 +173,11 @@ struct MetadataBlock {
   std::vector<std::byte> bytes;
 };
 
+// A resync or recovery copies a bitmap chunk of up to this many sectors whole; a larger
+// chunk only where some member that is not faulty holds data; a chunk no such member
+// holds data in, not at all (resync.cc).
+inline constexpr uint64_t kWholeCopySectors = 2048;  // 1 MiB
+
 enum class MemberState : uint8_t {
   kInSync,      // a working mirror
   kRecovering,  // stale at assembly, being re-added (receives resync copies only)
@@ -245,6 +250,8 @@ class Raid1Array : public io::BlockDevice {
                    io::IoCallback done) override;
   void SubmitFlush(io::IoCallback done) override;
   void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override;
+  // The union of the data ranges of the members that are not faulty (read_path.cc).
+  std::vector<io::SectorRange> DataRanges(uint64_t first, uint64_t count) const override;
 
  private:
   Raid1Array(runtime::Scheduler& scheduler, std::vector<io::BlockDevice*> members,

@@ -225,6 +225,41 @@ TEST(Raid1Array, AssembleResyncsEveryChunkWhoseBitIsSetFromTheFirstMember) {  //
   ASSERT_TRUE(rig.world.Run().ok());
 }
 
+TEST(Raid1Array, DataRangesUniteTheMembersAndAHugeChunkResyncCopiesOnlyThem) {  // I8
+  // 2^40-sector members, 2 GiB bitmap chunks: a dirty chunk is copied where a member
+  // holds data, not whole.
+  const uint64_t huge = uint64_t{1} << 40;
+  Rig rig(1, huge);
+  const Raid1Options options{.chunk_sectors = uint64_t{1} << 22, .daemon_sleep_s = 1};
+  auto first = *Raid1Array::Open(rig.world.scheduler(), rig.members(), options);
+  const Raid1Geometry g = first->geometry();
+  const uint64_t far = g.array_sectors - 64;
+  const std::vector<std::byte> data = Pattern(8, 9);
+  const std::vector<std::byte> other = Pattern(8, 77);
+  using Ranges = std::vector<io::SectorRange>;
+  rig.world.scheduler().Spawn("test", [&] {
+    ASSERT_TRUE(first->Create().ok());
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *first, far, data, io::kFua).ok());
+    // Member 1 gets data of its own nearby, under the same set bit.
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *rig.ssds[1], g.data_offset + far + 24,
+                              other, io::kFua)
+                    .ok());
+    EXPECT_EQ(first->DataRanges(0, g.array_sectors), (Ranges{{far, 8}, {far + 24, 8}}));
+    auto second = *Raid1Array::Open(rig.world.scheduler(), rig.members(), options);
+    ASSERT_TRUE(second->Assemble().ok());
+    EXPECT_EQ(second->resynced_chunks(), 1u);
+    for (const auto& ssd : rig.ssds) {
+      EXPECT_EQ(ReadImage(ssd->visible(), g.data_offset + far, 8), data) << ssd->name();
+      EXPECT_EQ(ReadImage(ssd->visible(), g.data_offset + far + 24, 8),
+                std::vector<std::byte>(8 * io::kSectorSize))
+          << ssd->name();
+      // Metadata, the write, and the copied-over sectors; nothing else was written.
+      EXPECT_LT(ssd->visible().stored_sectors(), 200u) << ssd->name();
+    }
+  });
+  ASSERT_TRUE(rig.world.Run().ok());
+}
+
 TEST(Raid1Array, AssembleRejectsMembersOfAnotherArray) {
   Rig rig;
   auto array = *Raid1Array::Open(rig.world.scheduler(), rig.members(), SmallOptions());

@@ -7,6 +7,9 @@
 // failure recorded (I9) before the read is retried on another member; the last in-sync
 // member is never failed: its error fails the read. Nothing here changes what is
 // durable.
+//
+// DataRanges is the union of what every member that is not faulty may hold in the
+// range: a read may be served by any in-sync one, and a resync copies between them.
 #include <optional>
 #include <utility>
 #include <vector>
@@ -76,6 +79,17 @@ void Raid1Array::SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::Io
             },
             runtime::FiberKind::kDaemon);
       });
+}
+
+std::vector<io::SectorRange> Raid1Array::DataRanges(uint64_t first, uint64_t count) const {
+  std::vector<io::SectorRange> ranges;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    if (state_[i] == MemberState::kFaulty) continue;
+    for (const io::SectorRange& r : members_[i]->DataRanges(geometry_.data_offset + first, count)) {
+      ranges.push_back({r.first - geometry_.data_offset, r.count});
+    }
+  }
+  return io::Unite(std::move(ranges));
 }
 
 }  // namespace powercut::raid1

@@ -2,11 +2,20 @@
 // (preferably not write-mostly) member to the others, then every other chunk to members
 // re-added with a full recovery (I11); CopyChunk copies one chunk.
 //
+// A chunk where no member that is not faulty may hold data (DataRanges: it reads as
+// zeroes on all of them) is not copied at all. Otherwise a chunk of up to
+// kWholeCopySectors is copied whole, one read and one write per target (as md's resync
+// copies a chunk); a larger one (bitmap chunks reach 2 GiB) only where members may hold
+// data (ranges less than kCopyGapSectors apart copied as one), in pieces of at most
+// kWholeCopySectors. So a resync, full recoveries included, costs what was written,
+// not the device or chunk size.
+//
 // Contract: a chunk goes NEEDED -> RESYNC while copied -> decays after; its bit stays
 // set on disk until the daemon clears it, after flushing the copies (I13, I1). A copy
 // that fails leaves the chunk NEEDED and fails the target member (I13); a source that
 // fails is replaced by another in-sync member. Missing or failed members keep their
 // bits for their re-add. Resync ends by recording the failures it caused (I9).
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -18,30 +27,63 @@ namespace powercut::raid1 {
 
 using internal::PerMember;
 
+namespace {
+
+// Data ranges closer than this are copied as one piece (the zeroes between them too).
+constexpr uint64_t kCopyGapSectors = 64;
+
+// The pieces of a chunk [first, first + sectors) a resync copies (see above).
+std::vector<io::SectorRange> CopyPieces(const Raid1Array& array, uint64_t first, uint64_t sectors) {
+  const std::vector<io::SectorRange> data = array.DataRanges(first, sectors);
+  if (data.empty()) return {};
+  if (sectors <= kWholeCopySectors) return {{first, sectors}};
+  std::vector<io::SectorRange> spans;
+  for (const io::SectorRange& r : data) {
+    if (!spans.empty() && r.first - spans.back().end() < kCopyGapSectors) {
+      spans.back().count = r.end() - spans.back().first;
+    } else {
+      spans.push_back(r);
+    }
+  }
+  std::vector<io::SectorRange> pieces;
+  for (const io::SectorRange& r : spans) {
+    for (uint64_t at = r.first; at < r.end(); at += kWholeCopySectors) {
+      pieces.push_back({at, std::min(kWholeCopySectors, r.end() - at)});
+    }
+  }
+  return pieces;
+}
+
+}  // namespace
+
 absl::StatusOr<bool> Raid1Array::CopyChunk(uint64_t chunk, const std::vector<size_t>& to) {
-  const uint64_t first = geometry_.bitmap.FirstSectorOfChunk(chunk);
-  std::vector<std::byte> buffer(geometry_.bitmap.SectorsInChunk(chunk) * io::kSectorSize);
-  for (;;) {
-    if (io::ReadSync(scheduler_, *members_[source_], geometry_.data_offset + first, buffer).ok()) {
-      break;
+  bool copied = true;
+  std::vector<std::byte> buffer;
+  for (const io::SectorRange& piece : CopyPieces(*this, geometry_.bitmap.FirstSectorOfChunk(chunk),
+                                                 geometry_.bitmap.SectorsInChunk(chunk))) {
+    const uint64_t at = geometry_.data_offset + piece.first;
+    buffer.resize(piece.count * io::kSectorSize);
+    for (;;) {
+      if (io::ReadSync(scheduler_, *members_[source_], at, buffer).ok()) break;
+      // The source failed: another in-sync member takes over (none left: give up).
+      if (!MarkFaulty(source_)) {
+        return absl::UnavailableError("raid1: resync: the last in-sync member cannot be read");
+      }
+      source_ = *PickSource();
     }
-    // The source failed: another in-sync member takes over (none left: give up).
-    if (!MarkFaulty(source_)) {
-      return absl::UnavailableError("raid1: resync: the last in-sync member cannot be read");
+    std::vector<size_t> targets;
+    for (size_t i : to) {
+      if (state_[i] != MemberState::kFaulty && i != source_) targets.push_back(i);
     }
-    source_ = *PickSource();
+    PerMember batch(scheduler_, targets, "r1 resync");
+    for (size_t k = 0; k < targets.size(); ++k) {
+      batch[k].Write(*members_[targets[k]], at, buffer, io::kNoFlags);
+    }
+    const std::vector<size_t> failed = batch.Wait();
+    for (size_t i : failed) MarkFaulty(i);
+    copied = copied && failed.empty();
   }
-  std::vector<size_t> targets;
-  for (size_t i : to) {
-    if (state_[i] != MemberState::kFaulty && i != source_) targets.push_back(i);
-  }
-  PerMember batch(scheduler_, targets, "r1 resync");
-  for (size_t k = 0; k < targets.size(); ++k) {
-    batch[k].Write(*members_[targets[k]], geometry_.data_offset + first, buffer, io::kNoFlags);
-  }
-  const std::vector<size_t> failed = batch.Wait();
-  for (size_t i : failed) MarkFaulty(i);
-  return failed.empty();
+  return copied;
 }
 
 absl::Status Raid1Array::Resync(bool keep_needed, std::vector<uint64_t>* copied) {

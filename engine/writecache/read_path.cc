@@ -11,6 +11,11 @@
 // discard wait for them).
 //
 // Reads work in the error state. Nothing here changes what is durable.
+//
+// DataRanges follows the same map: a block with an entry in the tree may be read from
+// the cache, any other sector from the origin.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "engine/writecache/writecache.h"
 
@@ -55,6 +60,19 @@ WriteCache::Mapping WriteCache::MapRead(uint64_t sector, uint64_t sectors) {
   const uint64_t piece = TrimAtNextCached(sector, sectors);
   stats_.reads += piece / bs - 1;
   return Mapping{MapOp::kRemapOrigin, piece, 0, {}};
+}
+
+std::vector<io::SectorRange> WriteCache::DataRanges(uint64_t first, uint64_t count) const {
+  std::vector<io::SectorRange> ranges = origin_.DataRanges(first, count);
+  const uint64_t end = first + count;
+  const uint64_t bs = BlockSectors();
+  for (uint32_t e = tree_.FindFollowing(first / bs * bs, /*lowest=*/true);
+       e != kNoEntry && entries_[e].original_sector < end; e = tree_.Next(e)) {
+    const uint64_t block = entries_[e].original_sector;
+    const uint64_t from = std::max(block, first);
+    ranges.push_back({from, std::min(block + bs, end) - from});
+  }
+  return io::Unite(std::move(ranges));
 }
 
 }  // namespace powercut::writecache

@@ -148,11 +148,14 @@ class WriteCache : public io::BlockDevice {
   // --- io::BlockDevice: the logical device ------------------------------------------
   uint64_t sector_count() const override { return origin_.sector_count(); }
   const std::string& name() const override { return name_; }
+  uint32_t block_sectors() const override { return static_cast<uint32_t>(BlockSectors()); }
   void SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) override;
   void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
                    io::IoCallback done) override;
   void SubmitFlush(io::IoCallback done) override;
   void SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) override;
+  // The origin's data ranges and every block the cache holds an entry for (read_path.cc).
+  std::vector<io::SectorRange> DataRanges(uint64_t first, uint64_t count) const override;
 
  private:
   enum Direction { kRead = 0, kWrite = 1 };

@@ -306,6 +306,21 @@ TEST(WriteCacheWrite, AWriteIsServedFromTheCacheAndTheOriginIsUntouched) {
   EXPECT_EQ(s[5], "1");   // read_hits
 }
 
+TEST(WriteCacheRead, DataRangesAreTheOriginsAndEveryCachedBlock) {
+  Rig rig;
+  using Ranges = std::vector<io::SectorRange>;
+  rig.Run([&] {
+    ASSERT_TRUE(rig.Write(64, Pattern(16, 1)).ok());  // two cached blocks
+    ASSERT_TRUE(
+        io::WriteSync(rig.sched(), *rig.origin, 1000, Pattern(4, 2), io::kNoFlags).ok());
+    ASSERT_TRUE(io::WriteSync(rig.sched(), *rig.origin, 68, Pattern(8, 3), io::kNoFlags).ok());
+    EXPECT_EQ(rig.wc->DataRanges(0, kOriginSectors), (Ranges{{64, 16}, {1000, 4}}));
+    // Cut inside a cached block, and a window with nothing in it.
+    EXPECT_EQ(rig.wc->DataRanges(70, 940), (Ranges{{70, 10}, {1000, 4}}));
+    EXPECT_EQ(rig.wc->DataRanges(80, 900), Ranges{});
+  });
+}
+
 TEST(WriteCacheWrite, AFlushCommitsDataEntriesAndSuperblockDurably) {
   Rig rig;
   const auto data = Pattern(8, 7);
