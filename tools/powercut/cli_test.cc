@@ -7,11 +7,16 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <tuple>
+#include <vector>
 #include <filesystem>
 #include <map>
 #include <fstream>
 #include <string>
 
+#include "engine/raid1/md_superblock.h"
 #include "nlohmann/json.hpp"
 #include "tools/powercut/cli_for_test.h"
 
@@ -383,6 +388,35 @@ TEST_CASE("inspect --format md decodes a member and its internal bitmap like mda
                             "Internal Bitmap", "Flags", "Events", "Device Role", "Array State"}) {
     INFO(field);
     CHECK(a.at(field) == b.at(field));
+  }
+}
+
+TEST_CASE("inspect --format md refuses a superblock's level or device count it cannot trust", "[e2e]") {
+  // The golden superblock with a valid checksum but raid_disks 0xFFFFFFFF (once a
+  // multi-GiB "Array State"), or level INT32_MIN (once reported as "level -2147483648").
+  const std::string golden =
+      ReadBytes(std::string(POWERCUT_SOURCE_DIR) + "/fuzz/seeds/md_superblock/golden").substr(8);
+  std::vector<std::byte> bytes(golden.size());
+  std::memcpy(bytes.data(), golden.data(), golden.size());
+  const uint64_t member_sectors = 2048 + 2099200 + 8;
+  absl::StatusOr<powercut::raid1::MdSuperblock> sb = powercut::raid1::DecodeMdSuperblock(bytes, member_sectors);
+  REQUIRE(sb.ok());
+  powercut::raid1::MdSuperblock many = *sb;
+  many.raid_disks = 0xFFFFFFFF;
+  powercut::raid1::MdSuperblock foreign = *sb;
+  foreign.level = std::numeric_limits<int32_t>::min();
+  for (const auto& [name, bad, says] :
+       {std::tuple{"raid_disks", many, "raid_disks 4294967295 exceeds"},
+        std::tuple{"level", foreign, "raid level -2147483648"}}) {
+    const std::vector<std::byte> encoded = powercut::raid1::EncodeMdSuperblock(bad);
+    std::string image(16 * 1024, '\0');
+    std::memcpy(image.data() + 4096, encoded.data(), encoded.size());
+    const std::string path = TempFile(std::string(name) + ".img", image);
+    std::filesystem::resize_file(path, member_sectors * 512);  // sparse, the size it claims
+    Result r = Run("inspect --format md " + path);
+    INFO(name << ": " << r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find(says) != std::string::npos);
   }
 }
 

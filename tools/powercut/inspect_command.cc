@@ -123,6 +123,18 @@ absl::StatusOr<std::vector<Report>> Inspect(const InspectCommandOptions& options
     return absl::InvalidArgumentError(absl::StrCat(options.image, ": not a valid md v1.2 superblock: ",
                                                    sb.status().message()));
   }
+  // What the report would otherwise believe: only RAID1 members, and no more devices
+  // than the superblock has role slots for (max_dev, at most kMdMaxDevs).
+  if (sb->level != raid1::kMdLevelRaid1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(options.image, ": not a valid member for powercut: raid level ", sb->level,
+                     " (powercut inspects RAID1, level ", raid1::kMdLevelRaid1, ", members only)"));
+  }
+  if (sb->raid_disks > sb->dev_roles.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        options.image, ": not a valid md v1.2 superblock: raid_disks ", sb->raid_disks,
+        " exceeds its ", sb->dev_roles.size(), " role slots (max_dev)"));
+  }
   std::vector<Report> reports = {MdReport(*sb)};
   if (sb->has_internal_bitmap()) {
     const int64_t start = sb->bitmap_start_sector();
