@@ -1,5 +1,6 @@
 // End-to-end tests of the powercut binary (Catch2, label e2e): they run the real
 // executable and check its exit codes and output.
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -154,6 +155,21 @@ TEST_CASE("scenario --help lists every engine's parameters as docs/engines.md do
   REQUIRE(at != std::string::npos);
   // The docs carry the registry's table verbatim (regenerate with `powercut scenario --help`).
   CHECK(text.find(help.output.substr(at)) != std::string::npos);
+}
+
+TEST_CASE("replay refuses a FIFO or a directory before opening it: exit 2, no hang", "[e2e]") {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "powercut_cli_test";
+  std::filesystem::create_directories(dir);
+  const std::string fifo = (dir / "replay.fifo").string();
+  std::filesystem::remove(fifo);
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  for (const std::string& path : {fifo, dir.string()}) {
+    Result r = Run("replay " + path);
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find("not a regular file") != std::string::npos);
+  }
+  std::filesystem::remove(fifo);
 }
 
 TEST_CASE("replaying the same file twice gives identical output", "[e2e]") {

@@ -1,6 +1,8 @@
 #include "tools/powercut/scenario_file.h"
 
+#include <filesystem>
 #include <fstream>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "scenario/replay_file.h"
@@ -13,6 +15,16 @@ constexpr std::streamsize kMaxReplayBytes = 64 << 20;
 }  // namespace
 
 absl::StatusOr<verifier::Scenario> LoadScenarioFile(const std::string& path) {
+  std::error_code error;
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (status.type() == std::filesystem::file_type::not_found) {
+    return absl::NotFoundError(absl::StrCat("cannot open ", path, ": no such file"));
+  }
+  if (!error && status.type() != std::filesystem::file_type::regular) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a regular file (a directory, FIFO, socket or device); a "
+                           "replay file is read whole"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   in.seekg(0, std::ios::end);

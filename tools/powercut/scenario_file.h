@@ -1,5 +1,6 @@
 // Loading a replay file from disk into a Scenario, with errors worded for the CLI
-// ("cannot open F", "F: line 7: ..."). Files over 64 MiB are refused.
+// ("cannot open F", "F: line 7: ..."). Files over 64 MiB are refused, and so is anything
+// but a regular file (a FIFO would block the open forever), before it is opened.
 #ifndef POWERCUT_TOOLS_POWERCUT_SCENARIO_FILE_H_
 #define POWERCUT_TOOLS_POWERCUT_SCENARIO_FILE_H_
 
