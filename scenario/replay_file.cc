@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -15,12 +16,24 @@ namespace {
 constexpr size_t kMaxLineLength = 4096;
 constexpr size_t kMaxOps = 1'000'000;
 
+// `why` quotes the file's own text: control bytes in it are printed escaped (\xNN), so
+// a message never moves a terminal's cursor or colours it.
 absl::Status LineError(size_t line, const std::string& why) {
-  return absl::InvalidArgumentError(absl::StrCat("line ", line, ": ", why));
+  std::string shown;
+  for (char c : why) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      absl::StrAppend(&shown, absl::StrFormat("\\x%02x", byte));
+    } else {
+      shown.push_back(c);
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat("line ", line, ": ", shown));
 }
 
 // Parses a decimal number; rejects signs, garbage and overflow.
 bool ParseNumber(absl::string_view text, uint64_t* out) {
+  while (text.size() > 1 && text[0] == '0') text.remove_prefix(1);  // leading zeros
   if (text.empty() || text.size() > 20) return false;
   for (char c : text) {
     if (c < '0' || c > '9') return false;
@@ -163,7 +176,8 @@ absl::StatusOr<Op> ParseOp(size_t line, absl::string_view value) {
 }  // namespace
 
 absl::StatusOr<Scenario> ParseReplay(std::string_view input) {
-  const absl::string_view text(input.data(), input.size());
+  absl::string_view text(input.data(), input.size());
+  absl::ConsumePrefix(&text, "\xEF\xBB\xBF");  // a UTF-8 byte-order mark
   Scenario scenario;
   scenario.params.clear();
   std::set<std::string> seen;  // single-valued keys present

@@ -135,6 +135,21 @@ TEST(ReplayFile, RejectsGarbageHugeNumbersAndUnknownKeys) {
   EXPECT_THAT(with("seed: 7", std::string(5000, 'x')).message(), HasSubstr("too long"));
 }
 
+TEST(ReplayFile, AcceptsAByteOrderMarkAndLeadingZerosAndEscapesControlBytesInMessages) {
+  absl::StatusOr<Scenario> bom = ParseReplay("\xEF\xBB\xBF" + std::string(kMinimal));
+  ASSERT_TRUE(bom.ok()) << bom.status();
+  std::string zeros = kMinimal;
+  zeros.replace(zeros.find("seed: 7"), 7, "seed: 0000000000000000000000007");
+  absl::StatusOr<Scenario> padded = ParseReplay(zeros);
+  ASSERT_TRUE(padded.ok()) << padded.status();
+  EXPECT_EQ(padded->seed, 7u);
+  std::string control = kMinimal;
+  control.replace(control.find("op: c0 flush"), 12, "op: c0 \x1b[31mflush");
+  const std::string message(ParseError(control).message());
+  EXPECT_THAT(message, HasSubstr("unknown operation '\\x1b[31mflush'"));
+  EXPECT_EQ(message.find('\x1b'), std::string::npos);
+}
+
 TEST(ReplayFile, AMutantScenarioParsesEvenWhereMutantsAreUnavailable) {
   std::string text = kMinimal;
   text.replace(text.find("seed: 7"), 7, "mutant: linear_flush_dropped\nseed: 7");
