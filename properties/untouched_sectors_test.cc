@@ -81,16 +81,14 @@ struct Planted {
 // be read).
 Planted PlantingStack(Engine engine, uint64_t sectors, uint64_t target) {
   StackFactory inner;
-  std::function<std::vector<uint64_t>(size_t disks)> where;  // device sector per disk
+  std::vector<uint64_t> where;  // the device sector to plant on each disk, in order
   uint32_t block = 1;
   switch (engine) {
     case Engine::kLinear: {
       LinearStackOptions options;
       options.logical_sectors = sectors;
       inner = LinearStackFactory(options);
-      where = [start = options.start_sector, target](size_t) {
-        return std::vector<uint64_t>{start + target};
-      };
+      where = {options.start_sector + target};
       break;
     }
     case Engine::kWriteCache: {
@@ -98,7 +96,7 @@ Planted PlantingStack(Engine engine, uint64_t sectors, uint64_t target) {
       options.logical_sectors = sectors;
       block = options.params.block_size / io::kSectorSize;
       inner = WriteCacheStackFactory(options);
-      where = [target](size_t) { return std::vector<uint64_t>{target}; };  // the origin
+      where = {target};  // the origin
       break;
     }
     case Engine::kRaid1: {
@@ -106,10 +104,7 @@ Planted PlantingStack(Engine engine, uint64_t sectors, uint64_t target) {
       options.logical_sectors = sectors;
       options.chunk_sectors = Raid1ChunkFor(sectors, options.chunk_sectors);
       inner = Raid1StackFactory(options);
-      const uint64_t at = Raid1StackGeometry(options)->data_offset + target;
-      where = [at, mirrors = options.mirrors](size_t) {
-        return std::vector<uint64_t>(mirrors, at);
-      };
+      where.assign(options.mirrors, Raid1StackGeometry(options)->data_offset + target);
       break;
     }
   }
@@ -119,9 +114,8 @@ Planted PlantingStack(Engine engine, uint64_t sectors, uint64_t target) {
     absl::StatusOr<std::unique_ptr<Stack>> stack = inner(world, recording);
     if (!stack.ok() || !devices.recovering()) return stack;
     std::vector<std::pair<io::BlockDevice*, uint64_t>> plants;
-    const std::vector<uint64_t> sectors = where(recording.disks.size());
-    for (size_t i = 0; i < sectors.size(); ++i) {
-      plants.emplace_back(recording.disks[i].simulated, sectors[i]);
+    for (size_t i = 0; i < where.size(); ++i) {
+      plants.emplace_back(recording.disks[i].simulated, where[i]);
     }
     return std::make_unique<PlantedStack>(world, *std::move(stack), std::move(plants));
   };
