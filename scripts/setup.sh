@@ -13,6 +13,7 @@ packages=(
   catch2
   libbenchmark-dev
   liburing-dev
+  libblkid-dev
   libcli11-dev
   nlohmann-json3-dev
   mdadm

@@ -65,36 +65,16 @@ absl::StatusOr<uint64_t> FileSize(const std::string& path) {
   return static_cast<uint64_t>(size);
 }
 
-// A cache device: the superblock's geometry must fit the image before the metadata
-// area is read, so a corrupt n_blocks never makes it allocate more than the file holds.
 absl::StatusOr<Report> InspectWriteCache(const InspectCommandOptions& options) {
-  const uint64_t start_sector = options.start_sector.value_or(0);
-  absl::StatusOr<uint64_t> size = FileSize(options.image);
-  if (!size.ok()) return size.status();
-  const std::string invalid = absl::StrCat(options.image, ": not a valid writecache cache device");
-  if (start_sector > *size / 512) {
-    return absl::InvalidArgumentError(absl::StrCat(invalid, ": --start-sector ", start_sector,
-                                                   " is past the end of the image (", *size / 512,
-                                                   " sectors)"));
-  }
-  const uint64_t offset = start_sector * 512;
-  absl::StatusOr<std::vector<std::byte>> head = ReadAt(options.image, offset, writecache::kSuperblockBytes);
-  if (!head.ok()) return head.status();
-  absl::StatusOr<writecache::Geometry> geometry = WriteCacheGeometry(*head);
-  if (!geometry.ok()) return absl::InvalidArgumentError(absl::StrCat(invalid, ": ", geometry.status().message()));
-  const uint64_t area = *size - offset;
-  const uint64_t needed = geometry->metadata_bytes + geometry->n_blocks * geometry->block_size;
-  if (area < needed) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        invalid, ": truncated: ", geometry->n_blocks, " blocks of ", geometry->block_size,
-        " bytes and their metadata need ", needed, " bytes from sector ", start_sector,
-        ", the image has ", area));
-  }
-  absl::StatusOr<std::vector<std::byte>> metadata = ReadAt(options.image, offset, geometry->metadata_bytes);
+  absl::StatusOr<std::vector<std::byte>> metadata = ReadWriteCacheMetadata(options);
   if (!metadata.ok()) return metadata.status();
   absl::StatusOr<Report> report = WriteCacheReport(
-      options.image, *metadata, {.start_sector = start_sector, .origin_sectors = options.origin_sectors});
-  if (!report.ok()) return absl::InvalidArgumentError(absl::StrCat(invalid, ": ", report.status().message()));
+      options.image, *metadata,
+      {.start_sector = options.start_sector.value_or(0), .origin_sectors = options.origin_sectors});
+  if (!report.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        options.image, ": not a valid writecache cache device: ", report.status().message()));
+  }
   return report;
 }
 
@@ -112,29 +92,8 @@ absl::StatusOr<std::vector<Report>> Inspect(const InspectCommandOptions& options
     if (!report.ok()) return report.status();
     return std::vector<Report>{*report};
   }
-  // md member: superblock at 4 KiB.
-  const uint64_t super_offset = raid1::kMdSuperOffsetSectors * 512;
-  absl::StatusOr<std::vector<std::byte>> bytes = ReadAt(options.image, super_offset, 4096);
-  if (!bytes.ok()) return bytes.status();
-  std::ifstream sized(options.image, std::ios::binary | std::ios::ate);
-  const uint64_t member_sectors = static_cast<uint64_t>(std::max<std::streamoff>(sized.tellg(), 0)) / 512;
-  absl::StatusOr<raid1::MdSuperblock> sb = raid1::DecodeMdSuperblock(*bytes, member_sectors);
-  if (!sb.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(options.image, ": not a valid md v1.2 superblock: ",
-                                                   sb.status().message()));
-  }
-  // What the report would otherwise believe: only RAID1 members, and no more devices
-  // than the superblock has role slots for (max_dev, at most kMdMaxDevs).
-  if (sb->level != raid1::kMdLevelRaid1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(options.image, ": not a valid member for powercut: raid level ", sb->level,
-                     " (powercut inspects RAID1, level ", raid1::kMdLevelRaid1, ", members only)"));
-  }
-  if (sb->raid_disks > sb->dev_roles.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        options.image, ": not a valid md v1.2 superblock: raid_disks ", sb->raid_disks,
-        " exceeds its ", sb->dev_roles.size(), " role slots (max_dev)"));
-  }
+  absl::StatusOr<raid1::MdSuperblock> sb = ReadMdSuperblock(options);
+  if (!sb.ok()) return sb.status();
   std::vector<Report> reports = {MdReport(*sb)};
   if (sb->has_internal_bitmap()) {
     const int64_t start = sb->bitmap_start_sector();
@@ -168,6 +127,73 @@ absl::StatusOr<std::vector<Report>> Inspect(const InspectCommandOptions& options
 }
 
 }  // namespace
+
+// A cache device: the superblock's geometry must fit the image before the metadata
+// area is read, so a corrupt n_blocks never makes it allocate more than the file holds.
+absl::StatusOr<std::vector<std::byte>> ReadWriteCacheMetadata(const InspectCommandOptions& options) {
+  const uint64_t start_sector = options.start_sector.value_or(0);
+  absl::StatusOr<uint64_t> size = FileSize(options.image);
+  if (!size.ok()) return size.status();
+  const std::string invalid = absl::StrCat(options.image, ": not a valid writecache cache device");
+  if (start_sector > *size / 512) {
+    return absl::InvalidArgumentError(absl::StrCat(invalid, ": --start-sector ", start_sector,
+                                                   " is past the end of the image (", *size / 512,
+                                                   " sectors)"));
+  }
+  const uint64_t offset = start_sector * 512;
+  absl::StatusOr<std::vector<std::byte>> head = ReadAt(options.image, offset, writecache::kSuperblockBytes);
+  if (!head.ok()) return head.status();
+  absl::StatusOr<writecache::Geometry> geometry = WriteCacheGeometry(*head);
+  if (!geometry.ok()) return absl::InvalidArgumentError(absl::StrCat(invalid, ": ", geometry.status().message()));
+  const uint64_t area = *size - offset;
+  const uint64_t needed = geometry->metadata_bytes + geometry->n_blocks * geometry->block_size;
+  if (area < needed) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        invalid, ": truncated: ", geometry->n_blocks, " blocks of ", geometry->block_size,
+        " bytes and their metadata need ", needed, " bytes from sector ", start_sector,
+        ", the image has ", area));
+  }
+  return ReadAt(options.image, offset, geometry->metadata_bytes);
+}
+
+absl::StatusOr<raid1::MdSuperblock> ReadMdSuperblock(const InspectCommandOptions& options) {
+  // md v1.2: the superblock 4 KiB in.
+  const uint64_t super_offset = raid1::kMdSuperOffsetSectors * 512;
+  absl::StatusOr<std::vector<std::byte>> bytes = ReadAt(options.image, super_offset, 4096);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<uint64_t> size = FileSize(options.image);
+  if (!size.ok()) return size.status();
+  absl::StatusOr<raid1::MdSuperblock> sb = raid1::DecodeMdSuperblock(*bytes, *size / 512);
+  if (!sb.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(options.image, ": not a valid md v1.2 superblock: ",
+                                                   sb.status().message()));
+  }
+  // What a report would otherwise believe: only RAID1 members, and no more devices
+  // than the superblock has role slots for (max_dev, at most kMdMaxDevs).
+  if (sb->level != raid1::kMdLevelRaid1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(options.image, ": not a valid member for powercut: raid level ", sb->level,
+                     " (powercut inspects RAID1, level ", raid1::kMdLevelRaid1, ", members only)"));
+  }
+  if (sb->raid_disks > sb->dev_roles.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        options.image, ": not a valid md v1.2 superblock: raid_disks ", sb->raid_disks,
+        " exceeds its ", sb->dev_roles.size(), " role slots (max_dev)"));
+  }
+  return sb;
+}
+
+absl::StatusOr<raid1::BitmapSuper> ReadBitmapSuper(const InspectCommandOptions& options,
+                                                   uint64_t offset) {
+  absl::StatusOr<std::vector<std::byte>> head = ReadAt(options.image, offset, raid1::kBitmapSuperSize);
+  if (!head.ok()) return head.status();
+  absl::StatusOr<raid1::BitmapSuper> sb = raid1::DecodeBitmapSuper(*head);
+  if (!sb.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(options.image, ": not a valid bitmap superblock at byte ",
+                                                   offset, ": ", sb.status().message()));
+  }
+  return sb;
+}
 
 int RunInspectCommand(const InspectCommandOptions& options, std::ostream& out, std::ostream& err) {
   absl::StatusOr<std::vector<Report>> reports = Inspect(options);

@@ -10,10 +10,16 @@
 #ifndef POWERCUT_TOOLS_POWERCUT_INSPECT_COMMAND_H_
 #define POWERCUT_TOOLS_POWERCUT_INSPECT_COMMAND_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/raid1/bitmap_format.h"
+#include "engine/raid1/md_superblock.h"
 
 namespace powercut::tools {
 
@@ -29,6 +35,16 @@ struct InspectCommandOptions {
 
 // Exit code: 0 decoded and consistent, 1 decoded with inconsistencies, 2 unreadable or
 // not decodable (the reason is printed).
+// The decoders `recover` shares. Each reads only what the image holds and checks it as
+// inspect does; errors name the image and the reason.
+//   the metadata area of a cache device (superblock first), at options.start_sector;
+absl::StatusOr<std::vector<std::byte>> ReadWriteCacheMetadata(const InspectCommandOptions& options);
+//   a RAID1 member's md v1.2 superblock;
+absl::StatusOr<raid1::MdSuperblock> ReadMdSuperblock(const InspectCommandOptions& options);
+//   a bitmap superblock at byte `offset`.
+absl::StatusOr<raid1::BitmapSuper> ReadBitmapSuper(const InspectCommandOptions& options,
+                                                   uint64_t offset);
+
 int RunInspectCommand(const InspectCommandOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace powercut::tools

@@ -14,6 +14,7 @@
 
 #include "scenario/seeded_scenarios.h"
 #include "tools/powercut/campaign.h"
+#include "tools/powercut/image_command.h"
 #include "tools/powercut/inspect_command.h"
 #include "tools/powercut/mutants_command.h"
 #include "tools/powercut/replay_command.h"
@@ -177,6 +178,66 @@ Command AddInspect(CLI::App& app) {
           }};
 }
 
+// Options both image commands take.
+void AddImageOptions(CLI::App& command, powercut::tools::ImageCommandOptions& options) {
+  command.add_option("engine", options.engine, "writecache or raid1")
+      ->required()
+      ->check(CLI::IsMember({"writecache", "raid1"}));
+  command.add_option("words", options.words,
+                     "writecache: the kernel's table, s|p ORIGIN CACHE BLOCK_SIZE [N ARG...]; "
+                     "raid1: the member paths")
+      ->required();
+  command.add_option("--bitmap", options.bitmap,
+                     "raid1: internal, or the external bitmap file (mdadm --bitmap=FILE)")
+      ->capture_default_str();
+  command.add_flag("--force", options.force,
+                   "Write even where libblkid finds a signature powercut did not make (a file "
+                   "system, partition table, LVM, md of another kind)");
+  command.add_flag("--buffered", options.buffered,
+                   "Where the file system refuses O_DIRECT, go through the page cache");
+}
+
+Command AddFormat(CLI::App& app) {
+  auto options = std::make_shared<powercut::tools::ImageCommandOptions>();
+  CLI::App* format = app.add_subcommand(
+      "format", "Make fresh images (files or block devices) the kernel loads: a dm-writecache "
+                "cache for a table, or md 1.2 RAID1 members with a write-intent bitmap");
+  AddImageOptions(*format, *options);
+  format->add_option("--origin-size", options->origin_size,
+                     "writecache: create the origin file this big (64M, 1G, ...) if missing");
+  format->add_option("--cache-size", options->cache_size,
+                     "writecache: create the cache file this big if missing");
+  format->add_option("--size", options->member_size,
+                     "raid1: create each member file this big if missing");
+  format->add_option("--bitmap-chunk", options->bitmap_chunk,
+                     "raid1: bytes of data per bitmap bit (mdadm --bitmap-chunk)")
+      ->capture_default_str();
+  return {format, [options] {
+            return powercut::tools::RunFormatCommand(*options, std::cout, std::cerr);
+          }};
+}
+
+Command AddRecover(CLI::App& app) {
+  auto options = std::make_shared<powercut::tools::ImageCommandOptions>();
+  CLI::App* recover = app.add_subcommand(
+      "recover", "Open existing images (the kernel's or powercut's) with the engine's own "
+                 "recovery and report or export what it finds; writes nothing to them unless "
+                 "--in-place");
+  AddImageOptions(*recover, *options);
+  recover->add_option("--dump", options->dump, "Write the logical device's contents to this file");
+  recover->add_flag("--json", options->json, "Print what recovery found as JSON");
+  recover->add_flag("--writeback,--resync", options->finish,
+                    "Finish the job: write every cached block back to the origin (writecache) "
+                    "or resync the dirty chunks and stop clean (raid1)");
+  CLI::Option* out = recover->add_option(
+      "--out", options->out_dir, "Work on sparse copies of the images made in this folder");
+  recover->add_flag("--in-place", options->in_place, "Write to the given images themselves")
+      ->excludes(out);
+  return {recover, [options] {
+            return powercut::tools::RunRecoverCommand(*options, std::cout, std::cerr);
+          }};
+}
+
 Command AddScenario(CLI::App& app) {
   auto options = std::make_shared<powercut::tools::ScenarioCommandOptions>();
   CLI::App* scenario = app.add_subcommand(
@@ -225,7 +286,8 @@ int main(int argc, char** argv) {
   CLI::App app{"powercut: deterministic crash-consistency verifier for block-storage engines"};
   app.require_subcommand(1);
   const std::vector<Command> commands = {AddRun(app),      AddReplay(app),   AddShrink(app),
-                                         AddInspect(app),  AddScenario(app), AddMutants(app)};
+                                         AddInspect(app),  AddFormat(app),   AddRecover(app),
+                                         AddScenario(app), AddMutants(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
