@@ -5,7 +5,9 @@
 # cache (writecache_bench.cc): simulated 4 KiB writes (target >= 300,000/s), recovery of
 # 1,000,000 entries (target < 150 ms) and crash-check cycles (target >= 2,000/s), and
 # crash-check cost against device size (crash_check_bench.cc: each engine at 2^11,
-# 2^24, 2^32 and 2^40 sectors; target within 2x of the 2^11 time, memory flat).
+# 2^24, 2^32 and 2^40 sectors; target within 2x of the 2^11 time, memory flat), and the
+# engines over real files against fio (real_io_bench.cc: 4 KiB random writes, io_uring,
+# O_DIRECT, depth 32; target: the linear target >= 90% of fio's IOPS).
 # Writes medians of 5 repetitions as JSON to build/release/bench.json and prints its path.
 # Extra arguments go to the benchmark binary, e.g. --benchmark_filter=FiberSwitch.
 set -euo pipefail

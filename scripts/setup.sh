@@ -14,6 +14,7 @@ packages=(
   libbenchmark-dev
   liburing-dev
   libblkid-dev
+  fio
   libcli11-dev
   nlohmann-json3-dev
   mdadm

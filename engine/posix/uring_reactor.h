@@ -2,11 +2,12 @@
 // (nanoseconds since the reactor was made); events are io_uring completions and timers.
 //
 // Fibers run oldest first (AlwaysChoosesOldest); when none is ready the scheduler calls
-// RunNext, which runs due timers, else submits the queued requests to the kernel and
-// waits for a completion or the next timer, then runs every completion that arrived.
-// Requests are handed to the kernel in batches: Submit only queues (in the ring, or in a
-// backlog while the ring is full), so the IOs fibers issue before they block go to the
-// kernel in one io_uring_enter. Completions are only ever run by RunNext.
+// RunNext, which runs due timers and every completion posted, and when there was nothing
+// to run, waits for a completion or the next timer.
+// Submit hands a request to the kernel at once (io_uring_enter without waiting, as fio
+// does: measured against batching in bench/real_io_bench.cc); while the ring is full
+// requests wait in a backlog that RunNext hands over. Completions are only ever run by
+// RunNext, never inside Submit.
 //
 //   absl::StatusOr<std::unique_ptr<UringReactor>> reactor = UringReactor::Create();
 //   runtime::Scheduler scheduler(**reactor);
@@ -49,7 +50,7 @@ class UringReactor : public runtime::Reactor {
   UringReactor(const UringReactor&) = delete;
   UringReactor& operator=(const UringReactor&) = delete;
 
-  // Queues one request: `prepare` fills the submission entry (user_data is the
+  // Submits one request: `prepare` fills the submission entry (user_data is the
   // reactor's), `done` runs with the completion's result (bytes or -errno) from RunNext.
   void Submit(absl::FunctionRef<void(io_uring_sqe*)> prepare,
               absl::AnyInvocable<void(int32_t)> done);
@@ -66,11 +67,11 @@ class UringReactor : public runtime::Reactor {
 
  private:
   UringReactor() = default;
-  // Moves the backlog into the ring and hands every queued entry to the kernel, then
-  // waits for one completion, but no later than the next timer. A ring that fails for
-  // another reason than a signal or a full completion queue throws std::system_error
-  // (the machine failed, not the engine).
-  void SubmitAndWait();
+  // Moves the backlog into the ring, hands every queued entry to the kernel and lets it
+  // post what finished; when `wait`, first waits for one completion, but no later than
+  // the next timer. A ring that fails for another reason than a signal or a full
+  // completion queue throws std::system_error (the machine failed, not the engine).
+  void Enter(bool wait);
   // Runs every completion already posted; returns how many.
   int RunCompletions();
   // Runs the timers that are due; returns how many.
