@@ -39,6 +39,9 @@ struct EngineParam {
   uint64_t min;
   uint64_t max;
   std::string meaning;
+  // Injects a fault when not at its default (a member that vanishes): where it strikes
+  // then follows the timing of the run, so `powercut parity` refuses such a scenario.
+  bool fault = false;
 };
 
 // Parameters as a scenario or replay file gives them: (name, value), in order.
@@ -63,6 +66,9 @@ class ParamValues {
 struct EngineEnvironment {
   sim::SimSsdOptions ssd;
   std::optional<faults::FaultPlan> faults;
+  // False when the devices are real files (harness/file_devices.h): the engines'
+  // invariant checkers, which read the simulation's view of each device, are off.
+  bool simulated = true;
 };
 
 struct BoundEngine {

@@ -95,6 +95,10 @@ class SimulatedDevices : public Devices {
   // they were made (each draw recorded in the world's trace).
   CrashImages SampleCrash(sim::Prng& prng) const;
 
+  // The devices made so far, each kind in the order asked for.
+  const std::vector<std::unique_ptr<sim::SimSsd>>& disks() const { return disks_; }
+  const std::vector<std::unique_ptr<sim::SimPmem>>& pmems() const { return pmems_; }
+
  private:
   sim::World& world_;
   const CrashImages* recover_from_;

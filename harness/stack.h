@@ -7,6 +7,8 @@
 // runs in a fiber: it formats a fresh stack or recovers one built from images.
 // logical() is the device the workload and the oracle talk to.
 //
+// Settle() ends a run where timing no longer matters (see there).
+//
 // Invariant hooks: the crash check asks the stack itself what its engine's invariant
 // checkers found, at fixed points (none by default):
 //   - CheckCrashImage(images), on a stack just built from `images`, before Start();
@@ -25,6 +27,8 @@
 
 #include "absl/status/statusor.h"
 #include "engine/io/block_device.h"
+#include "engine/io/io_batch.h"
+#include "engine/runtime/scheduler.h"
 #include "harness/block_oracle.h"
 #include "harness/devices.h"
 #include "harness/failure.h"
@@ -38,6 +42,13 @@ class Stack {
   virtual io::BlockDevice& logical() = 0;
   // Called from a fiber before any IO: format (fresh) or recover (from images).
   [[nodiscard]] virtual absl::Status Start() = 0;
+  // From a fiber, after a workload: brings the stack to a state that no longer depends
+  // on timing (parity runs compare two runs of one workload there). By default a flush
+  // of the logical device; an engine with background work finishes it (the cache writes
+  // every block back, RAID1 stops clean). The stack takes no IO afterwards.
+  [[nodiscard]] virtual absl::Status Settle(runtime::Scheduler& scheduler) {
+    return io::FlushSync(scheduler, logical());
+  }
   // What the stack promises (e.g. whether FUA alone makes a write durable).
   virtual OracleOptions oracle_options() const { return {}; }
 

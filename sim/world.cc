@@ -4,10 +4,14 @@
 
 namespace powercut::sim {
 
-World::World(uint64_t seed)
-    : seed_(seed), schedule_prng_(Prng(seed).Fork("schedule")), scheduler_(*this) {
+World::World(uint64_t seed) : World(seed, nullptr) {}
+
+World::World(uint64_t seed, runtime::Reactor& events) : World(seed, &events) {}
+
+World::World(uint64_t seed, runtime::Reactor* real)
+    : seed_(seed), real_(real), schedule_prng_(Prng(seed).Fork("schedule")), scheduler_(*this) {
   scheduler_.SetSwitchObserver([this](uint64_t fiber_id, std::string_view name) {
-    trace_.RecordRun(now_, fiber_id, name);
+    trace_.RecordRun(Now(), fiber_id, name);
   });
 }
 
@@ -22,10 +26,11 @@ void World::Halt() {
 
 void World::Record(std::string_view actor, std::string_view op, uint64_t id, uint64_t sector,
                    uint64_t sectors, std::string_view flags) {
-  trace_.Record(TraceEvent{now_, actor, op, id, sector, sectors, flags});
+  trace_.Record(TraceEvent{Now(), actor, op, id, sector, sectors, flags});
 }
 
 void World::CallAt(runtime::Nanos when, absl::AnyInvocable<void()> callback) {
+  if (real_ != nullptr) return real_->CallAt(when, std::move(callback));
   // The tiebreak orders events due at the same instant; drawing it from the seed makes
   // that order part of what a seed explores.
   uint32_t slot;
@@ -42,6 +47,7 @@ void World::CallAt(runtime::Nanos when, absl::AnyInvocable<void()> callback) {
 }
 
 bool World::RunNext() {
+  if (real_ != nullptr) return real_->RunNext();
   if (queue_.empty()) return false;
   std::pop_heap(queue_.begin(), queue_.end(), Later);
   const Event event = queue_.back();
@@ -56,6 +62,7 @@ bool World::RunNext() {
 }
 
 size_t World::ChooseRunnable(size_t runnable) {
+  if (real_ != nullptr) return real_->ChooseRunnable(runnable);
   return static_cast<size_t>(schedule_prng_.Uniform(runnable));
 }
 

@@ -13,6 +13,11 @@
 // A power cut is Crash(): the scheduler stops and no fiber or event runs again; each
 // device then yields a crash image (sim_ssd.h, sim_pmem.h).
 //
+// On real devices (`powercut parity`, engine/posix) a World can be built over another
+// Reactor: time and events are then that reactor's (the monotonic clock, io_uring) and
+// ready fibers run oldest first; the seed still gives the components' streams and the
+// trace still records, but nothing about the run is deterministic any more.
+//
 // Lifetime: objects that fibers use (devices, engines) must outlive the fibers, so
 // call Halt() before destroying them if fibers may still be alive.
 //
@@ -33,9 +38,11 @@
 
 namespace powercut::sim {
 
-class World : public runtime::Reactor {
+class World final : public runtime::Reactor {
  public:
   explicit World(uint64_t seed);
+  // A world whose time and events are `events`'s (not owned; must outlive the world).
+  World(uint64_t seed, runtime::Reactor& events);
   ~World() override;
   World(const World&) = delete;
   World& operator=(const World&) = delete;
@@ -62,14 +69,17 @@ class World : public runtime::Reactor {
   void Halt();
 
   // runtime::Reactor
-  runtime::Nanos Now() const override { return now_; }
+  runtime::Nanos Now() const override { return real_ != nullptr ? real_->Now() : now_; }
   void CallAt(runtime::Nanos when, absl::AnyInvocable<void()> callback) override;
   bool RunNext() override;
   size_t ChooseRunnable(size_t runnable) override;
+  bool AlwaysChoosesOldest() const override { return real_ != nullptr; }
 
   size_t pending_events() const { return queue_.size(); }
 
  private:
+  World(uint64_t seed, runtime::Reactor* real);
+
   // The heap holds small trivially copied keys; the callbacks stay put in slots, so
   // sifting moves 24 bytes, not a callable.
   struct Event {
@@ -82,6 +92,7 @@ class World : public runtime::Reactor {
   }
 
   uint64_t seed_;
+  runtime::Reactor* real_ = nullptr;  // set: every Reactor call goes there
   Prng schedule_prng_;  // fiber choice and event ties
   runtime::Nanos now_{0};
   std::vector<Event> queue_;  // a binary min-heap under Later

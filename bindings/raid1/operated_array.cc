@@ -112,7 +112,7 @@ void OperatedArray::Restart() {
   world_.Record("raid1", "restart.stopped", stopped.ok() ? 1 : 0);
   // Member faults may have failed a member during the stop.
   const bool clean = stopped.ok() && !array_->degraded();
-  if (clean) {
+  if (clean && plan_.check) {
     std::vector<const sim::DiskImage*> durable;
     for (const sim::SimSsd* m : members_) durable.push_back(&m->durable());
     if (auto problem = CheckMirrorsIdentical(trace_->g, durable)) {

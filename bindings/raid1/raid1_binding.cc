@@ -54,6 +54,9 @@ class Raid1Stack : public Stack {
     return array_->array().Assemble();
   }
 
+  // A clean stop: every bit cleared on disk, superblocks marked in sync.
+  absl::Status Settle(runtime::Scheduler&) override { return array_->array().Stop(); }
+
   // I1, I5, I6, I14 on the images the power cut left (not the old devices put back).
   std::optional<Violation> CheckCrashImage(const CrashImages& images) const override {
     if (!options_.check_invariants) return std::nullopt;
@@ -220,7 +223,7 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
                                                      .contents = std::move(contents),
                                                      .simulated = options.ssd});
       if (!member.ok()) return member.status();
-      if (member->simulated == nullptr) return NeedsSimulation();
+      if (options.check_invariants && member->simulated == nullptr) return NeedsSimulation();
       io::BlockDevice* device = member->device;
       if (options.check_invariants) {
         wrappers.push_back(std::make_unique<Raid1TraceChecker>(*member->simulated, i, trace));
@@ -255,7 +258,7 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
                                                    .contents = std::move(contents),
                                                    .simulated = options.ssd});
       if (!file.ok()) return file.status();
-      if (file->simulated == nullptr) return NeedsSimulation();
+      if (options.check_invariants && file->simulated == nullptr) return NeedsSimulation();
       bitmap_file = file->simulated;
       array_options.bitmap_file = file->device;
       if (options.check_invariants) {
@@ -325,7 +328,7 @@ const std::vector<ParamField<Raid1StackOptions>>& Raid1Fields() {
        [](const Raid1StackOptions& o) -> uint64_t { return o.fault_member; },
        [](Raid1StackOptions& o, uint64_t v) { o.fault_member = static_cast<uint32_t>(v); }},
       {{"vanish_member", 0, 0, 4,
-        "0: none; k: member k-1 vanishes"},
+        "0: none; k: member k-1 vanishes", /*fault=*/true},
        [](const Raid1StackOptions& o) -> uint64_t { return o.vanish_member; },
        [](Raid1StackOptions& o, uint64_t v) { o.vanish_member = static_cast<uint32_t>(v); }},
       {{"vanish_after_ios", 0, 0, uint64_t{1} << 32,
@@ -416,6 +419,7 @@ const EngineEntry& Raid1Engine() {
         Raid1StackOptions options = OptionsFromParams(Raid1Fields(), values);
         options.ssd = environment.ssd;
         options.faults = environment.faults;
+        options.check_invariants = environment.simulated;
         if (absl::Status valid = CheckRaid1Options(options); !valid.ok()) return valid;
         return BoundEngine{Raid1StackFactory(options), options.logical_sectors};
       },

@@ -34,6 +34,11 @@ class WriteCacheStack : public Stack {
   io::BlockDevice& logical() override { return *engine_; }
 
   absl::Status Start() override { return engine_->Start(); }
+  // Every cached block written back (the "flush" message), then suspended.
+  absl::Status Settle(runtime::Scheduler&) override {
+    if (absl::Status flushed = engine_->Message("flush"); !flushed.ok()) return flushed;
+    return engine_->Suspend();
+  }
 
   // E1 on what the crash left on the cache device.
   std::optional<Violation> CheckCrashImage(const CrashImages& images) const override {
@@ -396,6 +401,7 @@ const EngineEntry& WriteCacheEngine() {
         }
         WriteCacheStackOptions options = OptionsFromParams(WriteCacheFields(), values);
         options.ssd = environment.ssd;
+        options.check_invariants = environment.simulated;
         if (absl::Status valid = CheckWriteCacheOptions(options); !valid.ok()) return valid;
         return BoundEngine{WriteCacheStackFactory(options), options.logical_sectors};
       },

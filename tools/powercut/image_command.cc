@@ -25,6 +25,7 @@
 #include "engine/runtime/scheduler.h"
 #include "engine/writecache/params.h"
 #include "engine/writecache/writecache.h"
+#include "harness/device_dump.h"
 #include "inspect/writecache_report.h"
 #include "nlohmann/json.hpp"
 #include "tools/powercut/image_files.h"
@@ -306,7 +307,7 @@ std::optional<Failure> RecoverWriteCache(const ImageCommandOptions& options, std
       if (absl::Status flushed = engine.Message("flush"); !flushed.ok()) return flushed;
     }
     if (!options.dump.empty()) {
-      absl::StatusOr<uint64_t> sectors = DumpDevice((*world)->scheduler(), engine, options.dump);
+      absl::StatusOr<uint64_t> sectors = verifier::DumpDevice((*world)->scheduler(), engine, options.dump);
       if (!sectors.ok()) return sectors.status();
       dumped = *sectors;
     }
@@ -540,7 +541,7 @@ std::optional<Failure> RecoverRaid1(const ImageCommandOptions& options, std::ost
                           absl::StrCat("assembly refused the members: ", assembled.message()));
     }
     if (!options.dump.empty()) {
-      absl::StatusOr<uint64_t> sectors = DumpDevice((*world)->scheduler(), engine, options.dump);
+      absl::StatusOr<uint64_t> sectors = verifier::DumpDevice((*world)->scheduler(), engine, options.dump);
       if (!sectors.ok()) return sectors.status();
       dumped = *sectors;
     }

@@ -11,44 +11,34 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "engine/io/io_batch.h"
+#include "engine/io/block_device.h"
+#include "engine/io/sector_range.h"
+#include "engine/posix/file_io.h"
 
 namespace powercut::tools {
 namespace {
 
-// Largest piece read from a device or copied between files at once.
+using posix::ErrnoStatus;
+using posix::ScopedFd;
+
+// Largest piece copied between files at once.
 constexpr uint64_t kPieceBytes = 1 << 20;
 
-// Closes a file descriptor when it goes out of scope.
-class FileCloser {
- public:
-  explicit FileCloser(int fd) : fd_(fd) {}
-  ~FileCloser() {
-    if (fd_ >= 0) close(fd_);
+// The data ranges of an open file, as [first, end) byte pairs (everything when the
+// file system cannot tell).
+std::vector<std::pair<off_t, off_t>> DataExtents(int fd, off_t size) {
+  std::vector<std::pair<off_t, off_t>> extents;
+  off_t at = 0;
+  while (at < size) {
+    const off_t data = lseek(fd, at, SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break;
+    if (data < 0) return {{0, size}};
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) hole = size;
+    extents.emplace_back(data, hole);
+    at = hole;
   }
-  FileCloser(const FileCloser&) = delete;
-  FileCloser& operator=(const FileCloser&) = delete;
-
- private:
-  int fd_;
-};
-
-absl::Status ErrnoError(const std::string& path, const char* what) {
-  return absl::FailedPreconditionError(absl::StrCat(path, ": ", what, ": ", std::strerror(errno)));
-}
-
-// Writes all of `bytes` at `offset`.
-absl::Status WriteAll(int fd, const std::string& path, const std::byte* bytes, uint64_t length,
-                      uint64_t offset) {
-  while (length > 0) {
-    const ssize_t wrote = pwrite(fd, bytes, length, static_cast<off_t>(offset));
-    if (wrote < 0 && errno == EINTR) continue;
-    if (wrote <= 0) return ErrnoError(path, "write");
-    bytes += wrote;
-    length -= static_cast<uint64_t>(wrote);
-    offset += static_cast<uint64_t>(wrote);
-  }
-  return absl::OkStatus();
+  return extents;
 }
 
 }  // namespace
@@ -86,83 +76,105 @@ absl::Status CreateImageIfMissing(const std::string& path, uint64_t bytes) {
   }
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0 && errno == EEXIST) return absl::OkStatus();
-  if (fd < 0) return ErrnoError(path, "cannot create");
-  FileCloser closer(fd);
-  if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) return ErrnoError(path, "cannot size");
+  if (fd < 0) return ErrnoStatus(path, "cannot create");
+  ScopedFd closer(fd);
+  if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) return ErrnoStatus(path, "cannot size");
   return absl::OkStatus();
 }
 
 absl::Status CopySparse(const std::string& from, const std::string& to) {
   const int in = open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) return ErrnoError(from, "cannot open");
-  FileCloser close_in(in);
+  if (in < 0) return ErrnoStatus(from, "cannot open");
+  ScopedFd close_in(in);
   struct stat info {};
-  if (fstat(in, &info) != 0) return ErrnoError(from, "cannot stat");
+  if (fstat(in, &info) != 0) return ErrnoStatus(from, "cannot stat");
   const int out = open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (out < 0) return ErrnoError(to, "cannot create");
-  FileCloser close_out(out);
-  if (ftruncate(out, info.st_size) != 0) return ErrnoError(to, "cannot size");
+  if (out < 0) return ErrnoStatus(to, "cannot create");
+  ScopedFd close_out(out);
+  if (ftruncate(out, info.st_size) != 0) return ErrnoStatus(to, "cannot size");
   std::vector<std::byte> piece(kPieceBytes);
-  off_t at = 0;
-  while (at < info.st_size) {
-    off_t data = lseek(in, at, SEEK_DATA);
-    if (data < 0 && errno == ENXIO) break;
-    if (data < 0) data = at;  // the file system cannot tell: copy everything
-    off_t hole = lseek(in, data, SEEK_HOLE);
-    if (hole < 0) hole = info.st_size;
+  for (const auto& [data, hole] : DataExtents(in, info.st_size)) {
     for (off_t offset = data; offset < hole;) {
       const size_t length = static_cast<size_t>(std::min<off_t>(hole - offset, kPieceBytes));
       const ssize_t got = pread(in, piece.data(), length, offset);
       if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) return ErrnoError(from, "read");
-      if (absl::Status wrote = WriteAll(out, to, piece.data(), static_cast<uint64_t>(got),
-                                        static_cast<uint64_t>(offset));
+      if (got <= 0) return ErrnoStatus(from, "read");
+      if (absl::Status wrote = posix::WriteFully(
+              out, to, std::span(piece.data(), static_cast<size_t>(got)), static_cast<uint64_t>(offset));
           !wrote.ok()) {
         return wrote;
       }
       offset += got;
     }
-    at = hole;
   }
-  if (fsync(out) != 0) return ErrnoError(to, "fsync");
+  if (fsync(out) != 0) return ErrnoStatus(to, "fsync");
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> DumpDevice(runtime::Scheduler& scheduler, io::BlockDevice& device,
-                                    const std::string& path) {
-  const int out = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (out < 0) return ErrnoError(path, "cannot create");
-  FileCloser closer(out);
-  const uint64_t sectors = device.sector_count();
-  if (ftruncate(out, static_cast<off_t>(sectors * io::kSectorSize)) != 0) {
-    return ErrnoError(path, "cannot size");
+absl::StatusOr<ImageDifference> CompareImages(const std::string& a, const std::string& b,
+                                              const ToleratedDifference& tolerated) {
+  const int fa = open(a.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fa < 0) return ErrnoStatus(a, "cannot open");
+  ScopedFd close_a(fa);
+  const int fb = open(b.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fb < 0) return ErrnoStatus(b, "cannot open");
+  ScopedFd close_b(fb);
+  struct stat sa {}, sb {};
+  if (fstat(fa, &sa) != 0) return ErrnoStatus(a, "cannot stat");
+  if (fstat(fb, &sb) != 0) return ErrnoStatus(b, "cannot stat");
+  if (sa.st_size != sb.st_size) {
+    return absl::FailedPreconditionError(absl::StrCat(a, " holds ", sa.st_size, " bytes, ", b,
+                                                      " holds ", sb.st_size));
   }
-  const uint64_t block = device.block_sectors();
-  const uint64_t piece_sectors = kPieceBytes / io::kSectorSize;
-  std::vector<std::byte> piece(kPieceBytes);
-  uint64_t read = 0;
-  for (const io::SectorRange& range : device.DataRanges(0, sectors)) {
-    // Whole logical blocks, as the device only takes those.
-    uint64_t first = range.first / block * block;
-    const uint64_t end = std::min(sectors, (range.end() + block - 1) / block * block);
-    while (first < end) {
-      const uint64_t count = std::min(piece_sectors, end - first);
-      std::span<std::byte> bytes(piece.data(), count * io::kSectorSize);
-      if (absl::Status status = io::ReadSync(scheduler, device, first, bytes); !status.ok()) {
-        return absl::Status(status.code(), absl::StrCat("reading the logical device at sector ",
-                                                        first, ": ", status.message()));
-      }
-      if (absl::Status status = WriteAll(out, path, bytes.data(), bytes.size(),
-                                         first * io::kSectorSize);
-          !status.ok()) {
-        return status;
-      }
-      read += count;
-      first += count;
+  std::vector<io::SectorRange> ranges;
+  for (int fd : {fa, fb}) {
+    for (const auto& [data, hole] : DataExtents(fd, sa.st_size)) {
+      const uint64_t first = static_cast<uint64_t>(data) / io::kSectorSize;
+      const uint64_t end = (static_cast<uint64_t>(hole) + io::kSectorSize - 1) / io::kSectorSize;
+      ranges.push_back({first, end - first});
     }
   }
-  if (fsync(out) != 0) return ErrnoError(path, "fsync");
-  return read;
+  ImageDifference difference;
+  std::vector<std::byte> piece_a(kPieceBytes);
+  std::vector<std::byte> piece_b(kPieceBytes);
+  for (const io::SectorRange& range : io::Unite(std::move(ranges))) {
+    for (uint64_t sector = range.first; sector < range.end();) {
+      const uint64_t count = std::min<uint64_t>(range.end() - sector, kPieceBytes / io::kSectorSize);
+      const size_t bytes = count * io::kSectorSize;
+      const off_t offset = static_cast<off_t>(sector * io::kSectorSize);
+      if (pread(fa, piece_a.data(), bytes, offset) != static_cast<ssize_t>(bytes)) {
+        return ErrnoStatus(a, "read");
+      }
+      if (pread(fb, piece_b.data(), bytes, offset) != static_cast<ssize_t>(bytes)) {
+        return ErrnoStatus(b, "read");
+      }
+      for (uint64_t i = 0; i < count; ++i) {
+        const std::span<const std::byte> sector_a(piece_a.data() + i * io::kSectorSize, io::kSectorSize);
+        const std::span<const std::byte> sector_b(piece_b.data() + i * io::kSectorSize, io::kSectorSize);
+        if (std::memcmp(sector_a.data(), sector_b.data(), io::kSectorSize) == 0) continue;
+        if (tolerated && tolerated(sector + i, sector_a, sector_b)) {
+          ++difference.tolerated_sectors;
+          continue;
+        }
+        if (!difference.first) difference.first = sector + i;
+        ++difference.differing_sectors;
+      }
+      difference.compared_sectors += count;
+      sector += count;
+    }
+  }
+  return difference;
+}
+
+absl::StatusOr<std::vector<std::byte>> ReadImageSector(const std::string& path, uint64_t sector) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(path, "cannot open");
+  ScopedFd closer(fd);
+  std::vector<std::byte> bytes(io::kSectorSize);
+  if (pread(fd, bytes.data(), bytes.size(), static_cast<off_t>(sector * io::kSectorSize)) < 0) {
+    return ErrnoStatus(path, "read");
+  }
+  return bytes;
 }
 
 }  // namespace powercut::tools

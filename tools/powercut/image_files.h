@@ -1,20 +1,21 @@
 // Image files for `powercut format` and `powercut recover`: sizes as people write them,
-// sparse files made and copied, a logical device dumped to a file.
+// sparse files made and copied.
 //
-// Threading: DumpDevice runs inside a fiber of the scheduler the device belongs to; the
-// rest are plain blocking calls.
+// Threading: plain blocking calls.
 #ifndef POWERCUT_TOOLS_POWERCUT_IMAGE_FILES_H_
 #define POWERCUT_TOOLS_POWERCUT_IMAGE_FILES_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/io/block_device.h"
-#include "engine/runtime/scheduler.h"
 
 namespace powercut::tools {
 
@@ -29,11 +30,22 @@ absl::Status CreateImageIfMissing(const std::string& path, uint64_t bytes);
 // Copies `from` to `to` (created or truncated), holes kept as holes.
 absl::Status CopySparse(const std::string& from, const std::string& to);
 
-// From a fiber: writes the whole of `device` to `path` (created or truncated, the
-// device's size), reading only its DataRanges (the rest stays a hole, i.e. zeroes).
-// Returns the sectors read.
-absl::StatusOr<uint64_t> DumpDevice(runtime::Scheduler& scheduler, io::BlockDevice& device,
-                                    const std::string& path);
+// Two images of one size compared sector by sector, over both files' data (a hole
+// reads as zeroes). A differing sector that `tolerated` (if given) accepts, called with
+// the sector and both sides' bytes, is counted apart.
+struct ImageDifference {
+  uint64_t compared_sectors = 0;    // sectors with data in either file
+  uint64_t differing_sectors = 0;   // not counting tolerated ones
+  uint64_t tolerated_sectors = 0;
+  std::optional<uint64_t> first;    // the first differing sector not tolerated
+};
+using ToleratedDifference =
+    std::function<bool(uint64_t sector, std::span<const std::byte> a, std::span<const std::byte> b)>;
+absl::StatusOr<ImageDifference> CompareImages(const std::string& a, const std::string& b,
+                                              const ToleratedDifference& tolerated = nullptr);
+
+// Sector `sector` of an image file (zeroes past its end).
+absl::StatusOr<std::vector<std::byte>> ReadImageSector(const std::string& path, uint64_t sector);
 
 }  // namespace powercut::tools
 

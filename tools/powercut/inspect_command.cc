@@ -78,7 +78,9 @@ absl::StatusOr<Report> InspectWriteCache(const InspectCommandOptions& options) {
   return report;
 }
 
-absl::StatusOr<std::vector<Report>> Inspect(const InspectCommandOptions& options) {
+}  // namespace
+
+absl::StatusOr<std::vector<Report>> InspectImage(const InspectCommandOptions& options) {
   if (options.format != "writecache" && (options.start_sector || options.origin_sectors)) {
     return absl::InvalidArgumentError("--start-sector and --origin-sectors need --format writecache");
   }
@@ -126,7 +128,6 @@ absl::StatusOr<std::vector<Report>> Inspect(const InspectCommandOptions& options
   return reports;
 }
 
-}  // namespace
 
 // A cache device: the superblock's geometry must fit the image before the metadata
 // area is read, so a corrupt n_blocks never makes it allocate more than the file holds.
@@ -196,7 +197,7 @@ absl::StatusOr<raid1::BitmapSuper> ReadBitmapSuper(const InspectCommandOptions& 
 }
 
 int RunInspectCommand(const InspectCommandOptions& options, std::ostream& out, std::ostream& err) {
-  absl::StatusOr<std::vector<Report>> reports = Inspect(options);
+  absl::StatusOr<std::vector<Report>> reports = InspectImage(options);
   if (!reports.ok()) {
     err << "powercut inspect: " << reports.status().message() << "\n";
     return 2;

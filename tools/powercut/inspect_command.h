@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "engine/raid1/bitmap_format.h"
 #include "engine/raid1/md_superblock.h"
+#include "inspect/md_report.h"
 
 namespace powercut::tools {
 
@@ -35,6 +36,10 @@ struct InspectCommandOptions {
 
 // Exit code: 0 decoded and consistent, 1 decoded with inconsistencies, 2 unreadable or
 // not decodable (the reason is printed).
+// What `inspect` prints, as reports (an md member gives its superblock's and its
+// internal bitmap's); InvalidArgument when the image does not decode.
+absl::StatusOr<std::vector<inspect::Report>> InspectImage(const InspectCommandOptions& options);
+
 // The decoders `recover` shares. Each reads only what the image holds and checks it as
 // inspect does; errors name the image and the reason.
 //   the metadata area of a cache device (superblock first), at options.start_sector;

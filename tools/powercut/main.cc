@@ -17,6 +17,7 @@
 #include "tools/powercut/image_command.h"
 #include "tools/powercut/inspect_command.h"
 #include "tools/powercut/mutants_command.h"
+#include "tools/powercut/parity_command.h"
 #include "tools/powercut/replay_command.h"
 #include "tools/powercut/scenario_command.h"
 #include "tools/powercut/shrink_command.h"
@@ -238,6 +239,24 @@ Command AddRecover(CLI::App& app) {
           }};
 }
 
+Command AddParity(CLI::App& app) {
+  auto options = std::make_shared<powercut::tools::ParityCommandOptions>();
+  CLI::App* parity = app.add_subcommand(
+      "parity", "Run one scenario's workload on the simulator and on real files, then compare "
+                "the logical devices sector by sector and the engine's metadata field by field");
+  parity->add_option("file", options->file, "Replay file (or give --family and --seed)");
+  parity->add_option("--family", options->family, FamilyNames(" or "));
+  parity->add_option("--seed", options->seed, "Seed of the family");
+  parity->add_option("--dir", options->dir, "Folder for both sides' images (sim/, real/)")
+      ->required();
+  parity->add_flag("--buffered", options->buffered,
+                   "Where the file system refuses O_DIRECT, go through the page cache");
+  parity->add_flag("--json", options->json, "Print the comparison as JSON");
+  return {parity, [options] {
+            return powercut::tools::RunParityCommand(*options, std::cout, std::cerr);
+          }};
+}
+
 Command AddScenario(CLI::App& app) {
   auto options = std::make_shared<powercut::tools::ScenarioCommandOptions>();
   CLI::App* scenario = app.add_subcommand(
@@ -287,7 +306,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   const std::vector<Command> commands = {AddRun(app),      AddReplay(app),   AddShrink(app),
                                          AddInspect(app),  AddFormat(app),   AddRecover(app),
-                                         AddScenario(app), AddMutants(app)};
+                                         AddParity(app),   AddScenario(app), AddMutants(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
