@@ -107,6 +107,56 @@ Failure RunFailure(const sim::World& world, const absl::Status& status, FailureP
 
 }  // namespace
 
+void JudgeCrashImages(const StackFactory& factory, const BlockOracle& oracle,
+                      const std::vector<CrashImages>& crashes, const sim::World& first,
+                      const std::function<void(const sim::TraceEvent&)>& observer,
+                      CrashCheckResult& result) {
+  for (size_t i = 0; i < crashes.size() && result.passed; ++i) {
+    const uint32_t image = static_cast<uint32_t>(i);
+    sim::World after(first.ForkPrng(absl::StrCat("recovery-", i)).Next());
+    if (observer) after.trace().set_observer(observer);
+    after.Record(kCheckActor, "recovery", i);
+    SimulatedDevices recovered_devices(after, &crashes[i]);
+    absl::StatusOr<std::unique_ptr<Stack>> recovered = factory(after, recovered_devices);
+    if (!recovered.ok()) {
+      Fail(result, Failure{.kind = FailureKind::kRecoveryRefused,
+                           .phase = FailurePhase::kRecovery,
+                           .image = image,
+                           .text = absl::StrCat("Rebuilding the stack from crash image ", i,
+                                                " failed: ", recovered.status().ToString())});
+      break;
+    }
+    if (std::optional<Violation> violation = (*recovered)->CheckCrashImage(crashes[i])) {
+      Fail(result, InvariantFailure(*std::move(violation), FailurePhase::kCrashImage, image));
+      break;
+    }
+    after.scheduler().Spawn("recovery", [&] {
+      if (absl::Status started = (*recovered)->Start(); !started.ok()) {
+        Fail(result, Failure{.kind = FailureKind::kRecoveryRefused,
+                             .phase = FailurePhase::kRecovery,
+                             .image = image,
+                             .text = absl::StrCat("Recovery from crash image ", i,
+                                                  " failed: ", started.ToString())});
+        return;
+      }
+      if (std::optional<Violation> violation = (*recovered)->CheckStarted()) {
+        Fail(result, InvariantFailure(*std::move(violation), FailurePhase::kRecovery, image));
+        return;
+      }
+      VerifyRecovered(after, **recovered, oracle, image, result);
+    });
+    absl::Status verify = after.Run(kRunLimit);
+    if (!verify.ok() && result.passed) {
+      Fail(result, RunFailure(after, verify, FailurePhase::kRecovery, image,
+                              absl::StrCat("Recovery from crash image ", i,
+                                           " did not finish: ", verify.ToString())));
+    }
+    after.Halt();
+    result.trace_hash = sim::Mix64(result.trace_hash ^ after.trace().hash());
+    ++result.images_checked;
+  }
+}
+
 CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& workload,
                                const CrashCheckOptions& options) {
   CrashCheckResult result;
@@ -176,50 +226,7 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
   world.Halt();
   stack->reset();
 
-  for (size_t i = 0; i < crashes.size() && result.passed; ++i) {
-    const uint32_t image = static_cast<uint32_t>(i);
-    sim::World after(world.ForkPrng(absl::StrCat("recovery-", i)).Next());
-    if (options.observer) after.trace().set_observer(options.observer);
-    after.Record(kCheckActor, "recovery", i);
-    SimulatedDevices recovered_devices(after, &crashes[i]);
-    absl::StatusOr<std::unique_ptr<Stack>> recovered = factory(after, recovered_devices);
-    if (!recovered.ok()) {
-      Fail(result, Failure{.kind = FailureKind::kRecoveryRefused,
-                           .phase = FailurePhase::kRecovery,
-                           .image = image,
-                           .text = absl::StrCat("Rebuilding the stack from crash image ", i,
-                                                " failed: ", recovered.status().ToString())});
-      break;
-    }
-    if (std::optional<Violation> violation = (*recovered)->CheckCrashImage(crashes[i])) {
-      Fail(result, InvariantFailure(*std::move(violation), FailurePhase::kCrashImage, image));
-      break;
-    }
-    after.scheduler().Spawn("recovery", [&] {
-      if (absl::Status started = (*recovered)->Start(); !started.ok()) {
-        Fail(result, Failure{.kind = FailureKind::kRecoveryRefused,
-                             .phase = FailurePhase::kRecovery,
-                             .image = image,
-                             .text = absl::StrCat("Recovery from crash image ", i,
-                                                  " failed: ", started.ToString())});
-        return;
-      }
-      if (std::optional<Violation> violation = (*recovered)->CheckStarted()) {
-        Fail(result, InvariantFailure(*std::move(violation), FailurePhase::kRecovery, image));
-        return;
-      }
-      VerifyRecovered(after, **recovered, oracle, image, result);
-    });
-    absl::Status verify = after.Run(kRunLimit);
-    if (!verify.ok() && result.passed) {
-      Fail(result, RunFailure(after, verify, FailurePhase::kRecovery, image,
-                              absl::StrCat("Recovery from crash image ", i,
-                                           " did not finish: ", verify.ToString())));
-    }
-    after.Halt();
-    result.trace_hash = sim::Mix64(result.trace_hash ^ after.trace().hash());
-    ++result.images_checked;
-  }
+  JudgeCrashImages(factory, oracle, crashes, world, options.observer, result);
   if (!result.passed) {
     absl::StrAppend(&result.failure.text, " (seed ", options.seed, ", power cut at step ",
                     result.crash_step, ", ", result.crashed_mid_run ? "mid-run" : "after the workload",

@@ -59,6 +59,16 @@ struct CrashCheckResult {
 CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& workload,
                                const CrashCheckOptions& options);
 
+// Step 3 and 4 alone: each of `crashes` recovered by a stack `factory` builds in a new
+// simulated World (seeded from `first`'s fork "recovery-K") and judged against
+// `oracle`; the first failure goes into `result` (which must be passing), and
+// images_checked, sectors_checked and trace_hash are updated. For crash images that
+// come from elsewhere than a simulated run (harness/real_crash_check.h).
+void JudgeCrashImages(const StackFactory& factory, const BlockOracle& oracle,
+                      const std::vector<CrashImages>& crashes, const sim::World& first,
+                      const std::function<void(const sim::TraceEvent&)>& observer,
+                      CrashCheckResult& result);
+
 }  // namespace powercut::verifier
 
 #endif  // POWERCUT_HARNESS_CRASH_CHECK_H_

@@ -51,4 +51,21 @@ absl::StatusOr<uint64_t> DumpDevice(runtime::Scheduler& scheduler, io::BlockDevi
   return read;
 }
 
+absl::Status WriteDiskImage(const sim::DiskImage& image, const std::string& path) {
+  absl::StatusOr<int> made = posix::CreateFile(path, image.sector_count() * io::kSectorSize);
+  if (!made.ok()) return made.status();
+  const posix::ScopedFd file(*made);
+  std::vector<std::byte> piece;
+  for (const io::SectorRange& range : image.StoredRanges(0, image.sector_count())) {
+    piece.resize(range.count * io::kSectorSize);
+    image.Read(range.first, piece);
+    if (absl::Status wrote = posix::WriteFully(file.get(), path, piece, range.first * io::kSectorSize);
+        !wrote.ok()) {
+      return wrote;
+    }
+  }
+  if (fsync(file.get()) != 0) return posix::ErrnoStatus(path, "fsync");
+  return absl::OkStatus();
+}
+
 }  // namespace powercut::verifier

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "engine/io/block_device.h"
 #include "engine/runtime/scheduler.h"
+#include "sim/disk_image.h"
 
 namespace powercut::verifier {
 
@@ -20,6 +21,10 @@ namespace powercut::verifier {
 // read (whole logical blocks around each data range).
 absl::StatusOr<uint64_t> DumpDevice(runtime::Scheduler& scheduler, io::BlockDevice& device,
                                     const std::string& path);
+
+// The same for a simulated image (a crash image, a simulated device's contents): a
+// file of its size holding its stored sectors, the rest a hole. Plain blocking calls.
+absl::Status WriteDiskImage(const sim::DiskImage& image, const std::string& path);
 
 }  // namespace powercut::verifier
 

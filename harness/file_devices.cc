@@ -6,29 +6,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/posix/file_io.h"
+#include "harness/device_dump.h"
 
 namespace powercut::verifier {
 
 absl::StatusOr<Disk> FileDevices::AddDisk(DiskSpec spec) {
   if (spec.sectors == 0) return absl::InvalidArgumentError(absl::StrCat(spec.name, ": zero sectors"));
   const std::string path = (std::filesystem::path(folder_) / (spec.name + ".img")).string();
-  absl::StatusOr<int> made = posix::CreateFile(path, spec.sectors * io::kSectorSize);
-  if (!made.ok()) return made.status();
-  const posix::ScopedFd file(*made);
-  if (spec.contents) {
-    if (spec.contents->sector_count() != spec.sectors) {
-      return absl::InvalidArgumentError(absl::StrCat(spec.name, ": contents of another size"));
-    }
-    std::vector<std::byte> piece;
-    for (const io::SectorRange& range : spec.contents->StoredRanges(0, spec.sectors)) {
-      piece.resize(range.count * io::kSectorSize);
-      spec.contents->Read(range.first, piece);
-      if (absl::Status wrote = posix::WriteFully(file.get(), path, piece, range.first * io::kSectorSize);
-          !wrote.ok()) {
-        return wrote;
-      }
-    }
-    if (fsync(file.get()) != 0) return posix::ErrnoStatus(path, "fsync");
+  if (spec.contents && spec.contents->sector_count() != spec.sectors) {
+    return absl::InvalidArgumentError(absl::StrCat(spec.name, ": contents of another size"));
+  }
+  if (absl::Status made = WriteDiskImage(spec.contents.value_or(sim::DiskImage(spec.sectors)), path);
+      !made.ok()) {
+    return made;
   }
   absl::StatusOr<std::unique_ptr<posix::FileBlockDevice>> device = posix::FileBlockDevice::Open(
       reactor_, path, {.name = spec.name, .allow_buffered = options_.buffered});

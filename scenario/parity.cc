@@ -132,19 +132,7 @@ absl::StatusOr<ParityRun> RunParity(const Scenario& scenario, const ParityOption
     }
     for (const std::unique_ptr<sim::SimSsd>& disk : devices.disks()) {
       const std::string path = (folder / "sim" / (disk->name() + ".img")).string();
-      absl::StatusOr<int> out = posix::CreateFile(path, disk->sector_count() * io::kSectorSize);
-      if (!out.ok()) return out.status();
-      const posix::ScopedFd file(*out);
-      std::vector<std::byte> piece;
-      for (const io::SectorRange& range : disk->visible().StoredRanges(0, disk->sector_count())) {
-        piece.resize(range.count * io::kSectorSize);
-        disk->visible().Read(range.first, piece);
-        if (absl::Status wrote = posix::WriteFully(file.get(), path, piece,
-                                                   range.first * io::kSectorSize);
-            !wrote.ok()) {
-          return wrote;
-        }
-      }
+      if (absl::Status wrote = WriteDiskImage(disk->visible(), path); !wrote.ok()) return wrote;
       run.devices.push_back({.name = disk->name(), .sim_path = path});
     }
     for (const std::unique_ptr<sim::SimPmem>& pmem : devices.pmems()) {

@@ -68,6 +68,19 @@ class MutantScope {
   mutant::Id previous_;
 };
 
+// Switches on the scenario's mutant (none: every mutant off), for a MutantScope of the
+// caller's to switch back.
+absl::Status ActivateMutant(const Scenario& scenario) {
+  const mutant::Info* info = scenario.mutant.empty() ? nullptr : mutant::Find(scenario.mutant);
+  return mutant::SetActive(info ? info->id : mutant::Id::kNone);
+}
+
+// The workload addressing a device of `sectors`.
+Workload Sized(Workload workload, uint64_t sectors) {
+  workload.device_sectors = sectors;
+  return workload;
+}
+
 }  // namespace
 
 absl::StatusOr<uint64_t> LogicalSectors(const Scenario& scenario) {
@@ -83,17 +96,33 @@ absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
   absl::StatusOr<BoundEngine> bound = BindAndValidate(scenario);
   if (!bound.ok()) return bound.status();
   MutantScope restore;
-  const mutant::Info* info = scenario.mutant.empty() ? nullptr : mutant::Find(scenario.mutant);
-  if (absl::Status set = mutant::SetActive(info ? info->id : mutant::Id::kNone); !set.ok()) {
-    return set;
-  }
-  Workload workload = scenario.workload;
-  workload.device_sectors = bound->logical_sectors;
+  if (absl::Status set = ActivateMutant(scenario); !set.ok()) return set;
+  const Workload workload = Sized(scenario.workload, bound->logical_sectors);
   CrashCheckOptions check{.seed = scenario.seed,
                           .crash_after_steps = scenario.crash_after_steps,
                           .images = scenario.images,
                           .observer = options.observer};
   return RunCrashCheck(bound->factory, workload, check);
+}
+
+absl::StatusOr<RealCrashCheckResult> RunScenarioOnFiles(const Scenario& scenario,
+                                                        const std::string& folder,
+                                                        bool buffered) {
+  absl::StatusOr<BoundEngine> recover = BindAndValidate(scenario);
+  if (!recover.ok()) return recover.status();
+  absl::StatusOr<BoundEngine> on_files = BindEngine(
+      scenario.engine, scenario.params,
+      EngineEnvironment{.ssd = scenario.ssd, .faults = scenario.faults, .simulated = false});
+  if (!on_files.ok()) return on_files.status();
+  MutantScope restore;
+  if (absl::Status set = ActivateMutant(scenario); !set.ok()) return set;
+  const Workload workload = Sized(scenario.workload, recover->logical_sectors);
+  return RunRealCrashCheck(on_files->factory, recover->factory, workload,
+                           {.folder = folder,
+                            .seed = scenario.seed,
+                            .crash_after_steps = scenario.crash_after_steps,
+                            .images = scenario.images,
+                            .buffered = buffered});
 }
 
 }  // namespace powercut::verifier

@@ -19,6 +19,7 @@
 #include "bindings/engine_registry.h"
 #include "faults/fault_plan.h"
 #include "harness/crash_check.h"
+#include "harness/real_crash_check.h"
 #include "harness/stack.h"
 #include "harness/workload.h"
 #include "sim/sim_ssd.h"
@@ -58,6 +59,14 @@ struct ScenarioRunOptions {
 // invalid scenario; a property failure is a result with passed == false.
 absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
                                              const ScenarioRunOptions& options = {});
+
+// The scenario's run on real files in `folder` instead of the simulator, crash images
+// drawn from what its IO left, recovered and judged on the simulator
+// (harness/real_crash_check.h); seed, power-cut step and image count come from the
+// scenario. Status errors as RunScenario's, and what RunRealCrashCheck refuses.
+absl::StatusOr<RealCrashCheckResult> RunScenarioOnFiles(const Scenario& scenario,
+                                                        const std::string& folder,
+                                                        bool buffered = false);
 
 }  // namespace powercut::verifier
 

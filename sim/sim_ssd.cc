@@ -40,7 +40,7 @@ SimSsd::SimSsd(World& world, SimSsdOptions options, DiskImage initial)
     : world_(world),
       options_(std::move(options)),
       prng_(world.ForkPrng("ssd:" + options_.name)),
-      durable_(initial),
+      cache_(initial, options_.volatile_cache),
       visible_(std::move(initial)) {}
 
 runtime::Nanos SimSsd::Draw(const LatencyRange& range) {
@@ -110,9 +110,8 @@ void SimSsd::StartWrite(uint64_t id, uint64_t sector, uint64_t sectors, SectorRe
   write.sector = sector;
   write.sectors = sectors;
   write.data = std::move(data);
-  write.submit_seq = ++seq_;
-  write.complete_seq = kStillInFlight;
   write.fua = fua;
+  cache_.Submit(write);
   world_.CallAt(world_.Now() + Draw(options_.write_latency),
                 [this, slot] { CompleteWrite(slot); });
 }
@@ -124,41 +123,17 @@ void SimSsd::CompleteWrite(uint32_t slot) {
   const std::string_view op = entry.op;
   io::IoCallback done = std::move(entry.done);
   free_slots_.push_back(slot);
-  write.complete_seq = ++seq_;
   write.ApplyTo(visible_);
   world_.Record(name(), op, write.id, write.sector, write.sectors, write.fua ? "FUA" : "");
-  if (write.fua || !options_.volatile_cache) {
-    MakeDurable(write, /*supersede_older=*/true);
-  } else {
-    unflushed_.push_back(std::move(write));
-  }
+  cache_.Complete(std::move(write));
   done(absl::OkStatus());
 }
 
-void SimSsd::MakeDurable(const PendingWrite& write, bool supersede_older) {
-  write.ApplyTo(durable_);
-  if (durable_observer_) durable_observer_(write.sector, write.sectors);
-  // Older unflushed data for these sectors can no longer surface: the device never
-  // writes back data older than what it has already made durable.
-  if (!supersede_older) return;
-  const uint64_t end = write.sector + write.sectors;
-  for (PendingWrite& older : unflushed_) {
-    if (older.complete_seq < write.complete_seq) older.Retire(write.sector, end);
-  }
-}
-
-void SimSsd::PersistCompletedUpTo(uint64_t seq) {
-  while (!unflushed_.empty() && unflushed_.front().complete_seq <= seq) {
-    MakeDurable(unflushed_.front(), /*supersede_older=*/false);  // older ones are durable
-    unflushed_.pop_front();
-  }
-}
-
 void SimSsd::RunFlush(uint64_t id, std::string_view done_op, absl::AnyInvocable<void()> then) {
-  const uint64_t covers = seq_;  // every write completed before this flush was submitted
+  const uint64_t covers = cache_.FlushPoint();  // the writes completed before this flush
   world_.CallAt(world_.Now() + Draw(options_.flush_latency),
                 [this, id, done_op, covers, then = std::move(then)]() mutable {
-                  PersistCompletedUpTo(covers);
+                  cache_.Flushed(covers);
                   world_.Record(name(), done_op, id);
                   then();
                 });
@@ -200,14 +175,11 @@ DiskImage SimSsd::SampleCrashImage(Prng& prng) const {
 }
 
 SsdCrashState SimSsd::CrashState() const {
-  std::vector<PendingWrite> pending(unflushed_.begin(), unflushed_.end());
-  const size_t completed = pending.size();
+  std::vector<PendingWrite> in_flight;
   for (const InFlight& entry : slots_) {
-    if (entry.write.id != 0) pending.push_back(entry.write);
+    if (entry.write.id != 0) in_flight.push_back(entry.write);
   }
-  std::sort(pending.begin() + static_cast<ptrdiff_t>(completed), pending.end(),
-            [](const PendingWrite& a, const PendingWrite& b) { return a.id < b.id; });
-  return SsdCrashState(durable_, std::move(pending));
+  return cache_.CrashState(std::move(in_flight));
 }
 
 }  // namespace powercut::sim

@@ -4,7 +4,8 @@
 // every completed write) and `durable` (what survives a power cut for sure: writes
 // covered by a completed flush, FUA writes, and every write when the volatile cache is
 // off, as on a power-loss-protected device). Everything else is pending and may or may
-// not survive; CrashState() describes the choices (ssd_crash_state.h).
+// not survive; CrashState() describes the choices (ssd_crash_state.h). The durability
+// bookkeeping is a VolatileCache (volatile_cache.h), shared with recorders of real IO.
 //
 // Timing: each IO's latency is drawn from the device's own PRNG stream, uniformly in
 // the configured range, so concurrent IOs complete in a seeded, shuffled order.
@@ -21,7 +22,6 @@
 #define POWERCUT_SIM_SIM_SSD_H_
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +32,7 @@
 #include "engine/io/block_device.h"
 #include "sim/disk_image.h"
 #include "sim/ssd_crash_state.h"
+#include "sim/volatile_cache.h"
 #include "sim/world.h"
 
 namespace powercut::sim {
@@ -69,12 +70,12 @@ class SimSsd : public io::BlockDevice {
     return visible_.StoredRanges(first, count);
   }
 
-  const DiskImage& durable() const { return durable_; }
+  const DiskImage& durable() const { return cache_.durable(); }
   // Called with (first sector, sector count) each time sectors of durable() change,
   // after they have. One observer at a time (a checker beside the device, not part of
   // it); an empty one removes it. It must not submit IO.
   void SetDurableObserver(absl::AnyInvocable<void(uint64_t, uint64_t)> observer) {
-    durable_observer_ = std::move(observer);
+    cache_.SetDurableObserver(std::move(observer));
   }
   const DiskImage& visible() const { return visible_; }
   // What a power cut now could leave behind.
@@ -86,7 +87,7 @@ class SimSsd : public io::BlockDevice {
   DiskImage SampleCrashImage(Prng& prng) const;
 
   size_t writes_in_flight() const { return slots_.size() - free_slots_.size(); }
-  size_t unflushed_writes() const { return unflushed_.size(); }
+  size_t unflushed_writes() const { return cache_.unflushed(); }
 
  private:
   SimSsd(World& world, SimSsdOptions options, DiskImage initial);
@@ -95,17 +96,13 @@ class SimSsd : public io::BlockDevice {
   void StartWrite(uint64_t id, uint64_t sector, uint64_t sectors, SectorRef data, bool fua,
                   std::string_view op, io::IoCallback done);
   void CompleteWrite(uint32_t slot);
-  // Makes every unflushed write that completed at or before `seq` durable.
-  void PersistCompletedUpTo(uint64_t seq);
-  void MakeDurable(const PendingWrite& write, bool supersede_older);
   void RunFlush(uint64_t id, std::string_view done_op, absl::AnyInvocable<void()> then);
 
   World& world_;
   SimSsdOptions options_;
   Prng prng_;
-  DiskImage durable_;
+  VolatileCache cache_;  // durable contents, unflushed writes (volatile_cache.h)
   DiskImage visible_;
-  std::deque<PendingWrite> unflushed_;                 // completion order
   struct InFlight {
     PendingWrite write;    // write.id == 0: a free slot
     std::string_view op;   // trace name of the completion
@@ -116,8 +113,6 @@ class SimSsd : public io::BlockDevice {
   std::vector<InFlight> slots_;
   std::vector<uint32_t> free_slots_;
   uint64_t next_id_ = 1;
-  uint64_t seq_ = 0;  // orders submissions and completions
-  absl::AnyInvocable<void(uint64_t, uint64_t)> durable_observer_;
 };
 
 }  // namespace powercut::sim

@@ -44,8 +44,12 @@ absl::StatusOr<std::unique_ptr<UringReactor>> UringReactor::Create(unsigned queu
 
 UringReactor::~UringReactor() {
   if (!ring_ready_) return;
-  // The kernel may still be reading or writing buffers of requests in flight: wait for
-  // them, dropping their callbacks, before the ring (and the callers' buffers) go.
+  Drain();
+  io_uring_queue_exit(&ring_);
+}
+
+void UringReactor::Drain() {
+  timers_.clear();
   for (const io_uring_sqe& never_submitted : backlog_) {
     delete reinterpret_cast<Op*>(never_submitted.user_data);
     --in_flight_;
@@ -66,7 +70,6 @@ UringReactor::~UringReactor() {
     io_uring_cq_advance(&ring_, seen);
     in_flight_ -= seen;
   }
-  io_uring_queue_exit(&ring_);
 }
 
 void UringReactor::Submit(absl::FunctionRef<void(io_uring_sqe*)> prepare,

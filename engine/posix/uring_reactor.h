@@ -57,6 +57,10 @@ class UringReactor : public runtime::Reactor {
 
   // Requests queued or in flight.
   uint64_t in_flight() const { return in_flight_; }
+  // Waits until the kernel is done with every request, without running their
+  // callbacks (after a power cut of the scheduler: nobody may hear of them, but their
+  // buffers must not be freed while the kernel still uses them). Timers are dropped.
+  void Drain();
 
   // runtime::Reactor
   runtime::Nanos Now() const override;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "tools/powercut/inspect_command.h"
 #include "tools/powercut/mutants_command.h"
 #include "tools/powercut/parity_command.h"
+#include "tools/powercut/real_crash_command.h"
 #include "tools/powercut/replay_command.h"
 #include "tools/powercut/scenario_command.h"
 #include "tools/powercut/shrink_command.h"
@@ -239,14 +241,20 @@ Command AddRecover(CLI::App& app) {
           }};
 }
 
+// The scenario a command runs: a replay file, or seed N of a family.
+void AddScenarioChoice(CLI::App& command, std::string& file, std::string& family,
+                       std::optional<uint64_t>& seed) {
+  command.add_option("file", file, "Replay file (or give --family and --seed)");
+  command.add_option("--family", family, FamilyNames(" or "));
+  command.add_option("--seed", seed, "Seed of the family");
+}
+
 Command AddParity(CLI::App& app) {
   auto options = std::make_shared<powercut::tools::ParityCommandOptions>();
   CLI::App* parity = app.add_subcommand(
       "parity", "Run one scenario's workload on the simulator and on real files, then compare "
                 "the logical devices sector by sector and the engine's metadata field by field");
-  parity->add_option("file", options->file, "Replay file (or give --family and --seed)");
-  parity->add_option("--family", options->family, FamilyNames(" or "));
-  parity->add_option("--seed", options->seed, "Seed of the family");
+  AddScenarioChoice(*parity, options->file, options->family, options->seed);
   parity->add_option("--dir", options->dir, "Folder for both sides' images (sim/, real/)")
       ->required();
   parity->add_flag("--buffered", options->buffered,
@@ -254,6 +262,26 @@ Command AddParity(CLI::App& app) {
   parity->add_flag("--json", options->json, "Print the comparison as JSON");
   return {parity, [options] {
             return powercut::tools::RunParityCommand(*options, std::cout, std::cerr);
+          }};
+}
+
+Command AddRealCrash(CLI::App& app) {
+  auto options = std::make_shared<powercut::tools::RealCrashCommandOptions>();
+  CLI::App* command = app.add_subcommand(
+      "realcrash", "Run a scenario on real files (io_uring), cut the power, and recover and "
+                   "judge crash images drawn from what the run's IO left");
+  AddScenarioChoice(*command, options->file, options->family, options->seed);
+  command->add_option("--dir", options->dir, "Folder for the image files and, on a failure, "
+                                              "the crash images and IO logs")
+      ->required();
+  command->add_option("--runs", options->runs, "Runs, with seeds seed, seed+1, ...")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32))
+      ->capture_default_str();
+  command->add_flag("--buffered", options->buffered,
+                    "Where the file system refuses O_DIRECT, go through the page cache");
+  command->add_flag("--json", options->json, "Print the result as JSON");
+  return {command, [options] {
+            return powercut::tools::RunRealCrashCommand(*options, std::cout, std::cerr);
           }};
 }
 
@@ -306,7 +334,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   const std::vector<Command> commands = {AddRun(app),      AddReplay(app),   AddShrink(app),
                                          AddInspect(app),  AddFormat(app),   AddRecover(app),
-                                         AddParity(app),   AddScenario(app), AddMutants(app)};
+                                         AddParity(app),   AddRealCrash(app), AddScenario(app),
+                                         AddMutants(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

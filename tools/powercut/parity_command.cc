@@ -11,7 +11,6 @@
 #include "harness/sector_stamp.h"
 #include "nlohmann/json.hpp"
 #include "scenario/parity.h"
-#include "scenario/seeded_scenarios.h"
 #include "tools/powercut/image_files.h"
 #include "tools/powercut/inspect_command.h"
 #include "tools/powercut/scenario_file.h"
@@ -132,27 +131,11 @@ bool LegalAfterDiscard(uint64_t sector, std::span<const std::byte> bytes) {
          (decoded.kind == verifier::SectorKind::kStamped && decoded.target_sector == sector);
 }
 
-absl::StatusOr<verifier::Scenario> LoadScenario(const ParityCommandOptions& options) {
-  if (!options.file.empty()) {
-    if (!options.family.empty() || options.seed) {
-      return absl::InvalidArgumentError("give a replay file or --family and --seed, not both");
-    }
-    return LoadScenarioFile(options.file);
-  }
-  if (options.family.empty() || !options.seed) {
-    return absl::InvalidArgumentError("give a replay file, or --family and --seed");
-  }
-  const verifier::ScenarioFamily* family = verifier::FindScenarioFamily(options.family);
-  if (family == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown family '", options.family, "'"));
-  }
-  return family->draw(*options.seed);
-}
-
 }  // namespace
 
 int RunParityCommand(const ParityCommandOptions& options, std::ostream& out, std::ostream& err) {
-  absl::StatusOr<verifier::Scenario> scenario = LoadScenario(options);
+  absl::StatusOr<verifier::Scenario> scenario =
+      LoadScenarioFrom(options.file, options.family, options.seed);
   if (!scenario.ok()) {
     err << "powercut parity: " << scenario.status().message() << "\n";
     return kExitUsage;

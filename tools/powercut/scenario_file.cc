@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "scenario/replay_file.h"
+#include "scenario/seeded_scenarios.h"
 
 namespace powercut::tools {
 namespace {
@@ -41,6 +42,25 @@ absl::StatusOr<verifier::Scenario> LoadScenarioFile(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", scenario.status().message()));
   }
   return scenario;
+}
+
+absl::StatusOr<verifier::Scenario> LoadScenarioFrom(const std::string& file,
+                                                    const std::string& family,
+                                                    std::optional<uint64_t> seed) {
+  if (!file.empty()) {
+    if (!family.empty() || seed) {
+      return absl::InvalidArgumentError("give a replay file or --family and --seed, not both");
+    }
+    return LoadScenarioFile(file);
+  }
+  if (family.empty() || !seed) {
+    return absl::InvalidArgumentError("give a replay file, or --family and --seed");
+  }
+  const verifier::ScenarioFamily* found = verifier::FindScenarioFamily(family);
+  if (found == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown family '", family, "'"));
+  }
+  return found->draw(*seed);
 }
 
 }  // namespace powercut::tools

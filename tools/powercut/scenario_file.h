@@ -4,6 +4,8 @@
 #ifndef POWERCUT_TOOLS_POWERCUT_SCENARIO_FILE_H_
 #define POWERCUT_TOOLS_POWERCUT_SCENARIO_FILE_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -12,6 +14,12 @@
 namespace powercut::tools {
 
 absl::StatusOr<verifier::Scenario> LoadScenarioFile(const std::string& path);
+
+// A replay file (`file`), or seed `seed` of family `family`: exactly one of the two;
+// InvalidArgument naming what is missing, too much or unknown.
+absl::StatusOr<verifier::Scenario> LoadScenarioFrom(const std::string& file,
+                                                    const std::string& family,
+                                                    std::optional<uint64_t> seed);
 
 }  // namespace powercut::tools
 
