@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "engine/io/block_device.h"
 
 namespace powercut::verifier {
@@ -35,26 +37,69 @@ const BlockOracle::History& BlockOracle::HistoryOf(uint64_t sector) const {
   return it == chunks_.end() ? kNone : it->second[sector % kChunkSectors];
 }
 
+absl::Status BlockOracle::ReplayJournalLine(absl::string_view line) {
+  const std::vector<absl::string_view> words = absl::StrSplit(line, ' ');
+  std::vector<uint64_t> n;
+  for (size_t i = 1; i < words.size(); ++i) {
+    uint64_t value = 0;
+    if (!absl::SimpleAtoi(words[i], &value)) break;
+    n.push_back(value);
+  }
+  const absl::string_view op = words.front();
+  const size_t want = op == "bw" ? 5 : op == "bd" || op == "br" ? 4 : op == "bf" ? 2 : 3;
+  if (n.size() + 1 != words.size() || n.size() != want) {
+    return absl::InvalidArgumentError(absl::StrCat("bad journal line \"", line, "\""));
+  }
+  const auto client = static_cast<uint32_t>(n[0]);
+  const auto now = [&n] { return runtime::Nanos(static_cast<int64_t>(n.back())); };
+  const bool ends = op == "ew" || op == "ef" || op == "er";
+  if (ends && (n[0] == 0 || n[0] > ops_.size())) {
+    return absl::InvalidArgumentError(absl::StrCat("journal line \"", line, "\" ends an unknown op"));
+  }
+  const absl::Status status = ends && n[1] == 0 ? absl::UnknownError("failed") : absl::OkStatus();
+  if (op == "bw") {
+    BeginWrite(client, n[1], n[2], n[3] != 0, now());
+  } else if (op == "bd") {
+    BeginDiscard(client, n[1], n[2], now());
+  } else if (op == "bf") {
+    BeginFlush(client, now());
+  } else if (op == "br") {
+    BeginRead(client, n[1], n[2], now());
+  } else if (op == "ew") {
+    EndWrite(n[0], status, now());
+  } else if (op == "ef") {
+    EndFlush(n[0], status, now());
+  } else if (op != "er") {
+    return absl::InvalidArgumentError(absl::StrCat("bad journal line \"", line, "\""));
+  }
+  return absl::OkStatus();
+}
+
 uint64_t BlockOracle::BeginWrite(uint32_t client, uint64_t sector, uint64_t sectors, bool fua,
                                  runtime::Nanos now) {
+  if (journal_) journal_(absl::StrCat("bw ", client, " ", sector, " ", sectors, " ", fua ? 1 : 0, " ", now.count()));
   return Begin(Op{Kind::kWrite, client, sector, sectors, fua, 0, kNever, now});
 }
 
 uint64_t BlockOracle::BeginDiscard(uint32_t client, uint64_t sector, uint64_t sectors,
                                    runtime::Nanos now) {
+  if (journal_) journal_(absl::StrCat("bd ", client, " ", sector, " ", sectors, " ", now.count()));
   return Begin(Op{Kind::kDiscard, client, sector, sectors, false, 0, kNever, now});
 }
 
 uint64_t BlockOracle::BeginFlush(uint32_t client, runtime::Nanos now) {
+  if (journal_) journal_(absl::StrCat("bf ", client, " ", now.count()));
   return Begin(Op{Kind::kFlush, client, 0, 0, false, 0, kNever, now});
 }
 
 uint64_t BlockOracle::BeginRead(uint32_t client, uint64_t sector, uint64_t sectors,
                                 runtime::Nanos now) {
+  if (journal_) journal_(absl::StrCat("br ", client, " ", sector, " ", sectors, " ", now.count()));
   return Begin(Op{Kind::kRead, client, sector, sectors, false, 0, kNever, now});
 }
 
 void BlockOracle::EndWrite(uint64_t id, const absl::Status& status, runtime::Nanos now) {
+  if (journal_) journal_(absl::StrCat("ew ", id, " ", status.ok() ? 1 : 0, " ", now.count()));
   Op& op = ops_.at(id - 1);
   op.end_seq = ++seq_;
   op.end_time = now;
@@ -62,6 +107,7 @@ void BlockOracle::EndWrite(uint64_t id, const absl::Status& status, runtime::Nan
 }
 
 void BlockOracle::EndFlush(uint64_t id, const absl::Status& status, runtime::Nanos now) {
+  if (journal_) journal_(absl::StrCat("ef ", id, " ", status.ok() ? 1 : 0, " ", now.count()));
   Op& op = ops_.at(id - 1);
   op.end_seq = ++seq_;
   op.end_time = now;
@@ -143,6 +189,7 @@ std::optional<OracleViolation> BlockOracle::CheckRecovered(
 
 void BlockOracle::EndRead(uint64_t id, const absl::Status& status, std::span<const std::byte> data,
                           runtime::Nanos now) {
+  if (journal_) journal_(absl::StrCat("er ", id, " ", status.ok() ? 1 : 0, " ", now.count()));
   Op& read = ops_.at(id - 1);
   read.end_seq = ++seq_;
   read.end_time = now;

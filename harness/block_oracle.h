@@ -37,7 +37,9 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "engine/io/sector_range.h"
 #include "engine/runtime/time.h"
 #include "harness/failure.h"
@@ -72,6 +74,18 @@ class BlockOracle {
   // Checks the data a read returned; violations are kept (see read_violations()).
   void EndRead(uint64_t id, const absl::Status& status, std::span<const std::byte> data,
                runtime::Nanos now);
+
+  // --- Journal ----------------------------------------------------------------------
+  // Receives every recording call above as one line of text, before the call takes
+  // effect, so that another process can rebuild this history (a crash loop's parent,
+  // after killing the child that ran the workload).
+  void set_journal(absl::AnyInvocable<void(const std::string& line)> journal) {
+    journal_ = std::move(journal);
+  }
+  // Applies one journal line as the original call did. The end of a read is skipped
+  // (its data was checked where it ran; the read stays open here). InvalidArgument for
+  // a line that does not parse or names an operation this oracle does not have.
+  absl::Status ReplayJournalLine(absl::string_view line);
 
   // --- Judging -----------------------------------------------------------------------
   // Empty if `bytes`, read back after the crash from `sector`, is allowed; otherwise
@@ -127,6 +141,7 @@ class BlockOracle {
                           const std::string& why) const;
 
   OracleOptions options_;
+  absl::AnyInvocable<void(const std::string& line)> journal_;
   uint64_t seq_ = 0;
   std::vector<Op> ops_;  // id = index + 1
   std::map<uint64_t, Chunk> chunks_;  // by sector / kChunkSectors

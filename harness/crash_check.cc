@@ -33,8 +33,29 @@ std::vector<io::SectorRange> Reads(const std::vector<io::SectorRange>& judged, u
   return reads;
 }
 
-// Reads back the judged sectors of a recovered stack's logical device and judges each.
-void VerifyRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle, uint32_t image,
+// An invariant violation a check hook found, seen in `phase` (of crash image `image`).
+Failure InvariantFailure(Violation violation, FailurePhase phase, std::optional<uint32_t> image) {
+  return Failure{.kind = FailureKind::kInvariantViolated,
+                 .invariant = std::move(violation.invariant),
+                 .phase = phase,
+                 .image = image,
+                 .text = std::move(violation.text)};
+}
+
+// A world's run that ended with `status` (not OK, not the power cut).
+Failure RunFailure(const sim::World& world, const absl::Status& status, FailurePhase phase,
+                   std::optional<uint32_t> image, std::string text) {
+  Failure failure{.kind = KindOfRunStatus(status), .phase = phase, .image = image,
+                  .text = std::move(text)};
+  if (const auto& assertion = world.scheduler().failed_assertion()) {
+    failure.location = assertion->location;
+  }
+  return failure;
+}
+
+}  // namespace
+
+void JudgeRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle, uint32_t image,
                      CrashCheckResult& result) {
   io::BlockDevice& device = stack.logical();
   const uint64_t sectors = device.sector_count();
@@ -85,28 +106,6 @@ void VerifyRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle,
   }
 }
 
-// An invariant violation a check hook found, seen in `phase` (of crash image `image`).
-Failure InvariantFailure(Violation violation, FailurePhase phase, std::optional<uint32_t> image) {
-  return Failure{.kind = FailureKind::kInvariantViolated,
-                 .invariant = std::move(violation.invariant),
-                 .phase = phase,
-                 .image = image,
-                 .text = std::move(violation.text)};
-}
-
-// A world's run that ended with `status` (not OK, not the power cut).
-Failure RunFailure(const sim::World& world, const absl::Status& status, FailurePhase phase,
-                   std::optional<uint32_t> image, std::string text) {
-  Failure failure{.kind = KindOfRunStatus(status), .phase = phase, .image = image,
-                  .text = std::move(text)};
-  if (const auto& assertion = world.scheduler().failed_assertion()) {
-    failure.location = assertion->location;
-  }
-  return failure;
-}
-
-}  // namespace
-
 void JudgeCrashImages(const StackFactory& factory, const BlockOracle& oracle,
                       const std::vector<CrashImages>& crashes, const sim::World& first,
                       const std::function<void(const sim::TraceEvent&)>& observer,
@@ -143,7 +142,7 @@ void JudgeCrashImages(const StackFactory& factory, const BlockOracle& oracle,
         Fail(result, InvariantFailure(*std::move(violation), FailurePhase::kRecovery, image));
         return;
       }
-      VerifyRecovered(after, **recovered, oracle, image, result);
+      JudgeRecovered(after, **recovered, oracle, image, result);
     });
     absl::Status verify = after.Run(kRunLimit);
     if (!verify.ok() && result.passed) {

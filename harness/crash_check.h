@@ -59,6 +59,12 @@ struct CrashCheckResult {
 CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& workload,
                                const CrashCheckOptions& options);
 
+// Step 4 for one recovered stack, from a fiber of `world`: reads back the judged
+// sectors of its logical device and judges each against `oracle`; the first failure
+// (as recovering crash image `image`) goes into `result`.
+void JudgeRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle, uint32_t image,
+                    CrashCheckResult& result);
+
 // Step 3 and 4 alone: each of `crashes` recovered by a stack `factory` builds in a new
 // simulated World (seeded from `first`'s fork "recovery-K") and judged against
 // `oracle`; the first failure goes into `result` (which must be passing), and

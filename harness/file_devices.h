@@ -7,9 +7,10 @@
 //
 // Each file is made fresh (sparse, the size the spec asks) and holds the spec's
 // contents, if any, before the device opens; nothing else in the folder is touched.
-// There is no simulated view (Disk::simulated and Pmem::simulated are null), so a
-// binding's invariant checkers must be off (EngineEnvironment::simulated = false), and
-// these devices never recover from crash images.
+// With Options::reopen the files are those a killed process left: opened as they are,
+// unless the spec gives contents (an old device put back). There is no simulated view
+// (Disk::simulated and Pmem::simulated are null), so a binding's invariant checkers
+// must be off (EngineEnvironment::simulated = false).
 //
 // Ownership and threading: owns the devices it made; the reactor's thread only; the
 // reactor must outlive them.
@@ -31,13 +32,16 @@ class FileDevices : public Devices {
  public:
   struct Options {
     bool buffered = false;  // where O_DIRECT is refused, use the page cache
+    // Open the files already in the folder as they are (the devices come back after a
+    // crash: recovering() is true) instead of making fresh ones.
+    bool reopen = false;
   };
   FileDevices(posix::UringReactor& reactor, std::string folder, Options options)
       : reactor_(reactor), folder_(std::move(folder)), options_(options) {}
 
   absl::StatusOr<Disk> AddDisk(DiskSpec spec) override;
   absl::StatusOr<Pmem> AddPmem(PmemSpec spec) override;
-  bool recovering() const override { return false; }
+  bool recovering() const override { return options_.reopen; }
 
   // The files made, in the order they were asked for.
   const std::vector<std::string>& paths() const { return paths_; }

@@ -45,8 +45,9 @@ struct RealCrashCheckResult {
   std::vector<std::string> device_names;    // in the same order
 };
 
-// Fails (status) only when the run cannot be set up (io_uring, the folder, persistent
-// memory); an engine or oracle failure is a result with check.passed == false.
+// Fails (status) only when the run cannot be set up (io_uring, the folder, files the
+// file system cannot hold, persistent memory); an engine or oracle failure is a result
+// with check.passed == false.
 absl::StatusOr<RealCrashCheckResult> RunRealCrashCheck(const StackFactory& on_files,
                                                        const StackFactory& recover,
                                                        const Workload& workload,

@@ -75,6 +75,12 @@ absl::Status ActivateMutant(const Scenario& scenario) {
   return mutant::SetActive(info ? info->id : mutant::Id::kNone);
 }
 
+// The scenario's engine for devices that are real files (invariant checkers off).
+absl::StatusOr<BoundEngine> BindOnFiles(const Scenario& scenario) {
+  return BindEngine(scenario.engine, scenario.params,
+                    EngineEnvironment{.ssd = scenario.ssd, .faults = scenario.faults, .simulated = false});
+}
+
 // The workload addressing a device of `sectors`.
 Workload Sized(Workload workload, uint64_t sectors) {
   workload.device_sectors = sectors;
@@ -110,9 +116,7 @@ absl::StatusOr<RealCrashCheckResult> RunScenarioOnFiles(const Scenario& scenario
                                                         bool buffered) {
   absl::StatusOr<BoundEngine> recover = BindAndValidate(scenario);
   if (!recover.ok()) return recover.status();
-  absl::StatusOr<BoundEngine> on_files = BindEngine(
-      scenario.engine, scenario.params,
-      EngineEnvironment{.ssd = scenario.ssd, .faults = scenario.faults, .simulated = false});
+  absl::StatusOr<BoundEngine> on_files = BindOnFiles(scenario);
   if (!on_files.ok()) return on_files.status();
   MutantScope restore;
   if (absl::Status set = ActivateMutant(scenario); !set.ok()) return set;
@@ -123,6 +127,18 @@ absl::StatusOr<RealCrashCheckResult> RunScenarioOnFiles(const Scenario& scenario
                             .crash_after_steps = scenario.crash_after_steps,
                             .images = scenario.images,
                             .buffered = buffered});
+}
+
+absl::StatusOr<CrashLoopResult> RunScenarioCrashLoop(const Scenario& scenario,
+                                                     const std::string& folder, uint64_t kills,
+                                                     bool buffered) {
+  if (absl::Status valid = Validate(scenario); !valid.ok()) return valid;
+  absl::StatusOr<BoundEngine> on_files = BindOnFiles(scenario);
+  if (!on_files.ok()) return on_files.status();
+  MutantScope restore;
+  if (absl::Status set = ActivateMutant(scenario); !set.ok()) return set;
+  return RunCrashLoop(on_files->factory, Sized(scenario.workload, on_files->logical_sectors),
+                      {.folder = folder, .seed = scenario.seed, .kills = kills, .buffered = buffered});
 }
 
 }  // namespace powercut::verifier

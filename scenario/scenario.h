@@ -19,6 +19,7 @@
 #include "bindings/engine_registry.h"
 #include "faults/fault_plan.h"
 #include "harness/crash_check.h"
+#include "harness/crash_loop.h"
 #include "harness/real_crash_check.h"
 #include "harness/stack.h"
 #include "harness/workload.h"
@@ -67,6 +68,12 @@ absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
 absl::StatusOr<RealCrashCheckResult> RunScenarioOnFiles(const Scenario& scenario,
                                                         const std::string& folder,
                                                         bool buffered = false);
+
+// The scenario's workload in a crash loop of `kills` process kills on real files in
+// `folder` (harness/crash_loop.h), kill instants drawn from the scenario's seed.
+absl::StatusOr<CrashLoopResult> RunScenarioCrashLoop(const Scenario& scenario,
+                                                     const std::string& folder, uint64_t kills,
+                                                     bool buffered = false);
 
 }  // namespace powercut::verifier
 

@@ -15,6 +15,7 @@
 
 #include "scenario/seeded_scenarios.h"
 #include "tools/powercut/campaign.h"
+#include "tools/powercut/crash_loop_command.h"
 #include "tools/powercut/image_command.h"
 #include "tools/powercut/inspect_command.h"
 #include "tools/powercut/mutants_command.h"
@@ -249,17 +250,23 @@ void AddScenarioChoice(CLI::App& command, std::string& file, std::string& family
   command.add_option("--seed", seed, "Seed of the family");
 }
 
+// Options of the commands that run on image files: the folder, --buffered, --json.
+void AddOnFilesOptions(CLI::App& command, std::string& dir, const std::string& dir_help,
+                       bool& buffered, bool& json) {
+  command.add_option("--dir", dir, dir_help)->required();
+  command.add_flag("--buffered", buffered,
+                   "Where the file system refuses O_DIRECT, go through the page cache");
+  command.add_flag("--json", json, "Print the result as JSON");
+}
+
 Command AddParity(CLI::App& app) {
   auto options = std::make_shared<powercut::tools::ParityCommandOptions>();
   CLI::App* parity = app.add_subcommand(
       "parity", "Run one scenario's workload on the simulator and on real files, then compare "
                 "the logical devices sector by sector and the engine's metadata field by field");
   AddScenarioChoice(*parity, options->file, options->family, options->seed);
-  parity->add_option("--dir", options->dir, "Folder for both sides' images (sim/, real/)")
-      ->required();
-  parity->add_flag("--buffered", options->buffered,
-                   "Where the file system refuses O_DIRECT, go through the page cache");
-  parity->add_flag("--json", options->json, "Print the comparison as JSON");
+  AddOnFilesOptions(*parity, options->dir, "Folder for both sides' images (sim/, real/)",
+                    options->buffered, options->json);
   return {parity, [options] {
             return powercut::tools::RunParityCommand(*options, std::cout, std::cerr);
           }};
@@ -271,17 +278,30 @@ Command AddRealCrash(CLI::App& app) {
       "realcrash", "Run a scenario on real files (io_uring), cut the power, and recover and "
                    "judge crash images drawn from what the run's IO left");
   AddScenarioChoice(*command, options->file, options->family, options->seed);
-  command->add_option("--dir", options->dir, "Folder for the image files and, on a failure, "
-                                              "the crash images and IO logs")
-      ->required();
+  AddOnFilesOptions(*command, options->dir,
+                    "Folder for the image files and, on a failure, the crash images and IO logs",
+                    options->buffered, options->json);
   command->add_option("--runs", options->runs, "Runs, with seeds seed, seed+1, ...")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32))
       ->capture_default_str();
-  command->add_flag("--buffered", options->buffered,
-                    "Where the file system refuses O_DIRECT, go through the page cache");
-  command->add_flag("--json", options->json, "Print the result as JSON");
   return {command, [options] {
             return powercut::tools::RunRealCrashCommand(*options, std::cout, std::cerr);
+          }};
+}
+
+Command AddCrashLoop(CLI::App& app) {
+  auto options = std::make_shared<powercut::tools::CrashLoopCommandOptions>();
+  CLI::App* command = app.add_subcommand(
+      "crashloop", "Run a scenario's workload in a child process on real files, kill it with "
+                   "SIGKILL at random instants, recover and judge after each kill");
+  AddScenarioChoice(*command, options->file, options->family, options->seed);
+  AddOnFilesOptions(*command, options->dir, "Folder for the image files", options->buffered,
+                    options->json);
+  command->add_option("--kills", options->kills, "Rounds after the calibration run")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32))
+      ->capture_default_str();
+  return {command, [options] {
+            return powercut::tools::RunCrashLoopCommand(*options, std::cout, std::cerr);
           }};
 }
 
@@ -334,8 +354,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   const std::vector<Command> commands = {AddRun(app),      AddReplay(app),   AddShrink(app),
                                          AddInspect(app),  AddFormat(app),   AddRecover(app),
-                                         AddParity(app),   AddRealCrash(app), AddScenario(app),
-                                         AddMutants(app)};
+                                         AddParity(app),   AddRealCrash(app), AddCrashLoop(app),
+                                         AddScenario(app), AddMutants(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
