@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -163,6 +165,54 @@ TEST_F(FileBlockDeviceTest, AFileWithoutWritePermissionIsReportedReadOnly) {
   auto device = FileBlockDevice::Open(*reactor_, path, {});
   EXPECT_EQ(device.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(device.status().message().find("read-only"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace powercut::posix
+
+namespace powercut::posix {
+namespace {
+
+// A loop device over an image file, detached on scope exit; empty when this machine
+// cannot attach one (not root, no loop driver).
+class LoopDevice {
+ public:
+  explicit LoopDevice(const std::string& image) {
+    FILE* out = popen(("losetup --find --show " + image + " 2>/dev/null").c_str(), "r");
+    if (out == nullptr) return;
+    char line[256] = {};
+    if (fgets(line, sizeof line, out) != nullptr) path_ = std::string(line, strcspn(line, "\n"));
+    if (pclose(out) != 0) path_.clear();
+  }
+  ~LoopDevice() {
+    if (!path_.empty()) (void)std::system(("losetup -d " + path_).c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST_F(FileBlockDeviceTest, ABlockDeviceIsSizedByTheKernelAndDiscardedWithBlkdiscard) {
+  const std::string image = MakeFile("loop.img", 8 << 20);
+  LoopDevice loop(image);
+  if (loop.path().empty()) GTEST_SKIP() << "cannot attach a loop device here (needs root)";
+  auto device = FileBlockDevice::Open(*reactor_, loop.path(), {.name = "loop"});
+  ASSERT_TRUE(device.ok()) << device.status();
+  EXPECT_TRUE((*device)->is_block_device());
+  EXPECT_EQ((*device)->sector_count(), (8u << 20) / 512);
+  EXPECT_EQ((*device)->DataRanges(0, 64), (std::vector<io::SectorRange>{{0, 64}}));
+  runtime::Scheduler scheduler(*reactor_);
+  std::vector<std::byte> data(4096, std::byte{0x42});
+  std::vector<std::byte> back(4096);
+  RunFiber(scheduler, [&] {
+    ASSERT_TRUE(io::WriteSync(scheduler, **device, 8, data, io::kFua).ok());
+    ASSERT_TRUE(io::FlushSync(scheduler, **device).ok());
+    ASSERT_TRUE(io::ReadSync(scheduler, **device, 8, back).ok());
+    EXPECT_EQ(back, data);
+    EXPECT_TRUE(io::DiscardSync(scheduler, **device, 8, 8).ok());
+  });
+  EXPECT_EQ(FileBytes(image)[8 * 512 + 4096], 0);  // past the write: untouched
 }
 
 }  // namespace
