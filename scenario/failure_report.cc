@@ -25,6 +25,29 @@ std::filesystem::path FailureDir() {
 
 }  // namespace
 
+absl::Status CheckFailureFolder() {
+  const std::filesystem::path dir = FailureDir();
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the failure folder ", dir.string(), " cannot be made: ", error.message(),
+        " (set POWERCUT_FAILURE_DIR to a writable folder)"));
+  }
+  const std::filesystem::path probe = dir / ".powercut-write-probe";
+  {
+    std::ofstream out(probe);
+    out << "probe";
+    if (!out) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the failure folder ", dir.string(),
+          " is not writable (set POWERCUT_FAILURE_DIR to a writable folder)"));
+    }
+  }
+  std::filesystem::remove(probe, error);
+  return absl::OkStatus();
+}
+
 SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& result) {
   Scenario failing = scenario;
   failing.expect = Verdict::kFail;
@@ -39,7 +62,12 @@ SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& resul
   std::filesystem::create_directories(dir, error);
   std::ofstream out(path);
   out << saved.text;
-  if (!error && out) saved.path = path.string();
+  if (!error && out) {
+    saved.path = path.string();
+  } else {
+    saved.error = absl::StrCat("could not be saved in ", dir.string(), ": ",
+                               error ? error.message() : std::string("not writable"));
+  }
   saved.command =
       absl::StrCat(scenario.mutant.empty() ? "powercut" : "powercut_with_mutants", " replay ",
                    saved.path.empty() ? "FILE" : saved.path);
@@ -49,7 +77,8 @@ SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& resul
 std::string ReportFailure(const Scenario& scenario, const CrashCheckResult& result) {
   const SavedFailure saved = SaveFailure(scenario, result);
   return absl::StrCat(result.failure.text, "\n\nReplay file",
-                      saved.path.empty() ? " (could not be saved)" : absl::StrCat(" (", saved.path, ")"),
+                      saved.path.empty() ? absl::StrCat(" (", saved.error, ")")
+                                         : absl::StrCat(" (", saved.path, ")"),
                       ":\n", saved.text, "\nReproduce with:\n  ", saved.command, "\n");
 }
 

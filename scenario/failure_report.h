@@ -11,13 +11,20 @@
 
 #include <string>
 
+#include "absl/status/status.h"
+
 #include "harness/crash_check.h"
 #include "scenario/scenario.h"
 
 namespace powercut::verifier {
 
+// OK when the failure folder can be made and written to; FailedPrecondition naming the
+// folder and the reason otherwise (a campaign checks before it runs a seed).
+absl::Status CheckFailureFolder();
+
 struct SavedFailure {
-  std::string path;     // empty if the file could not be written
+  std::string path;     // empty if the file could not be written (see `error`)
+  std::string error;    // why it could not: the folder and the reason
   std::string text;     // the replay file
   std::string command;  // e.g. "powercut replay /tmp/powercut-failures/x.replay"
 };

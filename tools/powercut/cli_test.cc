@@ -77,6 +77,15 @@ TEST_CASE("bad flags are usage errors with exit code 2", "[e2e]") {
   CHECK(Run("run --no-such-flag").exit_code == 2);
 }
 
+TEST_CASE("run refuses a failure folder it cannot write before running a seed", "[e2e]") {
+  const Result result = powercut::tools::RunBinary(
+      std::string("POWERCUT_FAILURE_DIR=/proc/powercut-nope ") + POWERCUT_BINARY,
+      "run --families linear --seeds 1");
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.output, Catch::Matchers::Contains("/proc/powercut-nope"));
+  CHECK_THAT(result.output, Catch::Matchers::Contains("POWERCUT_FAILURE_DIR"));
+}
+
 TEST_CASE("--help works for every command and exits 0", "[e2e]") {
   Result top = Run("--help");
   CHECK(top.exit_code == 0);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "scenario/failure_report.h"
 #include "scenario/seeded_scenarios.h"
 #include "tools/powercut/campaign.h"
 #include "tools/powercut/crash_loop_command.h"
@@ -79,6 +80,10 @@ int RunCampaignCommand(const RunArgs& args) {
           : powercut::tools::SelectFamilies(args.engines, args.families);
   if (!selected.ok()) {
     std::cerr << "powercut run: " << selected.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (absl::Status folder = powercut::verifier::CheckFailureFolder(); !folder.ok()) {
+    std::cerr << "powercut run: " << folder.message() << "\n";
     return kExitUsage;
   }
   const bool tty = isatty(fileno(stderr)) != 0;
