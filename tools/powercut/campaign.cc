@@ -95,13 +95,20 @@ CampaignSummary RunCampaign(const std::vector<verifier::ScenarioFamily>& familie
   CampaignSummary summary;
   const Clock::time_point start = Clock::now();
   Clock::time_point last_progress = start;
-  const double per_family_budget = options.max_seconds / std::max<size_t>(families.size(), 1);
-  for (const verifier::ScenarioFamily& family : families) {
+  for (size_t f = 0; f < families.size() && !summary.interrupted; ++f) {
+    const verifier::ScenarioFamily& family = families[f];
     FamilySummary& out = summary.families.emplace_back();
     out.name = family.name;
     const Clock::time_point family_start = Clock::now();
+    // What is left of the campaign's time, shared among the families still to run.
+    const double budget = (options.max_seconds - SecondsSince(start)) /
+                          static_cast<double>(families.size() - f);
     for (uint64_t i = 0; i < options.seeds; ++i) {
-      if (SecondsSince(family_start) > per_family_budget) break;
+      if (options.stop_requested && options.stop_requested()) {
+        summary.interrupted = true;
+        break;
+      }
+      if (SecondsSince(family_start) > budget) break;
       const uint64_t seed = options.first_seed + i;
       const verifier::CrashCheckResult result = CheckSeed(family, seed, options.images_per_seed);
       ++out.seeds;
@@ -152,6 +159,7 @@ std::string FormatSummaryTable(const CampaignSummary& summary) {
   for (const FamilySummary& t : summary.families) {
     for (const std::string& note : t.failure_notes) absl::StrAppend(&out, "\n", t.name, ": ", note, "\n");
   }
+  if (summary.interrupted) absl::StrAppend(&out, "INTERRUPTED (the table covers the seeds that ran)\n");
   absl::StrAppend(&out, summary.passed() ? "PASS\n" : "FAIL\n");
   return out;
 }
@@ -159,6 +167,7 @@ std::string FormatSummaryTable(const CampaignSummary& summary) {
 std::string FormatSummaryJson(const CampaignSummary& summary) {
   nlohmann::json json;
   json["passed"] = summary.passed();
+  json["interrupted"] = summary.interrupted;
   for (const FamilySummary& t : summary.families) {
     json["families"].push_back({{"family", t.name},
                                 {"seeds", t.seeds},

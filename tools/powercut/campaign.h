@@ -29,9 +29,14 @@ namespace powercut::tools {
 struct CampaignOptions {
   uint64_t first_seed = 1;
   uint64_t seeds = 10000;         // per family
-  double max_seconds = 60;        // wall-clock bound for the whole campaign
+  // Wall-clock bound for the whole campaign, shared among the families still to run
+  // (a family that ends early leaves its time to the next ones).
+  double max_seconds = 60;
   uint32_t images_per_seed = 4;
   uint64_t determinism_every = 50;
+  // Asked between seeds; true ends the campaign there (an interrupt: the summary then
+  // covers what ran).
+  std::function<bool()> stop_requested;
 };
 
 struct FamilySummary {
@@ -49,6 +54,7 @@ struct FamilySummary {
 
 struct CampaignSummary {
   std::vector<FamilySummary> families;
+  bool interrupted = false;  // stop_requested ended it
   bool passed() const;
 };
 

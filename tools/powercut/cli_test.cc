@@ -86,6 +86,19 @@ TEST_CASE("run refuses a failure folder it cannot write before running a seed", 
   CHECK_THAT(result.output, Catch::Matchers::Contains("POWERCUT_FAILURE_DIR"));
 }
 
+TEST_CASE("an interrupted run prints the summary of what ran and exits 128+signal", "[e2e]") {
+  for (const auto& [signal, code] : {std::pair{"INT", 130}, std::pair{"TERM", 143}}) {
+    // A campaign far longer than the signal's delay; the shell's exit status is the
+    // run's own.
+    const Result result = powercut::tools::RunBinary(
+        "sh", "-c '" + std::string(POWERCUT_BINARY) +
+                  " run --families linear --seeds 100000000 --max-seconds 600 & pid=$!; "
+                  "sleep 1; kill -" + signal + " $pid; wait $pid; echo exit=$?'");
+    CHECK_THAT(result.output, Catch::Matchers::Contains("INTERRUPTED"));
+    CHECK_THAT(result.output, Catch::Matchers::Contains("exit=" + std::to_string(code)));
+  }
+}
+
 TEST_CASE("--help works for every command and exits 0", "[e2e]") {
   Result top = Run("--help");
   CHECK(top.exit_code == 0);

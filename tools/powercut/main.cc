@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -73,6 +74,16 @@ struct RunArgs {
   bool json = false;
 };
 
+// The signal that asked a campaign to stop (SIGINT, SIGTERM), 0 if none. The handler
+// only sets it and restores the default action, so a second signal ends the process
+// even inside a seed that does not finish.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+void RequestStop(int signal) {
+  g_stop_signal = signal;
+  std::signal(signal, SIG_DFL);
+}
+
 int RunCampaignCommand(const RunArgs& args) {
   absl::StatusOr<std::vector<powercut::verifier::ScenarioFamily>> selected =
       args.engines.empty() && args.families.empty()
@@ -92,11 +103,16 @@ int RunCampaignCommand(const RunArgs& args) {
       std::cerr << "\r" << line << "\033[K" << std::flush;
     }
   };
+  CampaignOptions options = args.campaign;
+  options.stop_requested = [] { return g_stop_signal != 0; };
+  std::signal(SIGINT, RequestStop);
+  std::signal(SIGTERM, RequestStop);
   powercut::tools::CampaignSummary summary =
-      powercut::tools::RunCampaign(*selected, args.campaign, progress);
+      powercut::tools::RunCampaign(*selected, options, progress);
   if (tty) std::cerr << "\r\033[K";
   std::cout << (args.json ? powercut::tools::FormatSummaryJson(summary)
                           : powercut::tools::FormatSummaryTable(summary));
+  if (summary.interrupted) return 128 + g_stop_signal;  // as a shell reports the signal
   return summary.passed() ? kExitPass : kExitPropertyFailure;
 }
 
