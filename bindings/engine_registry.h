@@ -74,6 +74,9 @@ struct EngineEnvironment {
 struct BoundEngine {
   StackFactory factory;
   uint64_t logical_sectors = 0;  // the device the workload and the oracle address
+  // The longest the engine may wait with nothing to do (a daemon period, a commit or
+  // writeback timer): a check's time limit grows with it (scenario.cc).
+  runtime::Nanos longest_wait{0};
 };
 
 struct EngineEntry {

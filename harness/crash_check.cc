@@ -10,7 +10,6 @@
 namespace powercut::verifier {
 namespace {
 
-constexpr runtime::Nanos kRunLimit = runtime::Seconds(3600);
 // The actor of the events that mark the check's sections in the trace.
 constexpr std::string_view kCheckActor = "check";
 constexpr uint64_t kReadChunkSectors = 64;
@@ -109,7 +108,7 @@ void JudgeRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle, 
 void JudgeCrashImages(const StackFactory& factory, const BlockOracle& oracle,
                       const std::vector<CrashImages>& crashes, const sim::World& first,
                       const std::function<void(const sim::TraceEvent&)>& observer,
-                      CrashCheckResult& result) {
+                      runtime::Nanos time_limit, CrashCheckResult& result) {
   for (size_t i = 0; i < crashes.size() && result.passed; ++i) {
     const uint32_t image = static_cast<uint32_t>(i);
     sim::World after(first.ForkPrng(absl::StrCat("recovery-", i)).Next());
@@ -144,7 +143,7 @@ void JudgeCrashImages(const StackFactory& factory, const BlockOracle& oracle,
       }
       JudgeRecovered(after, **recovered, oracle, image, result);
     });
-    absl::Status verify = after.Run(kRunLimit);
+    absl::Status verify = after.Run(time_limit);
     if (!verify.ok() && result.passed) {
       Fail(result, RunFailure(after, verify, FailurePhase::kRecovery, image,
                               absl::StrCat("Recovery from crash image ", i,
@@ -186,7 +185,7 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
   const uint64_t crash_step =
       options.crash_after_steps.value_or(world.ForkPrng("crash-step").Uniform(8 * workload.ops.size() + 16));
   world.CrashAfterSteps(crash_step);
-  absl::Status run = world.Run(kRunLimit);
+  absl::Status run = world.Run(options.time_limit);
   result.crash_step = world.scheduler().steps();
   result.crash_time = world.Now();
   result.crashed_mid_run = run.code() == absl::StatusCode::kCancelled;
@@ -225,7 +224,7 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
   world.Halt();
   stack->reset();
 
-  JudgeCrashImages(factory, oracle, crashes, world, options.observer, result);
+  JudgeCrashImages(factory, oracle, crashes, world, options.observer, options.time_limit, result);
   if (!result.passed) {
     absl::StrAppend(&result.failure.text, " (seed ", options.seed, ", power cut at step ",
                     result.crash_step, ", ", result.crashed_mid_run ? "mid-run" : "after the workload",

@@ -36,8 +36,15 @@
 
 namespace powercut::verifier {
 
+// The virtual time a run, or one recovery with its read-back, may take before its
+// fibers are reported stuck, unless the check is given another.
+inline constexpr runtime::Nanos kDefaultTimeLimit = runtime::Seconds(3600);
+
 struct CrashCheckOptions {
   uint64_t seed = 1;
+  // Virtual time allowed to the run and to each recovery (scenario.cc derives it from
+  // the scenario's latencies and the engine's longest idle wait).
+  runtime::Nanos time_limit = kDefaultTimeLimit;
   std::optional<uint64_t> crash_after_steps;
   uint32_t images = 4;
   // Receives every trace event of the check, in order (timelines, traces); the
@@ -73,7 +80,7 @@ void JudgeRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle, 
 void JudgeCrashImages(const StackFactory& factory, const BlockOracle& oracle,
                       const std::vector<CrashImages>& crashes, const sim::World& first,
                       const std::function<void(const sim::TraceEvent&)>& observer,
-                      CrashCheckResult& result);
+                      runtime::Nanos time_limit, CrashCheckResult& result);
 
 }  // namespace powercut::verifier
 

@@ -105,7 +105,9 @@ absl::StatusOr<RealCrashCheckResult> RunRealCrashCheck(const StackFactory& on_fi
   world.Halt();
   (*reactor)->Drain();  // the kernel is done with every buffer before anything is freed
   stack->reset();
-  if (result.passed) JudgeCrashImages(recover, oracle, out.crashes, world, nullptr, result);
+  if (result.passed) {
+    JudgeCrashImages(recover, oracle, out.crashes, world, nullptr, options.time_limit, result);
+  }
   if (!result.passed) {
     absl::StrAppend(&result.failure.text, " (run on files in ", options.folder, ", power cut at step ",
                     result.crash_step, ", ",

@@ -36,6 +36,7 @@ struct RealCrashCheckOptions {
   std::optional<uint64_t> crash_after_steps;
   uint32_t images = 4;
   bool buffered = false;
+  runtime::Nanos time_limit = kDefaultTimeLimit;  // of each recovery (virtual time)
 };
 
 struct RealCrashCheckResult {

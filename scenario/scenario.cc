@@ -1,5 +1,7 @@
 #include "scenario/scenario.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "engine/mutant/mutant.h"
 
@@ -81,6 +83,20 @@ absl::StatusOr<BoundEngine> BindOnFiles(const Scenario& scenario) {
                     EngineEnvironment{.ssd = scenario.ssd, .faults = scenario.faults, .simulated = false});
 }
 
+// The virtual time a run (and each recovery) of the scenario may take: an hour, plus
+// room for every operation to meet the slowest latency the scenario allows many times
+// over (an op is several device IOs in a row, a recovery reads back and resyncs), plus
+// many of the engine's longest idle waits. A valid scenario, however slow its devices
+// or long its daemon period, never fails for the harness's own limit.
+runtime::Nanos TimeLimit(const Scenario& scenario, const BoundEngine& bound) {
+  const sim::SimSsdOptions& ssd = scenario.ssd;
+  runtime::Nanos slowest =
+      std::max({ssd.read_latency.max, ssd.write_latency.max, ssd.flush_latency.max});
+  if (scenario.faults) slowest += scenario.faults->fault_latency;
+  const int64_t ops = static_cast<int64_t>(scenario.workload.ops.size()) + 64;
+  return kDefaultTimeLimit + 64 * ops * slowest + 16 * bound.longest_wait;
+}
+
 // The workload addressing a device of `sectors`.
 Workload Sized(Workload workload, uint64_t sectors) {
   workload.device_sectors = sectors;
@@ -105,6 +121,7 @@ absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
   if (absl::Status set = ActivateMutant(scenario); !set.ok()) return set;
   const Workload workload = Sized(scenario.workload, bound->logical_sectors);
   CrashCheckOptions check{.seed = scenario.seed,
+                          .time_limit = TimeLimit(scenario, *bound),
                           .crash_after_steps = scenario.crash_after_steps,
                           .images = scenario.images,
                           .observer = options.observer};
@@ -126,7 +143,8 @@ absl::StatusOr<RealCrashCheckResult> RunScenarioOnFiles(const Scenario& scenario
                             .seed = scenario.seed,
                             .crash_after_steps = scenario.crash_after_steps,
                             .images = scenario.images,
-                            .buffered = buffered});
+                            .buffered = buffered,
+                            .time_limit = TimeLimit(scenario, *recover)});
 }
 
 absl::StatusOr<CrashLoopResult> RunScenarioCrashLoop(const Scenario& scenario,

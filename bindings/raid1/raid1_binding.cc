@@ -421,7 +421,8 @@ const EngineEntry& Raid1Engine() {
         options.faults = environment.faults;
         options.check_invariants = environment.simulated;
         if (absl::Status valid = CheckRaid1Options(options); !valid.ok()) return valid;
-        return BoundEngine{Raid1StackFactory(options), options.logical_sectors};
+        return BoundEngine{Raid1StackFactory(options), options.logical_sectors,
+                           runtime::Seconds(options.daemon_sleep_s)};
       },
   };
   return entry;

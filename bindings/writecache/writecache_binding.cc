@@ -3,6 +3,8 @@
 // (writecache_binding.h), and its scenario parameters.
 #include "bindings/writecache/writecache_binding.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "engine/writecache/format.h"
 #include "engine/writecache/writecache.h"
@@ -403,7 +405,11 @@ const EngineEntry& WriteCacheEngine() {
         options.ssd = environment.ssd;
         options.check_invariants = environment.simulated;
         if (absl::Status valid = CheckWriteCacheOptions(options); !valid.ok()) return valid;
-        return BoundEngine{WriteCacheStackFactory(options), options.logical_sectors};
+        const writecache::Params& p = options.params;
+        const uint64_t longest_ms = std::max<uint64_t>(
+            {p.AutocommitTimeMs(), p.max_age_ms.value_or(0), p.PauseWritebackMs()});
+        return BoundEngine{WriteCacheStackFactory(options), options.logical_sectors,
+                           runtime::Milliseconds(static_cast<int64_t>(longest_ms))};
       },
   };
   return entry;

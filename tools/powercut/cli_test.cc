@@ -99,6 +99,25 @@ TEST_CASE("an interrupted run prints the summary of what ran and exits 128+signa
   }
 }
 
+TEST_CASE("valid files with a long daemon period or slow devices never hit the harness's time limit",
+          "[e2e]") {
+  // Both once failed with DEADLINE_EXCEEDED after an hour of virtual time.
+  const std::string base = Run("scenario --family raid1 --seed 1").output;
+  REQUIRE(base.find("daemon_sleep_s=1\n") != std::string::npos);
+  REQUIRE(base.find("write_latency=20000-250000") != std::string::npos);
+  std::string slow_daemon = base;
+  slow_daemon.replace(slow_daemon.find("daemon_sleep_s=1\n"), 17, "daemon_sleep_s=1200\n");
+  std::string slow_device = base;
+  slow_device.replace(slow_device.find("write_latency=20000-250000"), 26,
+                      "write_latency=20000-7200000000000");
+  for (const auto& [name, text] : {std::pair{"daemon.replay", slow_daemon},
+                                   std::pair{"device.replay", slow_device}}) {
+    const Result result = Run("replay " + TempFile(name, text));
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.output, !Catch::Matchers::Contains("DEADLINE_EXCEEDED"));
+  }
+}
+
 TEST_CASE("--help works for every command and exits 0", "[e2e]") {
   Result top = Run("--help");
   CHECK(top.exit_code == 0);
