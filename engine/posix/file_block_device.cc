@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/posix/file_io.h"
 
 namespace powercut::posix {
 namespace {
@@ -299,24 +300,8 @@ void FileBlockDevice::SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCal
 
 std::vector<io::SectorRange> FileBlockDevice::DataRanges(uint64_t first, uint64_t count) const {
   if (block_device_ || count == 0) return {{first, count}};
-  std::vector<io::SectorRange> ranges;
-  const off_t end = static_cast<off_t>((first_sector_ + first + count) * io::kSectorSize);
-  off_t at = static_cast<off_t>((first_sector_ + first) * io::kSectorSize);
-  while (at < end) {
-    const off_t data = lseek(fd_, at, SEEK_DATA);
-    if (data < 0) {
-      if (errno == ENXIO) break;  // no data past `at`
-      return {{first, count}};    // the file system cannot tell: everything may hold data
-    }
-    if (data >= end) break;
-    off_t hole = lseek(fd_, data, SEEK_HOLE);
-    if (hole < 0) return {{first, count}};
-    hole = std::min(hole, end);
-    const uint64_t from = static_cast<uint64_t>(data) / io::kSectorSize;
-    const uint64_t to = (static_cast<uint64_t>(hole) + io::kSectorSize - 1) / io::kSectorSize;
-    ranges.push_back({from - first_sector_, to - from});
-    at = hole;
-  }
+  std::vector<io::SectorRange> ranges = FileDataRanges(fd_, first_sector_ + first, count);
+  for (io::SectorRange& range : ranges) range.first -= first_sector_;
   return ranges;
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -30,6 +31,26 @@ absl::StatusOr<int> CreateFile(const std::string& path, uint64_t bytes) {
     return failed;
   }
   return fd;
+}
+
+std::vector<io::SectorRange> FileDataRanges(int fd, uint64_t first, uint64_t count) {
+  std::vector<io::SectorRange> ranges;
+  const off_t end = static_cast<off_t>((first + count) * io::kSectorSize);
+  off_t at = static_cast<off_t>(first * io::kSectorSize);
+  while (at < end) {
+    const off_t data = lseek(fd, at, SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break;  // no data past `at`
+    if (data < 0) return {{first, count}};  // the file system cannot tell
+    if (data >= end) break;
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) return {{first, count}};
+    hole = std::min(hole, end);
+    const uint64_t from = static_cast<uint64_t>(data) / io::kSectorSize;
+    const uint64_t to = (static_cast<uint64_t>(hole) + io::kSectorSize - 1) / io::kSectorSize;
+    ranges.push_back({from, to - from});
+    at = hole;
+  }
+  return ranges;
 }
 
 absl::Status WriteFully(int fd, const std::string& path, std::span<const std::byte> bytes,

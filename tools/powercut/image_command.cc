@@ -44,12 +44,12 @@ constexpr int kExitUsage = 2;
 const std::vector<std::string> kRaidMemberTypes = {"linux_raid_member"};
 
 // An error and the exit code it ends the command with.
-struct Failure {
+struct CommandError {
   int exit_code;
   absl::Status status;
 };
-Failure Usage(absl::Status status) { return {kExitUsage, std::move(status)}; }
-Failure EngineFailure(absl::Status status) { return {kExitEngine, std::move(status)}; }
+CommandError Usage(absl::Status status) { return {kExitUsage, std::move(status)}; }
+CommandError EngineFailure(absl::Status status) { return {kExitEngine, std::move(status)}; }
 
 // The real world one command runs in: io_uring, the monotonic clock, fibers.
 class RealWorld {
@@ -155,7 +155,7 @@ absl::StatusOr<ImageDevice> OpenImage(RealWorld& world, const std::string& path,
   return image;
 }
 
-void PrintFailure(const Failure& failure, std::string_view command, std::ostream& err) {
+void PrintError(const CommandError& failure, std::string_view command, std::ostream& err) {
   err << "powercut " << command << ": " << failure.status.message() << "\n";
 }
 
@@ -208,7 +208,7 @@ std::string DmsetupTable(const writecache::WriteCache& engine, const ImageComman
   return absl::StrCat("0 ", engine.sector_count(), " writecache ", absl::StrJoin(options.words, " "));
 }
 
-std::optional<Failure> FormatWriteCache(const ImageCommandOptions& options, std::ostream& out) {
+std::optional<CommandError> FormatWriteCache(const ImageCommandOptions& options, std::ostream& out) {
   absl::StatusOr<writecache::Params> params = TableParams(options);
   if (!params.ok()) return Usage(params.status());
   const std::string origin_path = params->origin_name;
@@ -269,7 +269,7 @@ std::optional<Failure> FormatWriteCache(const ImageCommandOptions& options, std:
   return std::nullopt;
 }
 
-std::optional<Failure> RecoverWriteCache(const ImageCommandOptions& options, std::ostream& out) {
+std::optional<CommandError> RecoverWriteCache(const ImageCommandOptions& options, std::ostream& out) {
   absl::StatusOr<writecache::Params> params = TableParams(options);
   if (!params.ok()) return Usage(params.status());
   const Access access = AccessFor(options);
@@ -369,7 +369,7 @@ std::string MdadmAssemble(const ImageCommandOptions& options, bool external) {
                       external ? absl::StrCat(" --bitmap=", options.bitmap) : "");
 }
 
-std::optional<Failure> FormatRaid1(const ImageCommandOptions& options, std::ostream& out) {
+std::optional<CommandError> FormatRaid1(const ImageCommandOptions& options, std::ostream& out) {
   if (options.words.size() < 2 || options.words.size() > raid1::kRaid1MaxMirrors) {
     return Usage(absl::InvalidArgumentError(
         absl::StrCat("raid1 needs 2 to ", raid1::kRaid1MaxMirrors, " member paths")));
@@ -487,7 +487,7 @@ absl::StatusOr<raid1::Raid1Options> ReadRaid1Options(const ImageCommandOptions& 
   return raid;
 }
 
-std::optional<Failure> RecoverRaid1(const ImageCommandOptions& options, std::ostream& out) {
+std::optional<CommandError> RecoverRaid1(const ImageCommandOptions& options, std::ostream& out) {
   if (options.words.size() < 2 || options.words.size() > raid1::kRaid1MaxMirrors) {
     return Usage(absl::InvalidArgumentError(
         absl::StrCat("raid1 needs 2 to ", raid1::kRaid1MaxMirrors, " member paths")));
@@ -585,9 +585,9 @@ std::optional<Failure> RecoverRaid1(const ImageCommandOptions& options, std::ost
   return std::nullopt;
 }
 
-int Finish(std::optional<Failure> failure, std::string_view command, std::ostream& err) {
+int Finish(std::optional<CommandError> failure, std::string_view command, std::ostream& err) {
   if (!failure) return kExitDone;
-  PrintFailure(*failure, command, err);
+  PrintError(*failure, command, err);
   return failure->exit_code;
 }
 

@@ -24,23 +24,6 @@ using posix::ScopedFd;
 // Largest piece copied between files at once.
 constexpr uint64_t kPieceBytes = 1 << 20;
 
-// The data ranges of an open file, as [first, end) byte pairs (everything when the
-// file system cannot tell).
-std::vector<std::pair<off_t, off_t>> DataExtents(int fd, off_t size) {
-  std::vector<std::pair<off_t, off_t>> extents;
-  off_t at = 0;
-  while (at < size) {
-    const off_t data = lseek(fd, at, SEEK_DATA);
-    if (data < 0 && errno == ENXIO) break;
-    if (data < 0) return {{0, size}};
-    off_t hole = lseek(fd, data, SEEK_HOLE);
-    if (hole < 0) hole = size;
-    extents.emplace_back(data, hole);
-    at = hole;
-  }
-  return extents;
-}
-
 }  // namespace
 
 absl::StatusOr<uint64_t> ParseSize(std::string_view text) {
@@ -93,8 +76,10 @@ absl::Status CopySparse(const std::string& from, const std::string& to) {
   ScopedFd close_out(out);
   if (ftruncate(out, info.st_size) != 0) return ErrnoStatus(to, "cannot size");
   std::vector<std::byte> piece(kPieceBytes);
-  for (const auto& [data, hole] : DataExtents(in, info.st_size)) {
-    for (off_t offset = data; offset < hole;) {
+  const uint64_t sectors = (static_cast<uint64_t>(info.st_size) + io::kSectorSize - 1) / io::kSectorSize;
+  for (const io::SectorRange& range : posix::FileDataRanges(in, 0, sectors)) {
+    const off_t hole = std::min<off_t>(static_cast<off_t>(range.end() * io::kSectorSize), info.st_size);
+    for (off_t offset = static_cast<off_t>(range.first * io::kSectorSize); offset < hole;) {
       const size_t length = static_cast<size_t>(std::min<off_t>(hole - offset, kPieceBytes));
       const ssize_t got = pread(in, piece.data(), length, offset);
       if (got < 0 && errno == EINTR) continue;
@@ -126,14 +111,9 @@ absl::StatusOr<ImageDifference> CompareImages(const std::string& a, const std::s
     return absl::FailedPreconditionError(absl::StrCat(a, " holds ", sa.st_size, " bytes, ", b,
                                                       " holds ", sb.st_size));
   }
-  std::vector<io::SectorRange> ranges;
-  for (int fd : {fa, fb}) {
-    for (const auto& [data, hole] : DataExtents(fd, sa.st_size)) {
-      const uint64_t first = static_cast<uint64_t>(data) / io::kSectorSize;
-      const uint64_t end = (static_cast<uint64_t>(hole) + io::kSectorSize - 1) / io::kSectorSize;
-      ranges.push_back({first, end - first});
-    }
-  }
+  const uint64_t sectors = static_cast<uint64_t>(sa.st_size) / io::kSectorSize;
+  std::vector<io::SectorRange> ranges = posix::FileDataRanges(fa, 0, sectors);
+  for (const io::SectorRange& range : posix::FileDataRanges(fb, 0, sectors)) ranges.push_back(range);
   ImageDifference difference;
   std::vector<std::byte> piece_a(kPieceBytes);
   std::vector<std::byte> piece_b(kPieceBytes);
