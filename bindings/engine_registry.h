@@ -71,12 +71,23 @@ struct EngineEnvironment {
   bool simulated = true;
 };
 
+// What a simulated check of the engine holds in memory, as an upper bound in three
+// parts (scenario.h's MemoryEstimate adds them up; docs/cli.md lists the peak sizes
+// measured against it). Simulated devices are sparse: a check costs what is written,
+// except for what an engine keeps dense (persistent memory, per-block tables).
+struct MemoryModel {
+  uint64_t fixed_bytes = 0;      // whatever the workload does (tables, prefilled data)
+  uint64_t per_image_bytes = 0;  // for each crash image checked (a pmem image)
+  uint64_t per_written_byte = 2;  // bytes held for each byte the workload writes
+};
+
 struct BoundEngine {
   StackFactory factory;
   uint64_t logical_sectors = 0;  // the device the workload and the oracle address
   // The longest the engine may wait with nothing to do (a daemon period, a commit or
   // writeback timer): a check's time limit grows with it (scenario.cc).
   runtime::Nanos longest_wait{0};
+  MemoryModel memory;
 };
 
 struct EngineEntry {

@@ -16,6 +16,7 @@ absl::string_view FailureKindName(FailureKind kind) {
     case FailureKind::kEngineAssertion: return "engine assertion";
     case FailureKind::kDeadlock: return "deadlock";
     case FailureKind::kHang: return "hang";
+    case FailureKind::kOutOfMemory: return "out of memory";
   }
   return "unknown";
 }
@@ -48,6 +49,7 @@ FailureKind KindOfRunStatus(const absl::Status& status) {
     case absl::StatusCode::kDeadlineExceeded: return FailureKind::kHang;
     case absl::StatusCode::kFailedPrecondition: return FailureKind::kDeadlock;
     case absl::StatusCode::kAborted: return FailureKind::kEngineAssertion;
+    case absl::StatusCode::kResourceExhausted: return FailureKind::kOutOfMemory;
     default: return FailureKind::kEngineError;
   }
 }

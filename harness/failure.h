@@ -34,6 +34,7 @@ enum class FailureKind {
   kEngineAssertion,    // an always-on engine assertion failed (see `location`)
   kDeadlock,           // no fiber could run and no event was pending
   kHang,               // the run reached the harness's time limit with fibers alive
+  kOutOfMemory,        // the machine ran out of memory: never a verdict (RunScenario)
 };
 
 enum class FailurePhase {

@@ -1,8 +1,11 @@
 #include "scenario/scenario.h"
 
 #include <algorithm>
+#include <new>
+#include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "engine/mutant/mutant.h"
 
 namespace powercut::verifier {
@@ -97,6 +100,42 @@ runtime::Nanos TimeLimit(const Scenario& scenario, const BoundEngine& bound) {
   return kDefaultTimeLimit + 64 * ops * slowest + 16 * bound.longest_wait;
 }
 
+// The runtime, the oracle's tables and the fiber stacks, whatever the scenario.
+constexpr uint64_t kBaseMemoryBytes = uint64_t{64} << 20;
+
+uint64_t Estimate(const Scenario& scenario, const BoundEngine& bound) {
+  uint64_t written = 0;
+  for (const Op& op : scenario.workload.ops) {
+    if (op.kind == OpKind::kWrite) written += uint64_t{op.sectors} * io::kSectorSize;
+  }
+  return kBaseMemoryBytes + bound.memory.fixed_bytes +
+         uint64_t{scenario.images} * bound.memory.per_image_bytes +
+         bound.memory.per_written_byte * written;
+}
+
+std::string Gibibytes(uint64_t bytes) {
+  return absl::StrFormat("%.2f GiB", static_cast<double>(bytes) / (uint64_t{1} << 30));
+}
+
+// ResourceExhausted when the scenario needs more than `max_bytes` (0: no limit).
+absl::Status CheckMemory(const Scenario& scenario, const BoundEngine& bound,
+                         uint64_t max_bytes) {
+  const uint64_t needed = Estimate(scenario, bound);
+  if (max_bytes == 0 || needed <= max_bytes) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the scenario needs an estimated ", Gibibytes(needed), " of memory, more than the ",
+      Gibibytes(max_bytes), " allowed; give a larger --max-memory (0: no limit) on a machine "
+      "that has it"));
+}
+
+// What a run that ran out of memory (in a fiber or in the harness) returns instead of a
+// verdict.
+absl::Status OutOfMemory(const Scenario& scenario, const BoundEngine& bound) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the run ran out of memory (the scenario's estimate was ", Gibibytes(Estimate(scenario, bound)),
+      "): this is a limit of the machine, not a verdict"));
+}
+
 // The workload addressing a device of `sectors`.
 Workload Sized(Workload workload, uint64_t sectors) {
   workload.device_sectors = sectors;
@@ -113,10 +152,20 @@ absl::StatusOr<uint64_t> LogicalSectors(const Scenario& scenario) {
 
 absl::Status Validate(const Scenario& scenario) { return BindAndValidate(scenario).status(); }
 
+absl::StatusOr<uint64_t> MemoryEstimate(const Scenario& scenario) {
+  absl::StatusOr<BoundEngine> bound = BindAndValidate(scenario);
+  if (!bound.ok()) return bound.status();
+  return Estimate(scenario, *bound);
+}
+
 absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
                                              const ScenarioRunOptions& options) {
   absl::StatusOr<BoundEngine> bound = BindAndValidate(scenario);
   if (!bound.ok()) return bound.status();
+  if (absl::Status memory = CheckMemory(scenario, *bound, options.max_memory_bytes);
+      !memory.ok()) {
+    return memory;
+  }
   MutantScope restore;
   if (absl::Status set = ActivateMutant(scenario); !set.ok()) return set;
   const Workload workload = Sized(scenario.workload, bound->logical_sectors);
@@ -125,14 +174,26 @@ absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
                           .crash_after_steps = scenario.crash_after_steps,
                           .images = scenario.images,
                           .observer = options.observer};
-  return RunCrashCheck(bound->factory, workload, check);
+  try {
+    CrashCheckResult result = RunCrashCheck(bound->factory, workload, check);
+    if (result.failure.kind == FailureKind::kOutOfMemory && !result.passed) {
+      return OutOfMemory(scenario, *bound);
+    }
+    return result;
+  } catch (const std::bad_alloc&) {
+    return OutOfMemory(scenario, *bound);
+  }
 }
 
 absl::StatusOr<RealCrashCheckResult> RunScenarioOnFiles(const Scenario& scenario,
                                                         const std::string& folder,
-                                                        bool buffered) {
+                                                        bool buffered,
+                                                        uint64_t max_memory_bytes) {
   absl::StatusOr<BoundEngine> recover = BindAndValidate(scenario);
   if (!recover.ok()) return recover.status();
+  if (absl::Status memory = CheckMemory(scenario, *recover, max_memory_bytes); !memory.ok()) {
+    return memory;
+  }
   absl::StatusOr<BoundEngine> on_files = BindOnFiles(scenario);
   if (!on_files.ok()) return on_files.status();
   MutantScope restore;

@@ -51,23 +51,37 @@ absl::StatusOr<uint64_t> LogicalSectors(const Scenario& scenario);
 // device, a known mutant available in this build, a valid fault plan).
 absl::Status Validate(const Scenario& scenario);
 
+// The memory a simulated check of the scenario needs at most, in bytes: a base for the
+// runtime, what the engine keeps whatever is written (MemoryModel, per crash image
+// too), and a few bytes for each byte the workload writes. An upper bound of the
+// measured peaks (docs/cli.md, "Memory"); errors as Validate.
+absl::StatusOr<uint64_t> MemoryEstimate(const Scenario& scenario);
+
+// The memory limit runs use unless told otherwise (`--max-memory`): 16 GiB.
+inline constexpr uint64_t kDefaultMaxMemoryBytes = uint64_t{16} << 30;
+
 struct ScenarioRunOptions {
   // Receives every event of the run before the power cut.
   std::function<void(const sim::TraceEvent&)> observer;
+  // A scenario whose MemoryEstimate is larger is refused before it runs (0: no limit).
+  uint64_t max_memory_bytes = kDefaultMaxMemoryBytes;
 };
 
-// Runs the scenario (activating its mutant in test builds). Fails (status) only on an
-// invalid scenario; a property failure is a result with passed == false.
+// Runs the scenario (activating its mutant in test builds). Fails (status) on an
+// invalid scenario, and with ResourceExhausted on one that needs more memory than
+// options.max_memory_bytes or that ran out of memory anyway: resource exhaustion is
+// never a verdict. A property failure is a result with passed == false.
 absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
                                              const ScenarioRunOptions& options = {});
 
 // The scenario's run on real files in `folder` instead of the simulator, crash images
 // drawn from what its IO left, recovered and judged on the simulator
 // (harness/real_crash_check.h); seed, power-cut step and image count come from the
-// scenario. Status errors as RunScenario's, and what RunRealCrashCheck refuses.
-absl::StatusOr<RealCrashCheckResult> RunScenarioOnFiles(const Scenario& scenario,
-                                                        const std::string& folder,
-                                                        bool buffered = false);
+// scenario. Status errors as RunScenario's (the memory limit included), and what
+// RunRealCrashCheck refuses.
+absl::StatusOr<RealCrashCheckResult> RunScenarioOnFiles(
+    const Scenario& scenario, const std::string& folder, bool buffered = false,
+    uint64_t max_memory_bytes = kDefaultMaxMemoryBytes);
 
 // The scenario's workload in a crash loop of `kills` process kills on real files in
 // `folder` (harness/crash_loop.h), kill instants drawn from the scenario's seed.

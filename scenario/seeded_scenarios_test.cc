@@ -39,6 +39,16 @@ TEST_P(Family, ASeedSurvivesTheReplayFormatBitForBit) {
   }
 }
 
+TEST_P(Family, SeedsNeedFarLessMemoryThanTheDefaultLimit) {
+  const ScenarioFamily* family = FindScenarioFamily(GetParam());
+  ASSERT_NE(family, nullptr);
+  for (uint64_t seed = 1; seed <= 2000; ++seed) {
+    absl::StatusOr<uint64_t> estimate = MemoryEstimate(family->draw(seed));
+    ASSERT_TRUE(estimate.ok()) << estimate.status();
+    EXPECT_LT(*estimate, kDefaultMaxMemoryBytes / 16) << "seed " << seed;
+  }
+}
+
 TEST(Family, SeedsDiffer) {
   const ScenarioFamily* family = FindScenarioFamily("writecache");
   ASSERT_NE(family, nullptr);

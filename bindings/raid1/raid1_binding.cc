@@ -421,8 +421,13 @@ const EngineEntry& Raid1Engine() {
         options.faults = environment.faults;
         options.check_invariants = environment.simulated;
         if (absl::Status valid = CheckRaid1Options(options); !valid.ok()) return valid;
+        // Each member holds its own copy of what is written, the oracle and the
+        // workload one more; the bitmap's counters and pages are small beside them.
+        const uint64_t chunks = options.logical_sectors / options.chunk_sectors + 1;
         return BoundEngine{Raid1StackFactory(options), options.logical_sectors,
-                           runtime::Seconds(options.daemon_sleep_s)};
+                           runtime::Seconds(options.daemon_sleep_s),
+                           MemoryModel{.fixed_bytes = 16 * chunks * (options.mirrors + 1),
+                                       .per_written_byte = options.mirrors + 1}};
       },
   };
   return entry;

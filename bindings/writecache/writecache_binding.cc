@@ -385,6 +385,21 @@ absl::Status CheckWriteCacheOptions(const WriteCacheStackOptions& options) {
   return absl::OkStatus();
 }
 
+// Measured peaks (docs/cli.md, "Memory"): pmem mode holds the persistent memory
+// densely, about seven copies during the run plus one per crash image; SSD mode keeps
+// a few hundred bytes per cache block, and each prefilled block's data about
+// three times.
+MemoryModel WriteCacheMemory(const WriteCacheStackOptions& options) {
+  const uint64_t cache_bytes = WriteCacheCacheSectors(options) * io::kSectorSize;
+  MemoryModel memory{.fixed_bytes = 256 * options.cache_blocks +
+                                    3 * options.prefill_blocks * options.params.block_size};
+  if (options.params.mode == writecache::Mode::kPmem) {
+    memory.fixed_bytes += 8 * cache_bytes;
+    memory.per_image_bytes = cache_bytes;
+  }
+  return memory;
+}
+
 }  // namespace
 
 ParamList WriteCacheParams(const WriteCacheStackOptions& options) {
@@ -409,7 +424,8 @@ const EngineEntry& WriteCacheEngine() {
         const uint64_t longest_ms = std::max<uint64_t>(
             {p.AutocommitTimeMs(), p.max_age_ms.value_or(0), p.PauseWritebackMs()});
         return BoundEngine{WriteCacheStackFactory(options), options.logical_sectors,
-                           runtime::Milliseconds(static_cast<int64_t>(longest_ms))};
+                           runtime::Milliseconds(static_cast<int64_t>(longest_ms)),
+                           WriteCacheMemory(options)};
       },
   };
   return entry;

@@ -3,6 +3,7 @@
 #include <boost/context/fiber.hpp>
 #include <boost/context/pooled_fixedsize_stack.hpp>
 #include <exception>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -106,6 +107,12 @@ Fiber Scheduler::Spawn(std::string name, absl::AnyInvocable<void()> body, FiberK
             // AbandonAll(): the stack is unwound; nothing to report.
           } catch (const AssertionFailure& failure) {
             RecordAssertion(failure, absl::StrCat("fiber #", fiber->id, " '", fiber->name, "'"));
+          } catch (const std::bad_alloc&) {
+            if (failure_.empty()) {
+              failure_ = absl::StrCat("fiber #", fiber->id, " '", fiber->name,
+                                      "' ran out of memory");
+              out_of_memory_ = true;
+            }
           } catch (const std::exception& e) {
             if (failure_.empty()) {
               failure_ = absl::StrCat("fiber #", fiber->id, " '", fiber->name,
@@ -165,7 +172,9 @@ absl::Status Scheduler::Run(std::optional<Nanos> time_limit) {
   time_limit_ = time_limit;
   while (true) {
     if (!failure_.empty()) {
-      return failed_assertion_ ? absl::AbortedError(failure_) : absl::InternalError(failure_);
+      if (failed_assertion_) return absl::AbortedError(failure_);
+      return out_of_memory_ ? absl::ResourceExhaustedError(failure_)
+                            : absl::InternalError(failure_);
     }
     if (stopped_) return absl::CancelledError(stop_reason_);
     if (!WorkersAlive()) return absl::OkStatus();

@@ -6,7 +6,8 @@
 // bitmap daemon) are fibers; a daemon fiber does not keep Run() going.
 //
 // Run() reports, instead of hanging or crashing:
-//   - an exception escaping a fiber (names the fiber and the message);
+//   - an exception escaping a fiber (names the fiber and the message; a std::bad_alloc
+//     is ResourceExhausted, the machine's limit rather than the engine's failure);
 //   - a deadlock: no ready fiber, no pending event, some fiber still blocked (names
 //     every blocked fiber and what it waits for);
 //   - a time limit reached while fibers are still alive (a livelock or a stuck daemon).
@@ -178,6 +179,7 @@ class Scheduler {
   std::string stop_reason_;
   std::string failure_;  // first exception escaping a fiber, or failed assertion
   std::optional<AssertionFailure> failed_assertion_;
+  bool out_of_memory_ = false;  // failure_ is a std::bad_alloc: Run says ResourceExhausted
   uint64_t steps_ = 0;
   std::optional<uint64_t> stop_at_step_;
   // The last step a fiber may hand the CPU straight to another one: *stop_at_step_, or

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <set>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -98,6 +99,15 @@ TEST(Scheduler, ExceptionInAFiberIsReportedWithItsName) {
   absl::Status status = scheduler.Run();
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(status.message(), HasSubstr("'writeback' threw: copy failed"));
+}
+
+TEST(Scheduler, AFiberOutOfMemoryIsResourceExhaustedNotAnEngineError) {
+  ManualReactor reactor;
+  Scheduler scheduler(reactor);
+  scheduler.Spawn("client-0", [] { throw std::bad_alloc(); });
+  absl::Status status = scheduler.Run();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(status.message(), HasSubstr("'client-0' ran out of memory"));
 }
 
 TEST(Scheduler, DeadlockNamesEveryBlockedFiberAndWhatItWaitsFor) {

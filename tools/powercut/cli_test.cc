@@ -118,6 +118,52 @@ TEST_CASE("valid files with a long daemon period or slow devices never hit the h
   }
 }
 
+// 64 writes of `sectors` sectors each on a linear device of 2^31 sectors.
+std::string BigWrites(uint64_t sectors) {
+  std::string text =
+      "powercut-replay 1\nengine: linear\nparam: logical_sectors=2147483648\nseed: 1\n"
+      "crash: seeded\nimages: 4\nexpect: pass\nclients: 1\n";
+  for (uint64_t i = 0; i < 64; ++i) {
+    text += "op: c0 write " + std::to_string(i * 4194304) + "+" + std::to_string(sectors) + "\n";
+  }
+  return text + "end\n";
+}
+
+TEST_CASE("a scenario that needs more memory than --max-memory is refused before it runs",
+          "[e2e]") {
+  // 64 writes of 512 MiB once drove memory past 40 GB and ended as a property failure.
+  const std::string huge = TempFile("huge_writes.replay", BigWrites(1048576));
+  for (const std::string& args : {"replay " + huge, "shrink " + huge}) {
+    const Result result = Run(args);
+    INFO(args << "\n" << result.output);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.output, Catch::Matchers::Contains("needs an estimated 64.06 GiB of memory"));
+    CHECK_THAT(result.output, !Catch::Matchers::Contains("verdict"));
+  }
+  const std::string small = TempFile("small_writes.replay", BigWrites(2048));
+  CHECK(Run("replay " + small).exit_code == 0);
+  const Result limited = Run("replay --max-memory 100M " + small);
+  CHECK(limited.exit_code == 2);
+  CHECK_THAT(limited.output, Catch::Matchers::Contains("more than the 0.10 GiB allowed"));
+  CHECK(Run("replay --max-memory lots " + small).exit_code == 2);
+  const Result json = Run("replay --json " + small);
+  CHECK(nlohmann::json::parse(json.output)["memory_estimate_bytes"] == (64 << 20) + 2 * 64 * (1 << 20));
+}
+
+TEST_CASE("running out of memory anyway is exit 2, never a verdict", "[e2e]") {
+#if defined(__SANITIZE_ADDRESS__)
+  WARN("skipped: AddressSanitizer's shadow memory does not run under ulimit -v");
+#else
+  const std::string huge = TempFile("huge_writes.replay", BigWrites(1048576));
+  const Result result = RunBinary("ulimit -v 2000000; " + std::string(POWERCUT_BINARY),
+                                  "replay --max-memory 0 " + huge);
+  INFO(result.output);
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.output, Catch::Matchers::Contains("ran out of memory"));
+  CHECK_THAT(result.output, Catch::Matchers::Contains("not a verdict"));
+#endif
+}
+
 TEST_CASE("--help works for every command and exits 0", "[e2e]") {
   Result top = Run("--help");
   CHECK(top.exit_code == 0);

@@ -19,6 +19,7 @@
 #include "tools/powercut/campaign.h"
 #include "tools/powercut/crash_loop_command.h"
 #include "tools/powercut/image_command.h"
+#include "tools/powercut/image_files.h"
 #include "tools/powercut/inspect_command.h"
 #include "tools/powercut/mutants_command.h"
 #include "tools/powercut/parity_command.h"
@@ -148,6 +149,21 @@ Command AddRun(CLI::App& app) {
   return {run, [args] { return RunCampaignCommand(*args); }};
 }
 
+// --max-memory SIZE: the memory a scenario may need (verifier::MemoryEstimate).
+void AddMaxMemory(CLI::App& command, uint64_t& bytes) {
+  command
+      .add_option_function<std::string>(
+          "--max-memory",
+          [&bytes](const std::string& text) {
+            absl::StatusOr<uint64_t> size = powercut::tools::ParseSize(text);
+            if (!size.ok()) throw CLI::ValidationError("--max-memory", std::string(size.status().message()));
+            bytes = *size;
+          },
+          "Refuse (exit 2) a scenario whose estimated memory exceeds SIZE (e.g. 16G; 0: no limit; "
+          "docs/cli.md, \"Memory\")")
+      ->default_str("16G");
+}
+
 Command AddReplay(CLI::App& app) {
   auto options = std::make_shared<powercut::tools::ReplayCommandOptions>();
   CLI::App* replay = app.add_subcommand(
@@ -161,6 +177,7 @@ Command AddReplay(CLI::App& app) {
   replay->add_flag("--json", options->json, "Print the result as JSON");
   replay->add_flag("--check-determinism", options->check_determinism,
                    "Run the file twice; fail unless both runs give the same verdict and trace hash");
+  AddMaxMemory(*replay, options->max_memory_bytes);
   return {replay, [options] {
             return powercut::tools::RunReplayCommand(*options, std::cout, std::cerr);
           }};
@@ -177,6 +194,7 @@ Command AddShrink(CLI::App& app) {
   shrink->add_option("--max-runs", options->max_runs, "Budget of scenario runs")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32))
       ->capture_default_str();
+  AddMaxMemory(*shrink, options->max_memory_bytes);
   return {shrink, [options] {
             return powercut::tools::RunShrinkCommand(*options, std::cout, std::cerr);
           }};
@@ -305,6 +323,7 @@ Command AddRealCrash(CLI::App& app) {
   command->add_option("--runs", options->runs, "Runs, with seeds seed, seed+1, ...")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32))
       ->capture_default_str();
+  AddMaxMemory(*command, options->max_memory_bytes);
   return {command, [options] {
             return powercut::tools::RunRealCrashCommand(*options, std::cout, std::cerr);
           }};

@@ -65,7 +65,8 @@ int RunRealCrashCommand(const RealCrashCommandOptions& options, std::ostream& ou
       return kExitUsage;
     }
     absl::StatusOr<verifier::RealCrashCheckResult> run =
-        verifier::RunScenarioOnFiles(attempt, folder, options.buffered);
+        verifier::RunScenarioOnFiles(attempt, folder, options.buffered,
+                                     options.max_memory_bytes);
     if (!run.ok()) {
       err << "powercut realcrash: " << run.status().message() << "\n";
       return kExitUsage;

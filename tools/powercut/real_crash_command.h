@@ -17,6 +17,8 @@
 #include <ostream>
 #include <string>
 
+#include "scenario/scenario.h"
+
 namespace powercut::tools {
 
 struct RealCrashCommandOptions {
@@ -27,6 +29,7 @@ struct RealCrashCommandOptions {
   uint64_t runs = 1;
   bool buffered = false;
   bool json = false;
+  uint64_t max_memory_bytes = verifier::kDefaultMaxMemoryBytes;  // 0: no limit
 };
 
 int RunRealCrashCommand(const RealCrashCommandOptions& options, std::ostream& out,

@@ -48,7 +48,7 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
     return kUnusable;
   }
   ChromeTrace chrome;
-  verifier::ScenarioRunOptions run;
+  verifier::ScenarioRunOptions run{.max_memory_bytes = options.max_memory_bytes};
   if (options.timeline || !options.trace_path.empty()) {
     run.observer = [&](const sim::TraceEvent& event) {
       if (options.timeline) out << TimelineLine(event) << "\n";
@@ -70,7 +70,8 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
   }
   std::optional<verifier::CrashCheckResult> second;
   if (options.check_determinism) {
-    absl::StatusOr<verifier::CrashCheckResult> again = verifier::RunScenario(*scenario);
+    absl::StatusOr<verifier::CrashCheckResult> again =
+        verifier::RunScenario(*scenario, {.max_memory_bytes = options.max_memory_bytes});
     if (!again.ok()) {
       err << "powercut replay: " << options.file << ": " << again.status().message() << "\n";
       return kUnusable;
@@ -93,6 +94,7 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
                            {"images_checked", result->images_checked},
                            {"sectors_judged", result->sectors_checked},
                            {"trace_hash", absl::StrFormat("%016x", result->trace_hash)},
+                           {"memory_estimate_bytes", verifier::MemoryEstimate(*scenario).value_or(0)},
                            {"failure", nullptr}};
     if (!result->passed) json["failure"] = FailureJson(result->failure);
     if (second) json["deterministic"] = deterministic;

@@ -6,6 +6,8 @@
 #include <ostream>
 #include <string>
 
+#include "scenario/scenario.h"
+
 namespace powercut::tools {
 
 struct ReplayCommandOptions {
@@ -15,6 +17,8 @@ struct ReplayCommandOptions {
   bool json = false;       // summary as JSON
   // Run the file a second time and require the same verdict and trace hash.
   bool check_determinism = false;
+  // A file whose scenario needs more (verifier::MemoryEstimate) is refused (0: no limit).
+  uint64_t max_memory_bytes = verifier::kDefaultMaxMemoryBytes;
 };
 
 // Returns the process exit code: 0 the expected verdict was reproduced (and, with

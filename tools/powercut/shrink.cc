@@ -179,8 +179,10 @@ bool FewerFaults(Shrinker& s) {
 }  // namespace
 
 absl::StatusOr<ShrinkResult> Shrink(const verifier::Scenario& scenario, uint64_t max_runs,
+                                    uint64_t max_memory_bytes,
                                     const std::function<void(const std::string&)>& progress) {
-  absl::StatusOr<verifier::CrashCheckResult> first = verifier::RunScenario(scenario);
+  absl::StatusOr<verifier::CrashCheckResult> first =
+      verifier::RunScenario(scenario, {.max_memory_bytes = max_memory_bytes});
   if (!first.ok()) return first.status();
   if (first->passed) {
     return absl::InvalidArgumentError("the scenario passes: there is no failure to shrink");

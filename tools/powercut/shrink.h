@@ -27,8 +27,11 @@ struct ShrinkResult {
   uint64_t runs = 0;
 };
 
-// Fails with InvalidArgument if `scenario` does not fail to begin with.
+// Fails with InvalidArgument if `scenario` does not fail to begin with, with
+// ResourceExhausted if it needs more memory than `max_memory_bytes` (0: no limit;
+// verifier::RunScenario).
 absl::StatusOr<ShrinkResult> Shrink(const verifier::Scenario& scenario, uint64_t max_runs,
+                                    uint64_t max_memory_bytes,
                                     const std::function<void(const std::string&)>& progress);
 
 }  // namespace powercut::tools

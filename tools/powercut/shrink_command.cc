@@ -15,7 +15,7 @@ int RunShrinkCommand(const ShrinkCommandOptions& options, std::ostream& out, std
     err << "powercut shrink: " << scenario.status().message() << "\n";
     return 2;
   }
-  absl::StatusOr<ShrinkResult> shrunk = Shrink(*scenario, options.max_runs, nullptr);
+  absl::StatusOr<ShrinkResult> shrunk = Shrink(*scenario, options.max_runs, options.max_memory_bytes, nullptr);
   if (!shrunk.ok()) {
     err << "powercut shrink: " << options.file << ": " << shrunk.status().message() << "\n";
     return shrunk.status().code() == absl::StatusCode::kInvalidArgument ? 1 : 2;

@@ -7,12 +7,15 @@
 #include <ostream>
 #include <string>
 
+#include "scenario/scenario.h"
+
 namespace powercut::tools {
 
 struct ShrinkCommandOptions {
   std::string file;
   std::string output;  // empty: standard output
   uint64_t max_runs = 2000;
+  uint64_t max_memory_bytes = verifier::kDefaultMaxMemoryBytes;  // 0: no limit
 };
 
 // Exit code: 0 shrunk (the output still fails), 1 the input does not fail, 2 unusable.

@@ -30,7 +30,7 @@ end
 TEST(Shrink, KeepsTheFailureGroupAndDropsWhatItDoesNotNeed) {
   absl::StatusOr<verifier::Scenario> scenario = verifier::ParseReplay(kFlushDropped);
   ASSERT_TRUE(scenario.ok()) << scenario.status();
-  absl::StatusOr<ShrinkResult> shrunk = Shrink(*scenario, 500, nullptr);
+  absl::StatusOr<ShrinkResult> shrunk = Shrink(*scenario, 500, 0, nullptr);
   ASSERT_TRUE(shrunk.ok()) << shrunk.status();
   EXPECT_EQ(shrunk->category, "lost durable write");
   EXPECT_LT(shrunk->scenario.workload.ops.size(), scenario->workload.ops.size());
@@ -48,7 +48,7 @@ TEST(Shrink, RefusesAScenarioThatPasses) {
   text.replace(text.find("expect: fail"), 12, "expect: pass");
   absl::StatusOr<verifier::Scenario> scenario = verifier::ParseReplay(text);
   ASSERT_TRUE(scenario.ok()) << scenario.status();
-  EXPECT_FALSE(Shrink(*scenario, 10, nullptr).ok());
+  EXPECT_FALSE(Shrink(*scenario, 10, 0, nullptr).ok());
 }
 
 }  // namespace
