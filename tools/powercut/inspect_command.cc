@@ -65,11 +65,46 @@ absl::StatusOr<uint64_t> FileSize(const std::string& path) {
   return static_cast<uint64_t>(size);
 }
 
+// A cache device's area: its byte offset in the image (options.start_sector) once the
+// superblock's geometry is checked against what the image holds, so a corrupt n_blocks
+// never makes anything read or allocate more than the file holds.
+absl::StatusOr<uint64_t> CacheAreaOffset(const InspectCommandOptions& options,
+                                         writecache::Geometry& geometry) {
+  const uint64_t start_sector = options.start_sector.value_or(0);
+  absl::StatusOr<uint64_t> size = FileSize(options.image);
+  if (!size.ok()) return size.status();
+  const std::string invalid = absl::StrCat(options.image, ": not a valid writecache cache device");
+  if (start_sector > *size / 512) {
+    return absl::InvalidArgumentError(absl::StrCat(invalid, ": --start-sector ", start_sector,
+                                                   " is past the end of the image (", *size / 512,
+                                                   " sectors)"));
+  }
+  const uint64_t offset = start_sector * 512;
+  absl::StatusOr<std::vector<std::byte>> head = ReadAt(options.image, offset, writecache::kSuperblockBytes);
+  if (!head.ok()) return head.status();
+  absl::StatusOr<writecache::Geometry> checked = WriteCacheGeometry(*head);
+  if (!checked.ok()) return absl::InvalidArgumentError(absl::StrCat(invalid, ": ", checked.status().message()));
+  const uint64_t area = *size - offset;
+  const uint64_t needed = checked->metadata_bytes + checked->n_blocks * checked->block_size;
+  if (area < needed) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        invalid, ": truncated: ", checked->n_blocks, " blocks of ", checked->block_size,
+        " bytes and their metadata need ", needed, " bytes from sector ", start_sector,
+        ", the image has ", area));
+  }
+  geometry = *checked;
+  return offset;
+}
+
 absl::StatusOr<Report> InspectWriteCache(const InspectCommandOptions& options) {
-  absl::StatusOr<std::vector<std::byte>> metadata = ReadWriteCacheMetadata(options);
-  if (!metadata.ok()) return metadata.status();
+  writecache::Geometry geometry;
+  absl::StatusOr<uint64_t> offset = CacheAreaOffset(options, geometry);
+  if (!offset.ok()) return offset.status();
+  const inspect::CacheAreaReader read = [&](uint64_t at, uint64_t length) {
+    return ReadAt(options.image, *offset + at, length);
+  };
   absl::StatusOr<Report> report = WriteCacheReport(
-      options.image, *metadata,
+      options.image, read,
       {.start_sector = options.start_sector.value_or(0), .origin_sectors = options.origin_sectors});
   if (!report.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -129,32 +164,17 @@ absl::StatusOr<std::vector<Report>> InspectImage(const InspectCommandOptions& op
 }
 
 
-// A cache device: the superblock's geometry must fit the image before the metadata
-// area is read, so a corrupt n_blocks never makes it allocate more than the file holds.
 absl::StatusOr<std::vector<std::byte>> ReadWriteCacheMetadata(const InspectCommandOptions& options) {
-  const uint64_t start_sector = options.start_sector.value_or(0);
-  absl::StatusOr<uint64_t> size = FileSize(options.image);
-  if (!size.ok()) return size.status();
-  const std::string invalid = absl::StrCat(options.image, ": not a valid writecache cache device");
-  if (start_sector > *size / 512) {
-    return absl::InvalidArgumentError(absl::StrCat(invalid, ": --start-sector ", start_sector,
-                                                   " is past the end of the image (", *size / 512,
-                                                   " sectors)"));
-  }
-  const uint64_t offset = start_sector * 512;
-  absl::StatusOr<std::vector<std::byte>> head = ReadAt(options.image, offset, writecache::kSuperblockBytes);
-  if (!head.ok()) return head.status();
-  absl::StatusOr<writecache::Geometry> geometry = WriteCacheGeometry(*head);
-  if (!geometry.ok()) return absl::InvalidArgumentError(absl::StrCat(invalid, ": ", geometry.status().message()));
-  const uint64_t area = *size - offset;
-  const uint64_t needed = geometry->metadata_bytes + geometry->n_blocks * geometry->block_size;
-  if (area < needed) {
+  writecache::Geometry geometry;
+  absl::StatusOr<uint64_t> offset = CacheAreaOffset(options, geometry);
+  if (!offset.ok()) return offset.status();
+  if (geometry.metadata_bytes > kMaxCacheMetadataBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
-        invalid, ": truncated: ", geometry->n_blocks, " blocks of ", geometry->block_size,
-        " bytes and their metadata need ", needed, " bytes from sector ", start_sector,
-        ", the image has ", area));
+        options.image, ": ", geometry.n_blocks, " blocks need ", geometry.metadata_bytes,
+        " bytes of metadata, more than the ", kMaxCacheMetadataBytes,
+        " recovery holds in memory (inspect reads a cache of any size)"));
   }
-  return ReadAt(options.image, offset, geometry->metadata_bytes);
+  return ReadAt(options.image, *offset, geometry.metadata_bytes);
 }
 
 absl::StatusOr<raid1::MdSuperblock> ReadMdSuperblock(const InspectCommandOptions& options) {

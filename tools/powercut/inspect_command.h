@@ -42,7 +42,10 @@ absl::StatusOr<std::vector<inspect::Report>> InspectImage(const InspectCommandOp
 
 // The decoders `recover` shares. Each reads only what the image holds and checks it as
 // inspect does; errors name the image and the reason.
-//   the metadata area of a cache device (superblock first), at options.start_sector;
+//   the metadata area of a cache device (superblock first), at options.start_sector,
+//   at most kMaxCacheMetadataBytes (2^26 blocks: recovery keeps every entry in memory,
+//   as the kernel does);
+inline constexpr uint64_t kMaxCacheMetadataBytes = uint64_t{1} << 30;
 absl::StatusOr<std::vector<std::byte>> ReadWriteCacheMetadata(const InspectCommandOptions& options);
 //   a RAID1 member's md v1.2 superblock;
 absl::StatusOr<raid1::MdSuperblock> ReadMdSuperblock(const InspectCommandOptions& options);
