@@ -48,7 +48,15 @@ absl::Status CheckFailureFolder() {
   return absl::OkStatus();
 }
 
-SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& result) {
+std::string ScenarioCommand(const std::string& family, uint64_t seed, uint32_t images,
+                            const std::string& mutant) {
+  return absl::StrCat(mutant.empty() ? "powercut" : "powercut_with_mutants", " scenario --family ",
+                      family, " --seed ", seed, " --images ", images,
+                      mutant.empty() ? "" : absl::StrCat(" --mutant ", mutant), " -o FILE");
+}
+
+SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& result,
+                         const std::string& recreate) {
   Scenario failing = scenario;
   failing.expect = Verdict::kFail;
   if (failing.comment.empty()) failing.comment = result.failure.text;
@@ -68,9 +76,15 @@ SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& resul
     saved.error = absl::StrCat("could not be saved in ", dir.string(), ": ",
                                error ? error.message() : std::string("not writable"));
   }
-  saved.command =
-      absl::StrCat(scenario.mutant.empty() ? "powercut" : "powercut_with_mutants", " replay ",
-                   saved.path.empty() ? "FILE" : saved.path);
+  const std::string replay =
+      absl::StrCat(scenario.mutant.empty() ? "powercut" : "powercut_with_mutants", " replay ");
+  if (!saved.path.empty()) {
+    saved.command = replay + saved.path;
+  } else if (!recreate.empty()) {
+    saved.command = absl::StrCat(recreate, " && ", replay, "FILE");
+  } else {
+    saved.command = absl::StrCat("save the replay file's text as FILE, then ", replay, "FILE");
+  }
   return saved;
 }
 

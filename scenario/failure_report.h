@@ -26,11 +26,21 @@ struct SavedFailure {
   std::string path;     // empty if the file could not be written (see `error`)
   std::string error;    // why it could not: the folder and the reason
   std::string text;     // the replay file
-  std::string command;  // e.g. "powercut replay /tmp/powercut-failures/x.replay"
+  // e.g. "powercut replay /tmp/powercut-failures/x.replay"; when the file could not be
+  // written, the command that recreates it (`recreate`) followed by the replay of it.
+  std::string command;
 };
 
-// Writes the replay file for a failing scenario and returns where it went.
-SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& result);
+// Writes the replay file for a failing scenario and returns where it went. `recreate`
+// is a command that writes the same file to FILE (a family's seed: `powercut scenario
+// --family F --seed N ... -o FILE`), for when the file cannot be written here.
+SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& result,
+                         const std::string& recreate = "");
+
+// `powercut scenario ...` that recreates the scenario of seed `seed` of `family` with
+// `images` crash images and `mutant` (empty: none), writing it to FILE.
+std::string ScenarioCommand(const std::string& family, uint64_t seed, uint32_t images,
+                            const std::string& mutant);
 
 std::string ReportFailure(const Scenario& scenario, const CrashCheckResult& result);
 

@@ -73,7 +73,7 @@ verifier::Scenario SeedScenario(const verifier::ScenarioFamily& family, uint64_t
                              const std::string& mutant) {
   verifier::Scenario scenario = family.draw(seed);
   scenario.images = images;
-  scenario.mutant = mutant;
+  if (!mutant.empty()) scenario.mutant = mutant;
   return scenario;
 }
 
@@ -118,10 +118,15 @@ CampaignSummary RunCampaign(const std::vector<verifier::ScenarioFamily>& familie
         ++out.failures;
         ++out.failure_groups[result.failure.Group()];
         if (out.failure_notes.size() < kFailureNotes) {
-          const verifier::SavedFailure saved =
-              verifier::SaveFailure(SeedScenario(family, seed, options.images_per_seed), result);
-          out.failure_notes.push_back(
-              absl::StrCat("seed ", seed, ": ", result.failure.text, "\n  reproduce: ", saved.command));
+          const verifier::Scenario scenario = SeedScenario(family, seed, options.images_per_seed);
+          const verifier::SavedFailure saved = verifier::SaveFailure(
+              scenario, result,
+              verifier::ScenarioCommand(family.name, seed, options.images_per_seed, scenario.mutant));
+          if (saved.path.empty()) ++out.unsaved_failures;
+          out.failure_notes.push_back(absl::StrCat(
+              "seed ", seed, ": ", result.failure.text,
+              saved.path.empty() ? absl::StrCat("\n  the replay file ", saved.error) : "",
+              "\n  reproduce: ", saved.command));
         }
       }
       if (options.determinism_every != 0 && i % options.determinism_every == 0) {
@@ -174,6 +179,7 @@ std::string FormatSummaryJson(const CampaignSummary& summary) {
                                 {"crash_images", t.crash_images},
                                 {"sectors_judged", t.sectors_checked},
                                 {"failures", t.failures},
+                                {"unsaved_failures", t.unsaved_failures},
                                 {"determinism_checks", t.determinism_checks},
                                 {"determinism_failures", t.determinism_failures},
                                 {"seconds", t.seconds},

@@ -49,6 +49,9 @@ struct FamilySummary {
   uint64_t determinism_failures = 0;
   double seconds = 0;
   std::vector<std::string> failure_notes;  // first few: failure, replay file, command
+  // Failures whose replay file could not be written (each says why and how to recreate
+  // it in failure_notes; `run` exits 3 when there is one).
+  uint64_t unsaved_failures = 0;
   std::map<std::string, uint64_t> failure_groups;  // Failure::Group() -> failing seeds
 };
 
@@ -59,7 +62,7 @@ struct CampaignSummary {
 };
 
 // Seed `seed` of a family, checking `images` crash images, with `mutant` (a catalog
-// name, test builds only) active or none.
+// name, test builds only) active, or the family's own choice (none) when empty.
 verifier::Scenario SeedScenario(const verifier::ScenarioFamily& family, uint64_t seed, uint32_t images,
                              const std::string& mutant = "");
 // Runs it; an invalid scenario (a bug in the family) is reported as a failure.

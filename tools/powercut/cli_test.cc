@@ -164,6 +164,27 @@ TEST_CASE("running out of memory anyway is exit 2, never a verdict", "[e2e]") {
 #endif
 }
 
+TEST_CASE("a replay file that cannot be written is named as missing, with the command that recreates it",
+          "[e2e]") {
+  // /dev/null is a file: no folder can be made under it.
+  Result r = RunBinary("POWERCUT_FAILURE_DIR=/dev/null/failures " + std::string(POWERCUT_MUTANTS_BINARY),
+                       "mutants --only linear_flush_dropped --seeds 300 --json");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::string command = nlohmann::json::parse(r.output)[0]["replay_command"];
+  const std::string recreate = "powercut_with_mutants scenario --family ";
+  REQUIRE(command.rfind(recreate, 0) == 0);
+  CHECK_THAT(command, Catch::Matchers::Contains("--mutant linear_flush_dropped -o FILE && "
+                                                "powercut_with_mutants replay FILE"));
+  // The command works as printed, FILE being any path.
+  const std::string file = TempFile("recreated.replay", "");
+  std::string runnable = command;
+  for (size_t at; (at = runnable.find("FILE")) != std::string::npos;) runnable.replace(at, 4, file);
+  const std::string scenario = runnable.substr(runnable.find(' ') + 1, runnable.find(" && ") - runnable.find(' ') - 1);
+  CHECK(RunBinary(POWERCUT_MUTANTS_BINARY, scenario).exit_code == 0);
+  CHECK(RunBinary(POWERCUT_MUTANTS_BINARY, "replay " + file).exit_code == 1);  // fails as found
+}
+
 TEST_CASE("--help works for every command and exits 0", "[e2e]") {
   Result top = Run("--help");
   CHECK(top.exit_code == 0);

@@ -34,6 +34,7 @@ using powercut::tools::CampaignOptions;
 
 constexpr int kExitPass = 0;
 constexpr int kExitPropertyFailure = 1;
+constexpr int kExitFailureNotSaved = 3;  // a property failed and its replay file is missing
 constexpr int kExitUsage = 2;
 
 // A subcommand: `app` once registered, `run` executes it after a successful parse. The
@@ -114,6 +115,16 @@ int RunCampaignCommand(const RunArgs& args) {
   std::cout << (args.json ? powercut::tools::FormatSummaryJson(summary)
                           : powercut::tools::FormatSummaryTable(summary));
   if (summary.interrupted) return 128 + g_stop_signal;  // as a shell reports the signal
+  uint64_t unsaved = 0;
+  for (const powercut::tools::FamilySummary& family : summary.families) {
+    unsaved += family.unsaved_failures;
+  }
+  if (unsaved > 0) {
+    std::cerr << "powercut run: " << unsaved
+              << " failing seed(s) have no replay file (it could not be written; see each "
+                 "failure for why and the command that recreates it)\n";
+    return kExitFailureNotSaved;
+  }
   return summary.passed() ? kExitPass : kExitPropertyFailure;
 }
 
@@ -356,6 +367,8 @@ Command AddScenario(CLI::App& app) {
   scenario->add_option("--images", options->images, "Crash images the file asks for")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  scenario->add_option("--mutant", options->mutant,
+                       "Name this mutant in the file (powercut_with_mutants mutants --help lists them)");
   scenario->add_option("--comment", options->comment,
                        "Comment for the file (default: names the family and seed)");
   scenario->add_option("-o,--output", options->output,

@@ -80,8 +80,9 @@ int RunMutantsCommand(const MutantsCommandOptions& options, std::ostream& out, s
             row.category = result.failure.Group();
             row.family = family->name;
             row.replay_command =
-                verifier::SaveFailure(SeedScenario(*family, first + i, options.images, row.name),
-                                   result)
+                verifier::SaveFailure(
+                    SeedScenario(*family, first + i, options.images, row.name), result,
+                    verifier::ScenarioCommand(family->name, first + i, options.images, row.name))
                     .command;
           }
           ++row.kills;

@@ -36,6 +36,7 @@ int RunScenarioCommand(const ScenarioCommandOptions& options, std::ostream& out,
   }
   verifier::Scenario scenario = family->draw(options.seed);
   scenario.images = options.images;
+  scenario.mutant = options.mutant;
   scenario.comment = options.comment.empty()
                          ? absl::StrCat("Seed ", options.seed, " of the ", family->name,
                                         " scenario family (powercut scenario --family ", family->name,

@@ -16,6 +16,7 @@ struct ScenarioCommandOptions {
   uint64_t seed = 1;
   uint32_t images = 4;      // crash images the file asks for
   std::string comment;      // replaces the default comment if not empty
+  std::string mutant;       // a mutant the file names (empty: none; test builds)
   std::string output;       // write here instead of standard output if not empty
 };
 
