@@ -20,7 +20,17 @@
 
 #include "absl/functional/any_invocable.h"
 
+// POWERCUT_ASAN: this is an AddressSanitizer build. GCC says so with
+// __SANITIZE_ADDRESS__, clang (before 17) only through __has_feature(address_sanitizer).
 #if defined(__SANITIZE_ADDRESS__)
+#define POWERCUT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POWERCUT_ASAN 1
+#endif
+#endif
+
+#if defined(POWERCUT_ASAN)
 #include <sanitizer/common_interface_defs.h>
 #endif
 
@@ -64,7 +74,7 @@ struct FiberState {
 // on fiber stacks (Boost.Context's assembly backend does not tell it). Outside ASan
 // builds these compile to nothing.
 inline void AsanStartSwitch(void** fake_stack_save, const StackBounds& to) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(POWERCUT_ASAN)
   __sanitizer_start_switch_fiber(fake_stack_save, to.bottom, to.size);
 #else
   (void)fake_stack_save;
@@ -73,7 +83,7 @@ inline void AsanStartSwitch(void** fake_stack_save, const StackBounds& to) {
 }
 
 inline void AsanFinishSwitch(void* fake_stack_save, StackBounds* from) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(POWERCUT_ASAN)
   __sanitizer_finish_switch_fiber(fake_stack_save, from ? &from->bottom : nullptr,
                                   from ? &from->size : nullptr);
 #else

@@ -8,8 +8,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/runtime/fiber_state.h"  // POWERCUT_ASAN
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(POWERCUT_ASAN)
 #include <sanitizer/asan_interface.h>
 #endif
 
@@ -21,7 +22,7 @@ namespace {
 struct FiberAbandoned {};
 
 inline void AsanUnpoison(const void* bottom, size_t size) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(POWERCUT_ASAN)
   __asan_unpoison_memory_region(bottom, size);
 #else
   (void)bottom;
