@@ -175,8 +175,7 @@ absl::Status Raid1Array::Assemble() {
   // superblock, marked active (resync_offset 0: the next assembly is unclean). (I5)
   events_ = max_events;
   if (absl::Status s = UpdateSuperblocks(); !s.ok()) return s;
-  if (absl::Status s = Resync(/*keep_needed=*/false); !s.ok()) return s;
-  if (absl::Status s = FinishRecovery(); !s.ok()) return s;
+  if (absl::Status s = ResyncAndFinishRecovery(); !s.ok()) return s;
   if (absl::Status s = RecordFailures(); !s.ok()) return s;
   daemon_started_ = true;
   scheduler_.Spawn(
@@ -270,12 +269,15 @@ absl::Status Raid1Array::Recover(size_t index) {
   readd_[index] = bitmap_->ReAddRecoveryFor(sb->events) == ReAddRecovery::kFull
                       ? ReAddRecovery::kFull
                       : ReAddRecovery::kBitmap;
-  // The bits stay NEEDED while the member is not recorded in sync: a bit the daemon
-  // cleared before that would hide the chunk from the next re-add.
+  return ResyncAndFinishRecovery();
+}
+
+absl::Status Raid1Array::ResyncAndFinishRecovery() {
+  const bool readding = !Members(MemberState::kRecovering).empty();
   std::vector<uint64_t> copied;
-  if (absl::Status s = Resync(/*keep_needed=*/true, &copied); !s.ok()) return s;
+  if (absl::Status s = Resync(/*keep_needed=*/readding, &copied); !s.ok()) return s;
   if (absl::Status s = FinishRecovery(); !s.ok()) return s;
-  if (state_[index] == MemberState::kInSync && !degraded()) {
+  if (readding && !degraded()) {
     for (uint64_t chunk : copied) {
       if (bitmap_->StartSync(chunk, /*degraded=*/false)) bitmap_->EndSync(chunk, /*aborted=*/false);
     }

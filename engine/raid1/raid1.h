@@ -304,6 +304,12 @@ class Raid1Array : public io::BlockDevice {
   // Members being recovered: flushed, in sync, the whole bitmap written to them, then
   // recorded (UpdateSuperblocks). One whose flush fails is faulty instead.
   [[nodiscard]] absl::Status FinishRecovery();
+  // Resync, then FinishRecovery, for assembly and re-add alike. While members are being
+  // re-added, the chunks copied stay NEEDED until they are recorded in sync: a re-added
+  // member whose flush then fails is faulty again with copies that may never have
+  // reached its media, and a chunk that decayed meanwhile would be missing from its
+  // next re-add (I7). Once the array is whole, those chunks decay as usual.
+  [[nodiscard]] absl::Status ResyncAndFinishRecovery();
   // Copies `chunk` from source_ to `to`; false if any target failed (aborted).
   [[nodiscard]] absl::StatusOr<bool> CopyChunk(uint64_t chunk, const std::vector<size_t>& to);
   // md_bitmap_daemon_work: flush every member, sweep, write the pages (see daemon.cc).
