@@ -108,7 +108,8 @@ void JudgeRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle, 
 void JudgeCrashImages(const StackFactory& factory, const BlockOracle& oracle,
                       const std::vector<CrashImages>& crashes, const sim::World& first,
                       const std::function<void(const sim::TraceEvent&)>& observer,
-                      runtime::Nanos time_limit, CrashCheckResult& result) {
+                      runtime::Nanos time_limit, uint64_t step_budget,
+                      CrashCheckResult& result) {
   for (size_t i = 0; i < crashes.size() && result.passed; ++i) {
     const uint32_t image = static_cast<uint32_t>(i);
     sim::World after(first.ForkPrng(absl::StrCat("recovery-", i)).Next());
@@ -143,7 +144,7 @@ void JudgeCrashImages(const StackFactory& factory, const BlockOracle& oracle,
       }
       JudgeRecovered(after, **recovered, oracle, image, result);
     });
-    absl::Status verify = after.Run(time_limit);
+    absl::Status verify = after.Run(time_limit, step_budget);
     if (!verify.ok() && result.passed) {
       Fail(result, RunFailure(after, verify, FailurePhase::kRecovery, image,
                               absl::StrCat("Recovery from crash image ", i,
@@ -185,7 +186,7 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
   const uint64_t crash_step =
       options.crash_after_steps.value_or(world.ForkPrng("crash-step").Uniform(8 * workload.ops.size() + 16));
   world.CrashAfterSteps(crash_step);
-  absl::Status run = world.Run(options.time_limit);
+  absl::Status run = world.Run(options.time_limit, options.step_budget);
   result.crash_step = world.scheduler().steps();
   result.crash_time = world.Now();
   result.crashed_mid_run = run.code() == absl::StatusCode::kCancelled;
@@ -224,7 +225,8 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
   world.Halt();
   stack->reset();
 
-  JudgeCrashImages(factory, oracle, crashes, world, options.observer, options.time_limit, result);
+  JudgeCrashImages(factory, oracle, crashes, world, options.observer, options.time_limit,
+                   options.step_budget, result);
   if (!result.passed) {
     absl::StrAppend(&result.failure.text, " (seed ", options.seed, ", power cut at step ",
                     result.crash_step, ", ", result.crashed_mid_run ? "mid-run" : "after the workload",

@@ -39,12 +39,17 @@ namespace powercut::verifier {
 // The virtual time a run, or one recovery with its read-back, may take before its
 // fibers are reported stuck, unless the check is given another.
 inline constexpr runtime::Nanos kDefaultTimeLimit = runtime::Seconds(3600);
+// The scheduling steps a run, or one recovery with its read-back, may take before its
+// fibers are reported stuck (a hang): the watchdog for a fiber that never blocks, which
+// virtual time cannot catch. A few seconds of wall-clock; real phases take thousands.
+inline constexpr uint64_t kDefaultStepBudget = 100'000'000;
 
 struct CrashCheckOptions {
   uint64_t seed = 1;
   // Virtual time allowed to the run and to each recovery (scenario.cc derives it from
   // the scenario's latencies and the engine's longest idle wait).
   runtime::Nanos time_limit = kDefaultTimeLimit;
+  uint64_t step_budget = kDefaultStepBudget;  // of the run and of each recovery
   std::optional<uint64_t> crash_after_steps;
   uint32_t images = 4;
   // Receives every trace event of the check, in order (timelines, traces); the
@@ -80,7 +85,8 @@ void JudgeRecovered(sim::World& world, Stack& stack, const BlockOracle& oracle, 
 void JudgeCrashImages(const StackFactory& factory, const BlockOracle& oracle,
                       const std::vector<CrashImages>& crashes, const sim::World& first,
                       const std::function<void(const sim::TraceEvent&)>& observer,
-                      runtime::Nanos time_limit, CrashCheckResult& result);
+                      runtime::Nanos time_limit, uint64_t step_budget,
+                      CrashCheckResult& result);
 
 }  // namespace powercut::verifier
 

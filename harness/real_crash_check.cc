@@ -106,7 +106,8 @@ absl::StatusOr<RealCrashCheckResult> RunRealCrashCheck(const StackFactory& on_fi
   (*reactor)->Drain();  // the kernel is done with every buffer before anything is freed
   stack->reset();
   if (result.passed) {
-    JudgeCrashImages(recover, oracle, out.crashes, world, nullptr, options.time_limit, result);
+    JudgeCrashImages(recover, oracle, out.crashes, world, nullptr, options.time_limit,
+                     options.step_budget, result);
   }
   if (!result.passed) {
     absl::StrAppend(&result.failure.text, " (run on files in ", options.folder, ", power cut at step ",

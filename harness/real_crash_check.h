@@ -37,6 +37,7 @@ struct RealCrashCheckOptions {
   uint32_t images = 4;
   bool buffered = false;
   runtime::Nanos time_limit = kDefaultTimeLimit;  // of each recovery (virtual time)
+  uint64_t step_budget = kDefaultStepBudget;      // of each recovery (scheduling steps)
 };
 
 struct RealCrashCheckResult {

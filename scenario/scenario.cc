@@ -136,6 +136,12 @@ absl::Status OutOfMemory(const Scenario& scenario, const BoundEngine& bound) {
       "): this is a limit of the machine, not a verdict"));
 }
 
+// The scheduling steps a run (and each recovery) of the scenario may take: the default
+// budget plus ten thousand per operation, far above what any operation takes.
+uint64_t StepBudget(const Scenario& scenario) {
+  return kDefaultStepBudget + 10'000 * (scenario.workload.ops.size() + 64);
+}
+
 // The workload addressing a device of `sectors`.
 Workload Sized(Workload workload, uint64_t sectors) {
   workload.device_sectors = sectors;
@@ -171,6 +177,7 @@ absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
   const Workload workload = Sized(scenario.workload, bound->logical_sectors);
   CrashCheckOptions check{.seed = scenario.seed,
                           .time_limit = TimeLimit(scenario, *bound),
+                          .step_budget = StepBudget(scenario),
                           .crash_after_steps = scenario.crash_after_steps,
                           .images = scenario.images,
                           .observer = options.observer};
@@ -205,7 +212,8 @@ absl::StatusOr<RealCrashCheckResult> RunScenarioOnFiles(const Scenario& scenario
                             .crash_after_steps = scenario.crash_after_steps,
                             .images = scenario.images,
                             .buffered = buffered,
-                            .time_limit = TimeLimit(scenario, *recover)});
+                            .time_limit = TimeLimit(scenario, *recover),
+                            .step_budget = StepBudget(scenario)});
 }
 
 absl::StatusOr<CrashLoopResult> RunScenarioCrashLoop(const Scenario& scenario,

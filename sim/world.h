@@ -58,8 +58,9 @@ class World final : public runtime::Reactor {
               uint64_t sector = 0, uint64_t sectors = 0, std::string_view flags = {});
 
   // Runs until every worker fiber finishes (see Scheduler::Run for the other outcomes).
-  [[nodiscard]] absl::Status Run(std::optional<runtime::Nanos> time_limit = std::nullopt) {
-    return scheduler_.Run(time_limit);
+  [[nodiscard]] absl::Status Run(std::optional<runtime::Nanos> time_limit = std::nullopt,
+                                 std::optional<uint64_t> step_budget = std::nullopt) {
+    return scheduler_.Run(time_limit, step_budget);
   }
   // Arranges a power cut after `steps` more scheduling steps.
   void CrashAfterSteps(uint64_t steps) { scheduler_.StopAfterSteps(steps); }

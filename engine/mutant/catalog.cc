@@ -118,6 +118,10 @@ constexpr Info kCatalog[] = {
     {Id::kRaid1ReAddNoQuiesce, "raid1_readd_no_quiesce", "raid1",
      "a hot re-add copies chunks while writes submitted before it are still in flight, so "
      "the copy can miss them", "md's raise_barrier around recovery (I1, I8)"},
+    {Id::kRaid1DaemonBusyWait, "raid1_daemon_busy_wait", "raid1",
+     "the bitmap daemon polls the clock by yielding instead of sleeping until its next "
+     "period, so it never blocks and nothing else's IO completes",
+     "a busy-wait in a kernel thread (a soft lockup); the harness's step watchdog (hang)"},
 };
 
 }  // namespace

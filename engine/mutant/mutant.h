@@ -65,6 +65,7 @@ enum class Id : uint16_t {
   kBmLoadTrustsStale,
   kRaid1ReAddIgnoresEventsCleared,
   kRaid1ReAddNoQuiesce,
+  kRaid1DaemonBusyWait,
 };
 
 struct Info {

@@ -74,7 +74,13 @@ absl::Status Raid1Array::DaemonWork() {
 void Raid1Array::RunDaemon() {
   while (!stopping_) {
     const runtime::Nanos wake = scheduler_.Now() + runtime::Seconds(options_.daemon_sleep_s);
-    while (!stopping_ && scheduler_.Now() < wake) daemon_wait_.WaitUntil(wake);
+    while (!stopping_ && scheduler_.Now() < wake) {
+      if (POWERCUT_MUTANT(kRaid1DaemonBusyWait)) {
+        scheduler_.Yield();
+      } else {
+        daemon_wait_.WaitUntil(wake);
+      }
+    }
     if (stopping_ || !DaemonWork().ok()) break;
   }
   daemon_done_.Set();

@@ -1,5 +1,6 @@
 #include "engine/runtime/scheduler.h"
 
+#include <algorithm>
 #include <boost/context/fiber.hpp>
 #include <boost/context/pooled_fixedsize_stack.hpp>
 #include <exception>
@@ -169,8 +170,10 @@ bool Scheduler::CountStep() {
   return true;
 }
 
-absl::Status Scheduler::Run(std::optional<Nanos> time_limit) {
+absl::Status Scheduler::Run(std::optional<Nanos> time_limit, std::optional<uint64_t> step_budget) {
   time_limit_ = time_limit;
+  budget_end_ = step_budget ? std::optional<uint64_t>(steps_ + *step_budget) : std::nullopt;
+  LimitSteps();
   while (true) {
     if (!failure_.empty()) {
       if (failed_assertion_) return absl::AbortedError(failure_);
@@ -183,6 +186,11 @@ absl::Status Scheduler::Run(std::optional<Nanos> time_limit) {
       return absl::DeadlineExceededError(
           absl::StrCat("time limit ", time_limit->count(), " ns reached with fibers alive: ",
                        DescribeBlocked()));
+    }
+    if (budget_end_ && steps_ >= *budget_end_) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "step budget of ", *step_budget, " scheduling steps spent at ", Now().count(),
+          " ns with fibers alive (a fiber that never blocks?): ", DescribeBlocked()));
     }
     if (!CountStep()) continue;
     if (!ready_.empty()) {
@@ -224,7 +232,12 @@ void Scheduler::Stop(std::string reason) {
 
 void Scheduler::StopAfterSteps(uint64_t steps) {
   stop_at_step_ = steps_ + steps;
-  if (!stopped_) step_limit_ = *stop_at_step_;
+  LimitSteps();
+}
+
+void Scheduler::LimitSteps() {
+  if (stopped_) return;
+  step_limit_ = std::min(stop_at_step_.value_or(~uint64_t{0}), budget_end_.value_or(~uint64_t{0}));
 }
 
 void Scheduler::AbandonAll() {

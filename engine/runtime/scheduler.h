@@ -83,9 +83,12 @@ class Scheduler {
 
   // Runs fibers and events until every worker fiber finished (OK), Stop() was called
   // (Cancelled), a fiber threw (Internal), an assertion failed in a fiber or an event
-  // callback (Aborted; see failed_assertion()), a deadlock (FailedPrecondition) or
-  // `time_limit` passed with workers alive (DeadlineExceeded).
-  [[nodiscard]] absl::Status Run(std::optional<Nanos> time_limit = std::nullopt);
+  // callback (Aborted; see failed_assertion()), a deadlock (FailedPrecondition),
+  // `time_limit` passed with workers alive, or `step_budget` scheduling steps of this
+  // call spent with workers alive (DeadlineExceeded: the watchdog for a fiber that
+  // never blocks, which virtual time alone cannot catch).
+  [[nodiscard]] absl::Status Run(std::optional<Nanos> time_limit = std::nullopt,
+                                 std::optional<uint64_t> step_budget = std::nullopt);
   // The assertion (engine/runtime/assertion.h) that ended a run, if one did.
   const std::optional<AssertionFailure>& failed_assertion() const { return failed_assertion_; }
 
@@ -160,7 +163,8 @@ class Scheduler {
   [[noreturn]] static void ThrowAbandoned();
   bool WorkersAlive() const { return live_workers_ > 0; }
   std::string DescribeBlocked() const;
-  bool CountStep();  // false if the step budget is spent (the world stops)
+  bool CountStep();  // false at the step StopAfterSteps named (the world stops)
+  void LimitSteps();  // step_limit_ from stop_at_step_ and budget_end_
   void Reap(FiberState* fiber);
 
   Reactor& reactor_;
@@ -182,8 +186,10 @@ class Scheduler {
   bool out_of_memory_ = false;  // failure_ is a std::bad_alloc: Run says ResourceExhausted
   uint64_t steps_ = 0;
   std::optional<uint64_t> stop_at_step_;
-  // The last step a fiber may hand the CPU straight to another one: *stop_at_step_, or
-  // never; 0 once stopped (the loop then reports why). Failures and finished workers
+  std::optional<uint64_t> budget_end_;  // the step the current Run()'s budget ends at
+  // The last step a fiber may hand the CPU straight to another one: the earlier of
+  // *stop_at_step_ and *budget_end_, or never; 0 once stopped (the loop then reports
+  // why). Failures and finished workers
   // need no check there: a fiber that throws or finishes always returns to the loop.
   uint64_t step_limit_ = ~uint64_t{0};
   std::optional<Nanos> time_limit_;     // of the current Run()

@@ -110,6 +110,22 @@ TEST(Scheduler, AFiberOutOfMemoryIsResourceExhaustedNotAnEngineError) {
   EXPECT_THAT(status.message(), HasSubstr("'client-0' ran out of memory"));
 }
 
+TEST(Scheduler, AFiberThatNeverBlocksSpendsTheStepBudgetAndIsReportedNotHung) {
+  ManualReactor reactor;
+  Scheduler scheduler(reactor);
+  bool stop = false;
+  scheduler.Spawn("spinner", [&] {
+    while (!stop) scheduler.Yield();  // virtual time never moves: no time limit helps
+  });
+  scheduler.Spawn("client-0", [&] { scheduler.Yield(); });
+  absl::Status status = scheduler.Run(Nanos(1000), 10000);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(status.message(), HasSubstr("step budget of 10000 scheduling steps spent"));
+  EXPECT_THAT(status.message(), HasSubstr("spinner"));
+  EXPECT_LE(scheduler.steps(), 10000u);
+  stop = true;
+}
+
 TEST(Scheduler, DeadlockNamesEveryBlockedFiberAndWhatItWaitsFor) {
   ManualReactor reactor;
   Scheduler scheduler(reactor);
