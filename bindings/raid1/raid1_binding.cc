@@ -276,10 +276,17 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
       };
       plan.check = options.check_invariants;
     }
+    // After a power cut the harness assembles like `mdadm --assemble --run`: the check
+    // is what recovery can save, a member gone for good included. A clean restart in
+    // the middle of the run assembles like plain `mdadm --assemble`, which does not
+    // start while a member recorded working is missing.
+    raid1::Raid1Options first_options = array_options;
+    first_options.run_degraded = true;
     OperatedArray::Reopen open = [&world, member_devices, array_options] {
       return raid1::Raid1Array::Open(world.scheduler(), member_devices, array_options);
     };
-    absl::StatusOr<std::unique_ptr<raid1::Raid1Array>> array = open();
+    absl::StatusOr<std::unique_ptr<raid1::Raid1Array>> array =
+        raid1::Raid1Array::Open(world.scheduler(), member_devices, first_options);
     if (!array.ok()) return array.status();
     std::vector<const sim::SimSsd*> member_views(members.begin(), members.end());
     auto operated = std::make_unique<OperatedArray>(world, std::move(*array), std::move(open),

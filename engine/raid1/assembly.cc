@@ -114,6 +114,20 @@ absl::Status Raid1Array::Assemble() {
       state_[i] = MemberState::kRecovering;
     }
   }
+  // Like mdadm without --run: no start while a member the newest superblock present
+  // records working is missing. It may be the one that holds the newest data (the
+  // present ones failed before it vanished), and starting without it would roll the
+  // array back, its bitmap events included.
+  if (!options_.run_degraded) {
+    for (size_t i = 0; i < n; ++i) {
+      if (readable[i] || roles[i] == kMdRoleFaulty || roles[i] == kMdRoleSpare) continue;
+      for (size_t j = 0; j < n; ++j) state_[j] = MemberState::kFaulty;
+      return absl::FailedPreconditionError(absl::StrCat(
+          "raid1: ", members_[i]->name(), ", which the newest superblock present (events ",
+          max_events, ") records working, cannot be read: not started, it may hold newer "
+          "data than the members present (mdadm --run starts the array anyway)"));
+    }
+  }
   // The bitmap: the file, or a fresh member's copy (read_sb_page reads an in-sync
   // rdev; one that cannot be read is missing).
   std::vector<std::byte> image(geometry_.bitmap_area_bytes());

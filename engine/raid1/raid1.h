@@ -137,6 +137,10 @@ struct Raid1Options {
   // Write-behind writes outstanding to write-mostly members at most (bitmap
   // write_behind, <= 16383); 0: no write-behind.
   uint32_t write_behind = 0;
+  // mdadm --run: Assemble starts the array even when a member that the newest
+  // superblock present records working cannot be read (that member may be the only one
+  // holding the newest data: a double failure, which only an operator may accept).
+  bool run_degraded = false;
   std::array<uint8_t, 16> uuid = {0x70, 0x63, 0x72, 0x31, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
   std::string name = "powercut:raid1";
 };
@@ -210,6 +214,9 @@ class Raid1Array : public io::BlockDevice {
   // the bitmap superblock, then the md superblock, marked active (I5). Resyncs every
   // NEEDED chunk from the first fresh member to the others (a member whose events are
   // older than events_cleared gets everything copied), then starts the daemon.
+  // FailedPrecondition, nothing written, when a member the newest superblock present
+  // records working cannot be read and options.run_degraded is off (mdadm's refusal to
+  // start an array with members missing, without --run).
   [[nodiscard]] absl::Status Assemble();
   // From a fiber: a clean shutdown (md's do_md_stop). Refuses new requests
   // (FailedPrecondition), waits for every request already accepted (write-behind

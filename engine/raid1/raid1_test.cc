@@ -464,7 +464,7 @@ TEST(Raid1ReAdd, RejectsAMemberInSyncOneOutOfRangeOneStillBrokenAndOneOfAnotherA
   ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
 }
 
-TEST(Raid1Array, AMemberMissingAtAssemblyLeavesTheArrayDegradedButServing) {
+TEST(Raid1Array, AMemberMissingAtAssemblyRefusesToStartUnlessRunLeavesItDegradedButServing) {
   Rig rig;
   const std::vector<std::byte> data = Pattern(8, 19);
   rig.world.scheduler().Spawn("test", [&] {
@@ -472,7 +472,15 @@ TEST(Raid1Array, AMemberMissingAtAssemblyLeavesTheArrayDegradedButServing) {
     ASSERT_TRUE(first->Create().ok());
     ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *first, 64, data, io::kFua).ok());
     rig.breakable[0]->broken = true;
-    auto second = *Raid1Array::Open(rig.world.scheduler(), rig.breakable_members(), SmallOptions());
+    // Member 0 is recorded working: plain assembly refuses, --run starts degraded.
+    auto refused = *Raid1Array::Open(rig.world.scheduler(), rig.breakable_members(), SmallOptions());
+    const absl::Status status = refused->Assemble();
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(status.message(), HasSubstr("records working, cannot be read: not started"));
+    EXPECT_FALSE(refused->running());
+    Raid1Options run = SmallOptions();
+    run.run_degraded = true;
+    auto second = *Raid1Array::Open(rig.world.scheduler(), rig.breakable_members(), run);
     ASSERT_TRUE(second->Assemble().ok());
     EXPECT_EQ(second->member_state(0), MemberState::kFaulty);
     EXPECT_TRUE(second->degraded());
