@@ -105,9 +105,12 @@ absl::Status Raid1Array::Stop() {
   // md_update_sb with in_sync set: events bumped, the bitmap superblock, then the md
   // superblocks with resync_offset = done (I5). Each md superblock write's PREFLUSH
   // makes its member's data durable first, so a member whose clean superblock is
-  // durable holds every completed write.
+  // durable holds every completed write. A member whose superblock write fails is then
+  // recorded faulty on the others (md_update_sb repeats), or their clean superblocks
+  // would list it in sync.
   clean_ = true;
-  return UpdateSuperblocks();
+  if (absl::Status s = UpdateSuperblocks(); !s.ok()) return s;
+  return RecordFailures();
 }
 
 absl::Status Raid1Array::Unplug() {

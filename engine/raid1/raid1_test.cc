@@ -24,13 +24,14 @@ class Breakable : public io::BlockDeviceWrapper {
   Breakable(sim::World& world, io::BlockDevice& target)
       : io::BlockDeviceWrapper(target), world_(world) {}
   bool broken = false;
+  std::optional<uint64_t> failing_write_sector;  // writes starting there fail
   void SubmitRead(uint64_t sector, std::span<std::byte> buffer, io::IoCallback done) override {
     if (broken) return Fail(std::move(done));
     wrapped().SubmitRead(sector, buffer, std::move(done));
   }
   void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
                    io::IoCallback done) override {
-    if (broken) return Fail(std::move(done));
+    if (broken || failing_write_sector == sector) return Fail(std::move(done));
     wrapped().SubmitWrite(sector, data, flags, std::move(done));
   }
   void SubmitFlush(io::IoCallback done) override {
@@ -273,6 +274,24 @@ TEST(Raid1Array, AssembleRejectsMembersOfAnotherArray) {
     EXPECT_THAT(s.message(), HasSubstr("does not belong"));
   });
   ASSERT_TRUE(rig.world.Run().ok());
+}
+
+TEST(Raid1Array, AMemberWhoseCleanSuperblockWriteFailsIsRecordedFaultyByTheStop) {  // I9
+  Rig rig;
+  auto array = *Raid1Array::Open(rig.world.scheduler(), rig.breakable_members(), SmallOptions());
+  const Raid1Geometry g = array->geometry();
+  rig.world.scheduler().Spawn("test", [&] {
+    ASSERT_TRUE(array->Create().ok());
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *array, 64, Pattern(8, 5), io::kFua).ok());
+    rig.breakable[1]->failing_write_sector = g.super_sector;
+    ASSERT_TRUE(array->Stop().ok());
+    // md_update_sb repeats after a failed superblock write: the survivor's clean
+    // superblock, newer than the failed member's, records it faulty.
+    const MdSuperblock survivor = DurableMd(*rig.ssds[0], g);
+    EXPECT_EQ(survivor.dev_roles[1], kMdRoleFaulty);
+    EXPECT_GT(survivor.events, DurableMd(*rig.ssds[1], g).events);
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
 }
 
 TEST(Raid1Array, AFailedMirrorIsRecordedOnTheOthersBeforeTheWriteIsAcknowledged) {  // I9, I7
