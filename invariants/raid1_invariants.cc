@@ -26,16 +26,30 @@ std::vector<std::byte> Read(const sim::DiskImage& image, uint64_t sector, uint64
   return out;
 }
 
+// The checkers' own chunk arithmetic, from the geometry's plain numbers (the chunk
+// size in bytes and the sectors the bitmap covers), never the engine's
+// BitmapGeometry functions: a bug in the engine's arithmetic then shows as the chunk
+// it breaks instead of being repeated here (mutant bm_chunk_of_sector_32bit).
+uint64_t ChunkSectors(const raid1::Raid1Geometry& g) { return g.bitmap.chunk_bytes / io::kSectorSize; }
+uint64_t ChunkCount(const raid1::Raid1Geometry& g) {
+  return (g.bitmap.sync_sectors + ChunkSectors(g) - 1) / ChunkSectors(g);
+}
+uint64_t ChunkOf(const raid1::Raid1Geometry& g, uint64_t sector) { return sector / ChunkSectors(g); }
+uint64_t FirstSectorOf(const raid1::Raid1Geometry& g, uint64_t chunk) { return chunk * ChunkSectors(g); }
+uint64_t SectorsOf(const raid1::Raid1Geometry& g, uint64_t chunk) {
+  return std::min(ChunkSectors(g), g.bitmap.sync_sectors - FirstSectorOf(g, chunk));
+}
+
 // The first chunk at or after `from` whose data differs between two member images;
 // costs the sectors they store, not the array size.
 std::optional<uint64_t> FirstDifferingChunk(const raid1::Raid1Geometry& g, const sim::DiskImage& a,
                                             const sim::DiskImage& b, uint64_t from) {
-  if (from >= g.bitmap.chunks) return std::nullopt;
-  const uint64_t start = g.bitmap.FirstSectorOfChunk(from);
+  if (from >= ChunkCount(g)) return std::nullopt;
+  const uint64_t start = FirstSectorOf(g, from);
   const std::optional<uint64_t> sector =
       a.FirstDifference(b, g.data_offset + start, g.array_sectors - start);
   if (!sector) return std::nullopt;
-  return g.bitmap.ChunkOfSector(*sector - g.data_offset);
+  return ChunkOf(g, *sector - g.data_offset);
 }
 
 // One member's durable metadata.
@@ -243,8 +257,8 @@ std::optional<Violation> CheckAssembly(const Raid1AssemblyDemand& demand,
     if (m < trace.whole_chunks_written.size() && trace.whole_chunks_written[m].contains(chunk)) {
       return true;
     }
-    const uint64_t first = g.bitmap.FirstSectorOfChunk(chunk);
-    const uint64_t n = g.bitmap.SectorsInChunk(chunk);
+    const uint64_t first = FirstSectorOf(g, chunk);
+    const uint64_t n = SectorsOf(g, chunk);
     std::vector<io::SectorRange> held;
     for (size_t k : in_sync) {
       for (const io::SectorRange& r : trace.members[k]->visible().StoredRanges(g.data_offset + first, n)) {
@@ -258,7 +272,7 @@ std::optional<Violation> CheckAssembly(const Raid1AssemblyDemand& demand,
     return true;
   };
   if (demand.stale_bitmap) {
-    for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
+    for (uint64_t chunk = 0; chunk < ChunkCount(g); ++chunk) {
       std::vector<size_t> missed;
       for (size_t m : in_sync) {
         if (!copied(m, chunk)) missed.push_back(m);
@@ -289,7 +303,7 @@ std::optional<Violation> CheckAssembly(const Raid1AssemblyDemand& demand,
                           " may be recovered from the bitmap, but was recovered fully");
     }
     if (!full) continue;
-    for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
+    for (uint64_t chunk = 0; chunk < ChunkCount(g); ++chunk) {
       if (!copied(m, chunk)) {
         return InvariantViolated("I11", ": ", who, " was recovered fully, but chunk ", chunk,
                             " was never copied to it");
@@ -321,7 +335,7 @@ std::optional<Violation> CheckBitmapsClear(const raid1::Raid1Geometry& g,
   }
   for (const auto& [who, image] : bitmaps) {
     const std::vector<std::byte> bitmap = Read(*image, g.bitmap_sector, g.bitmap_area_sectors);
-    for (uint64_t chunk = 0; chunk < g.bitmap.chunks; ++chunk) {
+    for (uint64_t chunk = 0; chunk < ChunkCount(g); ++chunk) {
       if (chunk % 8 == 0 && bitmap[kSuperBytes + chunk / 8] == std::byte{0}) {
         chunk += 7;  // a byte with no bit set
         continue;
@@ -419,8 +433,8 @@ bool Raid1TraceChecker::CheckWrite(uint64_t sector, uint64_t sectors,
                            data_end, ")"));
     return false;
   }
-  const uint64_t first = g.bitmap.ChunkOfSector(sector - g.data_offset);
-  const uint64_t last = g.bitmap.ChunkOfSector(end - 1 - g.data_offset);
+  const uint64_t first = ChunkOf(g, sector - g.data_offset);
+  const uint64_t last = ChunkOf(g, end - 1 - g.data_offset);
   const bool fresh = CheckDataWrite(first, last);
   for (uint64_t c = first; c <= last; ++c) {
     ++state_->in_flight[c];
@@ -432,8 +446,8 @@ bool Raid1TraceChecker::CheckWrite(uint64_t sector, uint64_t sectors,
     if (state_->sectors_written.size() <= index_) state_->sectors_written.resize(index_ + 1);
     state_->sectors_written[index_].push_back({sector - g.data_offset, end - sector});
     for (uint64_t c = first; c <= last; ++c) {
-      const uint64_t chunk_first = g.data_offset + g.bitmap.FirstSectorOfChunk(c);
-      if (sector <= chunk_first && chunk_first + g.bitmap.SectorsInChunk(c) <= end) {
+      const uint64_t chunk_first = g.data_offset + FirstSectorOf(g, c);
+      if (sector <= chunk_first && chunk_first + SectorsOf(g, c) <= end) {
         state_->whole_chunks_written[index_].insert(c);
       }
     }
@@ -443,8 +457,8 @@ bool Raid1TraceChecker::CheckWrite(uint64_t sector, uint64_t sectors,
 
 void Raid1TraceChecker::EndData(uint64_t sector, uint64_t sectors) {
   const raid1::Raid1Geometry& g = state_->g;
-  const uint64_t first = g.bitmap.ChunkOfSector(sector - g.data_offset);
-  const uint64_t last = g.bitmap.ChunkOfSector(sector + sectors - 1 - g.data_offset);
+  const uint64_t first = ChunkOf(g, sector - g.data_offset);
+  const uint64_t last = ChunkOf(g, sector + sectors - 1 - g.data_offset);
   for (uint64_t c = first; c <= last; ++c) {
     if (--state_->in_flight[c] == 0) state_->in_flight.erase(c);
   }
@@ -508,7 +522,7 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
   // The chunks whose bits this write covers.
   const uint64_t first_byte = std::max<uint64_t>(offset, kSuperBytes) - kSuperBytes;
   const uint64_t end_byte = std::max<uint64_t>(offset + data.size(), kSuperBytes) - kSuperBytes;
-  for (uint64_t chunk = first_byte * 8; chunk < std::min(g.bitmap.chunks, end_byte * 8); ++chunk) {
+  for (uint64_t chunk = first_byte * 8; chunk < std::min(ChunkCount(g), end_byte * 8); ++chunk) {
     const uint64_t byte = kSuperBytes + chunk / 8;
     // A byte that clears no bit: on to the next one (bitmaps are mostly zeroes).
     if (chunk % 8 == 0 && (std::to_integer<uint8_t>(before[byte]) &
@@ -534,8 +548,8 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
       views = DurableViews(*state_);
       fresh = Fresh(views);
     }
-    const uint64_t first = g.data_offset + g.bitmap.FirstSectorOfChunk(chunk);
-    const uint64_t n = g.bitmap.SectorsInChunk(chunk);
+    const uint64_t first = g.data_offset + FirstSectorOf(g, chunk);
+    const uint64_t n = SectorsOf(g, chunk);
     if (state_->degraded_since) {
       // A failed member a re-add would recover from the bitmap alone must not differ
       // under a clear bit from what the array holds (this member's copy, or with a

@@ -122,6 +122,11 @@ constexpr Info kCatalog[] = {
      "the bitmap daemon polls the clock by yielding instead of sleeping until its next "
      "period, so it never blocks and nothing else's IO completes",
      "a busy-wait in a kernel thread (a soft lockup); the harness's step watchdog (hang)"},
+    {Id::kBmChunkOfSector32, "bm_chunk_of_sector_32bit", "raid1",
+     "the bitmap's sector-to-chunk arithmetic keeps only the low 32 bits of the sector, so "
+     "a write past 2^32 sectors sets the bit of a chunk near the start",
+     "md-bitmap's 32-bit chunk and offset overflows (I2; caught only because the checkers "
+     "do their own arithmetic)"},
 };
 
 }  // namespace

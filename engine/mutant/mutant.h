@@ -66,6 +66,7 @@ enum class Id : uint16_t {
   kRaid1ReAddIgnoresEventsCleared,
   kRaid1ReAddNoQuiesce,
   kRaid1DaemonBusyWait,
+  kBmChunkOfSector32,
 };
 
 struct Info {

@@ -33,6 +33,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/mutant/mutant.h"
 
 namespace powercut::raid1 {
 
@@ -115,7 +116,10 @@ struct BitmapGeometry {
 
   uint64_t sectors_per_chunk() const { return uint64_t{1} << chunk_shift; }
   // REQUIRES: sector < sync_sectors (chunk < chunks below).
-  uint64_t ChunkOfSector(uint64_t sector) const { return sector >> chunk_shift; }
+  uint64_t ChunkOfSector(uint64_t sector) const {
+    if (POWERCUT_MUTANT(kBmChunkOfSector32)) return static_cast<uint32_t>(sector) >> chunk_shift;
+    return sector >> chunk_shift;
+  }
   uint64_t FirstSectorOfChunk(uint64_t chunk) const { return chunk << chunk_shift; }
   // Sectors of `chunk` that lie inside the synced range (the last chunk may be short).
   uint64_t SectorsInChunk(uint64_t chunk) const;
