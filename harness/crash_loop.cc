@@ -36,6 +36,7 @@ constexpr int kChildSetupFailure = 5;  // the files or io_uring, not the engine
 constexpr int64_t kRoundLimitNs = int64_t{120} * 1'000'000'000;
 
 constexpr std::string_view kStarted = "started";
+constexpr std::string_view kFinished = "finished";
 
 int64_t MonotonicNs() {
   timespec now{};
@@ -78,6 +79,7 @@ void WriteLine(int fd, const std::string& line) {
     for (const runtime::Fiber& client : SpawnWorkload(world, (*stack)->logical(), workload, oracle)) {
       world.scheduler().Join(client);
     }
+    WriteLine(fd, std::string(kFinished));
   });
   if (absl::Status run = world.Run(); !run.ok() && code == kChildFinished) {
     WriteLine(fd, absl::StrCat("error ", run.message()));
@@ -113,6 +115,7 @@ class ChildLines {
       for (size_t end; (end = pending_.find('\n')) != std::string::npos;) {
         lines_.push_back(pending_.substr(0, end));
         if (lines_.back() == kStarted) started_ns_ = MonotonicNs();
+        if (lines_.back() == kFinished) finished_ns_ = MonotonicNs();
         pending_.erase(0, end + 1);
       }
     }
@@ -128,6 +131,11 @@ class ChildLines {
   }
   const std::vector<std::string>& lines() const { return lines_; }
   std::optional<int64_t> started_ns() const { return started_ns_; }
+  // How long the workload ran, when the child said both that it started and finished.
+  std::optional<int64_t> workload_ns() const {
+    if (!started_ns_ || !finished_ns_) return std::nullopt;
+    return *finished_ns_ - *started_ns_;
+  }
 
  private:
   int fd_;
@@ -135,6 +143,7 @@ class ChildLines {
   std::string pending_;
   std::vector<std::string> lines_;
   std::optional<int64_t> started_ns_;
+  std::optional<int64_t> finished_ns_;
 };
 
 // Recovers the round's files in a fresh stack and judges them against the oracle the
@@ -194,6 +203,8 @@ absl::StatusOr<CrashLoopResult> RunCrashLoop(const StackFactory& on_files, const
                                              const CrashLoopOptions& options) {
   CrashLoopResult loop;
   sim::Prng kill_prng = sim::Prng(options.seed).Fork("kill-instants");
+  // The shortest workload seen unkilled: kills drawn over it strike mid-run however much
+  // a first run on cold files (or a busy machine) took longer.
   int64_t calibration_ns = 0;
   for (uint64_t round = 0; round <= options.kills && loop.passed; ++round) {
     int ends[2];
@@ -222,7 +233,9 @@ absl::StatusOr<CrashLoopResult> RunCrashLoop(const StackFactory& on_files, const
     int status = 0;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
-    if (round == 0 && lines.started_ns()) calibration_ns = MonotonicNs() - *lines.started_ns();
+    if (const std::optional<int64_t> took = lines.workload_ns(); took && (round == 0 || *took < calibration_ns)) {
+      calibration_ns = *took;
+    }
     const bool by_kill = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && killed;
     loop.killed += by_kill ? 1 : 0;
     ++loop.rounds;
@@ -231,7 +244,7 @@ absl::StatusOr<CrashLoopResult> RunCrashLoop(const StackFactory& on_files, const
     for (const std::string& line : lines.lines()) {
       if (line.starts_with("error ")) {
         child_error = line.substr(6);
-      } else if (line != kStarted) {
+      } else if (line != kStarted && line != kFinished) {
         journal.push_back(line);
       }
     }

@@ -7,9 +7,10 @@
 // set_journal), one line per recording call, each written to a pipe with one write()
 // before the operation is submitted: a line is in the pipe whole or not at all, so the
 // parent never meets data it has not heard of. The child also judges its reads live and
-// reports a bad one. Kill instants are drawn from the seed, uniformly over the time an
-// unkilled first run took from the start of its workload to its end (the first round
-// is that calibration run, its files judged like the others).
+// reports a bad one. Kill instants are drawn from the seed, uniformly over the shortest
+// time an unkilled run took from the start of its workload to its end (the first round
+// is the calibration run, its files judged like the others; a later round that ends
+// before its kill shortens the window).
 //
 // What a process crash promises is stricter than a power cut for the devices (every
 // write the kernel completed is in the file), not for the engine, whose memory is lost:
@@ -44,7 +45,7 @@ struct CrashLoopResult {
   uint64_t rounds = 0;         // judged, including the calibration round
   uint64_t killed = 0;         // rounds whose child the kill found still running
   uint64_t sectors_checked = 0;
-  double calibration_ms = 0;   // the unkilled run's workload
+  double calibration_ms = 0;   // the shortest unkilled run's workload
 };
 
 // Status errors only for what stops the loop itself (fork, pipe, io_uring, the folder,

@@ -41,7 +41,7 @@ int RunCrashLoopCommand(const CrashLoopCommandOptions& options, std::ostream& ou
   } else if (loop->passed) {
     out << "PASS: " << loop->rounds << " rounds of " << scenario->engine << " on real files, "
         << loop->killed << " killed mid-run (SIGKILL) and recovered, " << loop->sectors_checked
-        << " sectors judged (an unkilled run took " << loop->calibration_ms << " ms)\n";
+        << " sectors judged (the shortest unkilled workload took " << loop->calibration_ms << " ms)\n";
   } else {
     out << "FAIL: " << loop->failure.Group() << ", " << loop->failure.Where() << ": "
         << loop->failure.text << "\n";
