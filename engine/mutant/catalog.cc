@@ -127,6 +127,19 @@ constexpr Info kCatalog[] = {
      "a write past 2^32 sectors sets the bit of a chunk near the start",
      "md-bitmap's 32-bit chunk and offset overflows (I2; caught only because the checkers "
      "do their own arithmetic)"},
+    {Id::kRaid1AckOnFailedMirror, "raid1_ack_on_failed_mirror", "raid1",
+     "a write that ended well only on a mirror failed meanwhile (by another request's "
+     "superblock write) is acknowledged, while the last working mirror failed it",
+     "md's R1BIO_Uptodate (raid1_end_write_request: In_sync and not Faulty); I9",
+     /*rare=*/true},
+    {Id::kRaid1ReAddCopiedDecay, "raid1_readd_copied_decay", "raid1",
+     "chunks copied to a re-added member (at assembly or hot) decay at once instead of staying NEEDED "
+     "until it is recorded in sync, so if its flush then fails they are cleared while "
+     "degraded", "md keeps a recovering rdev's bits (I7)", /*rare=*/true},
+    {Id::kRaid1AssembleWithoutFreshMember, "raid1_assemble_without_fresh_member", "raid1",
+     "assembly starts while a member the newest superblock present records working is "
+     "missing, so a stale member alone rolls the array back",
+     "mdadm --assemble without --run (I4, I9)", /*rare=*/true},
 };
 
 }  // namespace

@@ -67,6 +67,9 @@ enum class Id : uint16_t {
   kRaid1ReAddNoQuiesce,
   kRaid1DaemonBusyWait,
   kBmChunkOfSector32,
+  kRaid1AckOnFailedMirror,
+  kRaid1ReAddCopiedDecay,
+  kRaid1AssembleWithoutFreshMember,
 };
 
 struct Info {
@@ -75,6 +78,9 @@ struct Info {
   std::string_view target;    // the engine it breaks
   std::string_view bug;       // what goes wrong
   std::string_view based_on;  // the real bug or rule it mirrors
+  // Only seeds far past the CI budgets reach it (a campaign found the path): the
+  // mutation tests kill it with corpus/<name>.replay, that find shrunk, instead of seeds.
+  bool rare = false;
 };
 
 // Every mutant, in declaration order. Available in all builds (it is only metadata).

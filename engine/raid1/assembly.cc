@@ -118,7 +118,7 @@ absl::Status Raid1Array::Assemble() {
   // records working is missing. It may be the one that holds the newest data (the
   // present ones failed before it vanished), and starting without it would roll the
   // array back, its bitmap events included.
-  if (!options_.run_degraded) {
+  if (!options_.run_degraded && !POWERCUT_MUTANT(kRaid1AssembleWithoutFreshMember)) {
     for (size_t i = 0; i < n; ++i) {
       if (readable[i] || roles[i] == kMdRoleFaulty || roles[i] == kMdRoleSpare) continue;
       for (size_t j = 0; j < n; ++j) state_[j] = MemberState::kFaulty;
@@ -289,7 +289,8 @@ absl::Status Raid1Array::Recover(size_t index) {
 absl::Status Raid1Array::ResyncAndFinishRecovery() {
   const bool readding = !Members(MemberState::kRecovering).empty();
   std::vector<uint64_t> copied;
-  if (absl::Status s = Resync(/*keep_needed=*/readding, &copied); !s.ok()) return s;
+  const bool keep_needed = readding && !POWERCUT_MUTANT(kRaid1ReAddCopiedDecay);
+  if (absl::Status s = Resync(keep_needed, &copied); !s.ok()) return s;
   if (absl::Status s = FinishRecovery(); !s.ok()) return s;
   if (readding && !degraded()) {
     for (uint64_t chunk : copied) {

@@ -291,6 +291,9 @@ class Raid1Array : public io::BlockDevice {
   // raid1_error: marks member `index` faulty, unless it is the last in-sync member
   // (then returns false and the caller fails its request).
   bool MarkFaulty(size_t index);
+  // md's R1BIO_Uptodate: whether one of `targets` outside `failed` is still in sync,
+  // i.e. an IO that ended well there counts (a member failed meanwhile does not).
+  bool EndedOnWorkingMember(const std::vector<size_t>& targets, const std::vector<size_t>& failed) const;
   std::vector<size_t> Members(MemberState state) const;
   bool WriteMostly(size_t index) const { return (options_.write_mostly_mask >> index) & 1; }
   bool external() const { return geometry_.external_bitmap; }

@@ -7,7 +7,8 @@
 // unplugs, so the intent is durable on every in-sync member before its data goes out
 // (I2); the data goes to every in-sync mirror with the request's flags (FUA on the
 // array is FUA on every mirror). A mirror whose write fails is failed and its failure
-// recorded before the acknowledgement (I9); a failed or degraded write leaves its
+// recorded before the acknowledgement (I9); the request succeeds only if it ended well
+// on a mirror still working at its end (md's R1BIO_Uptodate); a failed or degraded write leaves its
 // chunks NEEDED (I7). A write-behind write is acknowledged once the other mirrors have
 // it; its bitmap count ends when the write-mostly mirrors do. A flush waits for
 // outstanding write-behind writes, then flushes every in-sync member.
@@ -28,6 +29,13 @@
 namespace powercut::raid1 {
 
 using internal::PerMember;
+
+bool Raid1Array::EndedOnWorkingMember(const std::vector<size_t>& targets,
+                                      const std::vector<size_t>& failed) const {
+  return std::any_of(targets.begin(), targets.end(), [&](size_t i) {
+    return state_[i] == MemberState::kInSync && std::find(failed.begin(), failed.end(), i) == failed.end();
+  });
+}
 
 void Raid1Array::EndRequest() {
   if (--active_requests_ == 0) idle_wait_.NotifyAll();
@@ -96,13 +104,34 @@ void Raid1Array::RunWrite(uint64_t sector, uint64_t sectors, std::span<const std
   // batches live on this fiber's stack.
   const bool submitted = status.ok();
   absl::Status error;
-  const std::vector<size_t> failed = submitted ? mirrors.Wait(&error) : std::vector<size_t>{};
-  if (status.ok() && failed.size() == fast.size() && !fast.empty()) status = error;
+  std::vector<size_t> failed = submitted ? mirrors.Wait(&error) : std::vector<size_t>{};
   for (size_t i : failed) MarkFaulty(i);
+  // Only a mirror still working when its write ends makes the write a success. A
+  // mirror failed meanwhile by another request (its superblock write failed) holds data
+  // no assembly will read: were the write acknowledged on it alone, the last working
+  // mirror, which failed the write and cannot be failed itself, would be assembled
+  // without it.
+  bool held = POWERCUT_MUTANT(kRaid1AckOnFailedMirror) ? failed.size() < fast.size()
+                                                       : EndedOnWorkingMember(fast, failed);
+  bool behind_waited = false;
+  if (submitted && !held && !behind.empty()) {
+    // Not acknowledged early: the write-mostly mirrors decide (md acknowledges a
+    // write-behind write before them only when it is already up to date).
+    for (size_t i : lagging.Wait(&error)) {
+      MarkFaulty(i);
+      failed.push_back(i);
+    }
+    held = EndedOnWorkingMember(behind, failed);
+    behind_waited = true;
+  }
+  if (status.ok() && !fast.empty() && !held) {
+    status = error.ok() ? absl::UnavailableError("raid1: the write reached only mirrors that failed meanwhile")
+                        : error;
+  }
   if (!POWERCUT_MUTANT(kRaid1AckBeforeFaultRecorded) || failed.empty()) {
     if (absl::Status s = RecordFailures(); !s.ok() && status.ok()) status = s;
   }
-  if (behind.empty()) {
+  if (behind.empty() || behind_waited) {
     // failed or degraded: NEEDED (I7). A write counted as write-behind at StartWrite
     // ends as one even if its write-mostly mirrors failed before it went out (at the
     // unplug): the count must come down, or every later flush waits for it.
@@ -173,8 +202,14 @@ void Raid1Array::RunFlush(io::IoCallback done) {
   for (size_t k = 0; k < targets.size(); ++k) batch[k].Flush(*members_[targets[k]]);
   absl::Status error;
   const std::vector<size_t> failed = batch.Wait(&error);
-  absl::Status status = failed.size() == targets.size() ? error : absl::OkStatus();
   for (size_t i : failed) MarkFaulty(i);
+  // As for a write: a flush that ended well only on members failed meanwhile promises
+  // nothing on the ones an assembly reads.
+  absl::Status status = absl::OkStatus();
+  if (!targets.empty() && !EndedOnWorkingMember(targets, failed)) {
+    status = error.ok() ? absl::UnavailableError("raid1: the flush reached only mirrors that failed meanwhile")
+                        : error;
+  }
   if (absl::Status s = RecordFailures(); !s.ok() && status.ok()) status = s;
   done(std::move(status));
 }
