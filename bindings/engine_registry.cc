@@ -11,13 +11,30 @@
 
 namespace powercut::verifier {
 
-const std::vector<const EngineEntry*>& Engines() {
-  static const std::vector<const EngineEntry*> engines = {
+namespace {
+
+std::vector<const EngineEntry*>& Table() {
+  static std::vector<const EngineEntry*> engines = {
       &LinearEngine(),
       &WriteCacheEngine(),
       &Raid1Engine(),
   };
   return engines;
+}
+
+}  // namespace
+
+const std::vector<const EngineEntry*>& Engines() { return Table(); }
+
+absl::Status RegisterEngine(const EngineEntry& entry) {
+  if (entry.name.empty() || !entry.bind) {
+    return absl::InvalidArgumentError("an engine needs a name and a bind function");
+  }
+  if (FindEngine(entry.name) != nullptr) {
+    return absl::AlreadyExistsError(absl::StrCat("an engine called '", entry.name, "' is already known"));
+  }
+  Table().push_back(&entry);
+  return absl::OkStatus();
 }
 
 const EngineEntry* FindEngine(absl::string_view name) {

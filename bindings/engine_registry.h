@@ -10,7 +10,11 @@
 // all read this table; nothing else compares engine names.
 //
 // Adding an engine: a folder bindings/<engine>/ with its stack binding and its entry,
-// and one line in engine_registry.cc.
+// and one line in engine_registry.cc. An engine outside this repository (linked with the
+// installed package, docs/testing-your-engine.md) calls RegisterEngine before anything
+// looks engines up, e.g. first thing in main() or in a test's SetUp.
+//
+// Threading: the table is read without locks; register from one thread, before use.
 #ifndef POWERCUT_BINDINGS_ENGINE_REGISTRY_H_
 #define POWERCUT_BINDINGS_ENGINE_REGISTRY_H_
 
@@ -101,8 +105,12 @@ struct EngineEntry {
       bind;
 };
 
-// Every engine, in the order listings show them.
+// Every engine, in the order listings show them: the built-in ones, then the registered.
 const std::vector<const EngineEntry*>& Engines();
+// Adds `entry` (which must outlive every use: a function-local static) after the
+// others. AlreadyExists if an engine of that name is known, InvalidArgument for an
+// entry without a name or a bind function.
+absl::Status RegisterEngine(const EngineEntry& entry);
 // The engine called `name`, or nullptr.
 const EngineEntry* FindEngine(absl::string_view name);
 // The engine called `name`, or InvalidArgument listing the known ones.

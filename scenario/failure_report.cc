@@ -48,9 +48,25 @@ absl::Status CheckFailureFolder() {
   return absl::OkStatus();
 }
 
+namespace {
+
+std::string& CliNameOverride() {
+  static std::string name;
+  return name;
+}
+
+}  // namespace
+
+void SetCliName(std::string name) { CliNameOverride() = std::move(name); }
+
+std::string CliName(const std::string& mutant) {
+  if (!CliNameOverride().empty()) return CliNameOverride();
+  return mutant.empty() ? "powercut" : "powercut_with_mutants";
+}
+
 std::string ScenarioCommand(const std::string& family, uint64_t seed, uint32_t images,
                             const std::string& mutant) {
-  return absl::StrCat(mutant.empty() ? "powercut" : "powercut_with_mutants", " scenario --family ",
+  return absl::StrCat(CliName(mutant), " scenario --family ",
                       family, " --seed ", seed, " --images ", images,
                       mutant.empty() ? "" : absl::StrCat(" --mutant ", mutant), " -o FILE");
 }
@@ -77,7 +93,7 @@ SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& resul
                                error ? error.message() : std::string("not writable"));
   }
   const std::string replay =
-      absl::StrCat(scenario.mutant.empty() ? "powercut" : "powercut_with_mutants", " replay ");
+      absl::StrCat(CliName(scenario.mutant), " replay ");
   if (!saved.path.empty()) {
     saved.command = replay + saved.path;
   } else if (!recreate.empty()) {

@@ -37,6 +37,12 @@ struct SavedFailure {
 SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& result,
                          const std::string& recreate = "");
 
+// The program a printed command names: `powercut`, or `powercut_with_mutants` for a
+// scenario with a mutant, unless SetCliName chose another (RunCli sets it to its own
+// program name when that is neither: a project's CLI over its own engine).
+std::string CliName(const std::string& mutant);
+void SetCliName(std::string name);
+
 // `powercut scenario ...` that recreates the scenario of seed `seed` of `family` with
 // `images` crash images and `mutant` (empty: none), writing it to FILE.
 std::string ScenarioCommand(const std::string& family, uint64_t seed, uint32_t images,

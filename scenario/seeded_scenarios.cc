@@ -1,5 +1,7 @@
 #include "scenario/seeded_scenarios.h"
 
+#include "absl/strings/str_cat.h"
+#include "bindings/engine_registry.h"
 #include "bindings/raid1/raid1_binding.h"
 #include "bindings/writecache/writecache_binding.h"
 #include "sim/prng.h"
@@ -187,10 +189,8 @@ Scenario Raid1ReAdd(uint64_t seed) {
   return scenario;
 }
 
-}  // namespace
-
-const std::vector<ScenarioFamily>& ScenarioFamilies() {
-  static const std::vector<ScenarioFamily> families = {
+std::vector<ScenarioFamily>& FamilyTable() {
+  static std::vector<ScenarioFamily> families = {
       {"linear", "linear", Linear},
       {"writecache", "writecache", WriteCache},
       {"writecache-drain", "writecache", WriteCacheDrain},
@@ -200,6 +200,30 @@ const std::vector<ScenarioFamily>& ScenarioFamilies() {
       {"raid1-readd", "raid1", Raid1ReAdd},
   };
   return families;
+}
+
+}  // namespace
+
+const std::vector<ScenarioFamily>& ScenarioFamilies() { return FamilyTable(); }
+
+absl::Status RegisterScenarioFamily(ScenarioFamily family) {
+  if (family.name.empty() || family.engine.empty() || !family.draw) {
+    return absl::InvalidArgumentError("a scenario family needs a name, an engine and a draw function");
+  }
+  if (FindScenarioFamily(family.name) != nullptr) {
+    return absl::AlreadyExistsError(absl::StrCat("a scenario family called '", family.name, "' is already known"));
+  }
+  if (FindEngine(family.engine) == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("family '", family.name, "': no engine called '",
+                                                   family.engine, "' is registered"));
+  }
+  FamilyTable().push_back(std::move(family));
+  return absl::OkStatus();
+}
+
+Scenario SeededScenario(std::string engine, uint64_t seed, uint64_t device_sectors,
+                        uint32_t alignment_sectors) {
+  return Seeded(std::move(engine), seed, Shape(device_sectors, alignment_sectors));
 }
 
 const ScenarioFamily* FindScenarioFamily(const std::string& name) {

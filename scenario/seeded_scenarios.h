@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "scenario/scenario.h"
 
 namespace powercut::verifier {
@@ -50,8 +51,21 @@ struct ScenarioFamily {
   std::function<Scenario(uint64_t seed)> draw;
 };
 
-// Every family, in the order campaigns run them.
+// Every family, in the order campaigns run them: the built-in ones, then the registered.
 const std::vector<ScenarioFamily>& ScenarioFamilies();
+
+// Adds a family after the others (from one thread, before any lookup). AlreadyExists
+// for a name in use, InvalidArgument without a name, engine or draw function, or for an
+// engine no one registered (bindings/engine_registry.h: RegisterEngine first).
+absl::Status RegisterScenarioFamily(ScenarioFamily family);
+
+// The building block of a family: a scenario of `engine` for `seed` whose workload
+// (three clients, up to 60 reads, writes, flushes and discards of up to 32 sectors,
+// aligned to `alignment_sectors` when not 0) is drawn from the seed over a logical
+// device of `device_sectors`. The caller sets the engine's parameters
+// (Scenario::params) and anything else it draws (SSD settings, faults, the crash).
+Scenario SeededScenario(std::string engine, uint64_t seed, uint64_t device_sectors,
+                        uint32_t alignment_sectors = 0);
 
 // The family called `name`, or nullptr.
 const ScenarioFamily* FindScenarioFamily(const std::string& name);
