@@ -20,6 +20,7 @@
 #include "scenario/seeded_scenarios.h"
 #include "tools/powercut/campaign.h"
 #include "tools/powercut/crash_loop_command.h"
+#include "tools/powercut/fuzz_command.h"
 #include "tools/powercut/image_command.h"
 #include "tools/powercut/image_files.h"
 #include "tools/powercut/inspect_command.h"
@@ -358,6 +359,58 @@ Command AddCrashLoop(CLI::App& app) {
           }};
 }
 
+Command AddFuzz(CLI::App& app) {
+  auto options = std::make_shared<powercut::tools::FuzzCommandOptions>();
+  CLI::App* fuzz = app.add_subcommand(
+      "fuzz", "The nightly campaign: seeds for a given time in worker processes, every failure "
+              "saved, grouped by kind, invariant and phase, shrunk into a corpus folder, and a "
+              "summary.json (docs/cli.md)");
+  fuzz->add_option("--duration", options->duration, "How long: 8h, 30m, 90s, 1h30m")
+      ->capture_default_str();
+  fuzz->add_option("--jobs", options->jobs, "Worker processes (default: one per core)")
+      ->check(CLI::Range(1, 1024));
+  fuzz->add_option("--engines", options->engines,
+                   "Comma-separated engines whose families to check (" + EngineNames(", ") +
+                       "; default: every family)");
+  fuzz->add_option("--families", options->families,
+                   "Comma-separated scenario families (" + FamilyNames(", ") + ")");
+  fuzz->add_option("--first-seed", options->first_seed,
+                   "Where the seeds start (default: drawn and printed)");
+  fuzz->add_option("--shard", options->shard,
+                   "K/N: check only the K-th of N disjoint parts of the seed space (N machines, "
+                   "same first seed)")
+      ->capture_default_str();
+  fuzz->add_option("--out", options->out_dir, "Folder for summary.json and failures/")
+      ->capture_default_str();
+  fuzz->add_option("--corpus", options->corpus_dir,
+                   "Folder for the shrunk replay files, one per failure group (default: OUT/corpus)");
+  fuzz->add_option("--images", options->images, "Crash images checked per seed")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  fuzz->add_option("--seed-timeout", options->seed_timeout_seconds,
+                   "Wall-clock seconds a seed may take before its worker is killed (a hang)")
+      ->check(CLI::Range(0.01, 1e6))
+      ->capture_default_str();
+  fuzz->add_option("--determinism-every", options->determinism_every,
+                   "Check every N-th seed twice and compare trace hashes (0: never)")
+      ->capture_default_str();
+  fuzz->add_option("--shrink-runs", options->shrink_runs, "Scenario runs per shrink")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32))
+      ->capture_default_str();
+  fuzz->add_option("--shrink-seconds", options->shrink_seconds, "Wall-clock seconds per shrink")
+      ->check(CLI::Range(0.01, 1e6))
+      ->capture_default_str();
+  fuzz->add_option("--mutant", options->mutant, "Every seed with this mutant (powercut_with_mutants)");
+  fuzz->add_flag("--json", options->json, "Print the summary as JSON");
+  return {fuzz, [options] {
+            options->stop_requested = [] { return g_stop_signal != 0; };
+            std::signal(SIGINT, RequestStop);
+            std::signal(SIGTERM, RequestStop);
+            const int code = powercut::tools::RunFuzzCommand(*options, std::cout, std::cerr);
+            return code < 0 ? 128 + g_stop_signal : code;
+          }};
+}
+
 Command AddScenario(CLI::App& app) {
   auto options = std::make_shared<powercut::tools::ScenarioCommandOptions>();
   CLI::App* scenario = app.add_subcommand(
@@ -416,7 +469,7 @@ int RunCli(int argc, char** argv) {
   const std::vector<Command> commands = {AddRun(app),      AddReplay(app),   AddShrink(app),
                                          AddInspect(app),  AddFormat(app),   AddRecover(app),
                                          AddParity(app),   AddRealCrash(app), AddCrashLoop(app),
-                                         AddScenario(app), AddMutants(app)};
+                                         AddScenario(app), AddMutants(app),  AddFuzz(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
