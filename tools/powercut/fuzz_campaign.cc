@@ -546,6 +546,12 @@ std::string FormatFuzzSummaryJson(const FuzzSummary& s) {
                       {"known", g.known},
                       {"shrink_error", g.shrink_error}});
   }
+  nlohmann::ordered_json probes = nlohmann::ordered_json::array();
+  nlohmann::ordered_json never_hit = nlohmann::ordered_json::array();
+  for (const FuzzProbe& p : s.probes) {
+    probes.push_back({{"name", p.name}, {"what", p.what}, {"hits", p.hits}});
+    if (p.hits == 0) never_hit.push_back(p.name);
+  }
   nlohmann::ordered_json samples = nlohmann::ordered_json::array();
   for (const FuzzSample& p : s.samples) {
     samples.push_back({{"seconds", p.seconds}, {"seeds", p.seeds}, {"failures", p.failures}});
@@ -569,6 +575,8 @@ std::string FormatFuzzSummaryJson(const FuzzSummary& s) {
       {"workers_replaced", s.workers_replaced},
       {"families", families},
       {"failure_groups", groups},
+      {"probes", probes},
+      {"probes_never_hit", never_hit},
       {"samples", samples}};
   return j.dump(2) + "\n";
 }

@@ -90,6 +90,12 @@ struct FuzzSample {  // the campaign so far, every few seconds (charts)
   uint64_t failures = 0;
 };
 
+struct FuzzProbe {  // a named rare path (engine/probe/probe.h) and how often it ran
+  std::string name;
+  std::string what;
+  uint64_t hits = 0;
+};
+
 struct FuzzSummary {
   uint64_t first_seed = 0;
   uint32_t shard = 1, shards = 1, jobs = 1;
@@ -106,6 +112,7 @@ struct FuzzSummary {
   std::vector<FuzzFamilyCounts> families;
   std::vector<FuzzGroup> groups;
   std::vector<FuzzSample> samples;
+  std::vector<FuzzProbe> probes;  // every probe of the catalog, hit or not
   std::string summary_path;
 };
 
