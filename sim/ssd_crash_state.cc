@@ -6,6 +6,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/strings/str_cat.h"
+#include "engine/probe/probe.h"
 
 namespace powercut::sim {
 namespace {
@@ -77,6 +78,9 @@ DiskImage SsdCrashState::Sample(Prng& prng, const FateVisitor& fates) const {
         ++fate.kept_sectors;
         if (torn && fates) fate.torn_kept.push_back(write.sector + i);
       }
+    }
+    if (fate.kept_sectors > 0 && fate.kept_sectors < fate.live_sectors) {
+      POWERCUT_PROBE(kSimTornWriteInCrashImage);
     }
     if (fates) fates(fate);
   }

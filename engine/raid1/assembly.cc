@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/io/io_batch.h"
 #include "engine/mutant/mutant.h"
+#include "engine/probe/probe.h"
 #include "engine/raid1/internal/metadata.h"
 #include "engine/raid1/internal/per_member.h"
 #include "engine/raid1/raid1.h"
@@ -288,6 +289,9 @@ absl::Status Raid1Array::Recover(size_t index) {
 
 absl::Status Raid1Array::ResyncAndFinishRecovery() {
   const bool readding = !Members(MemberState::kRecovering).empty();
+  for (size_t i : Members(MemberState::kRecovering)) {
+    if (readd_[i] == ReAddRecovery::kFull) POWERCUT_PROBE(kRaid1FullRecovery);
+  }
   std::vector<uint64_t> copied;
   const bool keep_needed = readding && !POWERCUT_MUTANT(kRaid1ReAddCopiedDecay);
   if (absl::Status s = Resync(keep_needed, &copied); !s.ok()) return s;

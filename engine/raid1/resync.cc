@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/io/io_batch.h"
+#include "engine/probe/probe.h"
 #include "engine/raid1/internal/per_member.h"
 #include "engine/raid1/raid1.h"
 
@@ -105,6 +106,7 @@ absl::Status Raid1Array::Resync(bool keep_needed, std::vector<uint64_t>* copied)
       const bool stays_degraded = keep_needed || !Members(MemberState::kFaulty).empty();
       if (!bitmap_->StartSync(chunk, stays_degraded)) continue;
       absl::StatusOr<bool> done = CopyChunk(chunk, everyone);
+      if (!done.ok() || !*done) POWERCUT_PROBE(kRaid1ResyncChunkAborted);
       bitmap_->EndSync(chunk, /*aborted=*/!done.ok() || !*done);
       if (!done.ok()) return done.status();
       if (*done && copied != nullptr) copied->push_back(chunk);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/io/io_batch.h"
+#include "engine/probe/probe.h"
 #include "engine/raid1/internal/metadata.h"
 #include "engine/raid1/internal/per_member.h"
 #include "engine/raid1/raid1.h"
@@ -36,8 +37,10 @@ using internal::PerMember;
 bool Raid1Array::MarkFaulty(size_t index) {
   if (state_[index] == MemberState::kFaulty) return true;
   if (state_[index] == MemberState::kInSync && Members(MemberState::kInSync).size() == 1) {
+    POWERCUT_PROBE(kRaid1LastMirrorKept);
     return false;  // md never fails the last working mirror
   }
+  POWERCUT_PROBE(kRaid1MemberFailed);
   state_[index] = MemberState::kFaulty;
   if (bitmap_ != nullptr) bitmap_->MemberFailed();
   ++failures_marked_;

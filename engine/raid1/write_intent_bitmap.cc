@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/mutant/mutant.h"
+#include "engine/probe/probe.h"
 #include "engine/runtime/assertion.h"
 
 namespace powercut::raid1 {
@@ -80,7 +81,10 @@ absl::StatusOr<WriteIntentBitmap> WriteIntentBitmap::Load(std::span<const std::b
     b.flags_ |= kBitmapStateStale;
   }
   b.events_cleared_ = sb->events_cleared;
-  if (b.stale()) b.events_cleared_ = context.array_events;
+  if (b.stale()) {
+    POWERCUT_PROBE(kRaid1StaleBitmapLoaded);
+    b.events_cleared_ = context.array_events;
+  }
 
   // md_bitmap_load: bits only need a resync past recovery_cp (all of them after an
   // unclean shutdown, none after a clean one), except that a degraded array whose bits

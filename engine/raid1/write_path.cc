@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/mutant/mutant.h"
+#include "engine/probe/probe.h"
 #include "engine/raid1/internal/per_member.h"
 #include "engine/raid1/raid1.h"
 
@@ -70,9 +71,10 @@ void Raid1Array::RunWrite(uint64_t sector, uint64_t sectors, std::span<const std
   std::vector<size_t> fast, behind;
   for (size_t i : Members(MemberState::kInSync)) (WriteMostly(i) ? behind : fast).push_back(i);
   // A FUA write is durable on every mirror before it is acknowledged, so it never lags.
-  const bool write_behind = !data.empty() && (flags & io::kFua) == 0 && !fast.empty() &&
-                            !behind.empty() &&
-                            bitmap_->behind_writes() < bitmap_->max_write_behind();
+  const bool could_go_behind = !data.empty() && (flags & io::kFua) == 0 && !fast.empty() &&
+                               !behind.empty() && bitmap_->max_write_behind() > 0;
+  const bool write_behind = could_go_behind && bitmap_->behind_writes() < bitmap_->max_write_behind();
+  if (could_go_behind && !write_behind) POWERCUT_PROBE(kRaid1WriteBehindLimitReached);
   while (!bitmap_->StartWrite(sector, sectors, write_behind)) counter_wait_.Wait();
   absl::Status status = Unplug();  // I2: intent durable on every member before data
   fast.clear();
@@ -125,6 +127,7 @@ void Raid1Array::RunWrite(uint64_t sector, uint64_t sectors, std::span<const std
     behind_waited = true;
   }
   if (status.ok() && !fast.empty() && !held) {
+    POWERCUT_PROBE(kRaid1WriteReachedNoWorkingMirror);
     status = error.ok() ? absl::UnavailableError("raid1: the write reached only mirrors that failed meanwhile")
                         : error;
   }

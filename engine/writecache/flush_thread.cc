@@ -21,6 +21,7 @@
 // are commits like any other; neither acknowledges anything.
 #include "absl/strings/str_cat.h"
 #include "engine/mutant/mutant.h"
+#include "engine/probe/probe.h"
 #include "engine/writecache/writecache.h"
 
 namespace powercut::writecache {
@@ -123,7 +124,10 @@ void WriteCache::AutocommitTimer() {
     }
     if (scheduler_.Now() >= *autocommit_deadline_) {
       autocommit_deadline_.reset();
-      if (!has_error()) QueueFlushWork();
+      if (!has_error()) {
+        POWERCUT_PROBE(kWcAutocommitByTime);
+        QueueFlushWork();
+      }
       continue;
     }
     autocommit_timer_wait_.WaitUntil(*autocommit_deadline_);

@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/io/io_batch.h"
 #include "engine/mutant/mutant.h"
+#include "engine/probe/probe.h"
 #include "engine/writecache/writecache.h"
 
 namespace powercut::writecache {
@@ -182,6 +183,7 @@ void WriteCache::Recover() {
       if (old_seq == seq && (!first_identical || b < *first_identical)) first_identical = b;
       bool keep_old = old_seq > seq;
       if (POWERCUT_MUTANT(kWcLowerSeqWins)) keep_old = old_seq < seq;
+      POWERCUT_PROBE(kWcDuplicateResolvedAtRecovery);
       freed.push_back({b, keep_old ? b : newest});
       if (!keep_old) newest = b;
     }

@@ -32,6 +32,7 @@
 // fails if the commit put the engine in its error state.
 #include "absl/strings/str_cat.h"
 #include "engine/mutant/mutant.h"
+#include "engine/probe/probe.h"
 #include "engine/writecache/writecache.h"
 
 namespace powercut::writecache {
@@ -126,9 +127,11 @@ WriteCache::Mapping WriteCache::MapWrite(uint64_t sector, uint64_t sectors) {
       } else {
         ++stats_.write_hits_committed;
         if (!PmemMode() && !entries_[e].write_in_progress) {
+          POWERCUT_PROBE(kWcOverwriteCommittedInPlace);
           overwrote_committed_ = true;
           search_used = true;
         } else {
+          if (entries_[e].write_in_progress) POWERCUT_PROBE(kWcDuplicateOfBlockUnderWriteback);
           found_entry = true;  // a newer duplicate is needed
         }
       }
@@ -142,9 +145,11 @@ WriteCache::Mapping WriteCache::MapWrite(uint64_t sector, uint64_t sectors) {
           // The block is cached (never write around it), or pmem mode: wait for a
           // free entry.
           ++stats_.writes_blocked_on_freelist;
+          POWERCUT_PROBE(kWcWriterWaitsForFreeBlock);
           WaitOnFreelist();
           continue;
         }
+        POWERCUT_PROBE(kWcWriteAroundFullCache);
         direct = true;
       } else {
         SetEntry(e, sector, seq_count_);

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/io/io_batch.h"
+#include "engine/probe/probe.h"
 #include "engine/runtime/assertion.h"
 
 namespace powercut::writecache {
@@ -210,6 +211,7 @@ void WriteCache::WaitForIos(Direction dir) {
 
 void WriteCache::SetError(const absl::Status& status, std::string_view what) {
   if (error_.ok()) {
+    POWERCUT_PROBE(kWcStickyError);
     error_ = absl::DataLossError(absl::StrCat(name_, ": ", std::string(what), ": ",
                                               status.ToString()));
   }

@@ -22,6 +22,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/probe/probe.h"
 #include "nlohmann/json.hpp"
 #include "scenario/failure_report.h"
 #include "scenario/replay_file.h"
@@ -83,11 +84,18 @@ constexpr uint64_t kSavedPerGroup = 3;
 json CheckItem(const FuzzOptions& o, uint64_t item, std::map<std::string, uint64_t>& saved_per_group) {
   const verifier::ScenarioFamily& family = FamilyOf(o, item);
   const uint64_t seed = SeedOf(o, item);
+  const probe::ProbeCounts before = probe::Counts();
   const verifier::CrashCheckResult result = CheckSeed(family, seed, o.images_per_seed, o.mutant);
+  const probe::ProbeCounts after = probe::Counts();
   json answer = {{"item", item},
                  {"passed", result.passed},
                  {"images", result.images_checked},
                  {"sectors", result.sectors_checked}};
+  json probes = json::object();
+  for (size_t k = 0; k < probe::kProbes; ++k) {
+    if (after[k] != before[k]) probes[std::string(probe::Catalog()[k].name)] = after[k] - before[k];
+  }
+  if (!probes.empty()) answer["probes"] = std::move(probes);
   if (o.determinism_every != 0 && item % o.determinism_every == 0) {
     const verifier::CrashCheckResult again = CheckSeed(family, seed, o.images_per_seed, o.mutant);
     answer["deterministic"] = again.trace_hash == result.trace_hash && again.passed == result.passed;
@@ -150,6 +158,9 @@ class Campaign {
     summary_.jobs = o_.jobs;
     summary_.duration_seconds = o_.duration_seconds;
     for (const verifier::ScenarioFamily& f : o_.families) summary_.families.push_back({.name = f.name});
+    for (const probe::Info& info : probe::Catalog()) {
+      summary_.probes.push_back({.name = std::string(info.name), .what = std::string(info.what)});
+    }
   }
 
   absl::StatusOr<FuzzSummary> Run() {
@@ -251,6 +262,8 @@ class Campaign {
                .crash_images = summary_.crash_images,
                .failures = summary_.failures,
                .groups = summary_.groups.size(),
+               .probes_hit = static_cast<size_t>(std::count_if(
+                   summary_.probes.begin(), summary_.probes.end(), [](const FuzzProbe& p) { return p.hits > 0; })),
                .phase = phase});
   }
 
@@ -337,6 +350,9 @@ class Campaign {
     summary_.crash_images += answer.value("images", uint64_t{0});
     counts.sectors_checked += answer.value("sectors", uint64_t{0});
     summary_.sectors_checked += answer.value("sectors", uint64_t{0});
+    if (answer.contains("probes")) {
+      for (FuzzProbe& p : summary_.probes) p.hits += answer["probes"].value(p.name, uint64_t{0});
+    }
     if (answer.contains("deterministic")) {
       ++summary_.determinism_checks;
       if (!answer["deterministic"].get<bool>()) {

@@ -124,6 +124,7 @@ struct FuzzProgress {
   uint64_t crash_images = 0;
   uint64_t failures = 0;
   size_t groups = 0;
+  size_t probes_hit = 0;
   std::string phase;  // "checking", "shrinking 2/5"
 };
 

@@ -136,6 +136,21 @@ TEST(FuzzCampaign, AWorkerThatDiesIsReplacedAndTheCampaignGoesOn) {
   for (const FuzzGroup& group : summary->groups) EXPECT_EQ(group.group, "worker died");
 }
 
+TEST(FuzzCampaign, ProbesCountTheRarePathsTheSeedsReached) {
+  posix::TempDir dir("fuzz_campaign_test");
+  FuzzOptions options = Options(dir, "raid1-faults");
+  absl::StatusOr<FuzzSummary> summary = RunFuzzCampaign(options, {});
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  uint64_t member_failed = 0, wc = 0;
+  for (const FuzzProbe& p : summary->probes) {
+    if (p.name == "raid1_member_failed") member_failed = p.hits;
+    if (p.name.starts_with("wc_")) wc += p.hits;
+  }
+  EXPECT_GT(member_failed, 0u);  // raid1-faults fails members in most seeds
+  EXPECT_EQ(wc, 0u);              // and never runs the cache
+  EXPECT_THAT(FormatFuzzSummaryJson(*summary), HasSubstr("\"probes_never_hit\": [\n    \"wc_"));
+}
+
 TEST(FuzzCampaign, BadOptionsAreRefused) {
   posix::TempDir dir("fuzz_campaign_test");
   FuzzOptions options = Options(dir, "linear");

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "engine/mutant/mutant.h"
@@ -37,6 +38,17 @@ std::string FormatTable(const FuzzSummary& s) {
                         s.crash_images, s.failures, s.groups.size(),
                         s.determinism_checks - s.determinism_failures, s.determinism_checks,
                         s.workers_replaced, s.elapsed_seconds, s.interrupted ? " (interrupted)" : "");
+  std::string never_hit;
+  size_t hit = 0;
+  for (const FuzzProbe& p : s.probes) {
+    if (p.hits > 0) {
+      ++hit;
+    } else {
+      absl::StrAppend(&never_hit, never_hit.empty() ? "" : ", ", p.name);
+    }
+  }
+  absl::StrAppendFormat(&out, "probes: %d of %d hit%s\n", hit, s.probes.size(),
+                        never_hit.empty() ? "" : absl::StrCat("; NEVER HIT: ", never_hit));
   for (const FuzzGroup& g : s.groups) {
     absl::StrAppendFormat(&out, "\n%s: %d failing seeds, first seed %d\n  %s\n  reproduce: %s\n", g.key,
                           g.failures, g.first_seed, g.first_text.substr(0, 300), g.reproduce);
@@ -106,10 +118,11 @@ int RunFuzzCommand(const FuzzCommandOptions& options, std::ostream& out, std::os
   auto last_line = std::chrono::steady_clock::now();
   auto progress = [&](const FuzzProgress& p) {
     const std::string line = absl::StrFormat(
-        "%s  %.0fs left  %d seeds (%.0f/s)  %d crash images (%.0f/s)  %d failures in %d groups",
+        "%s  %.0fs left  %d seeds (%.0f/s)  %d crash images (%.0f/s)  %d failures in %d groups  "
+        "%d probes hit",
         p.phase, p.seconds_left, p.seeds, static_cast<double>(p.seeds) / std::max(p.elapsed_seconds, 1e-9),
         p.crash_images, static_cast<double>(p.crash_images) / std::max(p.elapsed_seconds, 1e-9), p.failures,
-        p.groups);
+        p.groups, p.probes_hit);
     if (tty) {
       err << "\r" << line << "\033[K" << std::flush;
     } else if (std::chrono::steady_clock::now() - last_line > std::chrono::seconds(10)) {
