@@ -19,6 +19,7 @@ packages=(
   nlohmann-json3-dev
   mdadm
   clang libclang-rt-14-dev
+  libjs-chart.js
 )
 
 missing=()

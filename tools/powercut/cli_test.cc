@@ -568,3 +568,56 @@ TEST_CASE("inspect never crashes on corrupt or foreign images: exit 2 with a rea
   Result bad_format = Run("inspect --format ext4 " + BitmapFile());
   CHECK(bad_format.exit_code == 2);
 }
+
+TEST_CASE("fuzz refuses bad options with exit 2 and a reason", "[e2e]") {
+  const std::string out = (std::filesystem::temp_directory_path() / "powercut_cli_test_fuzz").string();
+  for (const auto& [args, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"--duration banana", "bad duration"},
+           {"--duration 0s", "bad duration"},
+           {"--shard 0/2", "--shard"},
+           {"--shard 3/2", "--shard"},
+           {"--shard two", "--shard"},
+           {"--families nope", "unknown scenario family"},
+           {"--mutant wc_sb_no_fua", "no mutants compiled in"},
+           {"--jobs 0", "--jobs"}}) {
+    const std::string duration = args.starts_with("--duration") ? "" : "--duration 1s ";
+    const Result result = Run("fuzz " + duration + "--out " + out + " " + args);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.output, Catch::Matchers::Contains(reason));
+  }
+  const Result unknown =
+      RunBinary(POWERCUT_MUTANTS_BINARY, "fuzz --duration 1s --out " + out + " --mutant nope");
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.output, Catch::Matchers::Contains("unknown mutant 'nope'"));
+  const Result folder = Run("fuzz --duration 1s --out /proc/powercut-nope");
+  CHECK(folder.exit_code == 2);
+  CHECK_THAT(folder.output, Catch::Matchers::Contains("/proc/powercut-nope"));
+}
+
+TEST_CASE("fuzz prints the first seed it drew, writes summary.json and exits 0 or 1", "[e2e]") {
+  const std::string out = (std::filesystem::temp_directory_path() / "powercut_cli_test_fuzz_ok").string();
+  std::filesystem::remove_all(out);
+  const Result pass = Run("fuzz --duration 2s --jobs 2 --families linear --out " + out + " --json");
+  CHECK(pass.exit_code == 0);
+  CHECK_THAT(pass.output, Catch::Matchers::Contains("(drawn; --first-seed repeats it)"));
+  std::ifstream file(out + "/summary.json");
+  const nlohmann::json summary = nlohmann::json::parse(file);
+  CHECK(summary["seeds"].get<uint64_t>() > 0);
+  CHECK(summary["failures"] == 0);
+  CHECK(summary["probes"].size() > 0);
+  const Result fail = RunBinary(POWERCUT_MUTANTS_BINARY,
+                                "fuzz --duration 2s --jobs 2 --families linear --mutant linear_flush_dropped "
+                                "--first-seed 1 --out " + out);
+  CHECK(fail.exit_code == 1);
+  CHECK_THAT(fail.output, Catch::Matchers::Contains("linear--lost-durable-write"));
+  CHECK_THAT(fail.output, Catch::Matchers::Contains("reproduce: powercut_with_mutants replay "));
+}
+
+TEST_CASE("an interrupted fuzz campaign prints what ran and exits 128+signal", "[e2e]") {
+  const std::string out = (std::filesystem::temp_directory_path() / "powercut_cli_test_fuzz_int").string();
+  const Result result = RunBinary(
+      "sh", "-c '" + std::string(POWERCUT_BINARY) + " fuzz --duration 10m --jobs 2 --families linear --out " +
+                out + " & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo exit=$?'");
+  CHECK_THAT(result.output, Catch::Matchers::Contains("(interrupted)"));
+  CHECK_THAT(result.output, Catch::Matchers::Contains("exit=130"));
+}

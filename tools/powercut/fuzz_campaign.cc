@@ -27,6 +27,7 @@
 #include "scenario/failure_report.h"
 #include "scenario/replay_file.h"
 #include "tools/powercut/campaign.h"
+#include "tools/powercut/fuzz_report.h"
 #include "tools/powercut/shrink.h"
 
 namespace powercut::tools {
@@ -177,6 +178,15 @@ class Campaign {
     std::ofstream out(summary_.summary_path);
     out << FormatFuzzSummaryJson(summary_);
     if (!out) return absl::FailedPreconditionError(absl::StrCat("cannot write ", summary_.summary_path));
+    Report("writing report.html");
+    const std::string report = (std::filesystem::path(o_.out_dir) / "report.html").string();
+    FuzzReportOptions report_options;
+    if (summary_.interrupted) report_options.timeline_seconds = 5;
+    if (absl::Status written = WriteFuzzReport(summary_, report, report_options); written.ok()) {
+      summary_.report_path = report;
+    } else {
+      summary_.report_error = std::string(written.message());
+    }
     return summary_;
   }
 

@@ -22,6 +22,9 @@
 // already as small (a failure known from an earlier night). Seeds that hung or killed
 // their worker are kept unshrunk.
 //
+// Report: after summary.json, OUT/report.html, one self-contained page
+// (tools/powercut/fuzz_report.h); a report that cannot be written is a warning.
+//
 // Time: wall-clock time bounds the campaign and each seed and is printed as rates; it
 // never reaches a simulation, so every seed it checks replays bit for bit.
 //
@@ -114,6 +117,8 @@ struct FuzzSummary {
   std::vector<FuzzSample> samples;
   std::vector<FuzzProbe> probes;  // every probe of the catalog, hit or not
   std::string summary_path;
+  std::string report_path;   // OUT/report.html (tools/powercut/fuzz_report.h), once written
+  std::string report_error;  // why it was not
 };
 
 // A one-line status, about twice a second.

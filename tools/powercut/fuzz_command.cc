@@ -60,7 +60,9 @@ std::string FormatTable(const FuzzSummary& s) {
     }
     if (!g.shrink_error.empty()) absl::StrAppendFormat(&out, "  not shrunk: %s\n", g.shrink_error);
   }
-  absl::StrAppendFormat(&out, "summary: %s\n%s\n", s.summary_path, s.failures == 0 ? "PASS" : "FAIL");
+  absl::StrAppendFormat(&out, "summary: %s\n", s.summary_path);
+  if (!s.report_path.empty()) absl::StrAppendFormat(&out, "report: %s\n", s.report_path);
+  absl::StrAppendFormat(&out, "%s\n", s.failures == 0 ? "PASS" : "FAIL");
   return out;
 }
 
@@ -136,6 +138,7 @@ int RunFuzzCommand(const FuzzCommandOptions& options, std::ostream& out, std::os
     err << "powercut fuzz: " << summary.status().message() << "\n";
     return 2;
   }
+  if (!summary->report_error.empty()) err << "powercut fuzz: warning: report.html: " << summary->report_error << "\n";
   out << (options.json ? FormatFuzzSummaryJson(*summary) : FormatTable(*summary));
   if (summary->interrupted) return -1;  // the caller knows the signal
   return summary->failures == 0 ? 0 : 1;
