@@ -65,10 +65,11 @@ std::string CliName(const std::string& mutant) {
 }
 
 std::string ScenarioCommand(const std::string& family, uint64_t seed, uint32_t images,
-                            const std::string& mutant) {
+                            const std::string& mutant, bool swarm) {
   return absl::StrCat(CliName(mutant), " scenario --family ",
                       family, " --seed ", seed, " --images ", images,
-                      mutant.empty() ? "" : absl::StrCat(" --mutant ", mutant), " -o FILE");
+                      mutant.empty() ? "" : absl::StrCat(" --mutant ", mutant), swarm ? " --swarm" : "",
+                      " -o FILE");
 }
 
 SavedFailure SaveFailure(const Scenario& scenario, const CrashCheckResult& result,

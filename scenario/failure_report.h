@@ -44,9 +44,10 @@ std::string CliName(const std::string& mutant);
 void SetCliName(std::string name);
 
 // `powercut scenario ...` that recreates the scenario of seed `seed` of `family` with
-// `images` crash images and `mutant` (empty: none), writing it to FILE.
+// `images` crash images and `mutant` (empty: none), and with `swarm` its swarm choice
+// (scenario/swarm.h), writing it to FILE.
 std::string ScenarioCommand(const std::string& family, uint64_t seed, uint32_t images,
-                            const std::string& mutant);
+                            const std::string& mutant, bool swarm = false);
 
 std::string ReportFailure(const Scenario& scenario, const CrashCheckResult& result);
 

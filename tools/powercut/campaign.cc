@@ -9,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
 #include "scenario/failure_report.h"
+#include "scenario/swarm.h"
 
 namespace powercut::tools {
 namespace {
@@ -70,17 +71,18 @@ absl::StatusOr<std::vector<verifier::ScenarioFamily>> SelectFamilies(const std::
 }
 
 verifier::Scenario SeedScenario(const verifier::ScenarioFamily& family, uint64_t seed, uint32_t images,
-                             const std::string& mutant) {
+                             const std::string& mutant, bool swarm) {
   verifier::Scenario scenario = family.draw(seed);
   scenario.images = images;
   if (!mutant.empty()) scenario.mutant = mutant;
+  if (swarm) verifier::ApplySwarm(verifier::DrawSwarm(seed), scenario);
   return scenario;
 }
 
 verifier::CrashCheckResult CheckSeed(const verifier::ScenarioFamily& family, uint64_t seed, uint32_t images,
-                                  const std::string& mutant) {
+                                  const std::string& mutant, bool swarm) {
   absl::StatusOr<verifier::CrashCheckResult> result =
-      verifier::RunScenario(SeedScenario(family, seed, images, mutant));
+      verifier::RunScenario(SeedScenario(family, seed, images, mutant, swarm));
   if (result.ok()) return *std::move(result);
   verifier::CrashCheckResult invalid;
   invalid.passed = false;

@@ -62,12 +62,13 @@ struct CampaignSummary {
 };
 
 // Seed `seed` of a family, checking `images` crash images, with `mutant` (a catalog
-// name, test builds only) active, or the family's own choice (none) when empty.
+// name, test builds only) active, or the family's own choice (none) when empty; with
+// `swarm`, only the op kinds the seed's swarm choice keeps (scenario/swarm.h).
 verifier::Scenario SeedScenario(const verifier::ScenarioFamily& family, uint64_t seed, uint32_t images,
-                             const std::string& mutant = "");
+                             const std::string& mutant = "", bool swarm = false);
 // Runs it; an invalid scenario (a bug in the family) is reported as a failure.
 verifier::CrashCheckResult CheckSeed(const verifier::ScenarioFamily& family, uint64_t seed, uint32_t images,
-                                  const std::string& mutant = "");
+                                  const std::string& mutant = "", bool swarm = false);
 
 // `progress` is called about every 100 ms of wall-clock time with a one-line status.
 CampaignSummary RunCampaign(const std::vector<verifier::ScenarioFamily>& families,

@@ -401,6 +401,9 @@ Command AddFuzz(CLI::App& app) {
       ->check(CLI::Range(0.01, 1e6))
       ->capture_default_str();
   fuzz->add_option("--mutant", options->mutant, "Every seed with this mutant (powercut_with_mutants)");
+  fuzz->add_flag("!--no-swarm", options->swarm,
+                 "Check every seed's whole workload (by default each seed keeps only the op kinds "
+                 "its swarm choice draws: scenario/swarm.h)");
   fuzz->add_flag("--json", options->json, "Print the summary as JSON");
   return {fuzz, [options] {
             options->stop_requested = [] { return g_stop_signal != 0; };
@@ -424,6 +427,8 @@ Command AddScenario(CLI::App& app) {
       ->capture_default_str();
   scenario->add_option("--mutant", options->mutant,
                        "Name this mutant in the file (powercut_with_mutants mutants --help lists them)");
+  scenario->add_flag("--swarm", options->swarm,
+                     "Keep only the op kinds of the seed's swarm choice, as powercut fuzz checks it");
   scenario->add_option("--comment", options->comment,
                        "Comment for the file (default: names the family and seed)");
   scenario->add_option("-o,--output", options->output,

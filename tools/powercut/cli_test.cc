@@ -621,3 +621,13 @@ TEST_CASE("an interrupted fuzz campaign prints what ran and exits 128+signal", "
   CHECK_THAT(result.output, Catch::Matchers::Contains("(interrupted)"));
   CHECK_THAT(result.output, Catch::Matchers::Contains("exit=130"));
 }
+
+TEST_CASE("scenario --swarm prints the seed's swarm scenario that fuzz checks", "[e2e]") {
+  const Result whole = Run("scenario --family raid1 --seed 3");
+  const Result swarm = Run("scenario --family raid1 --seed 3 --swarm");
+  REQUIRE(swarm.exit_code == 0);
+  CHECK_THAT(swarm.output, Catch::Matchers::Contains("comment: swarm: writes"));
+  CHECK(swarm.output.size() <= whole.output.size() + 64);
+  const std::string file = TempFile("swarm.replay", swarm.output);
+  CHECK(Run("replay " + file).exit_code == 0);
+}

@@ -26,6 +26,7 @@
 #include "nlohmann/json.hpp"
 #include "scenario/failure_report.h"
 #include "scenario/replay_file.h"
+#include "scenario/swarm.h"
 #include "tools/powercut/campaign.h"
 #include "tools/powercut/fuzz_report.h"
 #include "tools/powercut/shrink.h"
@@ -86,9 +87,10 @@ json CheckItem(const FuzzOptions& o, uint64_t item, std::map<std::string, uint64
   const verifier::ScenarioFamily& family = FamilyOf(o, item);
   const uint64_t seed = SeedOf(o, item);
   const probe::ProbeCounts before = probe::Counts();
-  const verifier::CrashCheckResult result = CheckSeed(family, seed, o.images_per_seed, o.mutant);
+  const verifier::CrashCheckResult result = CheckSeed(family, seed, o.images_per_seed, o.mutant, o.swarm);
   const probe::ProbeCounts after = probe::Counts();
   json answer = {{"item", item},
+                 {"swarm", o.swarm ? verifier::SwarmName(verifier::DrawSwarm(seed)) : ""},
                  {"passed", result.passed},
                  {"images", result.images_checked},
                  {"sectors", result.sectors_checked}};
@@ -98,7 +100,7 @@ json CheckItem(const FuzzOptions& o, uint64_t item, std::map<std::string, uint64
   }
   if (!probes.empty()) answer["probes"] = std::move(probes);
   if (o.determinism_every != 0 && item % o.determinism_every == 0) {
-    const verifier::CrashCheckResult again = CheckSeed(family, seed, o.images_per_seed, o.mutant);
+    const verifier::CrashCheckResult again = CheckSeed(family, seed, o.images_per_seed, o.mutant, o.swarm);
     answer["deterministic"] = again.trace_hash == result.trace_hash && again.passed == result.passed;
   }
   if (!result.passed) {
@@ -106,10 +108,10 @@ json CheckItem(const FuzzOptions& o, uint64_t item, std::map<std::string, uint64
     const std::string key = absl::StrCat(family.name, "\n", group, "\n",
                                          verifier::FailurePhaseName(result.failure.phase));
     if (++saved_per_group[key] <= kSavedPerGroup) {
-      const verifier::Scenario scenario = SeedScenario(family, seed, o.images_per_seed, o.mutant);
+      const verifier::Scenario scenario = SeedScenario(family, seed, o.images_per_seed, o.mutant, o.swarm);
       const verifier::SavedFailure saved = verifier::SaveFailure(
           scenario, result,
-          verifier::ScenarioCommand(family.name, seed, o.images_per_seed, scenario.mutant));
+          verifier::ScenarioCommand(family.name, seed, o.images_per_seed, scenario.mutant, o.swarm));
       answer["replay"] = saved.path;
       answer["reproduce"] = saved.command;
     }
@@ -336,10 +338,10 @@ class Campaign {
       result.failure.kind = group == kHangGroup ? verifier::FailureKind::kHang
                                                 : verifier::FailureKind::kEngineError;
       result.failure.text = absl::StrCat("Seed ", seed, " of ", family.name, ": ", why, how, ".");
-      const verifier::Scenario scenario = SeedScenario(family, seed, o_.images_per_seed, o_.mutant);
+      const verifier::Scenario scenario = SeedScenario(family, seed, o_.images_per_seed, o_.mutant, o_.swarm);
       const verifier::SavedFailure saved = verifier::SaveFailure(
           scenario, result,
-          verifier::ScenarioCommand(family.name, seed, o_.images_per_seed, scenario.mutant));
+          verifier::ScenarioCommand(family.name, seed, o_.images_per_seed, scenario.mutant, o_.swarm));
       Record(*item, {{"item", *item},
                      {"passed", false},
                      {"group", group},
@@ -360,6 +362,7 @@ class Campaign {
     summary_.crash_images += answer.value("images", uint64_t{0});
     counts.sectors_checked += answer.value("sectors", uint64_t{0});
     summary_.sectors_checked += answer.value("sectors", uint64_t{0});
+    if (const std::string swarm = answer.value("swarm", std::string()); !swarm.empty()) ++summary_.swarm[swarm];
     if (answer.contains("probes")) {
       for (FuzzProbe& p : summary_.probes) p.hits += answer["probes"].value(p.name, uint64_t{0});
     }
@@ -434,9 +437,8 @@ class Campaign {
         group.shrink_error = std::string(shrunk.status().message());
       }
       const std::filesystem::path file = std::filesystem::path(o_.corpus_dir) / (group.key + ".replay");
-      if (std::filesystem::exists(file) && std::filesystem::file_size(file, error) <= kept.size()) {
-        group.known = true;
-      } else {
+      group.known = std::filesystem::exists(file);
+      if (!group.known || std::filesystem::file_size(file, error) > kept.size()) {
         std::ofstream(file) << kept;
       }
       group.corpus_file = file.string();
@@ -601,6 +603,7 @@ std::string FormatFuzzSummaryJson(const FuzzSummary& s) {
       {"workers_replaced", s.workers_replaced},
       {"families", families},
       {"failure_groups", groups},
+      {"swarm", s.swarm},
       {"probes", probes},
       {"probes_never_hit", never_hit},
       {"samples", samples}};

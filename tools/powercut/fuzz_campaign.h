@@ -18,9 +18,9 @@
 // of one family with the same kind, invariant and phase (and assertion location) form a
 // group; at the end the first seed of every group is shrunk in a process of its own
 // (bounded in runs and wall-clock time) and written to the corpus folder under a
-// stable name, <family>--<group>--<phase>.replay, unless a file of that name there is
-// already as small (a failure known from an earlier night). Seeds that hung or killed
-// their worker are kept unshrunk.
+// stable name, <family>--<group>--<phase>.replay. A group whose file is already there
+// is known (from an earlier night); its file is replaced only by a smaller one. Seeds
+// that hung or killed their worker are kept unshrunk.
 //
 // Report: after summary.json, OUT/report.html, one self-contained page
 // (tools/powercut/fuzz_report.h); a report that cannot be written is a warning.
@@ -36,6 +36,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,7 @@ struct FuzzOptions {
   uint64_t shrink_runs = 2000;
   double shrink_seconds = 300;        // wall-clock per shrink
   std::string mutant;                 // test builds: every seed with this mutant
+  bool swarm = true;                  // each seed keeps its swarm choice's op kinds
   std::function<bool()> stop_requested;
 };
 
@@ -75,7 +77,7 @@ struct FuzzGroup {
   std::string corpus_file;  // the shrunk (or kept) file in the corpus folder, if written
   uint64_t shrunk_ops = 0;
   uint64_t original_ops = 0;
-  bool known = false;       // the corpus already had a file as small under this name
+  bool known = false;       // the corpus already had a file under this name
   std::string shrink_error; // why it was not shrunk, when it was not
 };
 
@@ -116,6 +118,7 @@ struct FuzzSummary {
   std::vector<FuzzGroup> groups;
   std::vector<FuzzSample> samples;
   std::vector<FuzzProbe> probes;  // every probe of the catalog, hit or not
+  std::map<std::string, uint64_t> swarm;  // seeds per swarm choice (SwarmName)
   std::string summary_path;
   std::string report_path;   // OUT/report.html (tools/powercut/fuzz_report.h), once written
   std::string report_error;  // why it was not

@@ -49,12 +49,18 @@ std::string FormatTable(const FuzzSummary& s) {
   }
   absl::StrAppendFormat(&out, "probes: %d of %d hit%s\n", hit, s.probes.size(),
                         never_hit.empty() ? "" : absl::StrCat("; NEVER HIT: ", never_hit));
+  if (!s.swarm.empty()) {
+    uint64_t fewest = UINT64_MAX;
+    for (const auto& [choice, seeds] : s.swarm) fewest = std::min(fewest, seeds);
+    absl::StrAppendFormat(&out, "swarm: %d of 16 op-kind choices checked, at least %d seeds each\n",
+                          s.swarm.size(), fewest);
+  }
   for (const FuzzGroup& g : s.groups) {
     absl::StrAppendFormat(&out, "\n%s: %d failing seeds, first seed %d\n  %s\n  reproduce: %s\n", g.key,
                           g.failures, g.first_seed, g.first_text.substr(0, 300), g.reproduce);
     if (!g.corpus_file.empty()) {
       absl::StrAppendFormat(&out, "  corpus: %s (%s%s)\n", g.corpus_file,
-                            g.known ? "already known, kept" : "new",
+                            g.known ? "already known" : "new",
                             g.shrunk_ops != 0 ? absl::StrFormat(", shrunk %d -> %d ops", g.original_ops, g.shrunk_ops)
                                               : std::string());
     }
@@ -110,6 +116,7 @@ int RunFuzzCommand(const FuzzCommandOptions& options, std::ostream& out, std::os
   fuzz.shrink_runs = options.shrink_runs;
   fuzz.shrink_seconds = options.shrink_seconds;
   fuzz.mutant = options.mutant;
+  fuzz.swarm = options.swarm;
   fuzz.stop_requested = options.stop_requested;
   err << "powercut fuzz: first seed " << fuzz.first_seed
       << (options.first_seed ? "" : " (drawn; --first-seed repeats it)") << ", shard " << fuzz.shard

@@ -32,6 +32,7 @@ struct FuzzCommandOptions {
   uint64_t shrink_runs = 2000;
   double shrink_seconds = 300;
   std::string mutant;
+  bool swarm = true;
   bool json = false;
   std::function<bool()> stop_requested;
 };

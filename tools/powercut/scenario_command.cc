@@ -8,6 +8,7 @@
 #include "bindings/engine_registry.h"
 #include "scenario/replay_file.h"
 #include "scenario/seeded_scenarios.h"
+#include "scenario/swarm.h"
 
 namespace powercut::tools {
 
@@ -40,8 +41,9 @@ int RunScenarioCommand(const ScenarioCommandOptions& options, std::ostream& out,
   scenario.comment = options.comment.empty()
                          ? absl::StrCat("Seed ", options.seed, " of the ", family->name,
                                         " scenario family (powercut scenario --family ", family->name,
-                                        " --seed ", options.seed, ").")
+                                        " --seed ", options.seed, options.swarm ? " --swarm" : "", ").")
                          : options.comment;
+  if (options.swarm) verifier::ApplySwarm(verifier::DrawSwarm(options.seed), scenario);
   const std::string text = verifier::FormatReplay(scenario);
   if (absl::StatusOr<verifier::Scenario> back = verifier::ParseReplay(text); !back.ok()) {
     err << "powercut scenario: the drawn scenario does not round-trip: " << back.status().message() << "\n";

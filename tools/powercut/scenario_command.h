@@ -17,6 +17,7 @@ struct ScenarioCommandOptions {
   uint32_t images = 4;      // crash images the file asks for
   std::string comment;      // replaces the default comment if not empty
   std::string mutant;       // a mutant the file names (empty: none; test builds)
+  bool swarm = false;       // keep only the op kinds of the seed's swarm choice
   std::string output;       // write here instead of standard output if not empty
 };
 
