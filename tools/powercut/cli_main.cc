@@ -414,6 +414,20 @@ Command AddFuzz(CLI::App& app) {
           }};
 }
 
+Command AddFuzzMerge(CLI::App& app) {
+  auto options = std::make_shared<powercut::tools::FuzzMergeCommandOptions>();
+  CLI::App* merge = app.add_subcommand(
+      "fuzz-merge", "Merge the OUT folders of a campaign's shards (fuzz --shard K/N) into one "
+                    "summary.json and report.html");
+  merge->add_option("shards", options->shard_dirs, "The shards' OUT folders")->required();
+  merge->add_option("--out", options->out_dir, "Folder for the merged summary.json and report.html")
+      ->required();
+  merge->add_option("--corpus", options->corpus_dir,
+                    "Folder for the smallest replay of each failure group (default: OUT/corpus)");
+  merge->add_flag("--json", options->json, "Print the merged summary as JSON");
+  return {merge, [options] { return powercut::tools::RunFuzzMergeCommand(*options, std::cout, std::cerr); }};
+}
+
 Command AddScenario(CLI::App& app) {
   auto options = std::make_shared<powercut::tools::ScenarioCommandOptions>();
   CLI::App* scenario = app.add_subcommand(
@@ -474,7 +488,8 @@ int RunCli(int argc, char** argv) {
   const std::vector<Command> commands = {AddRun(app),      AddReplay(app),   AddShrink(app),
                                          AddInspect(app),  AddFormat(app),   AddRecover(app),
                                          AddParity(app),   AddRealCrash(app), AddCrashLoop(app),
-                                         AddScenario(app), AddMutants(app),  AddFuzz(app)};
+                                         AddScenario(app), AddMutants(app),  AddFuzz(app),
+                                         AddFuzzMerge(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

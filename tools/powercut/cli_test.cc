@@ -631,3 +631,28 @@ TEST_CASE("scenario --swarm prints the seed's swarm scenario that fuzz checks", 
   const std::string file = TempFile("swarm.replay", swarm.output);
   CHECK(Run("replay " + file).exit_code == 0);
 }
+
+TEST_CASE("the Slurm scripts run a sharded campaign and merge it, even without Slurm", "[e2e]") {
+  const std::filesystem::path out = std::filesystem::temp_directory_path() / "powercut_cli_test_slurm";
+  std::filesystem::remove_all(out);
+  const std::string env = "OUT=" + out.string() + " FIRST_SEED=99 DURATION=2s POWERCUT=" + POWERCUT_BINARY +
+                          " FUZZ_ARGS='--families linear' SLURM_CPUS_PER_TASK=1 SLURM_ARRAY_TASK_COUNT=2 ";
+  const std::string scripts = std::string(POWERCUT_SOURCE_DIR) + "/scripts/slurm/";
+  for (const char* task : {"0", "1"}) {
+    const Result shard = RunBinary("env", env + "SLURM_ARRAY_TASK_ID=" + task + " bash " + scripts + "fuzz.sbatch");
+    CHECK(shard.exit_code == 0);
+  }
+  std::ifstream first(out / "shard-1" / "summary.json");
+  CHECK(nlohmann::json::parse(first)["shard"] == "1/2");
+  const Result merge = RunBinary("env", env + "bash " + scripts + "merge.sbatch");
+  CHECK(merge.exit_code == 0);
+  CHECK_THAT(merge.output, Catch::Matchers::Contains("shard all/2"));
+  std::ifstream merged(out / "merged" / "summary.json");
+  const nlohmann::json summary = nlohmann::json::parse(merged);
+  CHECK(summary["shard"] == "all/2");
+  CHECK(summary["jobs"] == 2);
+  CHECK(std::filesystem::exists(out / "merged" / "report.html"));
+  const Result missing = Run("fuzz-merge " + out.string() + "/nope --out " + out.string() + "/m2");
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.output, Catch::Matchers::Contains("cannot read"));
+}

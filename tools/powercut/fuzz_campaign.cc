@@ -548,6 +548,10 @@ absl::StatusOr<FuzzSummary> RunFuzzCampaign(const FuzzOptions& options,
   return campaign.Run();
 }
 
+std::string FuzzShardName(const FuzzSummary& s) {
+  return s.shard == 0 ? absl::StrCat("all/", s.shards) : absl::StrCat(s.shard, "/", s.shards);
+}
+
 std::string FormatFuzzSummaryJson(const FuzzSummary& s) {
   nlohmann::ordered_json families = nlohmann::ordered_json::array();
   for (const FuzzFamilyCounts& f : s.families) {
@@ -587,7 +591,7 @@ std::string FormatFuzzSummaryJson(const FuzzSummary& s) {
   const double elapsed = std::max(s.elapsed_seconds, 1e-9);
   nlohmann::ordered_json j = {
       {"first_seed", s.first_seed},
-      {"shard", absl::StrCat(s.shard, "/", s.shards)},
+      {"shard", FuzzShardName(s)},
       {"jobs", s.jobs},
       {"duration_seconds", s.duration_seconds},
       {"elapsed_seconds", s.elapsed_seconds},

@@ -103,7 +103,7 @@ struct FuzzProbe {  // a named rare path (engine/probe/probe.h) and how often it
 
 struct FuzzSummary {
   uint64_t first_seed = 0;
-  uint32_t shard = 1, shards = 1, jobs = 1;
+  uint32_t shard = 1, shards = 1, jobs = 1;  // shard 0: a merge of all shards
   double duration_seconds = 0;
   double elapsed_seconds = 0;
   bool interrupted = false;
@@ -146,6 +146,9 @@ uint64_t FuzzSeedOf(const FuzzOptions& options, uint64_t item);
 
 // "8h", "30m", "90s", "1h30m", "45" (seconds); InvalidArgument otherwise.
 absl::StatusOr<double> ParseDuration(std::string_view text);
+
+// "K/N" for shard K of N, "all/N" for a merge of all N (fuzz_merge.h).
+std::string FuzzShardName(const FuzzSummary& summary);
 
 // The summary as JSON (what summary.json holds).
 std::string FormatFuzzSummaryJson(const FuzzSummary& summary);

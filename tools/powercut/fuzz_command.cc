@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <thread>
 
@@ -15,6 +18,8 @@
 #include "sim/prng.h"
 #include "tools/powercut/campaign.h"
 #include "tools/powercut/fuzz_campaign.h"
+#include "tools/powercut/fuzz_merge.h"
+#include "tools/powercut/fuzz_report.h"
 
 namespace powercut::tools {
 namespace {
@@ -27,7 +32,8 @@ uint64_t DrawFirstSeed() {
 }
 
 std::string FormatTable(const FuzzSummary& s) {
-  std::string out = absl::StrFormat("%-18s %10s %10s %12s\n", "family", "seeds", "failures", "crash images");
+  std::string out = absl::StrFormat("first seed %d, shard %s\n", s.first_seed, FuzzShardName(s));
+  out += absl::StrFormat("%-18s %10s %10s %12s\n", "family", "seeds", "failures", "crash images");
   for (const FuzzFamilyCounts& f : s.families) {
     absl::StrAppendFormat(&out, "%-18s %10d %10d %12d\n", f.name, f.seeds, f.failures, f.crash_images);
   }
@@ -149,6 +155,49 @@ int RunFuzzCommand(const FuzzCommandOptions& options, std::ostream& out, std::os
   out << (options.json ? FormatFuzzSummaryJson(*summary) : FormatTable(*summary));
   if (summary->interrupted) return -1;  // the caller knows the signal
   return summary->failures == 0 ? 0 : 1;
+}
+
+int RunFuzzMergeCommand(const FuzzMergeCommandOptions& options, std::ostream& out, std::ostream& err) {
+  std::vector<FuzzSummary> shards;
+  for (const std::string& dir : options.shard_dirs) {
+    const std::string path = (std::filesystem::path(dir) / "summary.json").string();
+    std::ifstream in(path);
+    if (!in) {
+      err << "powercut fuzz-merge: cannot read " << path << "\n";
+      return 2;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    absl::StatusOr<FuzzSummary> shard = ParseFuzzSummaryJson(text.str());
+    if (!shard.ok()) {
+      err << "powercut fuzz-merge: " << path << ": " << shard.status().message() << "\n";
+      return 2;
+    }
+    shards.push_back(*std::move(shard));
+  }
+  const std::string corpus = options.corpus_dir.empty() ? options.out_dir + "/corpus" : options.corpus_dir;
+  absl::StatusOr<FuzzSummary> merged = MergeFuzzSummaries(shards, corpus);
+  if (!merged.ok()) {
+    err << "powercut fuzz-merge: " << merged.status().message() << "\n";
+    return 2;
+  }
+  std::error_code error;
+  std::filesystem::create_directories(options.out_dir, error);
+  merged->summary_path = (std::filesystem::path(options.out_dir) / "summary.json").string();
+  std::ofstream summary(merged->summary_path);
+  summary << FormatFuzzSummaryJson(*merged);
+  if (!summary.flush()) {
+    err << "powercut fuzz-merge: cannot write " << merged->summary_path << "\n";
+    return 2;
+  }
+  const std::string report = (std::filesystem::path(options.out_dir) / "report.html").string();
+  if (absl::Status written = WriteFuzzReport(*merged, report); written.ok()) {
+    merged->report_path = report;
+  } else {
+    err << "powercut fuzz-merge: warning: report.html: " << written.message() << "\n";
+  }
+  out << (options.json ? FormatFuzzSummaryJson(*merged) : FormatTable(*merged));
+  return merged->failures == 0 ? 0 : 1;
 }
 
 }  // namespace powercut::tools

@@ -14,6 +14,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace powercut::tools {
 
@@ -38,6 +39,20 @@ struct FuzzCommandOptions {
 };
 
 int RunFuzzCommand(const FuzzCommandOptions& options, std::ostream& out, std::ostream& err);
+
+// `powercut fuzz-merge DIR... --out OUT [--corpus DIR]`: the shards' summaries
+// (DIR/summary.json) merged (fuzz_merge.h) into OUT/summary.json and OUT/report.html,
+// the smallest replay of each group copied into the corpus folder (default
+// OUT/corpus). Exit 0 no failure, 1 failures, 2 bad input (a missing or foreign
+// summary, shards of different campaigns).
+struct FuzzMergeCommandOptions {
+  std::vector<std::string> shard_dirs;
+  std::string out_dir;
+  std::string corpus_dir;
+  bool json = false;
+};
+
+int RunFuzzMergeCommand(const FuzzMergeCommandOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace powercut::tools
 

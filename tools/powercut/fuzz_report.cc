@@ -463,7 +463,7 @@ std::string FactsTable(const FuzzSummary& s) {
   const double elapsed = std::max(s.elapsed_seconds, 1e-9);
   std::string out = "<table class=\"facts\">\n";
   out += Fact("first seed", absl::StrCat(s.first_seed));
-  out += Fact("shard", absl::StrCat(s.shard, "/", s.shards));
+  out += Fact("shard", FuzzShardName(s));
   out += Fact("jobs", absl::StrCat(s.jobs));
   out +=
       Fact("duration", absl::StrCat(Seconds(s.elapsed_seconds), " of ", Seconds(s.duration_seconds),
