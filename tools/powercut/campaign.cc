@@ -86,6 +86,12 @@ verifier::CrashCheckResult CheckSeed(const verifier::ScenarioFamily& family, uin
   if (result.ok()) return *std::move(result);
   verifier::CrashCheckResult invalid;
   invalid.passed = false;
+  if (absl::IsResourceExhausted(result.status())) {  // a limit of the machine, not a verdict
+    invalid.failure.kind = verifier::FailureKind::kOutOfMemory;
+    invalid.failure.text = absl::StrCat("seed ", seed, " of ", family.name,
+                                        " ran out of memory: ", result.status().message());
+    return invalid;
+  }
   invalid.failure.text = absl::StrCat("the ", family.name, " family drew an invalid scenario for seed ",
                                  seed, ": ", result.status().message());
   return invalid;

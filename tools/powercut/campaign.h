@@ -66,7 +66,8 @@ struct CampaignSummary {
 // `swarm`, only the op kinds the seed's swarm choice keeps (scenario/swarm.h).
 verifier::Scenario SeedScenario(const verifier::ScenarioFamily& family, uint64_t seed, uint32_t images,
                              const std::string& mutant = "", bool swarm = false);
-// Runs it; an invalid scenario (a bug in the family) is reported as a failure.
+// Runs it; an invalid scenario (a bug in the family) is reported as a failure, and one
+// that ran out of memory as a failure of kind kOutOfMemory.
 verifier::CrashCheckResult CheckSeed(const verifier::ScenarioFamily& family, uint64_t seed, uint32_t images,
                                   const std::string& mutant = "", bool swarm = false);
 

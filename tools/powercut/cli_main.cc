@@ -391,6 +391,10 @@ Command AddFuzz(CLI::App& app) {
                    "Wall-clock seconds a seed may take before its worker is killed (a hang)")
       ->check(CLI::Range(0.01, 1e6))
       ->capture_default_str();
+  fuzz->add_option("--worker-memory", options->worker_memory,
+                   "Address space per worker (e.g. 4G; 0: none): a seed past it is an out-of-memory "
+                   "failure of its own (not with sanitizer builds)")
+      ->capture_default_str();
   fuzz->add_option("--determinism-every", options->determinism_every,
                    "Check every N-th seed twice and compare trace hashes (0: never)")
       ->capture_default_str();

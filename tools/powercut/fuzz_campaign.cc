@@ -1,6 +1,7 @@
 #include "tools/powercut/fuzz_campaign.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <poll.h>
@@ -125,6 +126,10 @@ json CheckItem(const FuzzOptions& o, uint64_t item, std::map<std::string, uint64
 
 // A worker: items in, one JSON line out per item, until the socket closes.
 [[noreturn]] void RunWorker(const FuzzOptions& o, int fd) {
+  if (o.worker_memory_bytes != 0) {
+    const rlimit limit{.rlim_cur = o.worker_memory_bytes, .rlim_max = o.worker_memory_bytes};
+    if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(2);
+  }
   std::map<std::string, uint64_t> saved_per_group;
   std::string pending;
   char chunk[256];

@@ -56,6 +56,10 @@ struct FuzzOptions {
   std::string corpus_dir;  // shrunk replay files, one per failure group
   uint32_t images_per_seed = 4;
   double seed_timeout_seconds = 300;  // wall-clock per seed, then the worker is killed
+  // Address space per worker (RLIMIT_AS; 0: none): a seed past it runs out of memory,
+  // an `out of memory` failure of its own. Not with sanitizers, whose shadow memory
+  // needs the address space.
+  uint64_t worker_memory_bytes = 0;
   uint64_t determinism_every = 200;   // every N-th item is checked twice (0: never)
   uint64_t shrink_runs = 2000;
   double shrink_seconds = 300;        // wall-clock per shrink

@@ -35,6 +35,26 @@ FuzzOptions Options(const posix::TempDir& dir, const std::string& family) {
   return options;
 }
 
+TEST(FuzzCampaign, ASeedPastTheWorkersMemoryLimitIsAnOutOfMemoryFailureOfItsOwn) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's shadow memory does not run under an address-space limit";
+#else
+  posix::TempDir dir("fuzz_campaign_test");
+  // The limit is far below what the program alone maps. First in this file: a worker
+  // inherits its parent's free heap, which after the other campaigns of a whole-binary
+  // run holds enough for small seeds (ctest runs each test in a process of its own).
+  FuzzOptions options = Options(dir, "writecache-pmem");
+  options.worker_memory_bytes = uint64_t{16} << 20;
+  absl::StatusOr<FuzzSummary> summary = RunFuzzCampaign(options, {});
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_FALSE(summary->groups.empty());
+  for (const FuzzGroup& group : summary->groups) {
+    EXPECT_TRUE(group.group == "out of memory" || group.group == "worker died") << group.key;
+  }
+  EXPECT_GT(summary->failures, 0u);
+#endif
+}
+
 TEST(FuzzSeedOf, ShardsOfTheSameFirstSeedNeverShareASeedAndCoverTheRange) {
   FuzzOptions options;
   options.families = {*verifier::FindScenarioFamily("linear"), *verifier::FindScenarioFamily("raid1")};

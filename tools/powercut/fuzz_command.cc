@@ -20,6 +20,7 @@
 #include "tools/powercut/fuzz_campaign.h"
 #include "tools/powercut/fuzz_merge.h"
 #include "tools/powercut/fuzz_report.h"
+#include "tools/powercut/image_files.h"
 
 namespace powercut::tools {
 namespace {
@@ -118,6 +119,12 @@ int RunFuzzCommand(const FuzzCommandOptions& options, std::ostream& out, std::os
   fuzz.corpus_dir = options.corpus_dir.empty() ? options.out_dir + "/corpus" : options.corpus_dir;
   fuzz.images_per_seed = options.images;
   fuzz.seed_timeout_seconds = options.seed_timeout_seconds;
+  absl::StatusOr<uint64_t> worker_memory = ParseSize(options.worker_memory);
+  if (!worker_memory.ok()) {
+    err << "powercut fuzz: --worker-memory: " << worker_memory.status().message() << "\n";
+    return 2;
+  }
+  fuzz.worker_memory_bytes = *worker_memory;
   fuzz.determinism_every = options.determinism_every;
   fuzz.shrink_runs = options.shrink_runs;
   fuzz.shrink_seconds = options.shrink_seconds;

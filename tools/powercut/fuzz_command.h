@@ -29,6 +29,7 @@ struct FuzzCommandOptions {
   std::string corpus_dir;  // default OUT/corpus
   uint32_t images = 4;
   double seed_timeout_seconds = 300;
+  std::string worker_memory = "0";  // SIZE (tools/powercut/image_files.h ParseSize)
   uint64_t determinism_every = 200;
   uint64_t shrink_runs = 2000;
   double shrink_seconds = 300;
