@@ -538,6 +538,17 @@ std::string ProbesSection(const FuzzSummary& s, bool charts) {
   return out + "</table></details>\n";
 }
 
+// Seeds per swarm choice (scenario/swarm.h), as a table: which op-kind mixes whole
+// seeds were given to.
+std::string SwarmSection(const FuzzSummary& s) {
+  if (s.swarm.empty()) return "<p class=\"note\">Swarm testing was off (--no-swarm).</p>\n";
+  std::string out = "<table class=\"swarm\"><tr><th>op kinds kept</th><th>seeds</th></tr>\n";
+  for (const auto& [choice, seeds] : s.swarm) {
+    absl::StrAppend(&out, "<tr><td><code>", Html(choice), "</code></td><td>", seeds, "</td></tr>\n");
+  }
+  return out + "</table>\n";
+}
+
 std::string ReplayText(const std::string& file) {
   if (file.empty()) return "<p class=\"note\">No replay file was written for this group.</p>\n";
   std::ifstream in(file, std::ios::binary);
@@ -729,6 +740,8 @@ std::string Page(const FuzzSummary& s, const FuzzReportOptions& options) {
   page += FamiliesTable(s);
   page += "<h2>Probes</h2>\n";
   page += ProbesSection(s, charts);
+  page += "<h2>Swarm</h2>\n";
+  page += SwarmSection(s);
   page += "<h2>Failure groups</h2>\n";
   if (s.groups.empty()) {
     page += "<p>None.</p>\n";

@@ -3,7 +3,8 @@
 //
 // The page: the campaign's facts (first seed, shard, jobs, time, seeds and crash images
 // with rates, determinism re-checks, workers replaced); charts of seeds and failures
-// over time, seeds per family and probe hits, with the probes never hit listed; then,
+// over time, seeds per family and probe hits, with the probes never hit listed; seeds
+// per swarm choice; then,
 // for each failure group, its counts, first failure, reproduce command, the shrunk
 // replay file's text and a picture (inline SVG) of the last IOs before the power cut
 // of that file's run, one lane per device, the cut a red line.

@@ -239,6 +239,18 @@ TEST(FuzzReport, TheProbesNeverHitAreListedAndCounted) {
   EXPECT_EQ(Count(third, "<canvas"), 2u);
 }
 
+TEST(FuzzReport, TheSeedsOfEachSwarmChoiceAreListed) {
+  posix::TempDir dir("fuzz_report_test");
+  FuzzSummary summary = Summary();
+  summary.swarm = {{"writes+flushes", 120}, {"writes+reads<&>", 300}};
+  const std::string page = WriteAndRead(summary, dir, {.chart_library = FakeChartLibrary(dir)});
+  EXPECT_THAT(page, HasSubstr("<tr><td><code>writes+flushes</code></td><td>120</td></tr>"));
+  EXPECT_THAT(page, HasSubstr("writes+reads&lt;&amp;&gt;"));
+  summary.swarm.clear();
+  EXPECT_THAT(WriteAndRead(summary, dir, {.chart_library = FakeChartLibrary(dir)}),
+              HasSubstr("Swarm testing was off"));
+}
+
 TEST(FuzzReport, AReplayThatCannotBePicturedCostsItsPictureOnly) {
   posix::TempDir dir("fuzz_report_test");
   FuzzSummary summary = Summary();
