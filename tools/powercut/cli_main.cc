@@ -367,6 +367,9 @@ Command AddFuzz(CLI::App& app) {
               "summary.json (docs/cli.md)");
   fuzz->add_option("--duration", options->duration, "How long: 8h, 30m, 90s, 1h30m")
       ->capture_default_str();
+  fuzz->add_option("--max-seeds", options->max_seeds,
+                   "Also stop after this many seeds in all (0: only the duration)")
+      ->capture_default_str();
   fuzz->add_option("--jobs", options->jobs, "Worker processes (default: one per core)")
       ->check(CLI::Range(1, 1024));
   fuzz->add_option("--engines", options->engines,

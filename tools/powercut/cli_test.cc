@@ -606,7 +606,8 @@ TEST_CASE("fuzz prints the first seed it drew, writes summary.json and exits 0 o
   CHECK(summary["failures"] == 0);
   CHECK(summary["probes"].size() > 0);
   const Result fail = RunBinary(POWERCUT_MUTANTS_BINARY,
-                                "fuzz --duration 2s --jobs 2 --families linear --mutant linear_flush_dropped "
+                                "fuzz --duration 10m --max-seeds 200 --jobs 2 --families linear "
+                                "--mutant linear_flush_dropped "
                                 "--first-seed 1 --out " + out);
   CHECK(fail.exit_code == 1);
   CHECK_THAT(fail.output, Catch::Matchers::Contains("linear--lost-durable-write"));

@@ -228,11 +228,11 @@ class Campaign {
   }
 
   bool TimeIsUp() const {
-    return SecondsSince(start_) >= o_.duration_seconds || (o_.stop_requested && o_.stop_requested());
+    return SecondsSince(start_) >= o_.duration_seconds || (o_.max_seeds != 0 && next_item_ >= o_.max_seeds) ||
+           (o_.stop_requested && o_.stop_requested());
   }
 
   void Check() {
-    uint64_t next_item = 0;
     Clock::time_point last_progress = start_, last_sample = start_;
     const double sample_every = std::max(1.0, o_.duration_seconds / 200);
     for (;;) {
@@ -246,8 +246,8 @@ class Campaign {
       }
       bool busy = false;
       for (Worker& w : workers_) {
-        if (!w.item && !stopping && w.pid >= 0) {
-          w.item = next_item++;
+        if (!w.item && !TimeIsUp() && w.pid >= 0) {
+          w.item = next_item_++;
           w.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                           std::chrono::duration<double>(o_.seed_timeout_seconds));
           SendLine(w.fd, absl::StrCat(*w.item));
@@ -490,6 +490,7 @@ class Campaign {
   const std::function<void(const FuzzProgress&)>& progress_;
   const Clock::time_point start_ = Clock::now();
   std::vector<Worker> workers_;
+  uint64_t next_item_ = 0;
   FuzzSummary summary_;
   std::map<std::string, size_t> group_index_;
   std::set<std::string> unshrinkable_;

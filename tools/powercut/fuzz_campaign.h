@@ -48,6 +48,7 @@ namespace powercut::tools {
 struct FuzzOptions {
   std::vector<verifier::ScenarioFamily> families;
   double duration_seconds = 60;
+  uint64_t max_seeds = 0;  // also stop once this many work items were handed out (0: none)
   uint32_t jobs = 1;
   uint64_t first_seed = 1;
   uint32_t shard = 1;   // K of --shard K/N, 1-based

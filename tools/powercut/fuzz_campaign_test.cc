@@ -30,7 +30,9 @@ FuzzOptions Options(const posix::TempDir& dir, const std::string& family) {
   options.out_dir = dir.File("out");
   options.corpus_dir = dir.File("corpus");
   options.jobs = 2;
-  options.duration_seconds = 1;
+  // A fixed number of seeds, however slow the build or busy the machine.
+  options.duration_seconds = 600;
+  options.max_seeds = 80;
   options.first_seed = 1000;
   return options;
 }
@@ -148,6 +150,7 @@ TEST(FuzzCampaign, AWorkerThatDiesIsReplacedAndTheCampaignGoesOn) {
   posix::TempDir dir("fuzz_campaign_test");
   FuzzOptions options = Options(dir, "linear");
   options.duration_seconds = 2;
+  options.max_seeds = 0;
   const pid_t parent = getpid();
   std::thread killer([parent] {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));

@@ -89,6 +89,7 @@ int RunFuzzCommand(const FuzzCommandOptions& options, std::ostream& out, std::os
     return 2;
   }
   fuzz.duration_seconds = *duration;
+  fuzz.max_seeds = options.max_seeds;
   const std::vector<std::string> shard = absl::StrSplit(options.shard, '/');
   if (shard.size() != 2 || !absl::SimpleAtoi(shard[0], &fuzz.shard) ||
       !absl::SimpleAtoi(shard[1], &fuzz.shards) || fuzz.shard == 0 || fuzz.shard > fuzz.shards) {

@@ -20,6 +20,7 @@ namespace powercut::tools {
 
 struct FuzzCommandOptions {
   std::string duration = "1h";
+  uint64_t max_seeds = 0;
   uint32_t jobs = 0;  // 0: one per core
   std::string engines;
   std::string families;

@@ -22,7 +22,9 @@ FuzzSummary Shard(const posix::TempDir& dir, uint32_t shard) {
   options.out_dir = dir.File(absl::StrCat("shard-", shard));
   options.corpus_dir = dir.File(absl::StrCat("shard-", shard, "/corpus"));
   options.jobs = 1;
-  options.duration_seconds = 1;
+  // A fixed number of seeds, however slow the build or busy the machine.
+  options.duration_seconds = 600;
+  options.max_seeds = 80;
   options.first_seed = 300;
   options.shard = shard;
   options.shards = 2;
