@@ -130,6 +130,7 @@ void FaultyBlockDevice::ForwardWrite(uint64_t sector, uint64_t sectors,
 
 void FaultyBlockDevice::SubmitRead(uint64_t sector, std::span<std::byte> buffer,
                                    io::IoCallback done) {
+  if (!armed_) return wrapped().SubmitRead(sector, buffer, std::move(done));
   const uint64_t ordinal = ++ios_;
   absl::Status valid = io::ValidateBuffer(buffer.size());
   if (valid.ok()) valid = io::ValidateRange(sector_count(), sector, buffer.size() / io::kSectorSize);
@@ -151,6 +152,7 @@ void FaultyBlockDevice::SubmitRead(uint64_t sector, std::span<std::byte> buffer,
 
 void FaultyBlockDevice::SubmitWrite(uint64_t sector, std::span<const std::byte> data,
                                     uint32_t flags, io::IoCallback done) {
+  if (!armed_) return wrapped().SubmitWrite(sector, data, flags, std::move(done));
   const uint64_t ordinal = ++ios_;
   absl::Status valid = io::ValidateBuffer(data.size());
   if (valid.ok()) valid = io::ValidateRange(sector_count(), sector, data.size() / io::kSectorSize);
@@ -189,6 +191,7 @@ void FaultyBlockDevice::SubmitWrite(uint64_t sector, std::span<const std::byte> 
 }
 
 void FaultyBlockDevice::SubmitFlush(io::IoCallback done) {
+  if (!armed_) return wrapped().SubmitFlush(std::move(done));
   const uint64_t ordinal = ++ios_;
   if (IoErrorDue(ordinal, kFaultFlush)) {
     // A lying device never performs a flush, failed or not.
@@ -210,6 +213,7 @@ void FaultyBlockDevice::SubmitFlush(io::IoCallback done) {
 }
 
 void FaultyBlockDevice::SubmitDiscard(uint64_t sector, uint64_t sectors, io::IoCallback done) {
+  if (!armed_) return wrapped().SubmitDiscard(sector, sectors, std::move(done));
   const uint64_t ordinal = ++ios_;
   if (!io::ValidateRange(sector_count(), sector, sectors).ok()) {
     return wrapped().SubmitDiscard(sector, sectors, std::move(done));

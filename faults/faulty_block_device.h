@@ -81,6 +81,12 @@ class FaultyBlockDevice : public io::BlockDeviceWrapper {
   // The wrapped device's, plus the latent sectors (reads there fail, not zeroes).
   std::vector<io::SectorRange> DataRanges(uint64_t first, uint64_t count) const override;
 
+  // A disarmed wrapper forwards every call unchanged, counts nothing and draws nothing,
+  // as if it were not there; ordinals count from the last arming. Armed from
+  // construction; a stack disarms it while its engine starts, when faults in the start
+  // are not what a scenario tests.
+  void set_armed(bool armed) { armed_ = armed; }
+
   const FaultPlan& plan() const { return plan_; }
   const FaultCounts& counts() const { return counts_; }
   // Latent sectors not yet healed by a write.
@@ -115,6 +121,7 @@ class FaultyBlockDevice : public io::BlockDeviceWrapper {
   FaultCounts counts_;
   uint64_t ios_ = 0;
   uint64_t writes_ = 0;
+  bool armed_ = true;
 };
 
 }  // namespace powercut::faults

@@ -201,6 +201,26 @@ TEST(FaultyBlockDevice, ListedOrdinalFailsExactlyThatIo) {
   EXPECT_THAT(f.fault_lines[0], HasSubstr("fault.ioerror #2 sec 0+1 read"));
 }
 
+TEST(FaultyBlockDevice, ADisarmedWrapperPassesEverythingThroughAndCountsFromItsArming) {
+  FaultPlan plan;
+  plan.io_error_ordinals = {1};
+  plan.io_error_ppm = kPpm / 2;
+  plan.io_error_ops = kFaultRead;
+  Fixture f(plan);
+  f.faulty->set_armed(false);
+  f.Run([&] {
+    for (int i = 0; i < 20; ++i) EXPECT_TRUE(f.Read(0, 1).ok());
+    EXPECT_TRUE(f.Write(0, 1, 1).ok());
+    EXPECT_TRUE(f.Flush().ok());
+  });
+  EXPECT_EQ(f.faulty->counts(), FaultCounts{});
+  EXPECT_EQ(f.faulty->ios_submitted(), 0u);
+  EXPECT_TRUE(f.fault_lines.empty());
+  f.faulty->set_armed(true);
+  f.Run([&] { EXPECT_EQ(f.Write(1, 1, 2).code(), absl::StatusCode::kDataLoss); });  // IO 1
+  EXPECT_EQ(f.faulty->counts().io_errors, 1u);
+}
+
 TEST(FaultyBlockDevice, FailedWriteEitherNeverReachedTheDeviceOrLanded) {
   // Which one is drawn per failure from the seed; both must occur, and the device
   // contents must match what was counted and traced.

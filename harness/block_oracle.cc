@@ -144,8 +144,28 @@ bool BlockOracle::DiscardedSince(const History& history, const Op& write,
   return false;
 }
 
+bool BlockOracle::LeftUndefined(const History& history, uint64_t before_seq,
+                                absl::FunctionRef<bool(const Op&)> settles) const {
+  if (!options_.failed_writes_undefined) return false;
+  for (uint64_t id : history) {
+    const Op& failed = ops_[id - 1];
+    if (failed.kind != Kind::kWrite || failed.ok || failed.begin_seq >= before_seq) {
+      continue;
+    }
+    const bool settled = std::any_of(history.begin(), history.end(), [&](uint64_t later) {
+      const Op& write = ops_[later - 1];
+      return write.kind == Kind::kWrite && Older(failed, write) && settles(write);
+    });
+    if (!settled) return true;
+  }
+  return false;
+}
+
 std::optional<OracleViolation> BlockOracle::CheckRecovered(
     uint64_t sector, std::span<const std::byte> bytes) const {
+  if (LeftUndefined(HistoryOf(sector), kNever, [this](const Op& write) { return Required(write); })) {
+    return std::nullopt;
+  }
   const DecodedSector found = DecodeSector(bytes, sector);
   if (found.kind == SectorKind::kGarbage) {
     return Explain(FailureKind::kGarbage, sector, found, "no write ever produced these bytes.");
@@ -197,6 +217,11 @@ void BlockOracle::EndRead(uint64_t id, const absl::Status& status, std::span<con
   if (!read.ok) return;
   for (uint64_t i = 0; i < read.sectors; ++i) {
     const uint64_t sector = read.sector + i;
+    if (LeftUndefined(HistoryOf(sector), read.end_seq, [&read](const Op& write) {
+          return write.ok && write.end_seq < read.begin_seq;
+        })) {
+      continue;
+    }
     const DecodedSector found = DecodeSector(data.subspan(i * io::kSectorSize, io::kSectorSize), sector);
     std::string problem;
     if (found.kind == SectorKind::kGarbage || found.kind == SectorKind::kForeign) {

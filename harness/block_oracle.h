@@ -38,6 +38,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "engine/io/sector_range.h"
@@ -49,6 +50,15 @@ namespace powercut::verifier {
 
 struct OracleOptions {
   bool fua_is_durable = true;
+  // A write that failed, or had not completed (it may yet fail), leaves its sectors
+  // undefined (any bytes: old data, another sector's, garbage), for reads during the
+  // run and after the crash, until a later write of the sector settles it (completed
+  // before a read was submitted; required, after the crash). What a block device's
+  // users may assume of a failed write, and what dm-writecache does in SSD mode: the
+  // entry of a failed data write stays, over whatever its cache block held before, and
+  // a commit may make it durable before the write's other pieces complete. For
+  // devices with injected IO errors.
+  bool failed_writes_undefined = false;
 };
 
 // What the oracle found wrong with one sector: the kind (lost durable write, older
@@ -133,6 +143,11 @@ class BlockOracle {
   // before `before_seq`.
   bool DiscardedSince(const History& history, const Op& write,
                       uint64_t before_seq) const;
+  // With failed_writes_undefined: true if a write of `history` submitted before
+  // `before_seq` failed or has not completed, and no write of the sector that
+  // `settles` accepts was submitted after it failed.
+  bool LeftUndefined(const History& history, uint64_t before_seq,
+                     absl::FunctionRef<bool(const Op&)> settles) const;
   bool Older(const Op& earlier, const Op& later) const {
     return earlier.end_seq != kNever && earlier.end_seq < later.begin_seq;
   }

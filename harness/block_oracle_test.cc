@@ -167,5 +167,40 @@ TEST(BlockOracle, AReadMustSeeEveryWriteCompletedBeforeItWasSubmitted) {
   EXPECT_EQ(oracle.read_violations().size(), 2u);
 }
 
+TEST(BlockOracle, AFailedWriteLeavesItsSectorsUndefinedOnlyWhenTheEngineSaysSo) {
+  const absl::Status kFailed = absl::DataLossError("injected");
+  const std::vector<std::byte> foreign = Stamped(99, 8);
+  for (bool undefined : {false, true}) {
+    BlockOracle oracle(OracleOptions{.failed_writes_undefined = undefined});
+    uint64_t a = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+    oracle.EndWrite(a, kOk, Microseconds(2));
+    uint64_t f = oracle.BeginFlush(0, Microseconds(3));
+    oracle.EndFlush(f, kOk, Microseconds(4));
+    uint64_t failed = oracle.BeginWrite(0, 5, 1, false, Microseconds(5));
+    oracle.EndWrite(failed, kFailed, Microseconds(6));
+    // Another sector's data, read during the run and found after the crash.
+    uint64_t read = oracle.BeginRead(1, 5, 1, Microseconds(7));
+    oracle.EndRead(read, kOk, foreign, Microseconds(8));
+    EXPECT_EQ(oracle.read_violations().empty(), undefined);
+    EXPECT_EQ(oracle.CheckRecovered(5, foreign).has_value(), !undefined);
+    EXPECT_EQ(oracle.CheckRecovered(5, kZero).has_value(), !undefined);
+    // A write after the failure settles the sector again once it completed (for reads)
+    // and once it is required (after the crash).
+    uint64_t b = oracle.BeginWrite(0, 5, 1, false, Microseconds(9));
+    oracle.EndWrite(b, kOk, Microseconds(10));
+    uint64_t after = oracle.BeginRead(1, 5, 1, Microseconds(11));
+    oracle.EndRead(after, kOk, foreign, Microseconds(12));
+    EXPECT_EQ(oracle.read_violations().size(), undefined ? 1u : 2u);
+    EXPECT_EQ(oracle.CheckRecovered(5, foreign).has_value(), !undefined);
+    uint64_t g = oracle.BeginFlush(0, Microseconds(13));
+    oracle.EndFlush(g, kOk, Microseconds(14));
+    EXPECT_TRUE(oracle.CheckRecovered(5, foreign).has_value());
+    EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(b, 5)).has_value());
+    // A write still in flight at the crash may yet have failed.
+    oracle.BeginWrite(0, 5, 1, false, Microseconds(15));
+    EXPECT_EQ(oracle.CheckRecovered(5, foreign).has_value(), !undefined);
+  }
+}
+
 }  // namespace
 }  // namespace powercut::verifier

@@ -121,10 +121,12 @@ std::optional<Violation> CheckCommittedDataOf(const Image& cache, uint64_t start
 
 template <typename Image>
 std::optional<Violation> CheckCommittedDataOf(const Image& cache, uint64_t start_sector,
-                                              const ParsedMetadata& metadata) {
+                                              const ParsedMetadata& metadata,
+                                              const absl::btree_set<uint64_t>& undefined_blocks) {
   return CheckCommittedDataOf(
       cache, start_sector, metadata, metadata.superblock.seq_count,
-      [](uint64_t, const MemoryEntry&) { return false; }, [](uint64_t, const MemoryEntry&) {});
+      [&](uint64_t i, const MemoryEntry&) { return undefined_blocks.contains(i); },
+      [](uint64_t, const MemoryEntry&) {});
 }
 
 // E5/W2: `data`, written to data block `index` from its first sector on, must not be
@@ -154,14 +156,16 @@ absl::StatusOr<ParsedMetadata> ReadCacheMetadata(std::span<const std::byte> pmem
 }
 
 std::optional<Violation> CheckCommittedData(const sim::DiskImage& cache, uint64_t start_sector,
-                                            const ParsedMetadata& metadata) {
-  return CheckCommittedDataOf(cache, start_sector, metadata);
+                                            const ParsedMetadata& metadata,
+                                            const absl::btree_set<uint64_t>& undefined_blocks) {
+  return CheckCommittedDataOf(cache, start_sector, metadata, undefined_blocks);
 }
 
 std::optional<Violation> CheckCommittedData(std::span<const std::byte> pmem,
                                             uint64_t start_sector,
-                                            const ParsedMetadata& metadata) {
-  return CheckCommittedDataOf(pmem, start_sector, metadata);
+                                            const ParsedMetadata& metadata,
+                                            const absl::btree_set<uint64_t>& undefined_blocks) {
+  return CheckCommittedDataOf(pmem, start_sector, metadata, undefined_blocks);
 }
 
 std::optional<Violation> CheckRecovered(const ParsedMetadata& metadata) {
@@ -185,9 +189,10 @@ std::optional<Violation> CheckRecovered(const ParsedMetadata& metadata) {
   return std::nullopt;
 }
 
-CacheTraceChecker::CacheTraceChecker(sim::SimSsd& cache, uint64_t start_sector,
-                                     std::shared_ptr<CacheTraceViolations> violations)
-    : BlockDeviceWrapper(cache),
+CacheTraceChecker::CacheTraceChecker(sim::SimSsd& cache, io::BlockDevice& below,
+                                     uint64_t start_sector,
+                                     std::shared_ptr<CacheTraceFindings> violations)
+    : BlockDeviceWrapper(below),
       cache_(cache),
       start_sector_(start_sector),
       violations_(std::move(violations)) {
@@ -247,9 +252,44 @@ void CacheTraceChecker::SubmitWrite(uint64_t sector, std::span<const std::byte> 
       if (seq > durable->superblock.seq_count) CheckCommit(seq, *durable);
     } else if (sector >= data_start_) {
       CheckDataWrite(sector, data, *durable);
+      const uint64_t first = (sector - data_start_) / block_sectors_;
+      const uint64_t last = (sector + data.size() / io::kSectorSize - 1 - data_start_) / block_sectors_;
+      const bool fua = (flags & io::kFua) != 0;
+      done = [this, first, last, fua, done = std::move(done)](absl::Status status) mutable {
+        OnDataWriteDone(first, last, fua, status);
+        done(std::move(status));
+      };
     }
   }
   BlockDeviceWrapper::SubmitWrite(sector, data, flags, std::move(done));
+}
+
+void CacheTraceChecker::SubmitFlush(io::IoCallback done) {
+  std::vector<uint64_t> settles(rewritten_.begin(), rewritten_.end());
+  BlockDeviceWrapper::SubmitFlush(
+      [this, settles = std::move(settles), done = std::move(done)](absl::Status status) mutable {
+        if (status.ok()) {
+          for (uint64_t block : settles) {
+            if (rewritten_.erase(block) != 0) violations_->failed_blocks.erase(block);
+          }
+        }
+        done(std::move(status));
+      });
+}
+
+void CacheTraceChecker::OnDataWriteDone(uint64_t first, uint64_t last, bool fua,
+                                        const absl::Status& status) {
+  for (uint64_t i = first; i <= last; ++i) {
+    if (!status.ok()) {
+      violations_->failed_blocks.insert(i);
+      rewritten_.erase(i);
+    } else if (fua) {
+      violations_->failed_blocks.erase(i);
+      rewritten_.erase(i);
+    } else if (violations_->failed_blocks.contains(i)) {
+      rewritten_.insert(i);
+    }
+  }
 }
 
 void CacheTraceChecker::CheckCommit(uint64_t new_seq, const ParsedMetadata& durable) {
@@ -279,7 +319,9 @@ void CacheTraceChecker::CheckCommit(uint64_t new_seq, const ParsedMetadata& dura
   // was found good for the same sector and has not changed since needs no second look.
   auto problem = CheckCommittedDataOf(
       cache_.durable(), start_sector_, durable, new_seq,
-      [&](uint64_t i, const MemoryEntry& e) { return verified_for_[i] == e.original_sector; },
+      [&](uint64_t i, const MemoryEntry& e) {
+        return verified_for_[i] == e.original_sector || violations_->failed_blocks.contains(i);
+      },
       [&](uint64_t i, const MemoryEntry& e) { verified_for_[i] = e.original_sector; });
   if (problem) {
     Report(problem->In(absl::StrCat("while writing superblock seq_count ", new_seq, ": ")));
@@ -302,7 +344,7 @@ void CacheTraceChecker::CheckDataWrite(uint64_t sector, std::span<const std::byt
 }
 
 PmemTraceChecker::PmemTraceChecker(sim::SimPmem& pmem, uint64_t start_sector,
-                                   std::shared_ptr<CacheTraceViolations> violations)
+                                   std::shared_ptr<CacheTraceFindings> violations)
     : pmem_(pmem), start_sector_(start_sector), violations_(std::move(violations)) {}
 
 void PmemTraceChecker::Report(Violation violation) {

@@ -13,7 +13,8 @@
 // On the IO stream (CacheTraceChecker, a BlockDevice wrapper under the engine):
 //   - superblock seq_count never decreases across the writes of the superblock;
 //   - when a write raises seq_count (a commit), the metadata written so far is already
-//     durable (E2) and every entry committed by the new seq has durable data (E1);
+//     durable (E2) and every entry committed by the new seq has durable data (E1; a
+//     data block whose latest write failed is not judged: its contents are undefined);
 //   - a data block is written only while its durable entry maps no other sector (a
 //     block is reused only after its free is durable: E5, W2).
 // pmem mode (PmemTraceChecker, a PersistentMemory wrapper over the SimPmem): the same
@@ -34,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_set.h"
 #include "absl/status/statusor.h"
 #include "engine/io/block_device.h"
 #include "engine/io/persistent_memory.h"
@@ -53,28 +55,41 @@ absl::StatusOr<writecache::ParsedMetadata> ReadCacheMetadata(const sim::DiskImag
 absl::StatusOr<writecache::ParsedMetadata> ReadCacheMetadata(std::span<const std::byte> pmem,
                                                              uint64_t start_sector);
 
+// `undefined_blocks`: data blocks not judged (CacheTraceFindings::failed_blocks).
 std::optional<Violation> CheckCommittedData(const sim::DiskImage& cache, uint64_t start_sector,
-                                            const writecache::ParsedMetadata& metadata);
+                                            const writecache::ParsedMetadata& metadata,
+                                            const absl::btree_set<uint64_t>& undefined_blocks = {});
 std::optional<Violation> CheckCommittedData(std::span<const std::byte> pmem,
                                             uint64_t start_sector,
-                                            const writecache::ParsedMetadata& metadata);
+                                            const writecache::ParsedMetadata& metadata,
+                                            const absl::btree_set<uint64_t>& undefined_blocks = {});
 
 std::optional<Violation> CheckRecovered(const writecache::ParsedMetadata& metadata);
 
-// Violations found on the IO stream of one run (shared by the stacks of a crash check).
-struct CacheTraceViolations {
+// What the checker found on the IO stream of one run (shared by the stacks of a crash
+// check): violations, and the data blocks whose latest write failed. Such a block holds
+// whatever it held before (the kernel keeps the entry of a failed data write), so E1
+// does not judge it until a write of it succeeds.
+struct CacheTraceFindings {
   std::vector<Violation> found;
+  absl::btree_set<uint64_t> failed_blocks;
 };
 
 class CacheTraceChecker : public io::BlockDeviceWrapper {
  public:
-  // Observes `cache`'s durable image (SimSsd::SetDurableObserver) until destroyed.
+  // Observes `cache`'s durable image (SimSsd::SetDurableObserver) until destroyed, and
+  // passes IO on to `below`: the SSD itself, or a fault injector over it (the checker
+  // then sees the engine's IO and its status, the durable image what reached the SSD).
+  CacheTraceChecker(sim::SimSsd& cache, io::BlockDevice& below, uint64_t start_sector,
+                    std::shared_ptr<CacheTraceFindings> violations);
   CacheTraceChecker(sim::SimSsd& cache, uint64_t start_sector,
-                    std::shared_ptr<CacheTraceViolations> violations);
+                    std::shared_ptr<CacheTraceFindings> violations)
+      : CacheTraceChecker(cache, cache, start_sector, std::move(violations)) {}
   ~CacheTraceChecker() override;
 
   void SubmitWrite(uint64_t sector, std::span<const std::byte> data, uint32_t flags,
                    io::IoCallback done) override;
+  void SubmitFlush(io::IoCallback done) override;
 
  private:
   static constexpr uint64_t kUnverified = ~uint64_t{0};
@@ -87,11 +102,16 @@ class CacheTraceChecker : public io::BlockDeviceWrapper {
   void CheckCommit(uint64_t new_seq, const writecache::ParsedMetadata& durable);
   void CheckDataWrite(uint64_t sector, std::span<const std::byte> data,
                       const writecache::ParsedMetadata& durable);
+  // Keeps failed_blocks: a block whose data write fails is undefined until a later
+  // write of it is durable (a FUA write, or a write and then a flush, succeeded).
+  void OnDataWriteDone(uint64_t first, uint64_t last, bool fua, const absl::Status& status);
 
   sim::SimSsd& cache_;
   uint64_t start_sector_;
-  std::shared_ptr<CacheTraceViolations> violations_;
+  std::shared_ptr<CacheTraceFindings> violations_;
   std::optional<uint64_t> last_seq_;  // the last seq_count written to the superblock
+  // Failed blocks written again since, successfully; the next flush settles them.
+  absl::btree_set<uint64_t> rewritten_;
   std::optional<writecache::ParsedMetadata> durable_;
   bool durable_stale_ = true;
   uint64_t data_start_ = 0;       // of durable_'s geometry
@@ -104,7 +124,7 @@ class CacheTraceChecker : public io::BlockDeviceWrapper {
 class PmemTraceChecker : public io::PersistentMemory {
  public:
   PmemTraceChecker(sim::SimPmem& pmem, uint64_t start_sector,
-                   std::shared_ptr<CacheTraceViolations> violations);
+                   std::shared_ptr<CacheTraceFindings> violations);
 
   uint64_t size() const override { return pmem_.size(); }
   const std::string& name() const override { return pmem_.name(); }
@@ -120,7 +140,7 @@ class PmemTraceChecker : public io::PersistentMemory {
 
   sim::SimPmem& pmem_;
   uint64_t start_sector_;
-  std::shared_ptr<CacheTraceViolations> violations_;
+  std::shared_ptr<CacheTraceFindings> violations_;
   std::optional<uint64_t> last_seq_;
 };
 

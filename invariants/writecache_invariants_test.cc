@@ -95,7 +95,7 @@ void WithChecker(const sim::DiskImage& image,
                  std::vector<Violation>* found) {
   sim::World world(1);
   auto ssd = *sim::SimSsd::Create(world, {.name = "cache", .sectors = image.sector_count()}, image);
-  auto violations = std::make_shared<CacheTraceViolations>();
+  auto violations = std::make_shared<CacheTraceFindings>();
   CacheTraceChecker checker(*ssd, kStart, violations);
   world.scheduler().Spawn("t", [&] { body(world.scheduler(), checker, *ssd); });
   ASSERT_TRUE(world.Run().ok());
@@ -199,7 +199,7 @@ TEST(WriteCacheInvariants, PmemStoresOfANewSeqCountNeedDurableEntriesAndData) {
   sim::World world(1);
   const uint64_t size = (kStart + TheGeometry().metadata_sectors() + kBlocks * 8) * 512;
   auto pmem = *sim::SimPmem::Create(world, {.name = "pmem", .size = size});
-  auto violations = std::make_shared<CacheTraceViolations>();
+  auto violations = std::make_shared<CacheTraceFindings>();
   PmemTraceChecker checker(*pmem, kStart, violations);
   const uint64_t area = kStart * 512;
   checker.StoreFlushing(area, Metadata(1, {}));

@@ -52,6 +52,23 @@ inline CrashCheckResult CheckPmemContract(uint64_t seed) {
   return result;
 }
 
+// One crash check with IO errors on the cache device (writes and flushes fail at a
+// rate drawn from `seed`, 2-12%): the engine's error paths, a failed data write leaving
+// its block undefined (writecache_binding.h).
+inline CrashCheckResult CheckFaults(uint64_t seed) {
+  sim::Prng prng(seed);
+  WriteCacheStackOptions options = DrawWriteCacheOptions(prng, 1024);
+  faults::FaultPlan plan;
+  plan.io_error_ppm = static_cast<uint32_t>(20'000 + prng.Uniform(100'000));
+  plan.io_error_ops = faults::kFaultWrite | faults::kFaultFlush;
+  options.faults = plan;
+  options.fault_device = 1;
+  const Workload workload = GenerateWorkload(prng, ShapeFor(options));
+  CrashCheckResult result = RunCrashCheck(WriteCacheStackFactory(options), workload, {.seed = seed});
+  if (!result.passed) absl::StrAppend(&result.failure.text, "\n  configuration: ", ToString(options));
+  return result;
+}
+
 // One crash check of the drain property: the workload of `seed` with power cuts at
 // several instants spread over the run (the windows it hunts are short).
 inline CrashCheckResult CheckDrain(uint64_t seed) {

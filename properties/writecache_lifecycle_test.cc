@@ -161,7 +161,7 @@ class LifecycleStack : public Stack {
   // One of `cache` (SSD mode) and `pmem` (pmem mode) is set.
   LifecycleStack(sim::World& world, LifecycleOptions options, io::BlockDevice& origin,
                  sim::SimSsd* cache, sim::SimPmem* pmem,
-                 std::shared_ptr<CacheTraceViolations> violations)
+                 std::shared_ptr<CacheTraceFindings> violations)
       : world_(world),
         options_(std::move(options)),
         origin_(origin),
@@ -286,7 +286,7 @@ class LifecycleStack : public Stack {
   io::BlockDevice& origin_;
   sim::SimSsd* cache_;   // SSD mode
   sim::SimPmem* pmem_;   // pmem mode
-  std::shared_ptr<CacheTraceViolations> violations_;
+  std::shared_ptr<CacheTraceFindings> violations_;
   std::unique_ptr<CacheTraceChecker> checker_;      // over cache_
   std::unique_ptr<PmemTraceChecker> pmem_checker_;  // over pmem_
   std::vector<std::unique_ptr<writecache::WriteCache>> tables_;
@@ -314,7 +314,7 @@ StackFactory LifecycleStackFactory(const LifecycleOptions& options) {
   return [options, recovery](sim::World& world,
                              Devices& devices) -> absl::StatusOr<std::unique_ptr<Stack>> {
     if (devices.recovering()) return recovery(world, devices);
-    auto violations = std::make_shared<CacheTraceViolations>();
+    auto violations = std::make_shared<CacheTraceFindings>();
     absl::StatusOr<Disk> origin = devices.AddDisk({.name = "origin",
                                                    .sectors = options.stack.logical_sectors,
                                                    .simulated = options.stack.ssd});

@@ -2,7 +2,8 @@
 // caught, within a seed budget, by a property: the block-device contract through the
 // cache, the cache's own invariant checks (writecache_binding.h), or the drain property
 // (a tiny cache that writeback empties while clients overwrite and flush); pmem-mode
-// mutants by the contract in pmem mode (the only property that runs pmem code). Every
+// mutants by the contract in pmem mode (the only property that runs pmem code), and
+// mutants of the error paths by the property with IO errors on the cache. Every
 // kill prints the property, the first seed that killed it and what caught it;
 // RapidCheck must find it too.
 #include <rapidcheck.h>
@@ -31,7 +32,14 @@ const std::vector<Property>& Properties() {
       {"contract", CheckContract},
       {"drain", CheckDrain},
       {"pmem contract", CheckPmemContract},
+      {"faults", CheckFaults},
   };
+  return properties;
+}
+
+// The property with IO errors alone (the error paths only it runs).
+const std::vector<Property>& FaultProperties() {
+  static const std::vector<Property> properties = {{"faults", CheckFaults}};
   return properties;
 }
 
@@ -106,6 +114,14 @@ TEST_P(WriteCachePmemMutant, IsKilledByThePmemProperty) {
   ExpectKilled(GetParam(), PmemProperties());
 }
 
+// Mutants of the error paths: only the property with IO errors runs them.
+class WriteCacheFaultMutant : public ::testing::TestWithParam<mutant::Id> {};
+
+TEST_P(WriteCacheFaultMutant, IsKilledByTheFaultProperty) {
+  mutant::ScopedMutant active(GetParam());
+  ExpectKilled(GetParam(), FaultProperties());
+}
+
 std::string Name(const ::testing::TestParamInfo<mutant::Id>& info) {
   return std::string(mutant::Catalog()[static_cast<size_t>(info.param) - 1].name);
 }
@@ -125,6 +141,9 @@ INSTANTIATE_TEST_SUITE_P(Mutants, WriteCacheMutant,
                                            mutant::Id::kWcExtendOverCached,
                                            mutant::Id::kWcFlushIgnoresIdleOverwrite),
                          Name);
+
+INSTANTIATE_TEST_SUITE_P(Mutants, WriteCacheFaultMutant,
+                         ::testing::Values(mutant::Id::kWcCommitAfterError), Name);
 
 INSTANTIATE_TEST_SUITE_P(Mutants, WriteCachePmemMutant,
                          ::testing::Values(mutant::Id::kWcPmemFuaIgnored,

@@ -22,8 +22,8 @@ WorkloadShape Shape(uint64_t device_sectors, uint32_t alignment_sectors) {
 // The logical device size of a seed: `usual` for 3 in 4 seeds; else, from a stream of
 // its own (so a seed's other draws do not change), 2^32 - 8 .. 2^32 + 8 sectors, the
 // last few sectors below 2^40, or a size drawn across the whole range 2^11 .. 2^40.
-uint64_t DrawDeviceSectors(uint64_t seed, uint64_t usual) {
-  sim::Prng prng = sim::Prng(seed).Fork("device-size");
+uint64_t DrawDeviceSectors(const sim::Prng& root, uint64_t usual) {
+  sim::Prng prng = root.Fork("device-size");
   constexpr uint64_t k2To32 = uint64_t{1} << 32;
   switch (prng.Uniform(16)) {
     case 12:
@@ -38,77 +38,94 @@ uint64_t DrawDeviceSectors(uint64_t seed, uint64_t usual) {
   }
 }
 
-// A scenario for `seed` whose workload is drawn from the seed's "workload" stream.
-Scenario Seeded(std::string engine, uint64_t seed, const WorkloadShape& shape) {
+// A scenario of the seed of `root` whose workload is drawn from its "workload" stream.
+Scenario Seeded(std::string engine, const sim::Prng& root, const WorkloadShape& shape) {
   Scenario scenario;
   scenario.engine = std::move(engine);
-  scenario.seed = seed;
-  sim::Prng prng = sim::Prng(seed).Fork("workload");
+  scenario.seed = root.seed();
+  sim::Prng prng = root.Fork("workload");
   scenario.workload = GenerateWorkload(prng, shape);
   return scenario;
 }
 
-Scenario Linear(uint64_t seed) {
-  const uint64_t sectors = DrawDeviceSectors(seed, 2048);
-  Scenario scenario = Seeded("linear", seed, Shape(sectors, 0));
+Scenario Linear(const sim::Prng& root) {
+  const uint64_t sectors = DrawDeviceSectors(root, 2048);
+  Scenario scenario = Seeded("linear", root, Shape(sectors, 0));
   scenario.params = {{"logical_sectors", sectors}};
   return scenario;
 }
 
-Scenario WriteCacheWith(WriteCacheStackOptions options, uint64_t seed) {
+Scenario WriteCacheWith(WriteCacheStackOptions options, const sim::Prng& root) {
   // The origin holds whole cache blocks.
   options.logical_sectors -= options.logical_sectors % (options.params.block_size / 512);
-  Scenario scenario = Seeded("writecache", seed,
+  Scenario scenario = Seeded("writecache", root,
                              Shape(options.logical_sectors, options.params.block_size / 512));
   scenario.params = WriteCacheParams(options);
   scenario.ssd = options.ssd;
   return scenario;
 }
 
-Scenario WriteCache(uint64_t seed) {
-  sim::Prng prng = sim::Prng(seed).Fork("writecache-options");
-  return WriteCacheWith(DrawWriteCacheOptions(prng, DrawDeviceSectors(seed, 1024)), seed);
+Scenario WriteCache(const sim::Prng& root) {
+  sim::Prng prng = root.Fork("writecache-options");
+  return WriteCacheWith(DrawWriteCacheOptions(prng, DrawDeviceSectors(root, 1024)), root);
 }
 
-Scenario WriteCacheDrain(uint64_t seed) {
-  sim::Prng prng = sim::Prng(seed).Fork("writecache-drain-options");
-  Scenario scenario = WriteCacheWith(DrawDrainOptions(prng), seed);
+Scenario WriteCacheDrain(const sim::Prng& root) {
+  sim::Prng prng = root.Fork("writecache-drain-options");
+  Scenario scenario = WriteCacheWith(DrawDrainOptions(prng), root);
   // The windows this family hunts are short: the crash may fall anywhere in the run.
   scenario.crash_after_steps = 1 + prng.Uniform(8 * scenario.workload.ops.size() + 16);
   return scenario;
 }
 
-Scenario WriteCachePmem(uint64_t seed) {
-  sim::Prng prng = sim::Prng(seed).Fork("writecache-pmem-options");
-  return WriteCacheWith(DrawPmemOptions(prng, DrawDeviceSectors(seed, 1024)), seed);
+Scenario WriteCachePmem(const sim::Prng& root) {
+  sim::Prng prng = root.Fork("writecache-pmem-options");
+  return WriteCacheWith(DrawPmemOptions(prng, DrawDeviceSectors(root, 1024)), root);
+}
+
+// SSD mode with IO errors on the cache or the origin while the workload runs: the
+// engine's error paths (a failed metadata or writeback IO makes the cache fail for
+// good, as the kernel's does; a failed data write leaves its block undefined).
+Scenario WriteCacheFaults(const sim::Prng& root) {
+  sim::Prng prng = root.Fork("writecache-faults-options");
+  WriteCacheStackOptions options = DrawWriteCacheOptions(prng, DrawDeviceSectors(root, 1024));
+  options.fault_device = static_cast<uint32_t>(1 + prng.Uniform(2));
+  Scenario scenario = WriteCacheWith(options, root);
+  faults::FaultPlan plan;
+  plan.io_error_ppm = static_cast<uint32_t>(2'000 + prng.Uniform(100'000));
+  const faults::FaultOps ops[] = {faults::kFaultAllOps, faults::kFaultWrite, faults::kFaultRead,
+                                  static_cast<faults::FaultOps>(faults::kFaultWrite | faults::kFaultFlush)};
+  plan.io_error_ops = ops[prng.Uniform(4)];
+  scenario.faults = plan;
+  return scenario;
 }
 
 // Half the seeds of each raid1 family put the bitmap in a file on its own device, and
 // a third of them stop the array cleanly at one of the first flushes and assemble it
 // again. Each from a stream of its own, so the other draws of a seed do not change.
-void DrawBitmapAndRestart(uint64_t seed, Scenario& scenario) {
-  if (sim::Prng(seed).Fork("raid1-bitmap").Uniform(2) == 1) {
+void DrawBitmapAndRestart(const sim::Prng& root, Scenario& scenario) {
+  if (root.Fork("raid1-bitmap").Uniform(2) == 1) {
     scenario.params.push_back({"external_bitmap", 1});
   }
-  sim::Prng restart = sim::Prng(seed).Fork("raid1-restart");
+  sim::Prng restart = root.Fork("raid1-restart");
   if (restart.Uniform(3) == 0) scenario.params.push_back({"restart_at_flush", 1 + restart.Uniform(3)});
 }
 
-Scenario Raid1(uint64_t seed) {
-  const uint64_t sectors = DrawDeviceSectors(seed, 2048);
-  Scenario scenario = Seeded("raid1", seed, Shape(sectors, 0));
+Scenario Raid1(const sim::Prng& root) {
+  const uint64_t sectors = DrawDeviceSectors(root, 2048);
+  Scenario scenario = Seeded("raid1", root, Shape(sectors, 0));
   scenario.params = {{"mirrors", 2}, {"logical_sectors", sectors}};
   if (sectors != 2048) scenario.params.push_back({"chunk_sectors", Raid1ChunkFor(sectors, 64)});
-  DrawBitmapAndRestart(seed, scenario);
+  DrawBitmapAndRestart(root, scenario);
   return scenario;
 }
 
-Scenario Raid1Faults(uint64_t seed) {
-  sim::Prng prng = sim::Prng(seed).Fork("raid1-faults-options");
+Scenario Raid1Faults(const sim::Prng& root) {
+  sim::Prng prng = root.Fork("raid1-faults-options");
   const uint64_t mirrors = 2 + prng.Uniform(2);
   const uint64_t chunks[] = {8, 32, 64, 256};
-  const uint64_t sectors = DrawDeviceSectors(seed, 1024);
-  Scenario scenario = Seeded("raid1", seed, Shape(sectors, 0));
+  const uint64_t sectors = DrawDeviceSectors(root, 1024);
+  Scenario scenario = Seeded("raid1", root, Shape(sectors, 0));
   scenario.params = {{"mirrors", mirrors},
                      {"logical_sectors", sectors},
                      {"chunk_sectors", Raid1ChunkFor(sectors, chunks[prng.Uniform(4)])}};
@@ -146,7 +163,7 @@ Scenario Raid1Faults(uint64_t seed) {
     scenario.params.push_back({"write_behind", prng.Uniform(2) * (1 + prng.Uniform(64))});
   }
   if (prng.Uniform(3) == 0) scenario.params.push_back({"tight_layout", 1});
-  DrawBitmapAndRestart(seed, scenario);
+  DrawBitmapAndRestart(root, scenario);
   return scenario;
 }
 
@@ -155,12 +172,12 @@ Scenario Raid1Faults(uint64_t seed) {
 // resync, I10); for a third of the seeds another member vanishes before the power cut
 // (a bitmap-based re-add beside the full one); for half of them faulty members are
 // re-added while the array runs.
-Scenario Raid1ReAdd(uint64_t seed) {
-  sim::Prng prng = sim::Prng(seed).Fork("raid1-readd-options");
+Scenario Raid1ReAdd(const sim::Prng& root) {
+  sim::Prng prng = root.Fork("raid1-readd-options");
   const uint64_t mirrors = 2 + prng.Uniform(2);
   const uint64_t chunks[] = {8, 32, 64};
-  const uint64_t sectors = DrawDeviceSectors(seed, 1024);
-  Scenario scenario = Seeded("raid1", seed, Shape(sectors, 0));
+  const uint64_t sectors = DrawDeviceSectors(root, 1024);
+  Scenario scenario = Seeded("raid1", root, Shape(sectors, 0));
   scenario.params = {{"mirrors", mirrors},
                      {"logical_sectors", sectors},
                      {"chunk_sectors", Raid1ChunkFor(sectors, chunks[prng.Uniform(3)])}};
@@ -172,7 +189,7 @@ Scenario Raid1ReAdd(uint64_t seed) {
   // Half the seeds re-add faulty members while the array runs (from a stream of its
   // own): a member vanishes if none does yet, comes back at one of the first flushes
   // and is re-added (I11).
-  sim::Prng hot = sim::Prng(seed).Fork("raid1-hot-readd");
+  sim::Prng hot = root.Fork("raid1-hot-readd");
   const bool hot_readd = hot.Uniform(2) == 0;
   if (vanish || hot_readd) {
     scenario.params.push_back({"vanish_member", 1 + old % mirrors});
@@ -189,15 +206,22 @@ Scenario Raid1ReAdd(uint64_t seed) {
   return scenario;
 }
 
+// A built-in family: drawn from a generator, the seeded draw being the generator of the seed.
+ScenarioFamily BuiltIn(std::string name, std::string engine, Scenario (*draw_from)(const sim::Prng&)) {
+  return {std::move(name), std::move(engine),
+          [draw_from](uint64_t seed) { return draw_from(sim::Prng(seed)); }, draw_from};
+}
+
 std::vector<ScenarioFamily>& FamilyTable() {
   static std::vector<ScenarioFamily> families = {
-      {"linear", "linear", Linear},
-      {"writecache", "writecache", WriteCache},
-      {"writecache-drain", "writecache", WriteCacheDrain},
-      {"writecache-pmem", "writecache", WriteCachePmem},
-      {"raid1", "raid1", Raid1},
-      {"raid1-faults", "raid1", Raid1Faults},
-      {"raid1-readd", "raid1", Raid1ReAdd},
+      BuiltIn("linear", "linear", Linear),
+      BuiltIn("writecache", "writecache", WriteCache),
+      BuiltIn("writecache-drain", "writecache", WriteCacheDrain),
+      BuiltIn("writecache-pmem", "writecache", WriteCachePmem),
+      BuiltIn("writecache-faults", "writecache", WriteCacheFaults),
+      BuiltIn("raid1", "raid1", Raid1),
+      BuiltIn("raid1-faults", "raid1", Raid1Faults),
+      BuiltIn("raid1-readd", "raid1", Raid1ReAdd),
   };
   return families;
 }
@@ -223,7 +247,11 @@ absl::Status RegisterScenarioFamily(ScenarioFamily family) {
 
 Scenario SeededScenario(std::string engine, uint64_t seed, uint64_t device_sectors,
                         uint32_t alignment_sectors) {
-  return Seeded(std::move(engine), seed, Shape(device_sectors, alignment_sectors));
+  return Seeded(std::move(engine), sim::Prng(seed), Shape(device_sectors, alignment_sectors));
+}
+
+Scenario DrawScenario(const ScenarioFamily& family, const sim::Prng& root) {
+  return family.draw_from ? family.draw_from(root) : family.draw(root.seed());
 }
 
 const ScenarioFamily* FindScenarioFamily(const std::string& name) {

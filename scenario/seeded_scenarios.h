@@ -16,6 +16,9 @@
 //                     clients overwrite and flush, the crash anywhere in the run
 //   writecache-pmem   dm-writecache in pmem mode (the cache is persistent memory),
 //                     parameters drawn as for writecache, FUA writes durable
+//   writecache-faults SSD mode, parameters drawn as for writecache, with IO errors
+//                     (2,000-102,000 ppm of reads, writes, flushes or all IO) on the cache
+//                     or the origin before the power cut
 //   raid1             two mirrors with the write-intent bitmap, internal (a copy on
 //                     each member) or, for half the seeds, external (a bitmap file on
 //                     its own device); for a third of the seeds one of the first
@@ -42,6 +45,7 @@
 
 #include "absl/status/status.h"
 #include "scenario/scenario.h"
+#include "sim/prng.h"
 
 namespace powercut::verifier {
 
@@ -49,7 +53,15 @@ struct ScenarioFamily {
   std::string name;    // e.g. "writecache-drain"
   std::string engine;  // the Scenario::engine it draws, e.g. "writecache"
   std::function<Scenario(uint64_t seed)> draw;
+  // Optional: the same draw from a generator (`draw(seed)` being
+  // `draw_from(sim::Prng(seed))`), which a guided search builds over its input
+  // (sim/entropy_tape.h) so that the input decides every choice the family makes.
+  // Without it a guided search decides the seed only.
+  std::function<Scenario(const sim::Prng& root)> draw_from;
 };
+
+// The scenario `family` draws from `root`: draw_from, else draw(root.seed()).
+Scenario DrawScenario(const ScenarioFamily& family, const sim::Prng& root);
 
 // Every family, in the order campaigns run them: the built-in ones, then the registered.
 const std::vector<ScenarioFamily>& ScenarioFamilies();

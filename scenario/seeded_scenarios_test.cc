@@ -1,7 +1,13 @@
 #include "scenario/seeded_scenarios.h"
 
+#include <set>
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "scenario/replay_file.h"
+#include "sim/entropy_tape.h"
+#include "sim/prng.h"
 
 namespace powercut::verifier {
 namespace {
@@ -47,6 +53,37 @@ TEST_P(Family, SeedsNeedFarLessMemoryThanTheDefaultLimit) {
     ASSERT_TRUE(estimate.ok()) << estimate.status();
     EXPECT_LT(*estimate, kDefaultMaxMemoryBytes / 16) << "seed " << seed;
   }
+}
+
+// A guided search draws a family's scenario from its input (sim/entropy_tape.h): every
+// input gives a valid scenario that the replay format holds and the engine passes, the
+// same input the same one, and an input spent at once the scenario of its seed.
+TEST_P(Family, EveryTapeGivesAValidPassingScenarioAndTheSameTapeTheSameOne) {
+  const ScenarioFamily* family = FindScenarioFamily(GetParam());
+  ASSERT_NE(family, nullptr);
+  sim::Prng bytes(99);
+  std::set<std::string> distinct;
+  for (int i = 0; i < 24; ++i) {
+    std::vector<uint8_t> input(bytes.Uniform(160));
+    for (uint8_t& byte : input) byte = static_cast<uint8_t>(bytes.Uniform(256));
+    sim::EntropyTape tape(input), again(input);
+    const Scenario scenario = DrawScenario(*family, sim::Prng(7, &tape));
+    ASSERT_TRUE(Validate(scenario).ok()) << "tape " << i << ": " << Validate(scenario);
+    const std::string text = FormatReplay(scenario);
+    EXPECT_EQ(FormatReplay(DrawScenario(*family, sim::Prng(7, &again))), text) << "tape " << i;
+    absl::StatusOr<Scenario> parsed = ParseReplay(text);
+    ASSERT_TRUE(parsed.ok()) << parsed.status() << "\n" << text;
+    EXPECT_EQ(FormatReplay(*parsed), text);
+    if (i < 6) {
+      absl::StatusOr<CrashCheckResult> result = RunScenario(scenario);
+      ASSERT_TRUE(result.ok()) << result.status();
+      EXPECT_TRUE(result->passed) << "tape " << i << ": " << result->failure.text << "\n" << text;
+    }
+    distinct.insert(text);
+  }
+  EXPECT_GT(distinct.size(), 12u);
+  sim::EntropyTape spent(std::vector<uint8_t>{});
+  EXPECT_EQ(FormatReplay(DrawScenario(*family, sim::Prng(7, &spent))), FormatReplay(family->draw(7)));
 }
 
 TEST(Family, SeedsDiffer) {

@@ -18,6 +18,9 @@ Prng::Prng(uint64_t seed) : seed_(seed) {
 }
 
 uint64_t Prng::Next() {
+  if (tape_ != nullptr) {
+    if (const std::optional<uint64_t> value = tape_->Take(0)) return *value;
+  }
   const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
   const uint64_t t = s_[1] << 17;
   s_[2] ^= s_[0];
@@ -31,6 +34,9 @@ uint64_t Prng::Next() {
 
 uint64_t Prng::Uniform(uint64_t n) {
   if (n == 0) throw std::invalid_argument("Prng::Uniform(0)");
+  if (tape_ != nullptr) {
+    if (const std::optional<uint64_t> value = tape_->Take(n)) return *value;
+  }
   unsigned __int128 m = static_cast<unsigned __int128>(Next()) * n;
   uint64_t low = static_cast<uint64_t>(m);
   if (low < n) {
@@ -50,7 +56,7 @@ uint64_t Prng::Range(uint64_t lo, uint64_t hi) {
 }
 
 Prng Prng::Fork(std::string_view label) const {
-  return Prng(Mix64(seed_ ^ Mix64(HashLabel(label))));
+  return Prng(Mix64(seed_ ^ Mix64(HashLabel(label))), tape_);
 }
 
 }  // namespace powercut::sim

@@ -10,6 +10,10 @@
 //   - Fork(label): an independent stream derived from this stream's seed and a label,
 //     so one component's extra draws never shift another's.
 //
+// A generator built over an EntropyTape (sim/entropy_tape.h) draws from the tape while
+// it lasts, and so do its forks: a guided search's input decides the draws. Without a
+// tape nothing changes: the sequences above are pinned.
+//
 // Threading: not thread-safe; one owner.
 #ifndef POWERCUT_SIM_PRNG_H_
 #define POWERCUT_SIM_PRNG_H_
@@ -17,6 +21,8 @@
 #include <cstdint>
 #include <string_view>
 #include <vector>
+
+#include "sim/entropy_tape.h"
 
 namespace powercut::sim {
 
@@ -41,6 +47,9 @@ constexpr uint64_t HashLabel(std::string_view label) {
 class Prng {
  public:
   explicit Prng(uint64_t seed);
+  // Draws from `tape` (not owned; it outlives this generator and its forks) while it
+  // lasts, then from `seed`'s sequence.
+  Prng(uint64_t seed, EntropyTape* tape) : Prng(seed) { tape_ = tape; }
 
   uint64_t seed() const { return seed_; }
   uint64_t Next();
@@ -64,6 +73,7 @@ class Prng {
  private:
   uint64_t seed_;
   uint64_t s_[4];
+  EntropyTape* tape_ = nullptr;
 };
 
 }  // namespace powercut::sim

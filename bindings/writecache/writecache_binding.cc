@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/writecache/format.h"
+#include "faults/faulty_block_device.h"
 #include "engine/writecache/writecache.h"
 #include "harness/sector_stamp.h"
 #include "invariants/writecache_invariants.h"
@@ -23,19 +24,29 @@ class WriteCacheStack : public Stack {
                   const sim::SimPmem* pmem, std::unique_ptr<CacheTraceChecker> checker,
                   std::unique_ptr<PmemTraceChecker> pmem_checker,
                   std::unique_ptr<writecache::WriteCache> engine,
-                  std::shared_ptr<CacheTraceViolations> trace, bool recovering)
-      : options_(std::move(options)),
+                  std::shared_ptr<CacheTraceFindings> trace,
+                  std::shared_ptr<const CacheTraceFindings> run_trace, bool recovering,
+                  std::unique_ptr<faults::FaultyBlockDevice> faulty = nullptr)
+      : faulty_(std::move(faulty)),
+        options_(std::move(options)),
         cache_(cache),
         pmem_(pmem),
         checker_(std::move(checker)),
         pmem_checker_(std::move(pmem_checker)),
         engine_(std::move(engine)),
         trace_(std::move(trace)),
+        run_trace_(std::move(run_trace)),
         recovering_(recovering) {}
 
   io::BlockDevice& logical() override { return *engine_; }
 
-  absl::Status Start() override { return engine_->Start(); }
+  // Faults strike the run, not the start: a cache the kernel cannot load is no scenario.
+  absl::Status Start() override {
+    if (faulty_) faulty_->set_armed(false);
+    absl::Status started = engine_->Start();
+    if (faulty_) faulty_->set_armed(true);
+    return started;
+  }
   // Every cached block written back (the "flush" message), then suspended.
   absl::Status Settle(runtime::Scheduler&) override {
     if (absl::Status flushed = engine_->Message("flush"); !flushed.ok()) return flushed;
@@ -46,10 +57,11 @@ class WriteCacheStack : public Stack {
   std::optional<Violation> CheckCrashImage(const CrashImages& images) const override {
     if (!options_.check_invariants) return std::nullopt;
     const uint64_t start = options_.params.StartSector();
-    auto check = [start](const auto& durable) -> std::optional<Violation> {
+    const absl::btree_set<uint64_t>& undefined = run_trace_->failed_blocks;
+    auto check = [start, &undefined](const auto& durable) -> std::optional<Violation> {
       absl::StatusOr<writecache::ParsedMetadata> image = ReadCacheMetadata(durable, start);
       if (!image.ok()) return std::nullopt;
-      if (auto problem = CheckCommittedData(durable, start, *image)) {
+      if (auto problem = CheckCommittedData(durable, start, *image, undefined)) {
         return problem->In("writecache crash image: ");
       }
       return std::nullopt;
@@ -65,7 +77,7 @@ class WriteCacheStack : public Stack {
     if (!trace_->found.empty()) {
       return trace_->found.front().In("writecache invariant violated before the power cut: ");
     }
-    if (engine_->has_error()) {
+    if (engine_->has_error() && (faulty_ == nullptr || faulty_->counts().total() == 0)) {
       return Violation{.text = absl::StrCat(
                            "the engine entered its error state without any device fault: ",
                            engine_->error().ToString())};
@@ -110,19 +122,24 @@ class WriteCacheStack : public Stack {
   }
 
   OracleOptions oracle_options() const override {
-    return WriteCacheOracleOptions(options_.params.mode);
+    return WriteCacheOracleOptions(options_.params.mode, options_.faults.has_value());
   }
 
  private:
+  std::unique_ptr<faults::FaultyBlockDevice> faulty_;  // under the engine: outlives it
   WriteCacheStackOptions options_;
   const sim::SimSsd* cache_;   // SSD mode, with checks
   const sim::SimPmem* pmem_;   // pmem mode, with checks
   std::unique_ptr<CacheTraceChecker> checker_;  // over cache_; null without checks
   std::unique_ptr<PmemTraceChecker> pmem_checker_;  // over pmem_; null without checks
   std::unique_ptr<writecache::WriteCache> engine_;
-  std::shared_ptr<CacheTraceViolations> trace_;  // what the checker found on this stack's IO
+  std::shared_ptr<CacheTraceFindings> trace_;  // what the checker found on this stack's IO
+  std::shared_ptr<const CacheTraceFindings> run_trace_;  // ... on the run's (the crash's)
   bool recovering_;
 };
+
+constexpr uint32_t kFaultCache = 1;
+constexpr uint32_t kFaultOrigin = 2;
 
 absl::Status NeedsSimulation() {
   return absl::FailedPreconditionError(
@@ -160,8 +177,9 @@ sim::DiskImage FormattedCache(const WriteCacheStackOptions& options, uint64_t se
 
 }  // namespace
 
-OracleOptions WriteCacheOracleOptions(writecache::Mode mode) {
-  return OracleOptions{.fua_is_durable = mode == writecache::Mode::kPmem};
+OracleOptions WriteCacheOracleOptions(writecache::Mode mode, bool faults) {
+  return OracleOptions{.fua_is_durable = mode == writecache::Mode::kPmem,
+                       .failed_writes_undefined = faults};
 }
 
 uint64_t WriteCacheCacheSectors(const WriteCacheStackOptions& options) {
@@ -182,7 +200,11 @@ std::string ToString(const WriteCacheStackOptions& options) {
 }
 
 StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
-  return [options](sim::World& world, Devices& devices) -> absl::StatusOr<std::unique_ptr<Stack>> {
+  // The findings of the last run's stack: a stack rebuilt from its crash image judges
+  // the image knowing which data writes of the run failed.
+  auto run_trace = std::make_shared<std::shared_ptr<CacheTraceFindings>>();
+  return [options, run_trace](sim::World& world,
+                              Devices& devices) -> absl::StatusOr<std::unique_ptr<Stack>> {
     const bool pmem_mode = options.params.mode == writecache::Mode::kPmem;
     const uint64_t cache_sectors = WriteCacheCacheSectors(options);
     // A fresh stack starts on a formatted cache (options.preformat).
@@ -193,11 +215,26 @@ StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
     absl::StatusOr<Disk> origin = devices.AddDisk(
         {.name = "origin", .sectors = options.logical_sectors, .simulated = options.ssd});
     if (!origin.ok()) return origin.status();
+    // The faults of the run, over `device` (options.faults): never after a power cut. On
+    // the cache, under the checker, which so sees each IO's status (a failed data write
+    // leaves its block undefined).
+    std::unique_ptr<faults::FaultyBlockDevice> faulty;
+    auto with_faults = [&](io::BlockDevice& device, uint32_t which) -> absl::StatusOr<io::BlockDevice*> {
+      if (!options.faults || options.fault_device != which || devices.recovering()) return &device;
+      absl::StatusOr<std::unique_ptr<faults::FaultyBlockDevice>> made =
+          faults::FaultyBlockDevice::Create(world, device, *options.faults);
+      if (!made.ok()) return made.status();
+      faulty = std::move(*made);
+      return faulty.get();
+    };
+    absl::StatusOr<io::BlockDevice*> origin_device = with_faults(*origin->device, kFaultOrigin);
+    if (!origin_device.ok()) return origin_device.status();
     writecache::Params params = options.params;
     params.origin_name = "origin";
     params.cache_name = "cache";
     // What the checker finds on this stack's IO (the run's, or recovery's rewrite).
-    auto trace = std::make_shared<CacheTraceViolations>();
+    auto trace = std::make_shared<CacheTraceFindings>();
+    if (!devices.recovering() || *run_trace == nullptr) *run_trace = trace;
     if (pmem_mode) {
       std::optional<std::vector<std::byte>> contents;
       if (formatted) {
@@ -217,31 +254,32 @@ StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
       io::PersistentMemory& pmem_device =
           pmem_checker ? static_cast<io::PersistentMemory&>(*pmem_checker) : *pmem->device;
       absl::StatusOr<std::unique_ptr<writecache::WriteCache>> engine =
-          writecache::WriteCache::Create(world.scheduler(), *origin->device, pmem_device, params);
+          writecache::WriteCache::Create(world.scheduler(), **origin_device, pmem_device, params);
       if (!engine.ok()) return engine.status();
       return std::unique_ptr<Stack>(new WriteCacheStack(
           options, nullptr, pmem->simulated, nullptr, std::move(pmem_checker), std::move(*engine),
-          trace, devices.recovering()));
+          trace, *run_trace, devices.recovering()));
     }
     absl::StatusOr<Disk> cache = devices.AddDisk({.name = "cache",
                                                   .sectors = cache_sectors,
                                                   .contents = std::move(formatted),
                                                   .simulated = options.ssd});
     if (!cache.ok()) return cache.status();
+    absl::StatusOr<io::BlockDevice*> cache_device = with_faults(*cache->device, kFaultCache);
+    if (!cache_device.ok()) return cache_device.status();
     std::unique_ptr<CacheTraceChecker> checker;
     if (options.check_invariants) {
       if (cache->simulated == nullptr) return NeedsSimulation();
-      checker =
-          std::make_unique<CacheTraceChecker>(*cache->simulated, options.params.StartSector(), trace);
+      checker = std::make_unique<CacheTraceChecker>(*cache->simulated, **cache_device,
+                                                    options.params.StartSector(), trace);
     }
-    io::BlockDevice& cache_device = checker ? static_cast<io::BlockDevice&>(*checker) : *cache->device;
-    absl::StatusOr<std::unique_ptr<writecache::WriteCache>> engine =
-        writecache::WriteCache::Create(world.scheduler(), *origin->device, cache_device, params);
+    absl::StatusOr<std::unique_ptr<writecache::WriteCache>> engine = writecache::WriteCache::Create(
+        world.scheduler(), **origin_device, checker ? *checker : **cache_device, params);
     if (!engine.ok()) return engine.status();
     return std::unique_ptr<Stack>(new WriteCacheStack(options, cache->simulated, nullptr,
                                                       std::move(checker), nullptr,
-                                                      std::move(*engine), trace,
-                                                      devices.recovering()));
+                                                      std::move(*engine), trace, *run_trace,
+                                                      devices.recovering(), std::move(faulty)));
   };
 }
 
@@ -366,6 +404,10 @@ const std::vector<ParamField<WriteCacheStackOptions>>& WriteCacheFields() {
         "entries committed before the run, for blocks past the end of the origin (an aged cache)"},
        [](const Options& o) { return o.prefill_blocks; },
        [](Options& o, uint64_t v) { o.prefill_blocks = v; }},
+      {{"fault_device", 0, 0, 2,
+        "where the fault plan strikes before the power cut (SSD mode): 1 the cache, 2 the origin"},
+       [](const Options& o) -> uint64_t { return o.fault_device; },
+       [](Options& o, uint64_t v) { o.fault_device = static_cast<uint32_t>(v); }},
   };
   return fields;
 }
@@ -413,10 +455,16 @@ const EngineEntry& WriteCacheEngine() {
       .params = ParamTable(WriteCacheFields()),
       .bind = [](const ParamValues& values,
                  const EngineEnvironment& environment) -> absl::StatusOr<BoundEngine> {
-        if (environment.faults) {
-          return absl::InvalidArgumentError("engine 'writecache' does not take a fault plan yet");
-        }
         WriteCacheStackOptions options = OptionsFromParams(WriteCacheFields(), values);
+        if (environment.faults.has_value() != (options.fault_device != 0)) {
+          return absl::InvalidArgumentError(
+              "engine 'writecache': a fault plan needs fault_device=1 (the cache) or 2 (the "
+              "origin), and fault_device needs a fault plan");
+        }
+        if (environment.faults && options.params.mode == writecache::Mode::kPmem) {
+          return absl::InvalidArgumentError("engine 'writecache': no fault plan in pmem mode");
+        }
+        options.faults = environment.faults;
         options.ssd = environment.ssd;
         options.check_invariants = environment.simulated;
         if (absl::Status valid = CheckWriteCacheOptions(options); !valid.ok()) return valid;

@@ -33,6 +33,7 @@
 
 #include "absl/status/statusor.h"
 #include "bindings/engine_registry.h"
+#include "faults/fault_plan.h"
 #include "engine/writecache/params.h"
 #include "harness/stack.h"
 #include "sim/prng.h"
@@ -61,13 +62,19 @@ struct WriteCacheStackOptions {
   // writeback drops the prefilled blocks (the origin ends before them, as after the
   // origin shrank). The workload and the oracle never see those sectors.
   uint64_t prefill_blocks = 0;
+  // SSD mode: IO faults on one device before the power cut (never in a stack rebuilt from
+  // a crash image), between the engine and the device (and its checker, which so sees
+  // only the IO that reached the device). `fault_device` 1: the cache, 2: the origin.
+  std::optional<faults::FaultPlan> faults;
+  uint32_t fault_device = 0;
 };
 
 // Sectors of the cache device for `options` (start_sector + metadata + blocks).
 uint64_t WriteCacheCacheSectors(const WriteCacheStackOptions& options);
 
-// What the stack promises the oracle in `mode` (the durability contract above).
-OracleOptions WriteCacheOracleOptions(writecache::Mode mode);
+// What the stack promises the oracle in `mode` (the durability contract above); with
+// `faults` (IO errors injected), a failed or unfinished write leaves its sectors undefined.
+OracleOptions WriteCacheOracleOptions(writecache::Mode mode, bool faults = false);
 
 // One line: origin and cache sizes, the table line, the prefill and the SSD settings.
 std::string ToString(const WriteCacheStackOptions& options);

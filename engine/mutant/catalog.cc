@@ -54,6 +54,10 @@ constexpr Info kCatalog[] = {
     {Id::kWcFlushIgnoresIdleOverwrite, "wc_flush_ignores_idle_overwrite", "writecache",
      "a flush with every entry under writeback skips the SSD flush that in-place overwrites "
      "of committed blocks need", "the kernel's writecache_flush (empty-LRU early return)"},
+    {Id::kWcCommitAfterError, "wc_commit_after_error", "writecache",
+     "a commit whose metadata write or flush failed still writes the new superblock, committing "
+     "entries the failed IO left stale (after a power cut, blocks map to the wrong sectors)",
+     "the kernel's writecache_flush (no error check before ssd_commit_superblock)"},
     {Id::kWcPmemFuaIgnored, "wc_pmem_fua_ignored", "writecache",
      "a pmem-mode FUA write is acknowledged without committing it", "kernel fix c1005322ff02"},
     {Id::kWcPmemCommitNoFence, "wc_pmem_commit_no_fence", "writecache",

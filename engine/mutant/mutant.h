@@ -42,6 +42,7 @@ enum class Id : uint16_t {
   kWcReuseWhileReading,
   kWcExtendOverCached,
   kWcFlushIgnoresIdleOverwrite,
+  kWcCommitAfterError,
   kWcPmemFuaIgnored,
   kWcPmemCommitNoFence,
   kWcPmemDataNotFlushed,

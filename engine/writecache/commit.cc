@@ -27,7 +27,8 @@
 //
 // Everything runs with the engine lock held, including the IO waits, as in the kernel:
 // no request is mapped while a commit is in progress. A failed metadata write or flush
-// sets the sticky error (the flush that asked for the commit then fails).
+// sets the sticky error (the flush that asked for the commit then fails) and, unlike the
+// kernel, ends the commit before step 6.
 #include "absl/strings/str_cat.h"
 #include "engine/io/io_batch.h"
 #include "engine/mutant/mutant.h"
@@ -67,6 +68,12 @@ void WriteCache::Commit() {
   }
   // Steps 3-5. E1, E2: data and entries of this epoch durable before the bump.
   if (!(PmemMode() && POWERCUT_MUTANT(kWcPmemCommitNoFence))) CommitFlushed(/*wait_for_ios=*/true);
+  // The kernel goes on to step 6 after a failed metadata write or flush (it only sets
+  // its error). The bump then commits entries whose metadata the failed IO left stale:
+  // after a power cut, blocks are mapped to sectors they no longer hold (the
+  // writecache-faults family finds it as foreign data). powercut stops here; the error
+  // fails the flush that asked for the commit, and every IO after it.
+  if (has_error() && !POWERCUT_MUTANT(kWcCommitAfterError)) return;
 
   // Step 6. E3.
   ++seq_count_;
