@@ -5,11 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -487,6 +490,41 @@ absl::StatusOr<raid1::Raid1Options> ReadRaid1Options(const ImageCommandOptions& 
   return raid;
 }
 
+// mdadm makes a bitmap file of its superblock and bits alone (256 bytes and one bit per
+// chunk: 318 bytes for 496 chunks), which the kernel reads as it is; the engine
+// addresses the file in whole 4 KiB pages. A file whose size is not a multiple of
+// 4 KiB is read with zeros after its end: in place, the file grows (said in `notes`);
+// a copy grows; under the overlay, a padded copy in the temporary folder is used (and
+// `temporary` is set to it, for the caller to remove).
+absl::StatusOr<std::string> WholePagesBitmapFile(const std::string& path, Access access,
+                                                 std::string& temporary, std::string& notes) {
+  std::error_code error;
+  const uint64_t bytes = std::filesystem::file_size(path, error);
+  if (error) return absl::NotFoundError(absl::StrCat(path, ": ", error.message()));
+  constexpr uint64_t kPage = 4096;
+  if (bytes % kPage == 0) return path;
+  const uint64_t padded = (bytes / kPage + 1) * kPage;
+  std::string target = path;
+  if (access == Access::kOverlay) {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "powercut-bitmap-XXXXXX").string();
+    const int fd = mkstemp(pattern.data());
+    if (fd < 0) return absl::InternalError(absl::StrCat("a temporary copy of ", path, ": ", strerror(errno)));
+    close(fd);
+    temporary = pattern;
+    if (absl::Status copied = CopySparse(path, temporary); !copied.ok()) return copied;
+    target = temporary;
+  }
+  if (truncate(target.c_str(), static_cast<off_t>(padded)) != 0) {
+    return absl::InternalError(absl::StrCat(target, ": cannot extend it to whole pages: ", strerror(errno)));
+  }
+  if (access == Access::kInPlace) {
+    absl::StrAppend(&notes, "note: the bitmap file ", path, " grew from ", bytes, " to ", padded,
+                    " bytes (zeros after the bits, which md ignores) so that it holds whole pages\n");
+  }
+  return target;
+}
+
 std::optional<CommandError> RecoverRaid1(const ImageCommandOptions& options, std::ostream& out) {
   if (options.words.size() < 2 || options.words.size() > raid1::kRaid1MaxMirrors) {
     return Usage(absl::InvalidArgumentError(
@@ -519,8 +557,15 @@ std::optional<CommandError> RecoverRaid1(const ImageCommandOptions& options, std
     images.members.push_back(*std::move(device));
     working.push_back(*at);
   }
+  std::string temporary_bitmap;
+  const absl::Cleanup remove_temporary = [&temporary_bitmap] {
+    if (!temporary_bitmap.empty()) std::filesystem::remove(temporary_bitmap);
+  };
+  std::string notes;
   if (options.bitmap != "internal") {
     absl::StatusOr<std::string> at = WorkingPath(options.bitmap, options, {});
+    if (!at.ok()) return Usage(at.status());
+    at = WholePagesBitmapFile(*at, access, temporary_bitmap, notes);
     if (!at.ok()) return Usage(at.status());
     absl::StatusOr<ImageDevice> file =
         OpenImage(**world, *at, true, access == Access::kOverlay, options);
@@ -570,11 +615,12 @@ std::optional<CommandError> RecoverRaid1(const ImageCommandOptions& options, std
   };
   if (access == Access::kCopies) report["copies"] = working;
   if (!options.dump.empty()) report["dump"] = {{"path", options.dump}, {"sectors_with_data", dumped}};
+  if (!notes.empty()) report["notes"] = notes;
   if (options.json) {
     out << report.dump(2) << "\n";
     return std::nullopt;
   }
-  out << "assembled " << paths.size() << " members (events " << engine.events() << "): "
+  out << notes << "assembled " << paths.size() << " members (events " << engine.events() << "): "
       << engine.resynced_chunks() << " dirty chunks resynced, " << engine.recovered_chunks()
       << " copied to re-added members" << (engine.degraded() ? "; degraded" : "") << "\n"
       << "wrote: " << AccessName(access) << "\n";

@@ -197,6 +197,37 @@ TEST_F(ImageCommandTest, ARaid1FormattedByPowercutResyncsWhatThePowerCutLeftDirt
   EXPECT_EQ(nlohmann::json::parse(out_.str())["resynced_chunks"], 0);
 }
 
+// mdadm writes a bitmap file of its superblock and bits alone (256 bytes and a bit per
+// chunk); the kernel uses it at that size, and so does recover, in every access mode.
+TEST_F(ImageCommandTest, ABitmapFileOfMdadmsSizeIsReadWithZerosAfterItsEnd) {
+  const std::vector<std::string> members = {Path("m0.img"), Path("m1.img")};
+  ASSERT_EQ(Format({.engine = "raid1", .words = members, .member_size = "8M",
+                    .bitmap = Path("bitmap.file")}),
+            0)
+      << err_.str();
+  // 8 MiB members in 64 KiB chunks: 128 bits, 16 bytes after the 256-byte superblock.
+  fs::resize_file(Path("bitmap.file"), 256 + 16);
+  ASSERT_EQ(Recover({.engine = "raid1", .words = members, .bitmap = Path("bitmap.file"),
+                     .json = true}),
+            0)
+      << err_.str();
+  EXPECT_EQ(fs::file_size(Path("bitmap.file")), 272u);  // under the overlay: untouched
+  ASSERT_EQ(Recover({.engine = "raid1", .words = members, .bitmap = Path("bitmap.file"),
+                     .json = true, .out_dir = Path("copies")}),
+            0)
+      << err_.str();
+  EXPECT_EQ(fs::file_size(Path("bitmap.file")), 272u);
+  EXPECT_EQ(fs::file_size(Path("copies/bitmap.file")), 4096u);
+  ASSERT_EQ(Recover({.engine = "raid1", .words = members, .bitmap = Path("bitmap.file"),
+                     .json = true, .in_place = true}),
+            0)
+      << err_.str();
+  EXPECT_EQ(fs::file_size(Path("bitmap.file")), 4096u);
+  EXPECT_NE(nlohmann::json::parse(out_.str())["notes"].get<std::string>().find("grew from 272 to 4096"),
+            std::string::npos)
+      << out_.str();
+}
+
 TEST_F(ImageCommandTest, RefusesToFormatOverAFileSystemWithoutForce) {
   if (!fs::exists("/usr/sbin/mkfs.ext4") && !fs::exists("/sbin/mkfs.ext4")) {
     GTEST_SKIP() << "mkfs.ext4 (e2fsprogs) is not installed";

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# ctest entry point for one stored kernel-parity case: unpacks testdata/CHECK.tar.gz
+# (images the Linux kernel made in qemu, and what it reported) into WORKDIR and runs
+# verify.sh on it, with testdata/CHECK.known-differences when there is one. No qemu.
+#   check_testdata.sh POWERCUT CHECK WORKDIR
+set -euo pipefail
+[ $# -eq 3 ] || { sed -n '2,5p' "$0" >&2; exit 2; }
+here=$(cd "$(dirname "$0")" && pwd)
+tarball=$here/testdata/$2.tar.gz
+[ -f "$tarball" ] || { echo "check_testdata.sh: no $tarball" >&2; exit 2; }
+rm -rf "$3"
+mkdir -p "$3"
+tar -xzf "$tarball" -C "$3"
+known=()
+[ ! -f "$here/testdata/$2.known-differences" ] || known=("$here/testdata/$2.known-differences")
+echo "kernel: $(cat "$3/kernel-version")  case: $2"
+exec "$here/verify.sh" "$1" "$3" "${known[@]}"
