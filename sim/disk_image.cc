@@ -259,25 +259,53 @@ std::optional<uint64_t> DiskImage::FirstDifference(const DiskImage& other, uint6
                                                     uint64_t sectors) const {
   CheckRange(first, sectors, "FirstDifference");
   other.CheckRange(first, sectors, "FirstDifference");
-  // The first sector `a` stores that reads differently in `b`; sectors neither stores
-  // are zero in both.
-  auto first_mismatch = [first](const DiskImage& a, const DiskImage& b, uint64_t end) {
-    std::optional<uint64_t> found;
-    a.ForEachRun(first, end - first, [&](uint64_t at, uint64_t n, const SectorBytes* mine) {
-      if (found || mine == nullptr) return;
-      b.ForEachRun(at, n, [&](uint64_t their_at, uint64_t their_n, const SectorBytes* theirs) {
-        for (uint64_t i = 0; !found && i < their_n; ++i) {
-          const SectorBytes& bytes = mine[their_at - at + i];
-          if (theirs == nullptr ? !IsZero(bytes) : bytes != theirs[i]) found = their_at + i;
-        }
-      });
-    });
-    return found;
+  // One pass over both images' extents in sector order, stopping at the first sector
+  // that reads differently: it costs the extents and stored sectors before that sector,
+  // so a caller walking the differences one by one pays for each once. Sectors neither
+  // image stores are zero in both.
+  const uint64_t end = first + sectors;
+  struct Cursor {
+    const Map& extents;
+    Map::const_iterator it;
+    // Past the extents that end at or before `at`.
+    void SkipTo(uint64_t at) {
+      while (it != extents.end() && it->first + it->second.sectors <= at) ++it;
+    }
+    // The sector's bytes if this image stores it, else nullptr.
+    const SectorBytes* At(uint64_t at) const {
+      return it != extents.end() && it->first <= at ? it->second.data.get() + (at - it->first) : nullptr;
+    }
+    // Where this image changes from storing to not storing `at`'s run (or back).
+    uint64_t NextChange(uint64_t at, uint64_t limit) const {
+      if (it == extents.end()) return limit;
+      return std::min(limit, it->first <= at ? it->first + it->second.sectors : it->first);
+    }
   };
-  std::optional<uint64_t> mine = first_mismatch(*this, other, first + sectors);
-  std::optional<uint64_t> theirs =
-      first_mismatch(other, *this, mine ? *mine : first + sectors);
-  return theirs ? theirs : mine;
+  auto cursor = [first](const DiskImage& image) {
+    auto it = image.extents_.upper_bound(first);
+    if (it != image.extents_.begin() && std::prev(it)->first + std::prev(it)->second.sectors > first) --it;
+    return Cursor{image.extents_, it};
+  };
+  Cursor a = cursor(*this);
+  Cursor b = cursor(other);
+  for (uint64_t at = first; at < end;) {
+    a.SkipTo(at);
+    b.SkipTo(at);
+    const uint64_t run_end = std::min(a.NextChange(at, end), b.NextChange(at, end));
+    const SectorBytes* mine = a.At(at);
+    const SectorBytes* theirs = b.At(at);
+    // Images that share sectors (copies of one another) share their bytes: equal.
+    if ((mine != nullptr || theirs != nullptr) && mine != theirs) {
+      for (uint64_t i = 0; i < run_end - at; ++i) {
+        const bool differ = mine != nullptr && theirs != nullptr ? mine[i] != theirs[i]
+                            : mine != nullptr                    ? !IsZero(mine[i])
+                                                                 : !IsZero(theirs[i]);
+        if (differ) return at + i;
+      }
+    }
+    at = run_end;
+  }
+  return std::nullopt;
 }
 
 std::vector<io::SectorRange> DiskImage::StoredRanges(uint64_t first, uint64_t count) const {
