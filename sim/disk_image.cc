@@ -111,10 +111,14 @@ const SectorRef& ZeroSector() {
 }
 
 bool IsZero(const SectorBytes& bytes) {
-  for (std::byte b : bytes) {
-    if (b != std::byte{0}) return false;
+  // Eight bytes at a time (a byte loop was a third of a raid1 campaign's time).
+  uint64_t any = 0;
+  for (size_t i = 0; i < bytes.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + i, sizeof word);
+    any |= word;
   }
-  return true;
+  return any == 0;
 }
 
 uint64_t HashSector(const SectorBytes& bytes) {
