@@ -46,5 +46,49 @@ TEST(Swarm, ApplyingAChoiceKeepsTheKindsItNamesAndTheFamilysDrawOtherwise) {
   EXPECT_EQ(SwarmName(SwarmChoice{}), "writes+reads+flushes+discards+fua");
 }
 
+TEST(Swarm, FaultKindsAndFeaturesAreNarrowedWhereTheScenarioHasThem) {
+  const Scenario whole = FindScenarioFamily("linear")->draw(1);
+  SwarmChoice choice;
+  choice.fault_ops = faults::kFaultFlush;
+  choice.features = 0;
+  // A scenario with IO errors on writes and flushes, write-behind, a clean restart.
+  Scenario with = whole;
+  faults::FaultPlan plan;
+  plan.io_error_ppm = 1000;
+  plan.io_error_ops = faults::kFaultWrite | faults::kFaultFlush;
+  with.faults = plan;
+  with.params.push_back({"write_behind", 7});
+  with.params.push_back({"restart_at_flush", 2});
+  Scenario swarm = with;
+  const SwarmApplied applied = ApplySwarm(choice, swarm);
+  EXPECT_EQ(swarm.faults->io_error_ops, faults::kFaultFlush);
+  EXPECT_EQ(applied.faults, "faults: flushes");
+  EXPECT_EQ(applied.features, "features: without write_behind+restart_at_flush");
+  for (const auto& [name, value] : swarm.params) {
+    if (name == "write_behind" || name == "restart_at_flush") {
+      EXPECT_EQ(value, 0u) << name;
+    }
+  }
+  EXPECT_TRUE(swarm.comment.ends_with("; faults: flushes; features: without write_behind+restart_at_flush"))
+      << swarm.comment;
+  // A choice that keeps none of the scenario's own fault kinds keeps them all.
+  choice.fault_ops = faults::kFaultRead;
+  Scenario reads = with;
+  EXPECT_EQ(ApplySwarm(choice, reads).faults, "faults: writes+flushes");
+  // Nothing to narrow: no names.
+  Scenario plain = FindScenarioFamily("linear")->draw(1);
+  const SwarmApplied none = ApplySwarm(SwarmChoice{}, plain);
+  EXPECT_EQ(none.faults, "");
+  EXPECT_EQ(none.features, "");
+  // Every fault kind and feature comes up kept and left out over seeds.
+  uint32_t faults_seen_off = 0, features_seen_off = 0;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    faults_seen_off |= ~DrawSwarm(seed).fault_ops & faults::kFaultAllOps;
+    features_seen_off |= ~DrawSwarm(seed).features & SwarmChoice{}.features;
+  }
+  EXPECT_EQ(faults_seen_off, faults::kFaultAllOps);
+  EXPECT_EQ(features_seen_off, SwarmChoice{}.features);
+}
+
 }  // namespace
 }  // namespace powercut::verifier

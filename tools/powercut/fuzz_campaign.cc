@@ -83,6 +83,19 @@ void SendLine(int fd, const std::string& line) {
 // and phase only: a broken engine fails most seeds, and the group needs one.
 constexpr uint64_t kSavedPerGroup = 3;
 
+// The names of what the swarm choice of `seed` did to the family's scenario, one per
+// dimension it touched (scenario/swarm.h); none without swarm.
+json SwarmNames(bool swarm, const verifier::ScenarioFamily& family, uint64_t seed) {
+  json names = json::array();
+  if (!swarm) return names;
+  verifier::Scenario scenario = family.draw(seed);
+  const verifier::SwarmApplied applied = verifier::ApplySwarm(verifier::DrawSwarm(seed), scenario);
+  for (const std::string& name : {applied.ops, applied.faults, applied.features}) {
+    if (!name.empty()) names.push_back(name);
+  }
+  return names;
+}
+
 // What a worker says about one item; `saved` counts its replay files per group.
 json CheckItem(const FuzzOptions& o, uint64_t item, std::map<std::string, uint64_t>& saved_per_group) {
   const verifier::ScenarioFamily& family = FamilyOf(o, item);
@@ -91,7 +104,7 @@ json CheckItem(const FuzzOptions& o, uint64_t item, std::map<std::string, uint64
   const verifier::CrashCheckResult result = CheckSeed(family, seed, o.images_per_seed, o.mutant, o.swarm);
   const probe::ProbeCounts after = probe::Counts();
   json answer = {{"item", item},
-                 {"swarm", o.swarm ? verifier::SwarmName(verifier::DrawSwarm(seed)) : ""},
+                 {"swarm", SwarmNames(o.swarm, family, seed)},
                  {"passed", result.passed},
                  {"images", result.images_checked},
                  {"sectors", result.sectors_checked}};
@@ -367,7 +380,9 @@ class Campaign {
     summary_.crash_images += answer.value("images", uint64_t{0});
     counts.sectors_checked += answer.value("sectors", uint64_t{0});
     summary_.sectors_checked += answer.value("sectors", uint64_t{0});
-    if (const std::string swarm = answer.value("swarm", std::string()); !swarm.empty()) ++summary_.swarm[swarm];
+    if (answer.contains("swarm")) {
+      for (const json& name : answer["swarm"]) ++summary_.swarm[name.get<std::string>()];
+    }
     if (answer.contains("probes")) {
       for (FuzzProbe& p : summary_.probes) p.hits += answer["probes"].value(p.name, uint64_t{0});
     }

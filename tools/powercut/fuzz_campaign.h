@@ -65,7 +65,7 @@ struct FuzzOptions {
   uint64_t shrink_runs = 2000;
   double shrink_seconds = 300;        // wall-clock per shrink
   std::string mutant;                 // test builds: every seed with this mutant
-  bool swarm = true;                  // each seed keeps its swarm choice's op kinds
+  bool swarm = true;                  // each seed applies its swarm choice (scenario/swarm.h)
   std::function<bool()> stop_requested;
 };
 
@@ -123,7 +123,7 @@ struct FuzzSummary {
   std::vector<FuzzGroup> groups;
   std::vector<FuzzSample> samples;
   std::vector<FuzzProbe> probes;  // every probe of the catalog, hit or not
-  std::map<std::string, uint64_t> swarm;  // seeds per swarm choice (SwarmName)
+  std::map<std::string, uint64_t> swarm;  // seeds per swarm choice of each dimension (SwarmApplied)
   std::string summary_path;
   std::string report_path;   // OUT/report.html (tools/powercut/fuzz_report.h), once written
   std::string report_error;  // why it was not
