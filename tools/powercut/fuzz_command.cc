@@ -57,10 +57,22 @@ std::string FormatTable(const FuzzSummary& s) {
   absl::StrAppendFormat(&out, "probes: %d of %d hit%s\n", hit, s.probes.size(),
                         never_hit.empty() ? "" : absl::StrCat("; NEVER HIT: ", never_hit));
   if (!s.swarm.empty()) {
-    uint64_t fewest = UINT64_MAX;
-    for (const auto& [choice, seeds] : s.swarm) fewest = std::min(fewest, seeds);
-    absl::StrAppendFormat(&out, "swarm: %d of 16 op-kind choices checked, at least %d seeds each\n",
-                          s.swarm.size(), fewest);
+    // Op-kind choices are named "writes..."; fault kinds and features by their prefix.
+    uint64_t fewest = UINT64_MAX, op_choices = 0, fault_choices = 0, feature_choices = 0;
+    for (const auto& [choice, seeds] : s.swarm) {
+      if (choice.starts_with("faults: ")) {
+        ++fault_choices;
+      } else if (choice.starts_with("features: ")) {
+        ++feature_choices;
+      } else {
+        ++op_choices;
+        fewest = std::min(fewest, seeds);
+      }
+    }
+    absl::StrAppendFormat(&out,
+                          "swarm: %d of 16 op-kind choices checked, at least %d seeds each; %d fault-kind "
+                          "and %d feature choices\n",
+                          op_choices, fewest == UINT64_MAX ? 0 : fewest, fault_choices, feature_choices);
   }
   for (const FuzzGroup& g : s.groups) {
     absl::StrAppendFormat(&out, "\n%s: %d failing seeds, first seed %d\n  %s\n  reproduce: %s\n", g.key,
