@@ -216,6 +216,9 @@ std::optional<CommandError> FormatWriteCache(const ImageCommandOptions& options,
   if (!params.ok()) return Usage(params.status());
   const std::string origin_path = params->origin_name;
   const std::string cache_path = params->cache_name;
+  // The IO engine first: without io_uring nothing is created or written.
+  absl::StatusOr<std::unique_ptr<RealWorld>> world = RealWorld::Make();
+  if (!world.ok()) return Usage(world.status());
   for (const auto& [path, size] : {std::pair{origin_path, options.origin_size},
                                    std::pair{cache_path, options.cache_size}}) {
     if (size.empty()) continue;
@@ -233,8 +236,6 @@ std::optional<CommandError> FormatWriteCache(const ImageCommandOptions& options,
         cache_path, " already holds a dm-writecache superblock; formatting loses the blocks it "
                     "caches (--force formats anyway)")));
   }
-  absl::StatusOr<std::unique_ptr<RealWorld>> world = RealWorld::Make();
-  if (!world.ok()) return Usage(world.status());
   WriteCacheImages images;
   if (absl::Status opened = OpenWriteCache(**world, *params, origin_path, cache_path, false, false,
                                            options, images);
@@ -386,6 +387,9 @@ std::optional<CommandError> FormatRaid1(const ImageCommandOptions& options, std:
     return Usage(absl::InternalError("getrandom failed: no array uuid"));
   }
   const bool external = options.bitmap != "internal";
+  // The IO engine first: without io_uring nothing is created or written.
+  absl::StatusOr<std::unique_ptr<RealWorld>> world = RealWorld::Make();
+  if (!world.ok()) return Usage(world.status());
   for (const std::string& member : options.words) {
     if (!options.member_size.empty()) {
       absl::StatusOr<uint64_t> bytes = ParseSize(options.member_size);
@@ -396,8 +400,6 @@ std::optional<CommandError> FormatRaid1(const ImageCommandOptions& options, std:
       return Usage(safe);
     }
   }
-  absl::StatusOr<std::unique_ptr<RealWorld>> world = RealWorld::Make();
-  if (!world.ok()) return Usage(world.status());
   Raid1Images images;
   for (const std::string& member : options.words) {
     absl::StatusOr<ImageDevice> device = OpenImage(**world, member, true, false, options);

@@ -3,8 +3,15 @@
 #include "tools/powercut/image_command.h"
 
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -226,6 +233,51 @@ TEST_F(ImageCommandTest, ABitmapFileOfMdadmsSizeIsReadWithZerosAfterItsEnd) {
   EXPECT_NE(nlohmann::json::parse(out_.str())["notes"].get<std::string>().find("grew from 272 to 4096"),
             std::string::npos)
       << out_.str();
+}
+
+// Makes io_uring_setup fail with EPERM in this process from now on, as a container
+// runtime's seccomp profile does. x86_64 syscall numbers (the only machines CI runs on).
+bool BlockIoUring() {
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog program = {static_cast<unsigned short>(std::size(filter)), filter};
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
+
+TEST_F(ImageCommandTest, IoUringBlockedBySeccompIsExitTwoWithTheReasonAndNothingWritten) {
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const std::vector<std::string> table = {"s", Path("origin.img"), Path("cache.img"), "4096", "0"};
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(pipe_fds[0]);
+    if (!BlockIoUring()) _exit(100);
+    std::ostringstream out, err;
+    const int code = RunFormatCommand(
+        {.engine = "writecache", .words = table, .origin_size = "8M", .cache_size = "1M"}, out, err);
+    const std::string text = err.str();
+    if (write(pipe_fds[1], text.data(), text.size()) < 0) _exit(101);
+    _exit(code);
+  }
+  close(pipe_fds[1]);
+  std::string err;
+  char buffer[512];
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) > 0;) err.append(buffer, n);
+  close(pipe_fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_NE(WEXITSTATUS(status), 100) << "this kernel refused the seccomp filter";
+  EXPECT_EQ(WEXITSTATUS(status), 2) << err;
+  EXPECT_NE(err.find("io_uring is unavailable"), std::string::npos) << err;
+  EXPECT_NE(err.find("seccomp"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(Path("cache.img")) && fs::file_size(Path("cache.img")) > 0) << err;
 }
 
 TEST_F(ImageCommandTest, RefusesToFormatOverAFileSystemWithoutForce) {
