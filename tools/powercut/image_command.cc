@@ -117,6 +117,25 @@ struct ImageDevice {
   }
 };
 
+// The images of `devices` opened with buffered IO (--buffered, on a file system that
+// refuses O_DIRECT), which the output names.
+std::vector<std::string> BufferedPaths(std::initializer_list<const ImageDevice*> devices) {
+  std::vector<std::string> paths;
+  for (const ImageDevice* device : devices) {
+    if (device != nullptr && device->file != nullptr && !device->file->direct()) {
+      paths.push_back(device->file->path());
+    }
+  }
+  return paths;
+}
+
+std::string BufferedNote(const std::vector<std::string>& paths) {
+  if (paths.empty()) return "";
+  return absl::StrCat("note: buffered IO for ", absl::StrJoin(paths, ", "),
+                      " (its file system refuses O_DIRECT; --buffered: through the page cache, "
+                      "flushes by fdatasync)\n");
+}
+
 // The path the engine opens for image `path`: a fresh sparse copy in --out DIR, or the
 // image itself (checked for foreign signatures first when it will be written).
 absl::StatusOr<std::string> WorkingPath(const std::string& path, const ImageCommandOptions& options,
@@ -265,7 +284,8 @@ std::optional<CommandError> FormatWriteCache(const ImageCommandOptions& options,
     return engine.Suspend();
   });
   if (!formatted.ok()) return EngineFailure(formatted);
-  out << "formatted " << cache_path << ": " << engine.geometry().n_blocks << " blocks of "
+  out << BufferedNote(BufferedPaths({&images.origin, &images.cache}))
+      << "formatted " << cache_path << ": " << engine.geometry().n_blocks << " blocks of "
       << engine.params().block_size << " bytes in front of " << origin_path << " ("
       << engine.sector_count() << " sectors)\n"
       << "kernel table: " << DmsetupTable(engine, options) << "\n"
@@ -336,11 +356,13 @@ std::optional<CommandError> RecoverWriteCache(const ImageCommandOptions& options
   };
   if (access == Access::kCopies) report["copies"] = {*origin_path, *cache_path};
   if (!options.dump.empty()) report["dump"] = {{"path", options.dump}, {"sectors_with_data", dumped}};
+  const std::vector<std::string> buffered = BufferedPaths({&images.origin, &images.cache});
+  if (!buffered.empty()) report["buffered"] = buffered;
   if (options.json) {
     out << report.dump(2) << "\n";
     return std::nullopt;
   }
-  out << "recovered " << params->cache_name << " (seq_count " << parsed->superblock.seq_count
+  out << BufferedNote(buffered) << "recovered " << params->cache_name << " (seq_count " << parsed->superblock.seq_count
       << "): " << found.committed << " committed entries, " << found.duplicates
       << " of them superseded duplicates, " << found.uncommitted
       << " uncommitted entries dropped; " << found.cached_blocks << " blocks cached\n"
@@ -433,7 +455,11 @@ std::optional<CommandError> FormatRaid1(const ImageCommandOptions& options, std:
   });
   if (!made.ok()) return EngineFailure(made);
   const raid1::Raid1Geometry& geometry = images.array->geometry();
-  out << "formatted md 1.2 raid1 of " << options.words.size() << " members: "
+  std::vector<std::string> buffered;
+  for (const ImageDevice& member : images.members) {
+    for (const std::string& path : BufferedPaths({&member})) buffered.push_back(path);
+  }
+  out << BufferedNote(buffered) << "formatted md 1.2 raid1 of " << options.words.size() << " members: "
       << geometry.array_sectors << " sectors, data at sector " << geometry.data_offset
       << ", bitmap " << (external ? options.bitmap : "internal") << " with "
       << geometry.chunk_sectors * io::kSectorSize / 1024 << "K chunks\n"
@@ -617,6 +643,10 @@ std::optional<CommandError> RecoverRaid1(const ImageCommandOptions& options, std
   };
   if (access == Access::kCopies) report["copies"] = working;
   if (!options.dump.empty()) report["dump"] = {{"path", options.dump}, {"sectors_with_data", dumped}};
+  for (const ImageDevice& image : images.members) {
+    for (const std::string& path : BufferedPaths({&image})) absl::StrAppend(&notes, BufferedNote({path}));
+  }
+  if (images.bitmap_file) absl::StrAppend(&notes, BufferedNote(BufferedPaths({&*images.bitmap_file})));
   if (!notes.empty()) report["notes"] = notes;
   if (options.json) {
     out << report.dump(2) << "\n";

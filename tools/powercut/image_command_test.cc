@@ -235,8 +235,16 @@ TEST_F(ImageCommandTest, ABitmapFileOfMdadmsSizeIsReadWithZerosAfterItsEnd) {
       << out_.str();
 }
 
-// Makes io_uring_setup fail with EPERM in this process from now on, as a container
-// runtime's seccomp profile does. x86_64 syscall numbers (the only machines CI runs on).
+// Installs a seccomp filter in this process (as a container runtime does). x86_64
+// syscall numbers (the only machines CI runs on).
+template <size_t N>
+bool InstallFilter(struct sock_filter (&filter)[N]) {
+  struct sock_fprog program = {static_cast<unsigned short>(N), filter};
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
+
+// io_uring_setup fails with EPERM.
 bool BlockIoUring() {
   struct sock_filter filter[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
@@ -244,40 +252,83 @@ bool BlockIoUring() {
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
-  struct sock_fprog program = {static_cast<unsigned short>(std::size(filter)), filter};
-  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
-         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+  return InstallFilter(filter);
 }
 
-TEST_F(ImageCommandTest, IoUringBlockedBySeccompIsExitTwoWithTheReasonAndNothingWritten) {
+// openat with O_DIRECT fails with EINVAL, as on a file system without direct IO.
+bool RefuseODirect() {
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, O_DIRECT, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EINVAL & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  return InstallFilter(filter);
+}
+
+struct ChildResult {
+  int code = -1;
+  std::string text;  // standard output, then standard error
+};
+
+// Runs `format` in a child process after `restrict` (a seccomp filter) took effect.
+ChildResult FormatInChild(const ImageCommandOptions& options, bool (*restrict)()) {
   int pipe_fds[2];
-  ASSERT_EQ(pipe(pipe_fds), 0);
-  const std::vector<std::string> table = {"s", Path("origin.img"), Path("cache.img"), "4096", "0"};
+  if (pipe(pipe_fds) != 0) return {};
   const pid_t child = fork();
-  ASSERT_GE(child, 0);
+  if (child < 0) return {};
   if (child == 0) {
     close(pipe_fds[0]);
-    if (!BlockIoUring()) _exit(100);
+    if (!restrict()) _exit(100);
     std::ostringstream out, err;
-    const int code = RunFormatCommand(
-        {.engine = "writecache", .words = table, .origin_size = "8M", .cache_size = "1M"}, out, err);
-    const std::string text = err.str();
+    const int code = RunFormatCommand(options, out, err);
+    const std::string text = out.str() + err.str();
     if (write(pipe_fds[1], text.data(), text.size()) < 0) _exit(101);
     _exit(code);
   }
   close(pipe_fds[1]);
-  std::string err;
+  ChildResult result;
   char buffer[512];
-  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) > 0;) err.append(buffer, n);
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) > 0;) result.text.append(buffer, n);
   close(pipe_fds[0]);
   int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_NE(WEXITSTATUS(status), 100) << "this kernel refused the seccomp filter";
-  EXPECT_EQ(WEXITSTATUS(status), 2) << err;
-  EXPECT_NE(err.find("io_uring is unavailable"), std::string::npos) << err;
-  EXPECT_NE(err.find("seccomp"), std::string::npos) << err;
-  EXPECT_FALSE(fs::exists(Path("cache.img")) && fs::file_size(Path("cache.img")) > 0) << err;
+  if (waitpid(child, &status, 0) == child && WIFEXITED(status)) result.code = WEXITSTATUS(status);
+  return result;
+}
+
+TEST_F(ImageCommandTest, IoUringBlockedBySeccompIsExitTwoWithTheReasonAndNothingWritten) {
+  const std::vector<std::string> table = {"s", Path("origin.img"), Path("cache.img"), "4096", "0"};
+  const ChildResult result = FormatInChild(
+      {.engine = "writecache", .words = table, .origin_size = "8M", .cache_size = "1M"}, BlockIoUring);
+  ASSERT_NE(result.code, 100) << "this kernel refused the seccomp filter";
+  EXPECT_EQ(result.code, 2) << result.text;
+  EXPECT_NE(result.text.find("io_uring is unavailable"), std::string::npos) << result.text;
+  EXPECT_NE(result.text.find("seccomp"), std::string::npos) << result.text;
+  EXPECT_FALSE(fs::exists(Path("cache.img"))) << result.text;
+  EXPECT_FALSE(fs::exists(Path("origin.img"))) << result.text;
+}
+
+TEST_F(ImageCommandTest, AFileSystemThatRefusesODirectNeedsBufferedWhichTheOutputNames) {
+  const std::vector<std::string> table = {"s", Path("origin.img"), Path("cache.img"), "4096", "0"};
+  ImageCommandOptions options{.engine = "writecache", .words = table, .origin_size = "8M",
+                              .cache_size = "1M"};
+  const ChildResult refused = FormatInChild(options, RefuseODirect);
+  ASSERT_NE(refused.code, 100) << "this kernel refused the seccomp filter";
+  EXPECT_EQ(refused.code, 2) << refused.text;
+  EXPECT_NE(refused.text.find("refuses O_DIRECT (direct IO); --buffered"), std::string::npos)
+      << refused.text;
+  options.buffered = true;
+  const ChildResult buffered = FormatInChild(options, RefuseODirect);
+  EXPECT_EQ(buffered.code, 0) << buffered.text;
+  EXPECT_NE(buffered.text.find("note: buffered IO for " + Path("origin.img") + ", " + Path("cache.img")),
+            std::string::npos)
+      << buffered.text;
+  // Without the filter the same images open with direct IO, and nothing says otherwise.
+  options.force = true;
+  ASSERT_EQ(Format(options), 0) << err_.str();
+  EXPECT_EQ(out_.str().find("buffered"), std::string::npos) << out_.str();
 }
 
 TEST_F(ImageCommandTest, RefusesToFormatOverAFileSystemWithoutForce) {
