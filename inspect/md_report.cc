@@ -91,7 +91,33 @@ Report BitmapReport(const std::string& filename, const raid1::BitmapSuper& sb,
   add("Bitmap", absl::StrFormat("%d bits (chunks), %d dirty (%2.1f%%)", geometry->chunks, dirty,
                                 100.0 * static_cast<double>(dirty) /
                                     static_cast<double>(geometry->chunks)));
+  add("Dirty Chunks", DirtyChunkRanges(*geometry, image));
   return report;
+}
+
+std::string DirtyChunkRanges(const raid1::BitmapGeometry& geometry, std::span<const std::byte> image) {
+  constexpr size_t kMaxRanges = 64;
+  std::string out;
+  size_t ranges = 0;
+  for (uint64_t chunk = 0; chunk < geometry.chunks && geometry.ByteOfChunk(chunk) < image.size();) {
+    if (!raid1::TestChunkBit(geometry, image, chunk)) {
+      ++chunk;
+      continue;
+    }
+    uint64_t last = chunk;
+    while (last + 1 < geometry.chunks && geometry.ByteOfChunk(last + 1) < image.size() &&
+           raid1::TestChunkBit(geometry, image, last + 1)) {
+      ++last;
+    }
+    if (++ranges <= kMaxRanges) {
+      absl::StrAppend(&out, out.empty() ? "" : ", ", chunk);
+      if (last > chunk) absl::StrAppend(&out, "-", last);
+    }
+    chunk = last + 1;
+  }
+  if (ranges == 0) return "none";
+  if (ranges > kMaxRanges) absl::StrAppend(&out, ", ... (", ranges - kMaxRanges, " more ranges)");
+  return out;
 }
 
 Report MdReport(const raid1::MdSuperblock& sb) {

@@ -28,10 +28,15 @@ struct Report {
   std::string Text() const;
 };
 
-// `mdadm -X` fields for a bitmap storage image (superblock + bits); `image` may be
-// shorter than the bits it describes (missing bytes count as clean and are reported).
+// `mdadm -X` fields for a bitmap storage image (superblock + bits), then "Dirty
+// Chunks" (DirtyChunkRanges); `image` may be shorter than the bits it describes
+// (missing bytes count as clean and are reported).
 Report BitmapReport(const std::string& filename, const raid1::BitmapSuper& sb,
                     std::span<const std::byte> image);
+// The dirty chunks of a bitmap's bits, as ranges ("0, 7-9, 200"; "none"): the first 64
+// ranges, then how many more. A line mdadm -X does not print (powercut's own, so a
+// user sees which chunks a resync will copy).
+std::string DirtyChunkRanges(const raid1::BitmapGeometry& geometry, std::span<const std::byte> image);
 // `mdadm --examine` fields for an md v1.2 superblock.
 Report MdReport(const raid1::MdSuperblock& sb);
 

@@ -469,6 +469,8 @@ TEST_CASE("inspect --format bitmap agrees with mdadm -X on every field", "[e2e]"
   INFO(ours.output);
   CHECK(ours.exit_code == 1);  // the golden superblock has events_cleared > events
   CHECK(ours.output.find("INCONSISTENT: events_cleared") != std::string::npos);
+  // powercut's own line: the dirty chunks themselves (bits 0 and 2 of byte 0, all of byte 100).
+  CHECK(ours.output.find("Dirty Chunks : 0, 2, 800-807\n") != std::string::npos);
   if (!HaveMdadm()) {
     WARN("SKIPPED the mdadm comparison: mdadm is not installed (scripts/setup.sh installs it)");
     return;
