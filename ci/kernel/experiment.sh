@@ -86,6 +86,16 @@ guest() {  # guest OUTFILE SETTINGS PART...: a scenario = settings + lib.sh + pa
 args='2 autocommit_time 60000'
 read_args='6 autocommit_time 60000 high_watermark 100 low_watermark 99'
 
+readback() {  # readback DIR SETTINGS: the kernel loads copies of DIR's images and reads the device back
+  local d=$1
+  cp --sparse=always "$d/origin.img" "$d/rb-origin.img"; cp --sparse=always "$d/cache.img" "$d/rb-cache.img"
+  guest "$d/guest-read.sh" "$2" fua-read.sh
+  truncate -s 16M "$d/kernel-readback.img"
+  "$here/run_guest.sh" --log "$d/read.console" "$d/guest-read.sh" "$d/rb-origin.img" "$d/rb-cache.img" "$d/kernel-readback.img" > "$d/read.out"
+  tail -1 "$d/read.out"
+  rm -f "$d/rb-origin.img" "$d/rb-cache.img"
+}
+
 run_fua() {  # run_fua DIR FUA_MODE FUA_AFTER [SCENARIO]
   local d=$1 scenario=${4:-fua-write.sh}
   rm -rf "$d"; mkdir -p "$d"
@@ -96,12 +106,7 @@ run_fua() {  # run_fua DIR FUA_MODE FUA_AFTER [SCENARIO]
   "$here/run_guest.sh" --kill-after-marker cut --log "$d/write.console" "$d/guest-write.sh" \
     "$d/origin.img" "$d/cache.img" "$d/log-cache.img" "$d/log-wc.img" > "$d/write.out"
   tail -1 "$d/write.out"
-  cp --sparse=always "$d/origin.img" "$d/rb-origin.img"; cp --sparse=always "$d/cache.img" "$d/rb-cache.img"
-  guest "$d/guest-read.sh" "WC_ARGS='$read_args'" fua-read.sh
-  truncate -s 16M "$d/kernel-readback.img"
-  "$here/run_guest.sh" --log "$d/read.console" "$d/guest-read.sh" "$d/rb-origin.img" "$d/rb-cache.img" "$d/kernel-readback.img" > "$d/read.out"
-  tail -1 "$d/read.out"
-  rm -f "$d/rb-origin.img" "$d/rb-cache.img"
+  readback "$d" "WC_ARGS='$read_args'"
   python3 "$here/experiments/lwlog.py" "$d/log-cache.img" --wc > "$d/log-cache.txt" || true  # (none: fua-plain.sh)
   python3 "$here/experiments/lwlog.py" "$d/log-wc.img" > "$d/log-wc.txt" || true
   python3 "$here/experiments/wcentries.py" "$d/cache.img" > "$d/entries.txt"
@@ -130,12 +135,7 @@ run_commit_fail() {  # run_commit_fail DIR FAIL [WC_ARGS [BACK]]: Task B (guest/
   tail -1 "$d/write.out"
   "$powercut" inspect "$d/cache.img" --format writecache > "$d/inspect.txt" 2>&1 || true
   "$powercut" inspect "$d/cache.img" --format writecache --json > "$d/inspect.json" 2>&1 || true
-  cp --sparse=always "$d/origin.img" "$d/rb-origin.img"; cp --sparse=always "$d/cache.img" "$d/rb-cache.img"
-  guest "$d/guest-read.sh" "WC_ARGS='$read_args' READ_BLOCKS='0 259 300 309'" fua-read.sh
-  truncate -s 16M "$d/kernel-readback.img"
-  "$here/run_guest.sh" --log "$d/read.console" "$d/guest-read.sh" "$d/rb-origin.img" "$d/rb-cache.img" "$d/kernel-readback.img" > "$d/read.out"
-  tail -1 "$d/read.out"
-  rm -f "$d/rb-origin.img" "$d/rb-cache.img"
+  readback "$d" "WC_ARGS='$read_args' READ_BLOCKS='0 259 300 309'"
   python3 "$here/experiments/lwlog.py" "$d/log-cache.img" --wc > "$d/log-cache.txt"
   python3 "$here/experiments/wcentries.py" "$d/cache.img" > "$d/entries.txt"
   echo "== $(basename "$d"): $(( $(date +%s) - t0 ))s"
