@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/writecache/format.h"
-#include "faults/faulty_block_device.h"
 #include "engine/writecache/writecache.h"
+#include "faults/faulty_block_device.h"
 #include "harness/sector_stamp.h"
 #include "invariants/writecache_invariants.h"
 

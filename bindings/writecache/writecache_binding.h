@@ -33,8 +33,8 @@
 
 #include "absl/status/statusor.h"
 #include "bindings/engine_registry.h"
-#include "faults/fault_plan.h"
 #include "engine/writecache/params.h"
+#include "faults/fault_plan.h"
 #include "harness/stack.h"
 #include "sim/prng.h"
 #include "sim/sim_ssd.h"

@@ -384,6 +384,18 @@ struct Raid1Images {
   std::unique_ptr<raid1::Raid1Array> array;
 };
 
+// The members and bitmap file of `images` opened with buffered IO.
+std::vector<std::string> BufferedPaths(const Raid1Images& images) {
+  std::vector<std::string> paths;
+  for (const ImageDevice& member : images.members) {
+    for (std::string& path : BufferedPaths({&member})) paths.push_back(std::move(path));
+  }
+  if (images.bitmap_file) {
+    for (std::string& path : BufferedPaths({&*images.bitmap_file})) paths.push_back(std::move(path));
+  }
+  return paths;
+}
+
 std::vector<io::BlockDevice*> MemberDevices(Raid1Images& images) {
   std::vector<io::BlockDevice*> devices;
   for (ImageDevice& member : images.members) devices.push_back(&member.device());
@@ -455,11 +467,7 @@ std::optional<CommandError> FormatRaid1(const ImageCommandOptions& options, std:
   });
   if (!made.ok()) return EngineFailure(made);
   const raid1::Raid1Geometry& geometry = images.array->geometry();
-  std::vector<std::string> buffered;
-  for (const ImageDevice& member : images.members) {
-    for (const std::string& path : BufferedPaths({&member})) buffered.push_back(path);
-  }
-  out << BufferedNote(buffered) << "formatted md 1.2 raid1 of " << options.words.size() << " members: "
+  out << BufferedNote(BufferedPaths(images)) << "formatted md 1.2 raid1 of " << options.words.size() << " members: "
       << geometry.array_sectors << " sectors, data at sector " << geometry.data_offset
       << ", bitmap " << (external ? options.bitmap : "internal") << " with "
       << geometry.chunk_sectors * io::kSectorSize / 1024 << "K chunks\n"
@@ -643,10 +651,7 @@ std::optional<CommandError> RecoverRaid1(const ImageCommandOptions& options, std
   };
   if (access == Access::kCopies) report["copies"] = working;
   if (!options.dump.empty()) report["dump"] = {{"path", options.dump}, {"sectors_with_data", dumped}};
-  for (const ImageDevice& image : images.members) {
-    for (const std::string& path : BufferedPaths({&image})) absl::StrAppend(&notes, BufferedNote({path}));
-  }
-  if (images.bitmap_file) absl::StrAppend(&notes, BufferedNote(BufferedPaths({&*images.bitmap_file})));
+  absl::StrAppend(&notes, BufferedNote(BufferedPaths(images)));
   if (!notes.empty()) report["notes"] = notes;
   if (options.json) {
     out << report.dump(2) << "\n";
