@@ -19,6 +19,7 @@ std::string Time(runtime::Nanos t) {
 
 uint64_t BlockOracle::Begin(Op op) {
   op.begin_seq = ++seq_;
+  op.run = power_cuts();
   ops_.push_back(op);
   const uint64_t id = ops_.size();
   if (op.kind == Kind::kWrite || op.kind == Kind::kDiscard) {
@@ -35,6 +36,48 @@ const BlockOracle::History& BlockOracle::HistoryOf(uint64_t sector) const {
   static const History kNone;
   auto it = chunks_.find(sector / kChunkSectors);
   return it == chunks_.end() ? kNone : it->second[sector % kChunkSectors];
+}
+
+const BlockOracle::Settled* BlockOracle::SettledOf(uint64_t sector) const {
+  if (settled_.empty()) return nullptr;
+  auto it = settled_.find(sector);
+  return it == settled_.end() ? nullptr : &it->second;
+}
+
+BlockOracle::Ids BlockOracle::HistorySince(uint64_t sector, const Settled* settled) const {
+  const History& history = HistoryOf(sector);
+  if (settled == nullptr) return history;
+  // Ids are in the order their operations began.
+  auto first = std::find_if(history.begin(), history.end(), [&](uint64_t id) {
+    return ops_[id - 1].begin_seq > settled->seq;
+  });
+  return Ids(history).subspan(static_cast<size_t>(first - history.begin()));
+}
+
+void BlockOracle::PowerCut(runtime::Nanos now) {
+  const uint64_t cut = ++seq_;
+  for (Op& op : ops_) {
+    if (op.end_seq != kNever) continue;
+    op.end_seq = cut;
+    op.end_time = now;
+    op.ok = false;
+    op.cut = true;
+  }
+  cut_seqs_.push_back(cut);
+  last_ok_flush_begin_.push_back(0);
+}
+
+void BlockOracle::SettleRecovered(uint64_t sector, std::span<const std::byte> bytes) {
+  const Settled* before = SettledOf(sector);
+  if (LeftUndefined(HistorySince(sector, before), kNever,
+                    [this](const Op& write) { return Required(write); })) {
+    return;
+  }
+  const DecodedSector found = DecodeSector(bytes, sector);
+  if (found.kind != SectorKind::kStamped && found.kind != SectorKind::kZero) return;
+  settled_[sector] = Settled{.seq = ++seq_,
+                             .write_id = found.kind == SectorKind::kZero ? 0 : found.write_id,
+                             .cut = power_cuts()};
 }
 
 absl::Status BlockOracle::ReplayJournalLine(absl::string_view line) {
@@ -114,27 +157,25 @@ void BlockOracle::EndFlush(uint64_t id, const absl::Status& status, runtime::Nan
   op.ok = status.ok();
   if (op.ok) {
     ++acknowledged_flushes_;
-    last_ok_flush_begin_ = std::max(last_ok_flush_begin_, op.begin_seq);
+    uint64_t& last = last_ok_flush_begin_[op.run];
+    last = std::max(last, op.begin_seq);
   }
 }
 
 bool BlockOracle::Required(const Op& write) const {
   if (write.kind != Kind::kWrite || !write.ok) return false;
   if (write.fua && options_.fua_is_durable) return true;
-  return write.end_seq < last_ok_flush_begin_;
+  return write.end_seq < last_ok_flush_begin_[write.run];
 }
 
-std::optional<uint64_t> BlockOracle::NewestRequiredWrite(uint64_t sector) const {
-  std::optional<uint64_t> newest;
-  for (uint64_t id : HistoryOf(sector)) {
+bool BlockOracle::AnyDiscard(Ids history, uint64_t before_seq) const {
+  return std::any_of(history.begin(), history.end(), [&](uint64_t id) {
     const Op& op = ops_[id - 1];
-    if (Required(op) && (!newest || op.end_seq > ops_[*newest - 1].end_seq)) newest = id;
-  }
-  return newest;
+    return op.kind == Kind::kDiscard && op.begin_seq < before_seq;
+  });
 }
 
-bool BlockOracle::DiscardedSince(const History& history, const Op& write,
-                                 uint64_t before_seq) const {
+bool BlockOracle::DiscardedSince(Ids history, const Op& write, uint64_t before_seq) const {
   for (uint64_t id : history) {
     const Op& discard = ops_[id - 1];
     if (discard.kind == Kind::kDiscard && !Older(discard, write) && discard.begin_seq < before_seq) {
@@ -144,7 +185,7 @@ bool BlockOracle::DiscardedSince(const History& history, const Op& write,
   return false;
 }
 
-bool BlockOracle::LeftUndefined(const History& history, uint64_t before_seq,
+bool BlockOracle::LeftUndefined(Ids history, uint64_t before_seq,
                                 absl::FunctionRef<bool(const Op&)> settles) const {
   if (!options_.failed_writes_undefined) return false;
   for (uint64_t id : history) {
@@ -163,7 +204,9 @@ bool BlockOracle::LeftUndefined(const History& history, uint64_t before_seq,
 
 std::optional<OracleViolation> BlockOracle::CheckRecovered(
     uint64_t sector, std::span<const std::byte> bytes) const {
-  if (LeftUndefined(HistoryOf(sector), kNever, [this](const Op& write) { return Required(write); })) {
+  const Settled* settled = SettledOf(sector);
+  const Ids history = HistorySince(sector, settled);
+  if (LeftUndefined(history, kNever, [this](const Op& write) { return Required(write); })) {
     return std::nullopt;
   }
   const DecodedSector found = DecodeSector(bytes, sector);
@@ -174,7 +217,6 @@ std::optional<OracleViolation> BlockOracle::CheckRecovered(
     return Explain(FailureKind::kForeignData, sector, found,
                    "the data belongs to another sector (a misdirected or misplaced write).");
   }
-  const History& history = HistoryOf(sector);
 
   // The value found must come from some write or discard of this sector ...
   std::optional<uint64_t> source;
@@ -189,12 +231,25 @@ std::optional<OracleViolation> BlockOracle::CheckRecovered(
     }
     source = found.write_id;
   }
+  // ... be what recovery settled after an earlier cut, or newer, unless a discard since
+  // made the contents undefined ...
+  const bool is_settled = settled != nullptr && (source ? *source == settled->write_id
+                                                        : settled->write_id == 0);
+  if (settled != nullptr && !is_settled &&
+      (source ? ops_[*source - 1].begin_seq < settled->seq : true) &&
+      !AnyDiscard(history, kNever)) {
+    return Explain(source ? FailureKind::kOlderData : FailureKind::kLostDurableWrite, sector,
+                   found,
+                   absl::StrCat(DescribeSettled(*settled),
+                                " had to stay until the sector was written again."));
+  }
   // ... and must not be older than any required write of this sector, unless a discard
-  // of the sector that is not older than that write made its contents undefined.
+  // of the sector that is not older than that write made its contents undefined. What
+  // recovery settled is older than every write after it.
   for (uint64_t id : history) {
     const Op& required = ops_[id - 1];
     if (!Required(required)) continue;
-    if (source && !Older(ops_[*source - 1], required)) continue;
+    if (source && !is_settled && !Older(ops_[*source - 1], required)) continue;
     if (DiscardedSince(history, required, kNever)) continue;
     return Explain(source ? FailureKind::kOlderData : FailureKind::kLostDurableWrite, sector, found,
                    source ? absl::StrCat("it is older than ", DescribeOp(id),
@@ -217,7 +272,9 @@ void BlockOracle::EndRead(uint64_t id, const absl::Status& status, std::span<con
   if (!read.ok) return;
   for (uint64_t i = 0; i < read.sectors; ++i) {
     const uint64_t sector = read.sector + i;
-    if (LeftUndefined(HistoryOf(sector), read.end_seq, [&read](const Op& write) {
+    const Settled* settled = SettledOf(sector);
+    const Ids history = HistorySince(sector, settled);
+    if (LeftUndefined(history, read.end_seq, [&read](const Op& write) {
           return write.ok && write.end_seq < read.begin_seq;
         })) {
       continue;
@@ -226,12 +283,22 @@ void BlockOracle::EndRead(uint64_t id, const absl::Status& status, std::span<con
     std::string problem;
     if (found.kind == SectorKind::kGarbage || found.kind == SectorKind::kForeign) {
       problem = "the read returned data no write put there.";
+    } else if (settled != nullptr &&
+               (found.kind == SectorKind::kZero
+                    ? settled->write_id != 0
+                    : found.write_id != settled->write_id &&
+                          (found.write_id == 0 || found.write_id > ops_.size() ||
+                           ops_[found.write_id - 1].begin_seq < settled->seq)) &&
+               !AnyDiscard(history, read.end_seq)) {
+      problem = absl::StrCat("it returned older data than ", DescribeSettled(*settled), ".");
     } else {
-      const History& history = HistoryOf(sector);
       for (uint64_t wid : history) {
         const Op& done = ops_[wid - 1];
-        // Writes that completed successfully before the read was submitted.
+        // Writes that completed successfully before the read was submitted: of the
+        // read's own run, or required ones of earlier runs (a power cut since may have
+        // lost the others).
         if (done.kind != Kind::kWrite || !done.ok || done.end_seq > read.begin_seq) continue;
+        if (done.run != read.run && !Required(done)) continue;
         // A discard since `done` excuses whatever is found; looked for only when needed.
         if (found.kind == SectorKind::kZero) {
           if (DiscardedSince(history, done, read.end_seq)) continue;
@@ -251,7 +318,9 @@ void BlockOracle::EndRead(uint64_t id, const absl::Status& status, std::span<con
     if (!problem.empty()) {
       read_violations_.push_back(OracleViolation{FailureKind::kBadRead, sector, absl::StrCat(
           "Read #", id, " (client ", read.client, ", sectors ", read.sector, "+", read.sectors,
-          ", submitted ", Time(read.begin_time), ", completed ", Time(read.end_time),
+          ", submitted ", Time(read.begin_time),
+          read.run > 0 ? absl::StrCat(" after power cut ", read.run) : "",
+          ", completed ", Time(read.end_time),
           ") found ", found.Describe(), " in sector ", sector, ": ", problem)});
     }
   }
@@ -276,15 +345,20 @@ std::string BlockOracle::DescribeOp(uint64_t id) const {
   std::string kind = op.kind == Kind::kWrite ? (op.fua ? "FUA write" : "write") : "discard";
   std::string out = absl::StrCat(kind, " #", id, " (client ", op.client, ", sectors ", op.sector,
                                  "+", op.sectors, ", submitted ", Time(op.begin_time));
-  if (op.end_seq == kNever) {
+  // Each run's clock starts at zero.
+  if (op.run > 0) absl::StrAppend(&out, " after power cut ", op.run);
+  if (op.end_seq == kNever || (op.cut && power_cuts() == 1)) {
     absl::StrAppend(&out, ", still in flight at the crash)");
+  } else if (op.cut) {
+    absl::StrAppend(&out, ", still in flight at power cut ", op.run + 1, ")");
   } else {
     absl::StrAppend(&out, ", ", op.ok ? "acknowledged" : "failed", " ", Time(op.end_time));
     if (Required(op) && !(op.fua && options_.fua_is_durable)) {
       // Name the flush that made it required.
       for (size_t f = 0; f < ops_.size(); ++f) {
         const Op& flush = ops_[f];
-        if (flush.kind == Kind::kFlush && flush.ok && flush.begin_seq > op.end_seq) {
+        if (flush.kind == Kind::kFlush && flush.ok && flush.run == op.run &&
+            flush.begin_seq > op.end_seq) {
           absl::StrAppend(&out, ", then flush #", f + 1, " submitted ", Time(flush.begin_time),
                           " and acknowledged ", Time(flush.end_time));
           break;
@@ -294,6 +368,13 @@ std::string BlockOracle::DescribeOp(uint64_t id) const {
     absl::StrAppend(&out, ")");
   }
   return out;
+}
+
+std::string BlockOracle::DescribeSettled(const Settled& settled) const {
+  return absl::StrCat("what recovery read back after power cut ", settled.cut, " (",
+                      settled.write_id == 0 ? std::string("zeroes")
+                                            : absl::StrCat("write #", settled.write_id),
+                      ")");
 }
 
 OracleViolation BlockOracle::Explain(FailureKind kind, uint64_t sector,

@@ -19,6 +19,14 @@
 // not older than a write that completed before the read was submitted, or, after a
 // discard submitted before the read completed, zeroes or any write of the sector.
 //
+// Several power cuts: PowerCut() ends every operation still in flight (failed: it may
+// or may not have reached the media), and a flush makes required only the writes of its
+// own run (those that completed after the latest cut), since earlier unrequired writes
+// may have been lost at a cut; for the same reason a read need not see a write of an
+// earlier run that was not required. What recovery read back after a cut (SettleRecovered) is
+// the sector's contents from then on: until a later write or discard of the sector, it
+// must read back exactly that after later cuts too, and during later runs.
+//
 // "Order" is the oracle's own event counter, so concurrent operations (overlapping in
 // time) are never mistaken for ordered ones. Violations are explained in one
 // paragraph naming the writes, flushes and times involved.
@@ -59,6 +67,10 @@ struct OracleOptions {
   // a commit may make it durable before the write's other pieces complete. For
   // devices with injected IO errors.
   bool failed_writes_undefined = false;
+  // What recovery reads back after a power cut stays the logical contents until written,
+  // across later cuts (SettleRecovered). False for engines that may legally change it
+  // (a mirror set that can lose the member reads came from before resync copied them).
+  bool recovered_contents_stable = true;
 };
 
 // What the oracle found wrong with one sector: the kind (lost durable write, older
@@ -97,6 +109,15 @@ class BlockOracle {
   // a line that does not parse or names an operation this oracle does not have.
   absl::Status ReplayJournalLine(absl::string_view line);
 
+  // --- Power cuts -------------------------------------------------------------------
+  // The power failed: every operation still in flight ends, failed.
+  void PowerCut(runtime::Nanos now);
+  // Recovery after the latest cut read `bytes` from `sector` (and CheckRecovered allowed
+  // them): the sector must hold exactly that until a later write or discard of it. Not
+  // recorded for a sector left undefined by a failed write (its bytes need not be data).
+  void SettleRecovered(uint64_t sector, std::span<const std::byte> bytes);
+  uint32_t power_cuts() const { return static_cast<uint32_t>(cut_seqs_.size()); }
+
   // --- Judging -----------------------------------------------------------------------
   // Empty if `bytes`, read back after the crash from `sector`, is allowed; otherwise
   // what is wrong.
@@ -109,8 +130,6 @@ class BlockOracle {
   std::vector<io::SectorRange> TouchedRanges() const;
   uint64_t writes() const;
   uint64_t acknowledged_flushes() const { return acknowledged_flushes_; }
-  // The required write for each sector that has one (its newest, by completion).
-  std::optional<uint64_t> NewestRequiredWrite(uint64_t sector) const;
 
  private:
   static constexpr uint64_t kNever = ~0ull;
@@ -126,6 +145,15 @@ class BlockOracle {
     runtime::Nanos begin_time;
     runtime::Nanos end_time{-1};
     bool ok = false;
+    uint32_t run = 0;        // power cuts before it began
+    bool cut = false;        // ended by a power cut
+  };
+  // What recovery read back from a sector after power cut `cut` (1-based): the data of
+  // write `write_id`, or zeroes (0), settled at `seq`.
+  struct Settled {
+    uint64_t seq;
+    uint64_t write_id;
+    uint32_t cut;
   };
 
   // Write and discard ids of one sector, in order (most sectors see only a few).
@@ -135,19 +163,28 @@ class BlockOracle {
   static constexpr uint64_t kChunkSectors = 64;
   using Chunk = std::array<History, kChunkSectors>;
 
+  using Ids = std::span<const uint64_t>;
+
   uint64_t Begin(Op op);
   // The history of `sector` (empty if no write or discard touched it).
   const History& HistoryOf(uint64_t sector) const;
+  // What recovery settled for `sector` (nullptr: nothing), and the part of its history
+  // that came after (the part that can change what it holds).
+  const Settled* SettledOf(uint64_t sector) const;
+  Ids HistorySince(uint64_t sector, const Settled* settled) const;
   bool Required(const Op& write) const;
   // True if some discard in `history` is not older than `write` and was submitted
   // before `before_seq`.
-  bool DiscardedSince(const History& history, const Op& write,
-                      uint64_t before_seq) const;
+  bool DiscardedSince(Ids history, const Op& write, uint64_t before_seq) const;
+  // True if some discard in `history` was submitted before `before_seq`.
+  bool AnyDiscard(Ids history, uint64_t before_seq) const;
   // With failed_writes_undefined: true if a write of `history` submitted before
   // `before_seq` failed or has not completed, and no write of the sector that
   // `settles` accepts was submitted after it failed.
-  bool LeftUndefined(const History& history, uint64_t before_seq,
+  bool LeftUndefined(Ids history, uint64_t before_seq,
                      absl::FunctionRef<bool(const Op&)> settles) const;
+  // "the data recovery read back after power cut 2 (write #5)".
+  std::string DescribeSettled(const Settled& settled) const;
   bool Older(const Op& earlier, const Op& later) const {
     return earlier.end_seq != kNever && earlier.end_seq < later.begin_seq;
   }
@@ -160,7 +197,10 @@ class BlockOracle {
   uint64_t seq_ = 0;
   std::vector<Op> ops_;  // id = index + 1
   std::map<uint64_t, Chunk> chunks_;  // by sector / kChunkSectors
-  uint64_t last_ok_flush_begin_ = 0;  // begin_seq of the latest-submitted successful flush
+  // Per run (between cuts): begin_seq of its latest-submitted successful flush.
+  std::vector<uint64_t> last_ok_flush_begin_ = {0};
+  std::vector<uint64_t> cut_seqs_;
+  std::map<uint64_t, Settled> settled_;  // by sector
   uint64_t acknowledged_flushes_ = 0;
   std::vector<OracleViolation> read_violations_;
 };

@@ -202,5 +202,101 @@ TEST(BlockOracle, AFailedWriteLeavesItsSectorsUndefinedOnlyWhenTheEngineSaysSo) 
   }
 }
 
+
+TEST(BlockOracle, AFlushAfterAPowerCutDoesNotRequireWritesFromBeforeIt) {
+  BlockOracle oracle;
+  uint64_t before = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(before, kOk, Microseconds(2));
+  uint64_t in_flight = oracle.BeginWrite(0, 6, 1, false, Microseconds(3));
+  oracle.PowerCut(Microseconds(4));
+  EXPECT_EQ(oracle.power_cuts(), 1u);
+  uint64_t f = oracle.BeginFlush(0, Microseconds(5));
+  oracle.EndFlush(f, kOk, Microseconds(6));
+  // Both may have been lost at the cut; the flush after it changes nothing.
+  EXPECT_FALSE(oracle.CheckRecovered(5, kZero));
+  EXPECT_FALSE(oracle.CheckRecovered(6, kZero));
+  EXPECT_FALSE(oracle.CheckRecovered(6, Stamped(in_flight, 6)));
+  uint64_t read = oracle.BeginRead(1, 5, 1, Microseconds(6));
+  oracle.EndRead(read, kOk, kZero, Microseconds(7));
+  EXPECT_TRUE(oracle.read_violations().empty());
+  // A write after the cut that a flush covers is required, and the writes before the
+  // cut are older than it.
+  uint64_t after = oracle.BeginWrite(0, 5, 1, false, Microseconds(7));
+  oracle.EndWrite(after, kOk, Microseconds(8));
+  uint64_t g = oracle.BeginFlush(0, Microseconds(9));
+  oracle.EndFlush(g, kOk, Microseconds(10));
+  oracle.PowerCut(Microseconds(11));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(after, 5)));
+  auto older = oracle.CheckRecovered(5, Stamped(before, 5));
+  ASSERT_TRUE(older);
+  EXPECT_EQ(older->kind, FailureKind::kOlderData);
+  EXPECT_THAT(older->text, HasSubstr("flush #"));
+}
+
+TEST(BlockOracle, WhatRecoveryReadBackStaysUntilWritten) {
+  BlockOracle oracle;
+  uint64_t a = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(a, kOk, Microseconds(2));
+  uint64_t b = oracle.BeginWrite(0, 5, 1, false, Microseconds(3));
+  oracle.EndWrite(b, kOk, Microseconds(4));
+  uint64_t c = oracle.BeginWrite(0, 6, 1, false, Microseconds(5));
+  oracle.PowerCut(Microseconds(6));
+  // Either write of sector 5 may be what recovery finds; it found `a`, and zeroes in 6.
+  ASSERT_FALSE(oracle.CheckRecovered(5, Stamped(a, 5)));
+  oracle.SettleRecovered(5, Stamped(a, 5));
+  oracle.SettleRecovered(6, kZero);
+  // From then on, during the next run and after the next cut, `a` it is.
+  uint64_t read = oracle.BeginRead(1, 5, 1, Microseconds(7));
+  oracle.EndRead(read, kOk, Stamped(a, 5), Microseconds(8));
+  EXPECT_TRUE(oracle.read_violations().empty());
+  std::vector<std::byte> flipped = Stamped(b, 5);
+  std::vector<std::byte> revived = Stamped(c, 6);
+  flipped.insert(flipped.end(), revived.begin(), revived.end());
+  uint64_t bad = oracle.BeginRead(1, 5, 2, Microseconds(9));
+  oracle.EndRead(bad, kOk, flipped, Microseconds(10));
+  ASSERT_EQ(oracle.read_violations().size(), 2u);
+  EXPECT_THAT(oracle.read_violations()[0].text,
+              HasSubstr("older data than what recovery read back after power cut 1 (write #1)"));
+  EXPECT_THAT(oracle.read_violations()[1].text, HasSubstr("(zeroes)"));
+  oracle.PowerCut(Microseconds(11));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(a, 5)));
+  EXPECT_FALSE(oracle.CheckRecovered(6, kZero));
+  auto flip = oracle.CheckRecovered(5, Stamped(b, 5));
+  ASSERT_TRUE(flip);
+  EXPECT_EQ(flip->kind, FailureKind::kOlderData);
+  EXPECT_THAT(flip->text, HasSubstr("had to stay until the sector was written again"));
+  auto gone = oracle.CheckRecovered(5, kZero);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->kind, FailureKind::kLostDurableWrite);
+  EXPECT_TRUE(oracle.CheckRecovered(6, Stamped(c, 6)));
+  EXPECT_THAT(oracle.CheckRecovered(6, Stamped(c, 6))->text,
+              HasSubstr("write #3 (client 0, sectors 6+1, submitted 0.005ms, still in flight at "
+                        "power cut 1)"));
+
+  // A later write of the sector may or may not survive the next cut; a discard makes it
+  // undefined again.
+  uint64_t d = oracle.BeginWrite(0, 5, 1, false, Microseconds(12));
+  oracle.EndWrite(d, kOk, Microseconds(13));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(d, 5)));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(a, 5)));
+  EXPECT_TRUE(oracle.CheckRecovered(5, Stamped(b, 5)));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(14));
+  oracle.EndFlush(f, kOk, Microseconds(15));
+  EXPECT_TRUE(oracle.CheckRecovered(5, Stamped(a, 5)));
+  uint64_t discard = oracle.BeginDiscard(0, 6, 1, Microseconds(16));
+  oracle.EndWrite(discard, kOk, Microseconds(17));
+  EXPECT_FALSE(oracle.CheckRecovered(6, Stamped(c, 6)));
+}
+
+TEST(BlockOracle, NothingIsSettledInASectorAFailedWriteLeftUndefined) {
+  BlockOracle oracle(OracleOptions{.failed_writes_undefined = true});
+  uint64_t w = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.PowerCut(Microseconds(2));
+  oracle.SettleRecovered(5, Stamped(99, 8));
+  oracle.PowerCut(Microseconds(3));
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(w, 5)));
+  EXPECT_FALSE(oracle.CheckRecovered(5, kZero));
+}
+
 }  // namespace
 }  // namespace powercut::verifier

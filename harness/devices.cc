@@ -56,7 +56,7 @@ absl::StatusOr<Pmem> SimulatedDevices::AddPmem(PmemSpec spec) {
 }
 
 CrashImages SimulatedDevices::SampleCrash(sim::Prng& prng) const {
-  CrashImages images;
+  CrashImages images{.power_cuts = power_cuts() + 1};
   size_t disk = 0, pmem = 0;
   for (const bool is_pmem : made_pmem_) {
     if (is_pmem) {

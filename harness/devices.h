@@ -41,6 +41,9 @@ namespace powercut::verifier {
 struct CrashImages {
   std::vector<sim::DiskImage> disks;
   std::vector<std::vector<std::byte>> pmems;
+  // The power cuts these images have been through (more than one when they come from
+  // devices that were themselves rebuilt from crash images).
+  uint32_t power_cuts = 1;
 };
 
 struct DiskSpec {
@@ -79,6 +82,9 @@ class Devices {
   virtual absl::StatusOr<Pmem> AddPmem(PmemSpec spec) = 0;
   // True when the devices come back after a power cut.
   virtual bool recovering() const = 0;
+  // The power cuts the devices have been through (0: fresh). A stack that puts an old
+  // device back at a recovery does so after the first cut only.
+  virtual uint32_t power_cuts() const { return recovering() ? 1 : 0; }
 };
 
 class SimulatedDevices : public Devices {
@@ -90,6 +96,9 @@ class SimulatedDevices : public Devices {
   absl::StatusOr<Disk> AddDisk(DiskSpec spec) override;
   absl::StatusOr<Pmem> AddPmem(PmemSpec spec) override;
   bool recovering() const override { return recover_from_ != nullptr; }
+  uint32_t power_cuts() const override {
+    return recover_from_ != nullptr ? recover_from_->power_cuts : 0;
+  }
 
   // One seeded draw of what a power cut now leaves on every device, drawn in the order
   // they were made (each draw recorded in the world's trace).

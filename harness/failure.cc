@@ -36,12 +36,16 @@ std::string Failure::Group() const {
 }
 
 std::string Failure::Where() const {
+  std::string where;
   switch (phase) {
-    case FailurePhase::kRun: return "during the run";
-    case FailurePhase::kCrashImage: return absl::StrCat("on crash image ", image.value_or(0));
-    case FailurePhase::kRecovery: return absl::StrCat("recovering crash image ", image.value_or(0));
+    case FailurePhase::kRun: where = "during the run"; break;
+    case FailurePhase::kCrashImage: where = absl::StrCat("on crash image ", image.value_or(0)); break;
+    case FailurePhase::kRecovery:
+      where = absl::StrCat("recovering crash image ", image.value_or(0));
+      break;
   }
-  return "";
+  if (after_cut > 0) absl::StrAppend(&where, ", after power cut ", after_cut);
+  return where;
 }
 
 FailureKind KindOfRunStatus(const absl::Status& status) {

@@ -53,6 +53,9 @@ struct Failure {
   std::string invariant;  // "E1", "I7", "E5/W2"; empty when the kind is not an invariant
   FailurePhase phase = FailurePhase::kRun;
   std::optional<uint32_t> image;  // the crash image (phases kCrashImage, kRecovery)
+  // The power cuts before the run it belongs to (0: the first run and its crash images;
+  // k: the run rebuilt after cut k, its crash images and their recovery).
+  uint32_t after_cut = 0;
   std::string device;             // where known
   std::optional<uint64_t> sector;
   std::string location;  // a failed assertion's "engine/...cc:LINE"
@@ -61,7 +64,8 @@ struct Failure {
   // What failures are grouped by (shrink keeps it, the mutation matrix reports it):
   // the kind, and the invariant when there is one ("invariant violated I7").
   std::string Group() const;
-  // "during the run", "on crash image 2", "recovering crash image 2".
+  // "during the run", "on crash image 2", "recovering crash image 2"; then ", after
+  // power cut 1" for a later run.
   std::string Where() const;
 };
 

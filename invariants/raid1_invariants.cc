@@ -128,7 +128,8 @@ bool RawChunkBit(std::span<const std::byte> bitmap, uint64_t chunk) {
 
 std::optional<Violation> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
                                                  const std::vector<const sim::DiskImage*>& disks,
-                                                 const sim::DiskImage* bitmap_file) {
+                                                 const sim::DiskImage* bitmap_file,
+                                                 bool file_may_be_old) {
   std::vector<MemberView> views;
   for (const sim::DiskImage* disk : disks) views.push_back(View(g, *disk, bitmap_file));
   for (size_t m = 0; m < views.size(); ++m) {
@@ -150,7 +151,7 @@ std::optional<Violation> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
       return InvariantViolated("I6", ": ", who, "events_cleared ", sb.events_cleared, " > events ",
                           sb.events);
     }
-    if (sb.events < v.md->events && !sb.stale()) {
+    if (sb.events < v.md->events && !sb.stale() && !(g.external_bitmap && file_may_be_old)) {
       return InvariantViolated("I5", ": ", who, "bitmap events ", sb.events, " < md events ",
                           v.md->events, " and the bitmap is not marked stale");
     }

@@ -93,9 +93,13 @@ bool RawChunkBit(std::span<const std::byte> bitmap, uint64_t chunk);
 
 // `disks` are the members' images; `bitmap_file` is the external bitmap device's image
 // (g.external_bitmap; nullptr otherwise), where the bitmap is read from then.
+// `file_may_be_old`: the bitmap file may still be an old copy a user put back before an
+// earlier recovery that a power cut interrupted; its events may then lag without STALE
+// (not the engine's doing: the assembly treats such a file as stale), so I5 is not asked.
 std::optional<Violation> CheckRaid1CrashImages(const raid1::Raid1Geometry& g,
                                                  const std::vector<const sim::DiskImage*>& disks,
-                                                 const sim::DiskImage* bitmap_file);
+                                                 const sim::DiskImage* bitmap_file,
+                                                 bool file_may_be_old = false);
 
 std::optional<Violation> CheckMirrorsIdentical(const raid1::Raid1Geometry& g,
                                                  const std::vector<const sim::DiskImage*>& disks);

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <ostream>
+#include <vector>
 
 #include "engine/runtime/time.h"
 #include "harness/crash_check.h"
@@ -65,6 +66,23 @@ inline CrashCheckResult CheckFaults(uint64_t seed) {
   options.fault_device = 1;
   const Workload workload = GenerateWorkload(prng, ShapeFor(options));
   CrashCheckResult result = RunCrashCheck(WriteCacheStackFactory(options), workload, {.seed = seed});
+  if (!result.passed) absl::StrAppend(&result.failure.text, "\n  configuration: ", ToString(options));
+  return result;
+}
+
+// One crash check with several power cuts: configuration and first workload drawn as
+// for the contract property, then one or two more cuts, each after a recovery, its
+// read-back and a workload of its own (harness/crash_check.h, "Several power cuts").
+inline CrashCheckResult CheckSeveralCuts(uint64_t seed) {
+  sim::Prng prng(seed);
+  const WriteCacheStackOptions options = DrawWriteCacheOptions(prng, 1024);
+  WorkloadShape shape = ShapeFor(options);
+  const Workload workload = GenerateWorkload(prng, shape);
+  shape.max_ops /= 2;
+  std::vector<LaterCut> later(1 + prng.Uniform(2));
+  for (LaterCut& cut : later) cut.ops = GenerateWorkload(prng, shape).ops;
+  CrashCheckResult result = RunCrashCheck(WriteCacheStackFactory(options), workload,
+                                          {.seed = seed, .later_cuts = later});
   if (!result.passed) absl::StrAppend(&result.failure.text, "\n  configuration: ", ToString(options));
   return result;
 }

@@ -33,6 +33,7 @@ const std::vector<Property>& Properties() {
       {"drain", CheckDrain},
       {"pmem contract", CheckPmemContract},
       {"faults", CheckFaults},
+      {"several cuts", CheckSeveralCuts},
   };
   return properties;
 }
@@ -139,7 +140,8 @@ INSTANTIATE_TEST_SUITE_P(Mutants, WriteCacheMutant,
                                            mutant::Id::kWcWritebackUncommitted,
                                            mutant::Id::kWcReuseWhileReading,
                                            mutant::Id::kWcExtendOverCached,
-                                           mutant::Id::kWcFlushIgnoresIdleOverwrite),
+                                           mutant::Id::kWcFlushIgnoresIdleOverwrite,
+                                           mutant::Id::kWcRecoveryKeepsUncommitted),
                          Name);
 
 INSTANTIATE_TEST_SUITE_P(Mutants, WriteCacheFaultMutant,

@@ -85,6 +85,7 @@ absl::StatusOr<ParityRun> RunParity(const Scenario& scenario, const ParityOption
                                       scenario.mutant + "'");
   }
   if (absl::Status valid = Validate(scenario); !valid.ok()) return valid;
+  if (absl::Status one = RefuseLaterCuts(scenario); !one.ok()) return one;
   absl::StatusOr<const EngineEntry*> engine = LookUpEngine(scenario.engine);
   if (!engine.ok()) return engine.status();
   for (const auto& [name, value] : scenario.params) {

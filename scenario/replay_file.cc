@@ -136,6 +136,21 @@ absl::Status ParseFaults(size_t line, absl::string_view value, faults::FaultPlan
   return absl::OkStatus();
 }
 
+// "step N" or "seeded" (empty) after `key`.
+absl::StatusOr<std::optional<uint64_t>> ParseCrashSteps(size_t line, absl::string_view value,
+                                                        absl::string_view key) {
+  if (value == "seeded") return std::nullopt;
+  uint64_t n = 0;
+  if (absl::ConsumePrefix(&value, "step ") && ParseNumber(absl::StripAsciiWhitespace(value), &n)) {
+    return std::optional<uint64_t>(n);
+  }
+  return LineError(line, absl::StrCat("expected '", key, ": step N' or '", key, ": seeded'"));
+}
+
+std::string Steps(const std::optional<uint64_t>& steps) {
+  return steps ? absl::StrCat("step ", *steps) : "seeded";
+}
+
 absl::StatusOr<Op> ParseOp(size_t line, absl::string_view value) {
   std::vector<absl::string_view> words = absl::StrSplit(value, ' ', absl::SkipEmpty());
   const std::string usage =
@@ -183,6 +198,8 @@ absl::StatusOr<Scenario> ParseReplay(std::string_view input) {
   std::set<std::string> seen;  // single-valued keys present
   std::vector<std::string> comments;
   bool header = false, ended = false, have_crash = false;
+  uint64_t format_version = 0;
+  size_t ops = 0;  // of all runs
   size_t line_number = 0;
   for (absl::string_view raw : absl::StrSplit(text, '\n')) {
     ++line_number;
@@ -198,11 +215,12 @@ absl::StatusOr<Scenario> ParseReplay(std::string_view input) {
       if (!ParseNumber(absl::StripAsciiWhitespace(line), &version)) {
         return LineError(line_number, "bad format version");
       }
-      if (version != kReplayFormatVersion) {
+      if (version == 0 || version > kReplayFormatVersion) {
         return LineError(line_number, absl::StrCat("unsupported format version ", version,
-                                                   " (this build reads version ",
+                                                   " (this build reads versions 1 to ",
                                                    kReplayFormatVersion, ")"));
       }
+      format_version = version;
       header = true;
       continue;
     }
@@ -216,7 +234,7 @@ absl::StatusOr<Scenario> ParseReplay(std::string_view input) {
     }
     const std::string key(absl::StripAsciiWhitespace(line.substr(0, colon)));
     const absl::string_view value = absl::StripAsciiWhitespace(line.substr(colon + 1));
-    const bool repeatable = key == "comment" || key == "param" || key == "op";
+    const bool repeatable = key == "comment" || key == "param" || key == "op" || key == "cut";
     if (!repeatable && !seen.insert(key).second) {
       return LineError(line_number, absl::StrCat("'", key, "' given twice"));
     }
@@ -246,15 +264,11 @@ absl::StatusOr<Scenario> ParseReplay(std::string_view input) {
       if (!ParseNumber(value, &n)) return LineError(line_number, "bad seed");
       scenario.seed = n;
     } else if (key == "crash") {
+      if (!scenario.workload.ops.empty()) return LineError(line_number, "'crash:' after 'op:' lines");
       have_crash = true;
-      absl::string_view rest = value;
-      if (value == "seeded") {
-        scenario.crash_after_steps.reset();
-      } else if (absl::ConsumePrefix(&rest, "step ") && ParseNumber(absl::StripAsciiWhitespace(rest), &n)) {
-        scenario.crash_after_steps = n;
-      } else {
-        return LineError(line_number, "expected 'crash: step N' or 'crash: seeded'");
-      }
+      absl::StatusOr<std::optional<uint64_t>> steps = ParseCrashSteps(line_number, value, "crash");
+      if (!steps.ok()) return steps.status();
+      scenario.crash_after_steps = *steps;
     } else if (key == "images") {
       if (!ParseNumber(value, &n) || n == 0 || n > 100000) {
         return LineError(line_number, "images must be a number from 1 to 100000");
@@ -270,10 +284,22 @@ absl::StatusOr<Scenario> ParseReplay(std::string_view input) {
       }
       scenario.workload.clients = static_cast<uint32_t>(n);
     } else if (key == "op") {
-      if (scenario.workload.ops.size() >= kMaxOps) return LineError(line_number, "too many ops");
+      if (++ops >= kMaxOps) return LineError(line_number, "too many ops");
       absl::StatusOr<Op> op = ParseOp(line_number, value);
       if (!op.ok()) return op.status();
-      scenario.workload.ops.push_back(*op);
+      (scenario.later_cuts.empty() ? scenario.workload.ops : scenario.later_cuts.back().ops)
+          .push_back(*op);
+    } else if (key == "cut") {
+      if (format_version < 2) {
+        return LineError(line_number, "'cut:' needs format version 2 ('powercut-replay 2')");
+      }
+      if (!have_crash) return LineError(line_number, "'cut:' before the 'crash:' line");
+      if (scenario.later_cuts.size() >= kMaxLaterCuts) {
+        return LineError(line_number, absl::StrCat("more than ", kMaxLaterCuts, " later cuts"));
+      }
+      absl::StatusOr<std::optional<uint64_t>> steps = ParseCrashSteps(line_number, value, "cut");
+      if (!steps.ok()) return steps.status();
+      scenario.later_cuts.push_back(LaterCut{.after_steps = *steps});
     } else {
       return LineError(line_number, absl::StrCat("unknown key '", key, "'"));
     }
@@ -298,7 +324,9 @@ absl::StatusOr<Scenario> ParseReplay(std::string_view input) {
 }
 
 std::string FormatReplay(const Scenario& scenario) {
-  std::string out = absl::StrCat("powercut-replay ", kReplayFormatVersion, "\n");
+  // The oldest version that holds the scenario, so that older builds read it.
+  std::string out =
+      absl::StrCat("powercut-replay ", scenario.later_cuts.empty() ? 1 : kReplayFormatVersion, "\n");
   if (!scenario.comment.empty()) {
     for (absl::string_view line : absl::StrSplit(scenario.comment, '\n')) {
       absl::StrAppend(&out, "comment: ", line, "\n");
@@ -339,15 +367,15 @@ std::string FormatReplay(const Scenario& scenario) {
   }
   if (!scenario.mutant.empty()) absl::StrAppend(&out, "mutant: ", scenario.mutant, "\n");
   absl::StrAppend(&out, "seed: ", scenario.seed, "\n");
-  if (scenario.crash_after_steps) {
-    absl::StrAppend(&out, "crash: step ", *scenario.crash_after_steps, "\n");
-  } else {
-    absl::StrAppend(&out, "crash: seeded\n");
-  }
+  absl::StrAppend(&out, "crash: ", Steps(scenario.crash_after_steps), "\n");
   absl::StrAppend(&out, "images: ", scenario.images, "\n");
   absl::StrAppend(&out, "expect: ", scenario.expect == Verdict::kPass ? "pass" : "fail", "\n");
   absl::StrAppend(&out, "clients: ", scenario.workload.clients, "\n");
   for (const Op& op : scenario.workload.ops) absl::StrAppend(&out, "op: ", ToString(op), "\n");
+  for (const LaterCut& cut : scenario.later_cuts) {
+    absl::StrAppend(&out, "cut: ", Steps(cut.after_steps), "\n");
+    for (const Op& op : cut.ops) absl::StrAppend(&out, "op: ", ToString(op), "\n");
+  }
   absl::StrAppend(&out, "end\n");
   return out;
 }

@@ -1,9 +1,11 @@
 // Replay files: a Scenario as small, versioned, human-readable, diff-friendly text.
 //
-// The format (version 1) is documented in docs/replay-format.md. In short: a header
-// line `powercut-replay 1`, then one `key: value` per line, `op:` lines for the
-// workload, and a final `end` line (so a truncated file is rejected). Lines starting
-// with '#' and blank lines are ignored.
+// The format (version 2) is documented in docs/replay-format.md. In short: a header
+// line `powercut-replay 2`, then one `key: value` per line, `op:` lines for the
+// workload, a `cut:` line before the ops of each later power cut (version 2 only), and
+// a final `end` line (so a truncated file is rejected). Lines starting with '#' and
+// blank lines are ignored. Version 1 files (one power cut) still load, and a scenario
+// with one cut is written as version 1.
 //
 // ParseReplay rejects, with the line number and a reason: unknown versions, unknown
 // keys, duplicated single-valued keys, malformed or out-of-range numbers, missing
@@ -21,7 +23,7 @@
 
 namespace powercut::verifier {
 
-inline constexpr int kReplayFormatVersion = 1;
+inline constexpr int kReplayFormatVersion = 2;
 
 absl::StatusOr<Scenario> ParseReplay(std::string_view text);
 std::string FormatReplay(const Scenario& scenario);

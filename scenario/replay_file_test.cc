@@ -92,9 +92,49 @@ TEST(ReplayFile, ARaid1ScenarioWithAnExternalBitmapRoundTripsAndRunsOverTheFile)
 TEST(ReplayFile, RejectsWrongVersionsWithTheLineNumber) {
   EXPECT_THAT(ParseError("# header missing\nengine: linear\n").message(),
               HasSubstr("line 2: not a powercut replay file"));
-  EXPECT_THAT(ParseError("powercut-replay 2\n").message(),
-              HasSubstr("line 1: unsupported format version 2"));
+  EXPECT_THAT(ParseError("powercut-replay 3\n").message(),
+              HasSubstr("line 1: unsupported format version 3 (this build reads versions 1 to 2)"));
+  EXPECT_THAT(ParseError("powercut-replay 0\n").message(),
+              HasSubstr("line 1: unsupported format version 0"));
   EXPECT_THAT(ParseError("").message(), HasSubstr("empty file"));
+}
+
+TEST(ReplayFile, LaterPowerCutsNeedVersionTwoAndRoundTrip) {
+  std::string text = kMinimal;
+  text.insert(text.find("end\n"), "cut: seeded\nop: c1 write 8+8\ncut: step 12\n");
+  EXPECT_THAT(ParseError(text).message(),
+              HasSubstr("'cut:' needs format version 2 ('powercut-replay 2')"));
+  text.replace(0, text.find('\n'), "powercut-replay 2");
+  absl::StatusOr<Scenario> s = ParseReplay(text);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->workload.ops.size(), 5u);
+  ASSERT_EQ(s->later_cuts.size(), 2u);
+  EXPECT_EQ(s->later_cuts[0], (LaterCut{std::nullopt, {Op{OpKind::kWrite, 1, 8, 8, false}}}));
+  EXPECT_EQ(s->later_cuts[1], (LaterCut{12, {}}));
+  const std::string formatted = FormatReplay(*s);
+  EXPECT_THAT(formatted, HasSubstr("powercut-replay 2\n"));
+  EXPECT_THAT(formatted, HasSubstr("op: c0 discard 8+8\ncut: seeded\nop: c1 write 8+8\ncut: step 12\nend\n"));
+  EXPECT_EQ(FormatReplay(*ParseReplay(formatted)), formatted);
+  // One cut is written as version 1, which older builds read.
+  s->later_cuts.clear();
+  EXPECT_THAT(FormatReplay(*s), HasSubstr("powercut-replay 1\n"));
+  // A later cut's ops are validated like the first run's, numbered across the runs.
+  text.insert(text.find("end\n"), "op: c5 write 0+8\n");
+  EXPECT_THAT(ParseError(text).message(), HasSubstr("op 7 (c5 write 0+8) names a client beyond 1"));
+}
+
+TEST(ReplayFile, RejectsACutBeforeTheFirstCrashAndTooManyCuts) {
+  std::string text = kMinimal;
+  text.replace(0, text.find('\n'), "powercut-replay 2");
+  std::string early = text;
+  early.insert(early.find("crash:"), "cut: seeded\n");
+  EXPECT_THAT(ParseError(early).message(), HasSubstr("'cut:' before the 'crash:' line"));
+  std::string bad = text;
+  bad.insert(bad.find("end\n"), "cut: later\n");
+  EXPECT_THAT(ParseError(bad).message(), HasSubstr("expected 'cut: step N' or 'cut: seeded'"));
+  std::string many = text;
+  for (int i = 0; i <= 16; ++i) many.insert(many.find("end\n"), "cut: seeded\n");
+  EXPECT_THAT(ParseError(many).message(), HasSubstr("more than 16 later cuts"));
 }
 
 TEST(ReplayFile, RejectsTruncatedFiles) {

@@ -11,6 +11,13 @@
 namespace powercut::verifier {
 namespace {
 
+// The operations of all the scenario's runs.
+uint64_t OpCount(const Scenario& scenario) {
+  uint64_t ops = scenario.workload.ops.size();
+  for (const LaterCut& cut : scenario.later_cuts) ops += cut.ops.size();
+  return ops;
+}
+
 // The scenario's engine bound to its parameters, SSD settings and fault plan.
 absl::StatusOr<BoundEngine> Bind(const Scenario& scenario) {
   return BindEngine(scenario.engine, scenario.params,
@@ -23,17 +30,25 @@ absl::Status ValidateRun(const Scenario& scenario, uint64_t sectors) {
   if (scenario.workload.clients == 0 || scenario.workload.clients > 1024) {
     return absl::InvalidArgumentError("clients must be between 1 and 1024");
   }
-  for (size_t i = 0; i < scenario.workload.ops.size(); ++i) {
-    const Op& op = scenario.workload.ops[i];
-    if (op.client >= scenario.workload.clients) {
-      return absl::InvalidArgumentError(absl::StrCat("op ", i + 1, " (", ToString(op),
-                                                     ") names a client beyond ",
-                                                     scenario.workload.clients - 1));
-    }
-    if (op.kind == OpKind::kFlush) continue;
-    if (op.sectors == 0 || op.sector >= sectors || op.sectors > sectors - op.sector) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "op ", i + 1, " (", ToString(op), ") is outside the ", sectors, "-sector device"));
+  if (scenario.later_cuts.size() > kMaxLaterCuts) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxLaterCuts, " later power cuts, not ", scenario.later_cuts.size()));
+  }
+  size_t number = 0;  // ops are numbered across the runs, as in the replay file
+  for (size_t run = 0; run <= scenario.later_cuts.size(); ++run) {
+    for (const Op& op : run == 0 ? scenario.workload.ops : scenario.later_cuts[run - 1].ops) {
+      ++number;
+      if (op.client >= scenario.workload.clients) {
+        return absl::InvalidArgumentError(absl::StrCat("op ", number, " (", ToString(op),
+                                                       ") names a client beyond ",
+                                                       scenario.workload.clients - 1));
+      }
+      if (op.kind == OpKind::kFlush) continue;
+      if (op.sectors == 0 || op.sector >= sectors || op.sectors > sectors - op.sector) {
+        return absl::InvalidArgumentError(absl::StrCat("op ", number, " (", ToString(op),
+                                                       ") is outside the ", sectors,
+                                                       "-sector device"));
+      }
     }
   }
   if (scenario.images == 0 || scenario.images > 100000) {
@@ -96,7 +111,7 @@ runtime::Nanos TimeLimit(const Scenario& scenario, const BoundEngine& bound) {
   runtime::Nanos slowest =
       std::max({ssd.read_latency.max, ssd.write_latency.max, ssd.flush_latency.max});
   if (scenario.faults) slowest += scenario.faults->fault_latency;
-  const int64_t ops = static_cast<int64_t>(scenario.workload.ops.size()) + 64;
+  const int64_t ops = static_cast<int64_t>(OpCount(scenario)) + 64;
   return kDefaultTimeLimit + 64 * ops * slowest + 16 * bound.longest_wait;
 }
 
@@ -105,8 +120,10 @@ constexpr uint64_t kBaseMemoryBytes = uint64_t{64} << 20;
 
 uint64_t Estimate(const Scenario& scenario, const BoundEngine& bound) {
   uint64_t written = 0;
-  for (const Op& op : scenario.workload.ops) {
-    if (op.kind == OpKind::kWrite) written += uint64_t{op.sectors} * io::kSectorSize;
+  for (size_t run = 0; run <= scenario.later_cuts.size(); ++run) {
+    for (const Op& op : run == 0 ? scenario.workload.ops : scenario.later_cuts[run - 1].ops) {
+      if (op.kind == OpKind::kWrite) written += uint64_t{op.sectors} * io::kSectorSize;
+    }
   }
   return kBaseMemoryBytes + bound.memory.fixed_bytes +
          uint64_t{scenario.images} * bound.memory.per_image_bytes +
@@ -139,7 +156,7 @@ absl::Status OutOfMemory(const Scenario& scenario, const BoundEngine& bound) {
 // The scheduling steps a run (and each recovery) of the scenario may take: the default
 // budget plus ten thousand per operation, far above what any operation takes.
 uint64_t StepBudget(const Scenario& scenario) {
-  return kDefaultStepBudget + 10'000 * (scenario.workload.ops.size() + 64);
+  return kDefaultStepBudget + 10'000 * (OpCount(scenario) + 64);
 }
 
 // The workload addressing a device of `sectors`.
@@ -157,6 +174,13 @@ absl::StatusOr<uint64_t> LogicalSectors(const Scenario& scenario) {
 }
 
 absl::Status Validate(const Scenario& scenario) { return BindAndValidate(scenario).status(); }
+
+absl::Status RefuseLaterCuts(const Scenario& scenario) {
+  if (scenario.later_cuts.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "the scenario has ", scenario.later_cuts.size() + 1,
+      " power cuts; this command makes one (the simulator runs all: powercut replay)"));
+}
 
 absl::StatusOr<uint64_t> MemoryEstimate(const Scenario& scenario) {
   absl::StatusOr<BoundEngine> bound = BindAndValidate(scenario);
@@ -180,6 +204,7 @@ absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
                           .step_budget = StepBudget(scenario),
                           .crash_after_steps = scenario.crash_after_steps,
                           .images = scenario.images,
+                          .later_cuts = scenario.later_cuts,
                           .observer = options.observer};
   try {
     CrashCheckResult result = RunCrashCheck(bound->factory, workload, check);
@@ -198,6 +223,7 @@ absl::StatusOr<RealCrashCheckResult> RunScenarioOnFiles(const Scenario& scenario
                                                         uint64_t max_memory_bytes) {
   absl::StatusOr<BoundEngine> recover = BindAndValidate(scenario);
   if (!recover.ok()) return recover.status();
+  if (absl::Status one = RefuseLaterCuts(scenario); !one.ok()) return one;
   if (absl::Status memory = CheckMemory(scenario, *recover, max_memory_bytes); !memory.ok()) {
     return memory;
   }
@@ -220,6 +246,7 @@ absl::StatusOr<CrashLoopResult> RunScenarioCrashLoop(const Scenario& scenario,
                                                      const std::string& folder, uint64_t kills,
                                                      bool buffered) {
   if (absl::Status valid = Validate(scenario); !valid.ok()) return valid;
+  if (absl::Status one = RefuseLaterCuts(scenario); !one.ok()) return one;
   absl::StatusOr<BoundEngine> on_files = BindOnFiles(scenario);
   if (!on_files.ok()) return on_files.status();
   MutantScope restore;

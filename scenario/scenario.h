@@ -40,9 +40,15 @@ struct Scenario {
   std::optional<uint64_t> crash_after_steps;  // empty: drawn from the seed
   uint32_t images = 4;
   Workload workload;
+  // Power cuts after the first, each followed by recovery and more operations
+  // (harness/crash_check.h); empty: one cut.
+  std::vector<LaterCut> later_cuts;
   Verdict expect = Verdict::kPass;
   std::string comment;
 };
+
+// The most later power cuts a scenario may hold.
+inline constexpr size_t kMaxLaterCuts = 16;
 
 // The logical device size the scenario's engine exposes (what workloads address).
 absl::StatusOr<uint64_t> LogicalSectors(const Scenario& scenario);
@@ -50,6 +56,10 @@ absl::StatusOr<uint64_t> LogicalSectors(const Scenario& scenario);
 // Checks everything a run needs (known engine and parameters, workload inside the
 // device, a known mutant available in this build, a valid fault plan).
 absl::Status Validate(const Scenario& scenario);
+
+// InvalidArgument for a scenario with later power cuts, for the commands that make
+// one (runs on real files, parity runs).
+absl::Status RefuseLaterCuts(const Scenario& scenario);
 
 // The memory a simulated check of the scenario needs at most, in bytes: a base for the
 // runtime, what the engine keeps whatever is written (MemoryModel, per crash image
@@ -74,7 +84,8 @@ struct ScenarioRunOptions {
 absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
                                              const ScenarioRunOptions& options = {});
 
-// The scenario's run on real files in `folder` instead of the simulator, crash images
+// The scenario's run on real files in `folder` instead of the simulator (one power cut:
+// a scenario with later cuts is refused), crash images
 // drawn from what its IO left, recovered and judged on the simulator
 // (harness/real_crash_check.h); seed, power-cut step and image count come from the
 // scenario. Status errors as RunScenario's (the memory limit included), and what
@@ -84,7 +95,8 @@ absl::StatusOr<RealCrashCheckResult> RunScenarioOnFiles(
     uint64_t max_memory_bytes = kDefaultMaxMemoryBytes);
 
 // The scenario's workload in a crash loop of `kills` process kills on real files in
-// `folder` (harness/crash_loop.h), kill instants drawn from the scenario's seed.
+// `folder` (harness/crash_loop.h), kill instants drawn from the scenario's seed. A
+// scenario with later power cuts is refused.
 absl::StatusOr<CrashLoopResult> RunScenarioCrashLoop(const Scenario& scenario,
                                                      const std::string& folder, uint64_t kills,
                                                      bool buffered = false);

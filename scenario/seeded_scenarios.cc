@@ -1,5 +1,7 @@
 #include "scenario/seeded_scenarios.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "bindings/engine_registry.h"
 #include "bindings/raid1/raid1_binding.h"
@@ -38,13 +40,27 @@ uint64_t DrawDeviceSectors(const sim::Prng& root, uint64_t usual) {
   }
 }
 
-// A scenario of the seed of `root` whose workload is drawn from its "workload" stream.
+// Later power cuts for 1 seed in 4, from a stream of their own (so a seed's other
+// draws do not change): a second cut, and for half of those a third, each after a
+// workload of its own (up to half the first's operations).
+std::vector<LaterCut> DrawLaterCuts(const sim::Prng& root, WorkloadShape shape) {
+  sim::Prng prng = root.Fork("later-cuts");
+  if (prng.Uniform(4) != 0) return {};
+  shape.max_ops = std::max<uint32_t>(shape.max_ops / 2, 1);
+  std::vector<LaterCut> cuts(1 + prng.Uniform(2));
+  for (LaterCut& cut : cuts) cut.ops = GenerateWorkload(prng, shape).ops;
+  return cuts;
+}
+
+// A scenario of the seed of `root` whose workload is drawn from its "workload" stream,
+// and its later cuts from theirs.
 Scenario Seeded(std::string engine, const sim::Prng& root, const WorkloadShape& shape) {
   Scenario scenario;
   scenario.engine = std::move(engine);
   scenario.seed = root.seed();
   sim::Prng prng = root.Fork("workload");
   scenario.workload = GenerateWorkload(prng, shape);
+  scenario.later_cuts = DrawLaterCuts(root, shape);
   return scenario;
 }
 

@@ -4,7 +4,10 @@
 // workload, and for some families the crash instant), so every seed a campaign or the
 // mutation matrix runs is also a replay file: a failure is reproduced by
 // `powercut replay` and minimised by `powercut shrink` like any other. The same seed
-// always gives the same scenario.
+// always gives the same scenario. In every family, 1 seed in 4 also holds a second
+// power cut, and half of those a third, each after a recovery, its read-back and a
+// workload of its own (Scenario::later_cuts; drawn from a stream of their own, so the
+// seed's other draws do not change).
 //
 // Families:
 //   linear            the pass-through target over a 2048-sector SSD
@@ -74,7 +77,7 @@ absl::Status RegisterScenarioFamily(ScenarioFamily family);
 // The building block of a family: a scenario of `engine` for `seed` whose workload
 // (three clients, up to 60 reads, writes, flushes and discards of up to 32 sectors,
 // aligned to `alignment_sectors` when not 0) is drawn from the seed over a logical
-// device of `device_sectors`. The caller sets the engine's parameters
+// device of `device_sectors`, with later power cuts for 1 seed in 4 (above). The caller sets the engine's parameters
 // (Scenario::params) and anything else it draws (SSD settings, faults, the crash).
 Scenario SeededScenario(std::string engine, uint64_t seed, uint64_t device_sectors,
                         uint32_t alignment_sectors = 0);

@@ -51,17 +51,20 @@ std::string SwarmName(const SwarmChoice& choice) {
 
 SwarmApplied ApplySwarm(const SwarmChoice& choice, Scenario& scenario) {
   SwarmApplied applied{.ops = SwarmName(choice)};
-  std::vector<Op>& ops = scenario.workload.ops;
-  ops.erase(std::remove_if(ops.begin(), ops.end(),
-                           [&](const Op& op) {
-                             return (op.kind == OpKind::kRead && !choice.reads) ||
-                                    (op.kind == OpKind::kFlush && !choice.flushes) ||
-                                    (op.kind == OpKind::kDiscard && !choice.discards);
-                           }),
-            ops.end());
-  if (!choice.fua) {
-    for (Op& op : ops) op.fua = false;
-  }
+  const auto keep = [&choice](std::vector<Op>& ops) {
+    ops.erase(std::remove_if(ops.begin(), ops.end(),
+                             [&](const Op& op) {
+                               return (op.kind == OpKind::kRead && !choice.reads) ||
+                                      (op.kind == OpKind::kFlush && !choice.flushes) ||
+                                      (op.kind == OpKind::kDiscard && !choice.discards);
+                             }),
+              ops.end());
+    if (!choice.fua) {
+      for (Op& op : ops) op.fua = false;
+    }
+  };
+  keep(scenario.workload.ops);
+  for (LaterCut& cut : scenario.later_cuts) keep(cut.ops);
   std::string line = absl::StrCat("swarm: ", applied.ops);
   if (scenario.faults && scenario.faults->io_error_ppm != 0) {
     const uint32_t kept = scenario.faults->io_error_ops & choice.fault_ops;

@@ -86,8 +86,8 @@ struct Raid1StackOptions {
   uint32_t vanish_member = 0;  // 0: none; k: member k - 1
   uint64_t vanish_after_ios = 0;
   bool vanish_persists = false;
-  uint32_t old_member = 0;  // 0: none; k: member k - 1 is put back old at the recovery
-  bool old_bitmap_file = false;  // the external bitmap file is put back old
+  uint32_t old_member = 0;  // 0: none; k: member k - 1 is put back old at the first recovery
+  bool old_bitmap_file = false;  // the external bitmap file is put back old (idem)
   bool check_invariants = true;
 };
 

@@ -200,11 +200,12 @@ std::string ToString(const WriteCacheStackOptions& options) {
 }
 
 StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
-  // The findings of the last run's stack: a stack rebuilt from its crash image judges
-  // the image knowing which data writes of the run failed.
-  auto run_trace = std::make_shared<std::shared_ptr<CacheTraceFindings>>();
-  return [options, run_trace](sim::World& world,
-                              Devices& devices) -> absl::StatusOr<std::unique_ptr<Stack>> {
+  // The findings of each run's stack, by the power cuts before it: a stack rebuilt from
+  // a crash image judges the image knowing which data writes of the run before failed,
+  // and a stack that runs after a cut starts knowing the blocks those left undefined.
+  auto runs = std::make_shared<std::vector<std::shared_ptr<CacheTraceFindings>>>();
+  return [options, runs](sim::World& world,
+                         Devices& devices) -> absl::StatusOr<std::unique_ptr<Stack>> {
     const bool pmem_mode = options.params.mode == writecache::Mode::kPmem;
     const uint64_t cache_sectors = WriteCacheCacheSectors(options);
     // A fresh stack starts on a formatted cache (options.preformat).
@@ -234,7 +235,13 @@ StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
     params.cache_name = "cache";
     // What the checker finds on this stack's IO (the run's, or recovery's rewrite).
     auto trace = std::make_shared<CacheTraceFindings>();
-    if (!devices.recovering() || *run_trace == nullptr) *run_trace = trace;
+    const uint32_t cuts = devices.power_cuts();
+    if (cuts == 0) runs->clear();
+    runs->resize(std::max<size_t>(runs->size(), cuts + 1));
+    const std::shared_ptr<const CacheTraceFindings> before = cuts > 0 ? (*runs)[cuts - 1] : nullptr;
+    if (before != nullptr) trace->failed_blocks = before->failed_blocks;
+    (*runs)[cuts] = trace;
+    const std::shared_ptr<const CacheTraceFindings> run_trace = before != nullptr ? before : trace;
     if (pmem_mode) {
       std::optional<std::vector<std::byte>> contents;
       if (formatted) {
@@ -258,7 +265,7 @@ StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
       if (!engine.ok()) return engine.status();
       return std::unique_ptr<Stack>(new WriteCacheStack(
           options, nullptr, pmem->simulated, nullptr, std::move(pmem_checker), std::move(*engine),
-          trace, *run_trace, devices.recovering()));
+          trace, run_trace, devices.recovering()));
     }
     absl::StatusOr<Disk> cache = devices.AddDisk({.name = "cache",
                                                   .sectors = cache_sectors,
@@ -278,7 +285,7 @@ StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
     if (!engine.ok()) return engine.status();
     return std::unique_ptr<Stack>(new WriteCacheStack(options, cache->simulated, nullptr,
                                                       std::move(checker), nullptr,
-                                                      std::move(*engine), trace, *run_trace,
+                                                      std::move(*engine), trace, run_trace,
                                                       devices.recovering(), std::move(faulty)));
   };
 }

@@ -58,6 +58,9 @@ constexpr Info kCatalog[] = {
      "a commit whose metadata write or flush failed still writes the new superblock, committing "
      "entries the failed IO left stale (after a power cut, blocks map to the wrong sectors)",
      "the kernel's writecache_flush (no error check before ssd_commit_superblock)"},
+    {Id::kWcRecoveryKeepsUncommitted, "wc_recovery_keeps_uncommitted", "writecache",
+     "recovery frees the blocks of uncommitted entries without clearing their seq_count, so "
+     "the next commit would make them committed", "recovery rule (the kernel clears them)"},
     {Id::kWcPmemFuaIgnored, "wc_pmem_fua_ignored", "writecache",
      "a pmem-mode FUA write is acknowledged without committing it", "kernel fix c1005322ff02"},
     {Id::kWcPmemCommitNoFence, "wc_pmem_commit_no_fence", "writecache",
@@ -144,6 +147,10 @@ constexpr Info kCatalog[] = {
      "assembly starts while a member the newest superblock present records working is "
      "missing, so a stale member alone rolls the array back",
      "mdadm --assemble without --run (I4, I9)", /*rare=*/true},
+    {Id::kRaid1ResyncLeavesClean, "raid1_resync_leaves_clean", "raid1",
+     "an assembly after an unclean shutdown records the array clean once its resync is done, "
+     "though it keeps running, so the next power cut's assembly trusts chunks whose mirrors "
+     "differ (only a second power cut shows it)", "md's in_sync rule (I1: active until stopped)"},
 };
 
 }  // namespace

@@ -43,6 +43,7 @@ enum class Id : uint16_t {
   kWcExtendOverCached,
   kWcFlushIgnoresIdleOverwrite,
   kWcCommitAfterError,
+  kWcRecoveryKeepsUncommitted,
   kWcPmemFuaIgnored,
   kWcPmemCommitNoFence,
   kWcPmemDataNotFlushed,
@@ -71,6 +72,7 @@ enum class Id : uint16_t {
   kRaid1AckOnFailedMirror,
   kRaid1ReAddCopiedDecay,
   kRaid1AssembleWithoutFreshMember,
+  kRaid1ResyncLeavesClean,
 };
 
 struct Info {

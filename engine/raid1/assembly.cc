@@ -189,9 +189,17 @@ absl::Status Raid1Array::Assemble() {
   // The array becomes active: new events, the bitmap superblock first, then the md
   // superblock, marked active (resync_offset 0: the next assembly is unclean). (I5)
   events_ = max_events;
+  const bool shut_down_uncleanly = supers_[source_].resync_offset != kMdResyncDone;
   if (absl::Status s = UpdateSuperblocks(); !s.ok()) return s;
   if (absl::Status s = ResyncAndFinishRecovery(); !s.ok()) return s;
   if (absl::Status s = RecordFailures(); !s.ok()) return s;
+  if (POWERCUT_MUTANT(kRaid1ResyncLeavesClean) && shut_down_uncleanly) {
+    // The bug: the superblocks say clean while the array goes on taking writes.
+    clean_ = true;
+    const absl::Status recorded = UpdateSuperblocks();
+    clean_ = false;
+    if (!recorded.ok()) return recorded;
+  }
   daemon_started_ = true;
   scheduler_.Spawn(
       "raid1-bitmap-daemon", [this] { RunDaemon(); }, runtime::FiberKind::kDaemon);

@@ -223,7 +223,7 @@ void WriteCache::Recover() {
       ++next_freed;
     } else if (!IsCommitted(b)) {
       // Later steps free only entries before them: b's own seq is still as read.
-      if (e.seq_count != kFreeSeq) {
+      if (e.seq_count != kFreeSeq && !POWERCUT_MUTANT(kWcRecoveryKeepsUncommitted)) {
         ClearSeq(b);
         need_flush = true;
       }

@@ -9,6 +9,7 @@ nlohmann::json FailureJson(const verifier::Failure& failure) {
                          {"group", failure.Group()},
                          {"phase", std::string(verifier::FailurePhaseName(failure.phase))},
                          {"image", nullptr},
+                         {"after_cut", failure.after_cut},
                          {"invariant", nullptr},
                          {"device", nullptr},
                          {"sector", nullptr},

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "engine/posix/uring_reactor.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "scenario/replay_file.h"
+#include "scenario/seeded_scenarios.h"
 #include "tools/powercut/image_files.h"
 
 namespace powercut::tools {
@@ -86,6 +89,21 @@ TEST_F(ParityCommandTest, RefusesWhatTimingWouldDecide) {
   EXPECT_EQ(Parity({.family = "no-such-family", .seed = 1}), 2);
   EXPECT_EQ(Parity({.file = "x.replay", .family = "linear", .seed = 1}), 2);
   EXPECT_EQ(Parity({}), 2);
+}
+
+TEST_F(ParityCommandTest, RefusesAFileWithSeveralPowerCutsButTakesAFamilySeedsFirstRun) {
+  verifier::Scenario scenario = verifier::FindScenarioFamily("linear")->draw(2);
+  ASSERT_FALSE(scenario.later_cuts.empty()) << "linear seed 2 draws later cuts";
+  const std::string file = dir_.File("cuts.replay");
+  {
+    std::ofstream out(file);
+    out << verifier::FormatReplay(scenario);
+  }
+  EXPECT_EQ(Parity({.file = file}), 2);
+  EXPECT_NE(err_.str().find("the scenario has 3 power cuts; this command makes one"),
+            std::string::npos)
+      << err_.str();
+  EXPECT_EQ(Parity({.family = "linear", .seed = 2}), 0) << err_.str();
 }
 
 }  // namespace

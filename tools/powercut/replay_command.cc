@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "tools/powercut/chrome_trace.h"
 #include "tools/powercut/failure_json.h"
@@ -91,6 +92,8 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
                            {"crash_step", result->crash_step},
                            {"crash_time_ns", result->crash_time.count()},
                            {"crashed_mid_run", result->crashed_mid_run},
+                           {"power_cuts", result->power_cuts},
+                           {"later_cut_steps", result->later_cut_steps},
                            {"images_checked", result->images_checked},
                            {"sectors_judged", result->sectors_checked},
                            {"trace_hash", absl::StrFormat("%016x", result->trace_hash)},
@@ -106,6 +109,11 @@ int RunReplayCommand(const ReplayCommandOptions& options, std::ostream& out, std
         options.file, scenario->engine, scenario->seed, result->crash_step,
         result->crashed_mid_run ? "mid-run" : "after the workload", result->images_checked,
         result->sectors_checked, result->trace_hash);
+    if (!result->later_cut_steps.empty()) {
+      out << absl::StrFormat("then %d later power cut(s), at steps %s of their runs\n",
+                             result->later_cut_steps.size(),
+                             absl::StrJoin(result->later_cut_steps, ", "));
+    }
     if (!result->passed) out << "FAIL: " << result->failure.text << "\n";
     if (second) {
       out << (deterministic

@@ -60,7 +60,9 @@ absl::StatusOr<verifier::Scenario> LoadScenarioFrom(const std::string& file,
   if (found == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("unknown family '", family, "'"));
   }
-  return found->draw(*seed);
+  verifier::Scenario scenario = found->draw(*seed);
+  scenario.later_cuts.clear();
+  return scenario;
 }
 
 }  // namespace powercut::tools

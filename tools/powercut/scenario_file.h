@@ -15,8 +15,10 @@ namespace powercut::tools {
 
 absl::StatusOr<verifier::Scenario> LoadScenarioFile(const std::string& path);
 
-// A replay file (`file`), or seed `seed` of family `family`: exactly one of the two;
-// InvalidArgument naming what is missing, too much or unknown.
+// For the commands that make one power cut (parity, realcrash, crashloop): a replay
+// file (`file`), or seed `seed` of family `family` without its later cuts (the seed's
+// first workload and cut); exactly one of the two. InvalidArgument naming what is
+// missing, too much or unknown. (A file with several cuts loads; the commands refuse it.)
 absl::StatusOr<verifier::Scenario> LoadScenarioFrom(const std::string& file,
                                                     const std::string& family,
                                                     std::optional<uint64_t> seed);

@@ -45,20 +45,25 @@ class Shrinker {
   ShrinkResult best_;
 };
 
-// ddmin over the operation list: try removing chunks, from halves down to single ops.
-bool RemoveOps(Shrinker& s) {
+// The operations of one run of a scenario: the first workload (run 0) or a later cut's.
+std::vector<Op>& OpsOf(Scenario& scenario, size_t run) {
+  return run == 0 ? scenario.workload.ops : scenario.later_cuts[run - 1].ops;
+}
+
+// ddmin over one run's operation list: try removing chunks, from halves down to single
+// ops.
+bool RemoveOps(Shrinker& s, size_t run) {
   bool progressed = false;
   size_t chunks = 2;
+  const auto ops = [&s, run] { return OpsOf(s.best().scenario, run).size(); };
   while (!s.exhausted()) {
-    const std::vector<Op>& ops = s.best().scenario.workload.ops;
-    if (ops.empty()) break;
-    chunks = std::min(chunks, ops.size());
-    const size_t size = (ops.size() + chunks - 1) / chunks;
+    if (run > s.best().scenario.later_cuts.size() || ops() == 0) break;
+    chunks = std::min(chunks, ops());
+    const size_t size = (ops() + chunks - 1) / chunks;
     bool removed = false;
-    for (size_t start = 0; start < s.best().scenario.workload.ops.size() && !s.exhausted();
-         start += size) {
+    for (size_t start = 0; start < ops() && !s.exhausted(); start += size) {
       Scenario candidate = s.best().scenario;
-      auto& list = candidate.workload.ops;
+      auto& list = OpsOf(candidate, run);
       list.erase(list.begin() + static_cast<std::ptrdiff_t>(start),
                  list.begin() + static_cast<std::ptrdiff_t>(std::min(start + size, list.size())));
       if (s.Try(candidate)) {
@@ -70,8 +75,20 @@ bool RemoveOps(Shrinker& s) {
       chunks = std::max<size_t>(chunks - 1, 2);
       continue;
     }
-    if (chunks >= s.best().scenario.workload.ops.size()) break;
+    if (chunks >= ops()) break;
     chunks *= 2;
+  }
+  return progressed;
+}
+
+// Drops later cuts, the last first.
+bool FewerCuts(Shrinker& s) {
+  bool progressed = false;
+  while (!s.best().scenario.later_cuts.empty() && !s.exhausted()) {
+    Scenario candidate = s.best().scenario;
+    candidate.later_cuts.pop_back();
+    if (!s.Try(candidate)) break;
+    progressed = true;
   }
   return progressed;
 }
@@ -82,7 +99,9 @@ bool MergeClients(Shrinker& s) {
        ++clients) {
     Scenario candidate = s.best().scenario;
     candidate.workload.clients = clients;
-    for (Op& op : candidate.workload.ops) op.client %= clients;
+    for (size_t run = 0; run <= candidate.later_cuts.size(); ++run) {
+      for (Op& op : OpsOf(candidate, run)) op.client %= clients;
+    }
     if (s.Try(candidate)) {
       progressed = true;
       break;
@@ -193,19 +212,25 @@ absl::StatusOr<ShrinkResult> Shrink(const verifier::Scenario& scenario, uint64_t
   best.scenario.expect = verifier::Verdict::kFail;
   best.category = first->failure.Group();
   best.failure = first->failure.text;
-  // Pin the power cut so that removing operations does not move it.
-  if (!best.scenario.crash_after_steps) {
-    Scenario pinned = best.scenario;
-    pinned.crash_after_steps = first->crash_step;
-    if (!shrinker.Try(pinned)) {
-      return absl::InternalError("pinning the crash step changed the outcome");
-    }
+  // Pin the power cuts so that removing operations does not move them.
+  Scenario pinned = best.scenario;
+  bool drawn = !pinned.crash_after_steps;
+  pinned.crash_after_steps = first->crash_step;
+  for (size_t k = 0; k < first->later_cut_steps.size(); ++k) {
+    drawn |= !pinned.later_cuts[k].after_steps;
+    pinned.later_cuts[k].after_steps = first->later_cut_steps[k];
+  }
+  if (drawn && !shrinker.Try(pinned)) {
+    return absl::InternalError("pinning the crash steps changed the outcome");
   }
   bool progressed = true;
   while (progressed && !shrinker.exhausted()) {
     progressed = false;
     progressed |= FewerFaults(shrinker);
-    progressed |= RemoveOps(shrinker);
+    progressed |= FewerCuts(shrinker);
+    for (size_t run = 0; run <= shrinker.best().scenario.later_cuts.size(); ++run) {
+      progressed |= RemoveOps(shrinker, run);
+    }
     progressed |= MergeClients(shrinker);
     progressed |= EarlierCrash(shrinker);
     progressed |= SimplifyOps(shrinker);
