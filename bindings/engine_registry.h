@@ -92,6 +92,9 @@ struct BoundEngine {
   // writeback timer): a check's time limit grows with it (scenario.cc).
   runtime::Nanos longest_wait{0};
   MemoryModel memory;
+  // Whether the stack takes `command` as a control operation (Stack::Control):
+  // InvalidArgument naming the commands it takes. Empty: it takes none.
+  std::function<absl::Status(absl::string_view command)> check_control;
 };
 
 struct EngineEntry {

@@ -216,7 +216,7 @@ CutReport RunUntilCut(sim::World& world, Stack& stack, BlockOracle& oracle, cons
       if (!cut_steps) world.CrashAfterSteps(read_back_steps);
     }
     stage = Stage::kRunning;
-    for (const runtime::Fiber& client : SpawnWorkload(world, stack.logical(), workload, oracle)) {
+    for (const runtime::Fiber& client : SpawnWorkload(world, stack, workload, oracle)) {
       world.scheduler().Join(client);
     }
     stage = Stage::kDone;

@@ -76,7 +76,7 @@ void WriteLine(int fd, const std::string& line) {
       return;
     }
     WriteLine(fd, std::string(kStarted));
-    for (const runtime::Fiber& client : SpawnWorkload(world, (*stack)->logical(), workload, oracle)) {
+    for (const runtime::Fiber& client : SpawnWorkload(world, **stack, workload, oracle)) {
       world.scheduler().Join(client);
     }
     WriteLine(fd, std::string(kFinished));

@@ -64,7 +64,7 @@ absl::StatusOr<RealCrashCheckResult> RunRealCrashCheck(const StackFactory& on_fi
                                .text = absl::StrCat("Starting the stack failed: ", started.ToString())};
       return;
     }
-    for (const runtime::Fiber& client : SpawnWorkload(world, (*stack)->logical(), workload, oracle)) {
+    for (const runtime::Fiber& client : SpawnWorkload(world, **stack, workload, oracle)) {
       world.scheduler().Join(client);
     }
   });

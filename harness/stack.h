@@ -26,6 +26,8 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "engine/io/block_device.h"
 #include "engine/io/io_batch.h"
 #include "engine/runtime/scheduler.h"
@@ -48,6 +50,15 @@ class Stack {
   // every block back, RAID1 stops clean). The stack takes no IO afterwards.
   [[nodiscard]] virtual absl::Status Settle(runtime::Scheduler& scheduler) {
     return io::FlushSync(scheduler, logical());
+  }
+  // From a client fiber while the workload runs: an operator's command (a workload's
+  // control operation, harness/workload.h), e.g. the cache's "flush" message or a
+  // member failed in a mirror set. Returns when the command is done; an error is what
+  // the operator would see (a command the state refuses), not a verdict. A stack that
+  // takes none refuses all (InvalidArgument).
+  virtual absl::Status Control(absl::string_view command) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("this stack takes no control operations (got '", command, "')"));
   }
   // What the stack promises (e.g. whether FUA alone makes a write durable).
   virtual OracleOptions oracle_options() const { return {}; }

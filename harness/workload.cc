@@ -93,6 +93,8 @@ std::string ToString(const Op& op) {
       return absl::StrCat("c", op.client, " read ", op.sector, "+", op.sectors);
     case OpKind::kDiscard:
       return absl::StrCat("c", op.client, " discard ", op.sector, "+", op.sectors);
+    case OpKind::kControl:
+      return absl::StrCat("c", op.client, " control ", op.control);
   }
   return "?";
 }

@@ -25,14 +25,17 @@
 
 namespace powercut::verifier {
 
-enum class OpKind { kWrite, kRead, kFlush, kDiscard };
+// kControl: an operator's command to the stack while IO flows (a message, a suspend, a
+// member failed or re-added: Stack::Control); never drawn by MakeOp, families add them.
+enum class OpKind { kWrite, kRead, kFlush, kDiscard, kControl };
 
 struct Op {
   OpKind kind = OpKind::kWrite;
   uint32_t client = 0;
   uint64_t sector = 0;
-  uint32_t sectors = 0;  // 0 for flushes
+  uint32_t sectors = 0;  // 0 for flushes and control operations
   bool fua = false;
+  std::string control;  // kControl: the command, e.g. "flush" or "fail 1"
   bool operator==(const Op&) const = default;
 };
 
@@ -71,7 +74,7 @@ Workload MakeWorkload(const std::vector<OpDraw>& draws, const WorkloadShape& sha
 Workload GenerateWorkload(sim::Prng& prng, const WorkloadShape& shape);
 
 std::string ToString(const Op& op);
-// One operation per line: "c1 write 128+8 fua", "c0 flush", ...
+// One operation per line: "c1 write 128+8 fua", "c0 flush", "c2 control suspend", ...
 std::string ToString(const Workload& workload);
 // RapidCheck prints counterexamples through this.
 void showValue(const Workload& workload, std::ostream& os);

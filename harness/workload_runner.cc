@@ -13,8 +13,16 @@ namespace {
 
 // Runs one operation and waits for it; the oracle hears about completion from the IO
 // callback itself, so its ordering is exact.
-void RunOp(sim::World& world, io::BlockDevice& device, const Op& op, BlockOracle& oracle,
+void RunOp(sim::World& world, Stack& stack, const Op& op, BlockOracle& oracle,
            std::vector<std::byte>& buffer) {
+  if (op.kind == OpKind::kControl) {
+    // The stack's own checkers follow it; the data the oracle judges is unchanged.
+    const absl::Status status = stack.Control(op.control);
+    world.Record(absl::StrCat("client-", op.client), "control", status.ok() ? 1 : 0, 0, 0,
+                 op.control);
+    return;
+  }
+  io::BlockDevice& device = stack.logical();
   runtime::Scheduler& scheduler = world.scheduler();
   runtime::Event done(scheduler, "client io");
   // The client's buffer only grows; each op uses its first bytes.
@@ -58,20 +66,22 @@ void RunOp(sim::World& world, io::BlockDevice& device, const Op& op, BlockOracle
       });
       break;
     }
+    case OpKind::kControl:
+      break;
   }
   done.Wait();
 }
 
 }  // namespace
 
-std::vector<runtime::Fiber> SpawnWorkload(sim::World& world, io::BlockDevice& device,
+std::vector<runtime::Fiber> SpawnWorkload(sim::World& world, Stack& stack,
                                           const Workload& workload, BlockOracle& oracle) {
   std::vector<runtime::Fiber> fibers;
   for (uint32_t client = 0; client < workload.clients; ++client) {
     fibers.push_back(world.scheduler().Spawn(absl::StrCat("client-", client), [&, client] {
       std::vector<std::byte> buffer;
       for (const Op& op : workload.ops) {
-        if (op.client == client) RunOp(world, device, op, oracle, buffer);
+        if (op.client == client) RunOp(world, stack, op, oracle, buffer);
       }
     }));
   }

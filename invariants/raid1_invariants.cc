@@ -229,6 +229,7 @@ Raid1AssemblyDemand DemandOfAssembly(const raid1::Raid1Geometry& g,
     if (g.external_bitmap) break;  // one copy
   }
   if (!all_stale) demand.stale_bitmap.reset();
+  demand.stale_needed_from = views[top - fresh.begin()].md->resync_offset;
   for (size_t m = 0; m < views.size(); ++m) {
     if (fresh[m] || !views[m].md) continue;
     // A stale bitmap forgot what was cleared: every re-add is a full one (I10).
@@ -288,6 +289,7 @@ std::optional<Violation> CheckAssembly(const Raid1AssemblyDemand& demand,
   }
   if (demand.stale_bitmap) {
     for (uint64_t chunk : held_chunks) {
+      if (FirstSectorOf(g, chunk) + SectorsOf(g, chunk) < demand.stale_needed_from) continue;
       std::vector<size_t> missed;
       for (size_t m : in_sync) {
         if (!copied(m, chunk)) missed.push_back(m);

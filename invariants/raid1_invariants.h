@@ -113,6 +113,10 @@ std::optional<Violation> CheckBitmapsClear(const raid1::Raid1Geometry& g,
 // power cut), only what every copy demands is demanded.
 struct Raid1AssemblyDemand {
   std::optional<std::string> stale_bitmap;  // why the bitmap is stale, if it is (I10)
+  // With a stale bitmap, the chunks that end at or past this sector need a resync among
+  // the fresh members: the freshest superblock's resync_offset (md_bitmap_load starts
+  // NEEDED there: nowhere for an array shut down cleanly, whose mirrors agree).
+  uint64_t stale_needed_from = 0;
   struct ReAdd {
     uint64_t events = 0;  // the stale member's md events
     uint64_t events_cleared_min = 0;

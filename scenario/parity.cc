@@ -51,6 +51,10 @@ absl::Status RunSerially(sim::World& world, Stack& stack, const Workload& worklo
       case OpKind::kDiscard:
         done = io::DiscardSync(scheduler, device, op.sector, op.sectors);
         break;
+      case OpKind::kControl:
+        // A command the state refuses is refused on both sides alike.
+        (void)stack.Control(op.control);
+        break;
     }
     if (!done.ok()) {
       return absl::Status(done.code(),

@@ -1,6 +1,7 @@
 #include "scenario/replay_file.h"
 
 #include <set>
+#include <span>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -15,6 +16,7 @@ namespace {
 
 constexpr size_t kMaxLineLength = 4096;
 constexpr size_t kMaxOps = 1'000'000;
+constexpr size_t kMaxControlLength = 64;
 
 // `why` quotes the file's own text: control bytes in it are printed escaped (\xNN), so
 // a message never moves a terminal's cursor or colours it.
@@ -154,7 +156,8 @@ std::string Steps(const std::optional<uint64_t>& steps) {
 absl::StatusOr<Op> ParseOp(size_t line, absl::string_view value) {
   std::vector<absl::string_view> words = absl::StrSplit(value, ' ', absl::SkipEmpty());
   const std::string usage =
-      "expected 'cN write S+N [fua]', 'cN read S+N', 'cN discard S+N' or 'cN flush'";
+      "expected 'cN write S+N [fua]', 'cN read S+N', 'cN discard S+N', 'cN flush' or "
+      "'cN control COMMAND'";
   if (words.size() < 2 || words[0].size() < 2 || words[0][0] != 'c') return LineError(line, usage);
   Op op;
   uint64_t client;
@@ -165,6 +168,17 @@ absl::StatusOr<Op> ParseOp(size_t line, absl::string_view value) {
   if (words[1] == "flush") {
     if (words.size() != 2) return LineError(line, usage);
     op.kind = OpKind::kFlush;
+    return op;
+  }
+  if (words[1] == "control") {
+    // The engine checks the command itself (Validate).
+    if (words.size() < 3) return LineError(line, usage);
+    op.kind = OpKind::kControl;
+    op.control = absl::StrJoin(std::span(words).subspan(2), " ");
+    if (op.control.size() > kMaxControlLength) {
+      return LineError(line, absl::StrCat("control command longer than ", kMaxControlLength,
+                                          " characters"));
+    }
     return op;
   }
   if (words[1] == "write") op.kind = OpKind::kWrite;
@@ -287,6 +301,10 @@ absl::StatusOr<Scenario> ParseReplay(std::string_view input) {
       if (++ops >= kMaxOps) return LineError(line_number, "too many ops");
       absl::StatusOr<Op> op = ParseOp(line_number, value);
       if (!op.ok()) return op.status();
+      if (op->kind == OpKind::kControl && format_version < 2) {
+        return LineError(line_number,
+                         "control operations need format version 2 ('powercut-replay 2')");
+      }
       (scenario.later_cuts.empty() ? scenario.workload.ops : scenario.later_cuts.back().ops)
           .push_back(*op);
     } else if (key == "cut") {
@@ -325,8 +343,14 @@ absl::StatusOr<Scenario> ParseReplay(std::string_view input) {
 
 std::string FormatReplay(const Scenario& scenario) {
   // The oldest version that holds the scenario, so that older builds read it.
-  std::string out =
-      absl::StrCat("powercut-replay ", scenario.later_cuts.empty() ? 1 : kReplayFormatVersion, "\n");
+  bool controls = false;
+  for (size_t run = 0; run <= scenario.later_cuts.size(); ++run) {
+    for (const Op& op : run == 0 ? scenario.workload.ops : scenario.later_cuts[run - 1].ops) {
+      controls |= op.kind == OpKind::kControl;
+    }
+  }
+  const int version = scenario.later_cuts.empty() && !controls ? 1 : kReplayFormatVersion;
+  std::string out = absl::StrCat("powercut-replay ", version, "\n");
   if (!scenario.comment.empty()) {
     for (absl::string_view line : absl::StrSplit(scenario.comment, '\n')) {
       absl::StrAppend(&out, "comment: ", line, "\n");

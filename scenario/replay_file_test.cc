@@ -123,6 +123,57 @@ TEST(ReplayFile, LaterPowerCutsNeedVersionTwoAndRoundTrip) {
   EXPECT_THAT(ParseError(text).message(), HasSubstr("op 7 (c5 write 0+8) names a client beyond 1"));
 }
 
+TEST(ReplayFile, ControlOperationsNeedVersionTwoAndAnEngineThatTakesThem) {
+  constexpr char kCache[] = R"(powercut-replay 2
+engine: writecache
+param: logical_sectors=1024
+seed: 3
+crash: seeded
+expect: pass
+clients: 2
+op: c0 write 0+8
+op: c1 control flush_on_suspend
+op: c1 control suspend
+cut: seeded
+op: c0 control   flush
+end
+)";
+  absl::StatusOr<Scenario> s = ParseReplay(kCache);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->workload.ops[2], (Op{.kind = OpKind::kControl, .client = 1, .control = "suspend"}));
+  EXPECT_EQ(s->later_cuts[0].ops[0].control, "flush");
+  EXPECT_THAT(FormatReplay(*s), HasSubstr("op: c1 control suspend\ncut: seeded\nop: c0 control flush\n"));
+  absl::StatusOr<CrashCheckResult> run = RunScenario(*s);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(run->passed) << run->failure.text;
+
+  std::string text = kCache;
+  text.replace(0, text.find('\n'), "powercut-replay 1");
+  text.erase(text.find("cut: seeded\n"), 12);
+  EXPECT_THAT(ParseError(text).message(), HasSubstr("control operations need format version 2"));
+  text = kCache;
+  text.replace(text.find("control suspend"), 15, "control reboot");
+  EXPECT_THAT(ParseError(text).message(),
+              HasSubstr("op 3 (c1 control reboot): the write-back cache takes the control "
+                        "operations flush, flush_on_suspend, cleaner, clear_stats, suspend"));
+  text = kCache;
+  text.replace(text.find("control suspend"), 15, "control");
+  EXPECT_THAT(ParseError(text).message(), HasSubstr("'cN control COMMAND'"));
+  text = kCache;
+  text.replace(text.find("control suspend"), 15, "control " + std::string(65, 'x'));
+  EXPECT_THAT(ParseError(text).message(), HasSubstr("control command longer than 64"));
+  // A linear target takes none; a mirror set names its members.
+  std::string linear = kMinimal;
+  linear.replace(0, linear.find('\n'), "powercut-replay 2");
+  linear.insert(linear.find("end\n"), "op: c0 control flush\n");
+  EXPECT_THAT(ParseError(linear).message(), HasSubstr("engine linear takes no control operations"));
+  std::string mirrors = linear;
+  mirrors.replace(mirrors.find("engine: linear"), 14, "engine: raid1");
+  mirrors.replace(mirrors.find("control flush"), 13, "control fail 2");
+  EXPECT_THAT(ParseError(mirrors).message(),
+              HasSubstr("'fail K' (K from 0 to 1), 'readd' and 'restart', not 'fail 2'"));
+}
+
 TEST(ReplayFile, RejectsACutBeforeTheFirstCrashAndTooManyCuts) {
   std::string text = kMinimal;
   text.replace(0, text.find('\n'), "powercut-replay 2");

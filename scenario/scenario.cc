@@ -11,22 +11,16 @@
 namespace powercut::verifier {
 namespace {
 
-// The operations of all the scenario's runs.
-uint64_t OpCount(const Scenario& scenario) {
-  uint64_t ops = scenario.workload.ops.size();
-  for (const LaterCut& cut : scenario.later_cuts) ops += cut.ops.size();
-  return ops;
-}
-
 // The scenario's engine bound to its parameters, SSD settings and fault plan.
 absl::StatusOr<BoundEngine> Bind(const Scenario& scenario) {
   return BindEngine(scenario.engine, scenario.params,
                     EngineEnvironment{.ssd = scenario.ssd, .faults = scenario.faults});
 }
 
-// Everything but the engine: the workload inside a `sectors`-sector device, the image
-// count, the mutant.
-absl::Status ValidateRun(const Scenario& scenario, uint64_t sectors) {
+// Everything but the engine's parameters: the workload inside the bound engine's device
+// (its control operations ones it takes), the image count, the cuts, the mutant.
+absl::Status ValidateRun(const Scenario& scenario, const BoundEngine& bound) {
+  const uint64_t sectors = bound.logical_sectors;
   if (scenario.workload.clients == 0 || scenario.workload.clients > 1024) {
     return absl::InvalidArgumentError("clients must be between 1 and 1024");
   }
@@ -42,6 +36,18 @@ absl::Status ValidateRun(const Scenario& scenario, uint64_t sectors) {
         return absl::InvalidArgumentError(absl::StrCat("op ", number, " (", ToString(op),
                                                        ") names a client beyond ",
                                                        scenario.workload.clients - 1));
+      }
+      if (op.kind == OpKind::kControl) {
+        const absl::Status takes =
+            bound.check_control
+                ? bound.check_control(op.control)
+                : absl::InvalidArgumentError(
+                      absl::StrCat("engine ", scenario.engine, " takes no control operations"));
+        if (!takes.ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("op ", number, " (", ToString(op), "): ", takes.message()));
+        }
+        continue;
       }
       if (op.kind == OpKind::kFlush) continue;
       if (op.sectors == 0 || op.sector >= sectors || op.sectors > sectors - op.sector) {
@@ -72,7 +78,7 @@ absl::Status ValidateRun(const Scenario& scenario, uint64_t sectors) {
 absl::StatusOr<BoundEngine> BindAndValidate(const Scenario& scenario) {
   absl::StatusOr<BoundEngine> bound = Bind(scenario);
   if (!bound.ok()) return bound.status();
-  if (absl::Status valid = ValidateRun(scenario, bound->logical_sectors); !valid.ok()) {
+  if (absl::Status valid = ValidateRun(scenario, *bound); !valid.ok()) {
     return valid;
   }
   return bound;
@@ -171,6 +177,12 @@ absl::StatusOr<uint64_t> LogicalSectors(const Scenario& scenario) {
   absl::StatusOr<BoundEngine> bound = Bind(scenario);
   if (!bound.ok()) return bound.status();
   return bound->logical_sectors;
+}
+
+uint64_t OpCount(const Scenario& scenario) {
+  uint64_t ops = scenario.workload.ops.size();
+  for (const LaterCut& cut : scenario.later_cuts) ops += cut.ops.size();
+  return ops;
 }
 
 absl::Status Validate(const Scenario& scenario) { return BindAndValidate(scenario).status(); }

@@ -50,6 +50,9 @@ struct Scenario {
 // The most later power cuts a scenario may hold.
 inline constexpr size_t kMaxLaterCuts = 16;
 
+// The operations of all the scenario's runs (the first workload and each later cut's).
+uint64_t OpCount(const Scenario& scenario);
+
 // The logical device size the scenario's engine exposes (what workloads address).
 absl::StatusOr<uint64_t> LogicalSectors(const Scenario& scenario);
 

@@ -64,6 +64,41 @@ Scenario Seeded(std::string engine, const sim::Prng& root, const WorkloadShape& 
   return scenario;
 }
 
+// Control operations for 1 seed in 3, from a stream of their own (so a seed's other
+// draws do not change): one to three of `commands`, each by a drawn client at a drawn
+// place of a drawn run (the first, or one after a later cut).
+void DrawControls(const sim::Prng& root, const std::vector<std::string>& commands,
+                  Scenario& scenario) {
+  sim::Prng prng = root.Fork("controls");
+  if (commands.empty() || prng.Uniform(3) != 0) return;
+  const uint64_t count = 1 + prng.Uniform(3);
+  for (uint64_t i = 0; i < count; ++i) {
+    const uint64_t run = prng.Uniform(scenario.later_cuts.size() + 1);
+    std::vector<Op>& ops = run == 0 ? scenario.workload.ops : scenario.later_cuts[run - 1].ops;
+    const auto at = static_cast<std::ptrdiff_t>(prng.Uniform(ops.size() + 1));
+    ops.insert(ops.begin() + at,
+               Op{.kind = OpKind::kControl,
+                  .client = static_cast<uint32_t>(prng.Uniform(scenario.workload.clients)),
+                  .control = commands[prng.Uniform(commands.size())]});
+  }
+}
+
+// The operator's commands for a mirror set of `mirrors`: re-add and restart, and
+// failing a member unless something else fails members (faults, a vanishing member, an
+// old device put back: two failures could leave no current copy, which is no bug).
+std::vector<std::string> Raid1Controls(const Scenario& scenario, uint64_t mirrors) {
+  std::vector<std::string> commands = {"readd", "restart"};
+  for (const auto& [name, value] : scenario.params) {
+    if (value != 0 && (name == "vanish_member" ||
+                       name == "old_member" || name == "old_bitmap_file")) {
+      return commands;
+    }
+  }
+  if (scenario.faults) return commands;
+  for (uint64_t k = 0; k < mirrors; ++k) commands.push_back(absl::StrCat("fail ", k));
+  return commands;
+}
+
 Scenario Linear(const sim::Prng& root) {
   const uint64_t sectors = DrawDeviceSectors(root, 2048);
   Scenario scenario = Seeded("linear", root, Shape(sectors, 0));
@@ -78,6 +113,7 @@ Scenario WriteCacheWith(WriteCacheStackOptions options, const sim::Prng& root) {
                              Shape(options.logical_sectors, options.params.block_size / 512));
   scenario.params = WriteCacheParams(options);
   scenario.ssd = options.ssd;
+  DrawControls(root, {std::begin(kWriteCacheControls), std::end(kWriteCacheControls)}, scenario);
   return scenario;
 }
 
@@ -133,6 +169,7 @@ Scenario Raid1(const sim::Prng& root) {
   scenario.params = {{"mirrors", 2}, {"logical_sectors", sectors}};
   if (sectors != 2048) scenario.params.push_back({"chunk_sectors", Raid1ChunkFor(sectors, 64)});
   DrawBitmapAndRestart(root, scenario);
+  DrawControls(root, Raid1Controls(scenario, 2), scenario);
   return scenario;
 }
 
@@ -180,6 +217,7 @@ Scenario Raid1Faults(const sim::Prng& root) {
   }
   if (prng.Uniform(3) == 0) scenario.params.push_back({"tight_layout", 1});
   DrawBitmapAndRestart(root, scenario);
+  DrawControls(root, Raid1Controls(scenario, mirrors), scenario);
   return scenario;
 }
 
@@ -219,6 +257,7 @@ Scenario Raid1ReAdd(const sim::Prng& root) {
     // (An old member beside a vanished one would leave two mirrors no current copy.)
     scenario.params.push_back({"old_member", old});
   }
+  DrawControls(root, Raid1Controls(scenario, mirrors), scenario);
   return scenario;
 }
 

@@ -7,7 +7,9 @@
 // always gives the same scenario. In every family, 1 seed in 4 also holds a second
 // power cut, and half of those a third, each after a recovery, its read-back and a
 // workload of its own (Scenario::later_cuts; drawn from a stream of their own, so the
-// seed's other draws do not change).
+// seed's other draws do not change). A third of the seeds of the cache and mirror
+// families also hold one to three control operations (an operator's commands while IO
+// flows: harness/workload.h), likewise from a stream of their own.
 //
 // Families:
 //   linear            the pass-through target over a 2048-sector SSD

@@ -1,11 +1,59 @@
 #include "bindings/raid1/operated_array.h"
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace powercut::verifier {
+namespace {
+
+// The member "fail K" names (K parsed), or nullopt for another command.
+std::optional<uint64_t> FailedMember(absl::string_view command) {
+  uint64_t member = 0;
+  if (!absl::ConsumePrefix(&command, "fail ") || !absl::SimpleAtoi(command, &member)) {
+    return std::nullopt;
+  }
+  return member;
+}
+
+}  // namespace
+
+absl::Status CheckRaid1Control(absl::string_view command, uint32_t mirrors) {
+  if (command == "readd" || command == "restart") return absl::OkStatus();
+  if (std::optional<uint64_t> member = FailedMember(command); member && *member < mirrors) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "the mirror set takes the control operations 'fail K' (K from 0 to ", mirrors - 1,
+      "), 'readd' and 'restart', not '", command, "'"));
+}
+
+absl::Status OperatedArray::Operate(absl::string_view command) {
+  if (absl::Status known = CheckRaid1Control(command, static_cast<uint32_t>(members_.size()));
+      !known.ok()) {
+    return known;
+  }
+  if (restarting_ || readding_) {
+    return absl::FailedPreconditionError("raid1: a restart or re-add is under way");
+  }
+  if (std::optional<uint64_t> member = FailedMember(command)) return array_->Fail(*member);
+  if (command == "readd") {
+    readding_ = true;
+    ReAddFaulty();
+    readding_ = false;
+    return absl::OkStatus();
+  }
+  if (array_->degraded()) {
+    return absl::FailedPreconditionError("raid1: a degraded array is not restarted");
+  }
+  restarting_ = true;
+  Restart();
+  return absl::OkStatus();
+}
 
 OperatedArray::OperatedArray(sim::World& world, std::unique_ptr<raid1::Raid1Array> array,
                              Reopen reopen, Plan plan, std::vector<const sim::SimSsd*> members,

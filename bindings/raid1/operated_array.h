@@ -11,6 +11,8 @@
 // (Raid1Array::ReAdd, `mdadm --re-add`) before it runs; with `check`, each re-add must
 // follow I11 (CheckAssembly). Violations are recorded in `trace`.
 //
+// An operator's commands (Operate) do the same at the workload's control operations.
+//
 // Threading: the World's thread. Does not own the members.
 #ifndef POWERCUT_BINDINGS_RAID1_OPERATED_ARRAY_H_
 #define POWERCUT_BINDINGS_RAID1_OPERATED_ARRAY_H_
@@ -22,6 +24,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "engine/io/block_device.h"
 #include "engine/raid1/raid1.h"
 #include "engine/runtime/sync.h"
@@ -30,6 +33,10 @@
 #include "sim/world.h"
 
 namespace powercut::verifier {
+
+// OK if `command` is one Operate takes on an array of `mirrors` members, else
+// InvalidArgument naming the commands.
+absl::Status CheckRaid1Control(absl::string_view command, uint32_t mirrors);
 
 class OperatedArray : public io::BlockDevice {
  public:
@@ -45,6 +52,13 @@ class OperatedArray : public io::BlockDevice {
                 std::shared_ptr<Raid1TraceState> trace);
 
   raid1::Raid1Array& array() { return *array_; }
+  // From a fiber: an operator's command while the workload runs (Stack::Control):
+  // "fail K" (mdadm --fail of member K), "readd" (every faulty member re-added, vanished
+  // ones brought back first, checked as the planned re-add is), "restart" (a clean stop
+  // and a new assembly, checked as the planned restart is; refused while degraded).
+  // FailedPrecondition while a restart or re-add is under way, or for what the array
+  // refuses; InvalidArgument for an unknown command (CheckRaid1Control).
+  absl::Status Operate(absl::string_view command);
   uint64_t sector_count() const override { return array_->sector_count(); }
   const std::string& name() const override { return array_->name(); }
   uint32_t block_sectors() const override { return array_->block_sectors(); }

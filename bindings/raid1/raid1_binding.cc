@@ -57,6 +57,8 @@ class Raid1Stack : public Stack {
   // A clean stop: every bit cleared on disk, superblocks marked in sync.
   absl::Status Settle(runtime::Scheduler&) override { return array_->array().Stop(); }
 
+  absl::Status Control(absl::string_view command) override { return array_->Operate(command); }
+
   // Until resync has copied a dirty chunk, reads come from the first working member; a
   // member that fails (or vanishes) first leaves them to another member's copy, which
   // may be older: then what recovery read back need not stay.
@@ -460,7 +462,10 @@ const EngineEntry& Raid1Engine() {
         return BoundEngine{Raid1StackFactory(options), options.logical_sectors,
                            runtime::Seconds(options.daemon_sleep_s),
                            MemoryModel{.fixed_bytes = 16 * chunks * (options.mirrors + 1),
-                                       .per_written_byte = options.mirrors + 1}};
+                                       .per_written_byte = options.mirrors + 1},
+                           [mirrors = options.mirrors](absl::string_view command) {
+                             return CheckRaid1Control(command, mirrors);
+                           }};
       },
   };
   return entry;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "engine/writecache/format.h"
 #include "engine/writecache/writecache.h"
 #include "faults/faulty_block_device.h"
@@ -47,6 +48,18 @@ class WriteCacheStack : public Stack {
     if (faulty_) faulty_->set_armed(true);
     return started;
   }
+  // The dmsetup messages, and "suspend" (dmsetup suspend, then resume: a suspend that
+  // reports the cache's error still leaves it suspended, and the operator resumes it).
+  absl::Status Control(absl::string_view command) override {
+    if (command == "suspend") {
+      absl::Status suspended = engine_->Suspend();
+      if (suspended.code() == absl::StatusCode::kFailedPrecondition) return suspended;
+      absl::Status resumed = engine_->Resume();
+      return suspended.ok() ? resumed : suspended;
+    }
+    return engine_->Message(std::string_view(command.data(), command.size()));
+  }
+
   // Every cached block written back (the "flush" message), then suspended.
   absl::Status Settle(runtime::Scheduler&) override {
     if (absl::Status flushed = engine_->Message("flush"); !flushed.ok()) return flushed;
@@ -197,6 +210,15 @@ std::string ToString(const WriteCacheStackOptions& options) {
                       options.ssd.read_latency.min.count(), "-", options.ssd.read_latency.max.count(),
                       "ns write ", options.ssd.write_latency.min.count(), "-",
                       options.ssd.write_latency.max.count(), "ns");
+}
+
+absl::Status CheckWriteCacheControl(absl::string_view command) {
+  for (const char* known : kWriteCacheControls) {
+    if (command == known) return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat("the write-back cache takes the control operations ",
+                                                 absl::StrJoin(kWriteCacheControls, ", "),
+                                                 ", not '", command, "'"));
 }
 
 StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
@@ -480,7 +502,7 @@ const EngineEntry& WriteCacheEngine() {
             {p.AutocommitTimeMs(), p.max_age_ms.value_or(0), p.PauseWritebackMs()});
         return BoundEngine{WriteCacheStackFactory(options), options.logical_sectors,
                            runtime::Milliseconds(static_cast<int64_t>(longest_ms)),
-                           WriteCacheMemory(options)};
+                           WriteCacheMemory(options), CheckWriteCacheControl};
       },
   };
   return entry;

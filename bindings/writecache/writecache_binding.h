@@ -26,6 +26,7 @@
 #ifndef POWERCUT_BINDINGS_WRITECACHE_WRITECACHE_BINDING_H_
 #define POWERCUT_BINDINGS_WRITECACHE_WRITECACHE_BINDING_H_
 
+#include <array>
 #include <memory>
 #include <string>
 #include <utility>
@@ -80,6 +81,13 @@ OracleOptions WriteCacheOracleOptions(writecache::Mode mode, bool faults = false
 std::string ToString(const WriteCacheStackOptions& options);
 
 StackFactory WriteCacheStackFactory(WriteCacheStackOptions options);
+
+// The control operations the cache's stack takes (Stack::Control): the messages of
+// `dmsetup message` and "suspend" (suspend, then resume: the metadata is re-read).
+inline constexpr std::array<const char*, 5> kWriteCacheControls = {
+    "flush", "flush_on_suspend", "cleaner", "clear_stats", "suspend"};
+// OK for one of kWriteCacheControls, else InvalidArgument listing them.
+absl::Status CheckWriteCacheControl(absl::string_view command);
 
 // Options drawn from `prng` for a `logical_sectors` origin: small caches (one block to
 // 64, sometimes an aged cache of ~300 with 252 prefilled), watermarks anywhere,

@@ -151,6 +151,10 @@ constexpr Info kCatalog[] = {
      "an assembly after an unclean shutdown records the array clean once its resync is done, "
      "though it keeps running, so the next power cut's assembly trusts chunks whose mirrors "
      "differ (only a second power cut shows it)", "md's in_sync rule (I1: active until stopped)"},
+    {Id::kRaid1FailBitmapUnaware, "raid1_fail_bitmap_unaware", "raid1",
+     "a member failed by the operator (mdadm --fail) is marked faulty without telling the "
+     "bitmap, so chunks written while degraded decay and a re-add misses them",
+     "md_error's bitmap side (I7; the control operation 'fail K')"},
 };
 
 }  // namespace

@@ -73,6 +73,7 @@ enum class Id : uint16_t {
   kRaid1ReAddCopiedDecay,
   kRaid1AssembleWithoutFreshMember,
   kRaid1ResyncLeavesClean,
+  kRaid1FailBitmapUnaware,
 };
 
 struct Info {

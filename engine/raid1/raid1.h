@@ -233,6 +233,12 @@ class Raid1Array : public io::BlockDevice {
   // superblock is not this array's; Unavailable if it cannot be read or fails during its
   // recovery (it stays faulty). readd_recovery(index) then says how it was recovered.
   [[nodiscard]] absl::Status ReAdd(size_t index);
+  // From a fiber, while running: fails member `index` as `mdadm --fail` does (md_error):
+  // it takes no more IO, its bits are kept for a re-add, and the failure is recorded in
+  // the others' superblocks before this returns. OK if it is already faulty;
+  // FailedPrecondition if the array is not running or it is the last working mirror
+  // (md never fails that one); InvalidArgument for a member the array lacks.
+  [[nodiscard]] absl::Status Fail(size_t index);
 
   const Raid1Geometry& geometry() const { return geometry_; }
   const WriteIntentBitmap& bitmap() const { return *bitmap_; }

@@ -427,6 +427,32 @@ TEST(Raid1ReAdd, AFailedMemberIsRecoveredFromTheBitmapWhileTheArrayRuns) {  // I
   ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
 }
 
+TEST(Raid1ReAdd, AMemberFailedByTheOperatorIsRecordedKeepsItsBitsAndComesBackByReAdd) {  // I7, I9
+  Rig rig;
+  const std::vector<std::byte> data = Pattern(8, 31);
+  rig.world.scheduler().Spawn("test", [&] {
+    auto array = *Raid1Array::Open(rig.world.scheduler(), rig.members(), SmallOptions());
+    ASSERT_TRUE(array->Create().ok());
+    EXPECT_EQ(array->Fail(7).code(), absl::StatusCode::kInvalidArgument);
+    ASSERT_TRUE(array->Fail(1).ok());
+    EXPECT_TRUE(array->Fail(1).ok());  // already faulty
+    EXPECT_EQ(array->Fail(0).code(), absl::StatusCode::kFailedPrecondition);  // the last one
+    EXPECT_EQ(array->member_state(0), MemberState::kInSync);
+    ASSERT_EQ(array->member_state(1), MemberState::kFaulty);
+    const Raid1Geometry g = array->geometry();
+    // Recorded on the survivor before Fail returned.
+    EXPECT_GT(DurableMd(*rig.ssds[0], g).events, DurableMd(*rig.ssds[1], g).events);
+    ASSERT_TRUE(io::WriteSync(rig.world.scheduler(), *array, 300, data, io::kFua).ok());
+    rig.world.scheduler().SleepFor(runtime::Seconds(4));
+    // Degraded: the chunk written meanwhile keeps its bit for the re-add.
+    EXPECT_TRUE(DurableBit(*rig.ssds[0], g, 300 / g.bitmap.sectors_per_chunk()));
+    ASSERT_TRUE(array->ReAdd(1).ok());
+    EXPECT_EQ(array->readd_recovery(1), ReAddRecovery::kBitmap);
+    EXPECT_EQ(ReadImage(rig.ssds[1]->durable(), g.data_offset + 300, 8), data);
+  });
+  ASSERT_TRUE(rig.world.Run(runtime::Seconds(60)).ok());
+}
+
 TEST(Raid1ReAdd, AMemberOlderThanEventsClearedGetsEveryChunkWhileTheArrayRuns) {  // I11
   Rig rig;
   const std::vector<std::byte> data = Pattern(8, 31);

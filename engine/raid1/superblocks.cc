@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/io/io_batch.h"
+#include "engine/mutant/mutant.h"
 #include "engine/probe/probe.h"
 #include "engine/raid1/internal/metadata.h"
 #include "engine/raid1/internal/per_member.h"
@@ -89,6 +90,26 @@ absl::Status Raid1Array::UpdateSuperblocks() {
     if (absl::Status s = WritePages({bitmap_->UpdateSuper()}); !s.ok()) return s;
   }
   return WriteMdSuperblocks();
+}
+
+absl::Status Raid1Array::Fail(size_t index) {
+  if (!running()) return absl::FailedPreconditionError("raid1: array not running");
+  if (index >= members_.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("raid1: fail: no member ", index, " in ", members_.size()));
+  }
+  if (POWERCUT_MUTANT(kRaid1FailBitmapUnaware) && state_[index] == MemberState::kInSync &&
+      Members(MemberState::kInSync).size() > 1) {
+    // The bug: faulty, but the bitmap still thinks every member is there.
+    state_[index] = MemberState::kFaulty;
+    ++failures_marked_;
+    return RecordFailures();
+  }
+  if (!MarkFaulty(index)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "raid1: fail: ", members_[index]->name(), " is the last working mirror"));
+  }
+  return RecordFailures();
 }
 
 absl::Status Raid1Array::RecordFailures() {

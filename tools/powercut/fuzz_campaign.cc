@@ -444,14 +444,14 @@ class Campaign {
         group.shrink_error = std::string(scenario.status().message());
         continue;
       }
-      group.original_ops = scenario->workload.ops.size();
+      group.original_ops = verifier::OpCount(*scenario);
       std::string kept = text;
       if (unshrinkable_.contains(group.key)) {
         group.shrink_error = "a seed that hung or killed its worker is kept as it is";
       } else if (absl::StatusOr<std::string> shrunk = ShrinkInChild(*scenario); shrunk.ok()) {
         kept = *shrunk;
         if (absl::StatusOr<verifier::Scenario> small = verifier::ParseReplay(kept); small.ok()) {
-          group.shrunk_ops = small->workload.ops.size();
+          group.shrunk_ops = verifier::OpCount(*small);
         }
       } else {
         group.shrink_error = std::string(shrunk.status().message());

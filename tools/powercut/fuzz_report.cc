@@ -115,19 +115,22 @@ struct IoTimeline {
   std::vector<TimelineMark> marks;
 };
 
-// Keeps the last `ios` IOs started before the power cut, and the marks among them.
+// Keeps, for each power cut, the last `ios` IOs started before it in the run it ended,
+// and the marks among them (a scenario with several cuts has a run per cut: each new
+// world, marked by a "recovery" event, starts a new one).
 class TimelineRecorder {
  public:
   explicit TimelineRecorder(size_t ios) : ios_(std::max<size_t>(ios, 1)) {}
 
   void Add(const sim::TraceEvent& event) {
-    if (cut_) return;
     const std::string lane(event.actor);
     const std::string op(event.op);
     if (lane == "check") {
       if (op == "power.cut") Cut(event);
+      if (op == "recovery") Restart();
       return;
     }
+    if (cut_) return;
     if (op == "run") return;  // a fiber scheduled, not IO
     std::string label = op;
     if (event.id != 0) absl::StrAppend(&label, " #", event.id);
@@ -160,34 +163,45 @@ class TimelineRecorder {
     if (marks_.size() > ios_) marks_.pop_front();
   }
 
-  IoTimeline Take(bool failed) const {
-    IoTimeline timeline{
-        .cut_ns = cut_ns_, .cut_step = cut_step_, .cut_mid_run = cut_mid_run_, .failed = failed};
-    for (const auto& [order, bar] : bars_) timeline.bars.push_back(bar);
-    const int64_t from = timeline.bars.empty() ? 0 : timeline.bars.front().start_ns;
-    for (const TimelineMark& mark : marks_) {
-      if (mark.time_ns >= from) timeline.marks.push_back(mark);
-    }
+  // The timeline of the run that `after_cut` power cuts came before (the one a failure
+  // with Failure::after_cut belongs to), or of the last run.
+  IoTimeline Take(bool failed, uint32_t after_cut) const {
+    if (cuts_.empty()) return IoTimeline{.failed = failed};
+    IoTimeline timeline = cuts_[std::min<size_t>(after_cut, cuts_.size() - 1)];
+    timeline.failed = failed;
     return timeline;
   }
 
  private:
   void Cut(const sim::TraceEvent& event) {
+    if (cut_) return;
     cut_ = true;
-    cut_ns_ = event.time.count();
-    cut_step_ = event.id;
-    cut_mid_run_ = event.flags == "mid-run";
+    IoTimeline timeline{.cut_ns = event.time.count(),
+                        .cut_step = event.id,
+                        .cut_mid_run = event.flags == "mid-run"};
     for (const auto& [key, order] : open_) {
-      bars_[order].end_ns = cut_ns_;
+      bars_[order].end_ns = timeline.cut_ns;
       bars_[order].in_flight = true;
     }
+    for (const auto& [order, bar] : bars_) timeline.bars.push_back(bar);
+    const int64_t from = timeline.bars.empty() ? 0 : timeline.bars.front().start_ns;
+    for (const TimelineMark& mark : marks_) {
+      if (mark.time_ns >= from) timeline.marks.push_back(mark);
+    }
+    cuts_.push_back(std::move(timeline));
+  }
+
+  // A new world: its run records from scratch.
+  void Restart() {
+    cut_ = false;
+    bars_.clear();
+    open_.clear();
+    marks_.clear();
   }
 
   size_t ios_;
   bool cut_ = false;
-  int64_t cut_ns_ = 0;
-  uint64_t cut_step_ = 0;
-  bool cut_mid_run_ = false;
+  std::vector<IoTimeline> cuts_;
   uint64_t next_order_ = 0;
   std::map<uint64_t, TimelineBar> bars_;                       // by submission order
   std::map<std::pair<std::string, uint64_t>, uint64_t> open_;  // (device, IO id) -> order
@@ -257,7 +271,8 @@ absl::StatusOr<IoTimeline> TimelineOfReplay(const std::string& file,
     TimelineRecorder recorder(options.timeline_ios);
     absl::StatusOr<verifier::CrashCheckResult> result = verifier::RunScenario(
         *scenario, {.observer = [&](const sim::TraceEvent& event) { recorder.Add(event); }});
-    const json answer = result.ok() ? TimelineJson(recorder.Take(!result->passed))
+    const json answer = result.ok() ? TimelineJson(recorder.Take(!result->passed,
+                                                                 result->failure.after_cut))
                                     : json{{"error", std::string(result.status().message())}};
     WriteAll(ends[1], answer.dump(-1, ' ', false, json::error_handler_t::replace));
     _exit(0);

@@ -27,7 +27,7 @@ class Shrinker {
     best_.scenario = candidate;
     best_.failure = result->failure.text;
     if (progress_) {
-      progress_(absl::StrCat("run ", runs_, ": ", candidate.workload.ops.size(), " ops, ",
+      progress_(absl::StrCat("run ", runs_, ": ", verifier::OpCount(candidate), " ops, ",
                              candidate.workload.clients, " clients, crash step ",
                              candidate.crash_after_steps.value_or(0)));
     }
@@ -114,7 +114,7 @@ bool SimplifyOps(Shrinker& s) {
   bool progressed = false;
   for (size_t i = 0; i < s.best().scenario.workload.ops.size() && !s.exhausted(); ++i) {
     const Op op = s.best().scenario.workload.ops[i];
-    if (op.kind == OpKind::kFlush) continue;
+    if (op.kind == OpKind::kFlush || op.kind == OpKind::kControl) continue;
     std::vector<Op> variants;
     if (op.fua) variants.push_back(Op{op.kind, op.client, op.sector, op.sectors, false});
     if (op.sectors > 1) {
@@ -237,7 +237,7 @@ absl::StatusOr<ShrinkResult> Shrink(const verifier::Scenario& scenario, uint64_t
     progressed |= FewerImages(shrinker);
   }
   best.runs = shrinker.runs();
-  best.scenario.comment = absl::StrCat("Shrunk from a ", scenario.workload.ops.size(),
+  best.scenario.comment = absl::StrCat("Shrunk from a ", verifier::OpCount(scenario),
                                        "-op scenario: ", best.failure);
   return best;
 }

@@ -26,7 +26,7 @@ int RunShrinkCommand(const ShrinkCommandOptions& options, std::ostream& out, std
   err << absl::StrFormat(
       "shrunk '%s' failure in %d runs: ops %d -> %d, clients %d -> %d, crash step %s -> %d, "
       "images %d -> %d, faults %s -> %s, file %d -> %d bytes\n",
-      shrunk->category, shrunk->runs, scenario->workload.ops.size(), small.workload.ops.size(),
+      shrunk->category, shrunk->runs, verifier::OpCount(*scenario), verifier::OpCount(small),
       scenario->workload.clients, small.workload.clients,
       scenario->crash_after_steps ? absl::StrFormat("%d", *scenario->crash_after_steps) : "seeded",
       small.crash_after_steps.value_or(0), scenario->images, small.images,
