@@ -7,6 +7,7 @@
 #include "engine/posix/uring_reactor.h"
 #include "harness/file_devices.h"
 #include "harness/recorded_device.h"
+#include "harness/recorded_pmem.h"
 #include "harness/workload_runner.h"
 #include "sim/world.h"
 
@@ -27,17 +28,24 @@ class RecordedFileDevices : public Devices {
     return Disk{.device = recorded_.back().get(), .simulated = nullptr};
   }
   absl::StatusOr<Pmem> AddPmem(PmemSpec spec) override {
-    return absl::UnimplementedError(absl::StrCat(
-        "persistent memory '", spec.name,
-        "': crash states of runs on real files are recorded for block devices only"));
+    std::vector<std::byte> initial = spec.contents ? *spec.contents : std::vector<std::byte>(spec.bytes);
+    absl::StatusOr<Pmem> pmem = files_.AddPmem(std::move(spec));
+    if (!pmem.ok()) return pmem.status();
+    absl::StatusOr<std::unique_ptr<RecordedPmem>> recorded =
+        RecordedPmem::Create(*pmem->device, std::move(initial));
+    if (!recorded.ok()) return recorded.status();
+    pmems_.push_back(*std::move(recorded));
+    return Pmem{.device = pmems_.back().get(), .simulated = nullptr};
   }
   bool recovering() const override { return false; }
 
   const std::vector<std::unique_ptr<RecordedDevice>>& recorded() const { return recorded_; }
+  const std::vector<std::unique_ptr<RecordedPmem>>& pmems() const { return pmems_; }
 
  private:
   FileDevices files_;
   std::vector<std::unique_ptr<RecordedDevice>> recorded_;
+  std::vector<std::unique_ptr<RecordedPmem>> pmems_;
 };
 
 }  // namespace
@@ -96,11 +104,17 @@ absl::StatusOr<RealCrashCheckResult> RunRealCrashCheck(const StackFactory& on_fi
     for (const std::unique_ptr<RecordedDevice>& disk : devices.recorded()) {
       images.disks.push_back(disk->CrashState().Sample(image_prng));
     }
+    for (const std::unique_ptr<RecordedPmem>& pmem : devices.pmems()) {
+      images.pmems.push_back(pmem->SampleCrashImage(image_prng));
+    }
     out.crashes.push_back(std::move(images));
   }
   for (const std::unique_ptr<RecordedDevice>& disk : devices.recorded()) {
     out.io_logs.push_back(disk->LogText());
     out.device_names.push_back(disk->name());
+  }
+  for (const std::unique_ptr<RecordedPmem>& pmem : devices.pmems()) {
+    out.pmem_names.push_back(pmem->name());
   }
   world.Halt();
   (*reactor)->Drain();  // the kernel is done with every buffer before anything is freed

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "engine/posix/file_io.h"
 #include "harness/device_dump.h"
 #include "nlohmann/json.hpp"
 #include "scenario/scenario.h"
@@ -20,7 +21,8 @@ constexpr int kExitPass = 0;
 constexpr int kExitFail = 1;
 constexpr int kExitUsage = 2;
 
-// Keeps what a failing check saw: its crash images and each device's IO log.
+// Keeps what a failing check saw: its crash images (disks and persistent memory) and each
+// disk's IO log.
 absl::Status KeepEvidence(const verifier::RealCrashCheckResult& run, const std::string& dir) {
   const std::filesystem::path folder = std::filesystem::path(dir) / "failure";
   std::error_code error;
@@ -34,6 +36,16 @@ absl::Status KeepEvidence(const verifier::RealCrashCheckResult& run, const std::
     for (size_t d = 0; d < run.crashes[i].disks.size(); ++d) {
       const std::string path = (folder / absl::StrCat("image", i, "-", run.device_names[d], ".img")).string();
       if (absl::Status wrote = verifier::WriteDiskImage(run.crashes[i].disks[d], path); !wrote.ok()) {
+        return wrote;
+      }
+    }
+    for (size_t p = 0; p < run.crashes[i].pmems.size(); ++p) {
+      const std::string path = (folder / absl::StrCat("image", i, "-", run.pmem_names[p], ".pmem")).string();
+      absl::StatusOr<int> made = posix::CreateFile(path, run.crashes[i].pmems[p].size());
+      if (!made.ok()) return made.status();
+      const posix::ScopedFd file(*made);
+      if (absl::Status wrote = posix::WriteFully(file.get(), path, run.crashes[i].pmems[p], 0);
+          !wrote.ok()) {
         return wrote;
       }
     }
