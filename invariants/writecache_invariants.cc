@@ -248,6 +248,12 @@ void CacheTraceChecker::SubmitWrite(uint64_t sector, std::span<const std::byte> 
         Report(Violation{.text = absl::StrCat("superblock seq_count decreased from ", *last_seq_,
                                             " to ", seq)});
       }
+      // A superblock write that fails leaves the device's (a recovery that re-reads it,
+      // a resume after the error, may write that one back): it does not count.
+      done = [this, seq, before = last_seq_, done = std::move(done)](absl::Status status) mutable {
+        if (!status.ok() && last_seq_ == seq) last_seq_ = before;
+        done(std::move(status));
+      };
       last_seq_ = seq;
       if (seq > durable->superblock.seq_count) CheckCommit(seq, *durable);
     } else if (sector >= data_start_) {

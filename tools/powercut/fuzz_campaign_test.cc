@@ -154,16 +154,19 @@ TEST(FuzzCampaign, AWorkerThatDiesIsReplacedAndTheCampaignGoesOn) {
   // instant the campaign forks the replacement worker, which would then hang.
   const pid_t parent = getpid();
   bool killed = false;
+  uint64_t seeds_at_kill = 0;
   absl::StatusOr<FuzzSummary> summary = RunFuzzCampaign(options, [&](const FuzzProgress& progress) {
     if (killed || progress.seeds == 0) return;
     std::ifstream children("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children");
     pid_t worker = 0;
     if (children >> worker) killed = kill(worker, SIGKILL) == 0;
+    seeds_at_kill = progress.seeds;
   });
   EXPECT_TRUE(killed);
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->workers_replaced, 1u);
-  EXPECT_GT(summary->seeds, 100u);
+  // Seeds were checked after the kill (how many depends on the machine's speed).
+  EXPECT_GT(summary->seeds, seeds_at_kill);
   for (const FuzzGroup& group : summary->groups) EXPECT_EQ(group.group, "worker died");
 }
 
