@@ -263,6 +263,20 @@ Scenario Raid1ReAdd(const sim::Prng& root) {
   } else if (mirrors > 2 || !(vanish || hot_readd)) {
     // (An old member beside a vanished one would leave two mirrors no current copy.)
     scenario.params.push_back({"old_member", old});
+    // A third of these seeds (from a stream of their own) put IO errors on the old
+    // member during the recoveries: its re-add, the resync copying to it.
+    sim::Prng faulty = root.Fork("raid1-readd-faults");
+    if (faulty.Uniform(3) == 0) {
+      faults::FaultPlan plan;
+      plan.io_error_ppm = static_cast<uint32_t>(20'000 + faulty.Uniform(200'000));
+      const faults::FaultOps ops[] = {faults::kFaultAllOps, faults::kFaultWrite, faults::kFaultRead,
+                                      static_cast<faults::FaultOps>(faults::kFaultWrite |
+                                                                    faults::kFaultFlush)};
+      plan.io_error_ops = ops[faulty.Uniform(4)];
+      scenario.faults = plan;
+      scenario.params.push_back({"fault_member", old - 1});
+      scenario.params.push_back({"faults_at_recovery", 1});
+    }
   }
   DrawControls(root, Raid1Controls(scenario, mirrors), scenario);
   return scenario;

@@ -124,6 +124,8 @@ class Raid1Stack : public Stack {
     if (!own_->violations.empty()) {
       return own_->violations.front().In("raid1 invariant violated while idle after recovery: ");
     }
+    // A member that failed meanwhile (faults at recovery) keeps the bits for its re-add.
+    if (array.degraded()) return std::nullopt;
     if (auto problem = CheckBitmapsClear(geometry_, Images(/*in_sync_only=*/true),
                                          BitmapFile(/*durable=*/false))) {
       return problem->In("raid1 recovery: ");
@@ -257,7 +259,7 @@ StackFactory Raid1StackFactory(Raid1StackOptions options) {
         wrappers.push_back(std::make_unique<Raid1TraceChecker>(*member->simulated, i, trace));
         device = wrappers.back().get();
       }
-      if (options.faults && options.fault_member == i && !recovering) {
+      if (options.faults && options.fault_member == i && recovering == options.faults_at_recovery) {
         absl::StatusOr<std::unique_ptr<faults::FaultyBlockDevice>> faulty =
             faults::FaultyBlockDevice::Create(world, *device, *options.faults);
         if (!faulty.ok()) return faulty.status();
@@ -362,6 +364,10 @@ const std::vector<ParamField<Raid1StackOptions>>& Raid1Fields() {
         "the member the fault plan applies to"},
        [](const Raid1StackOptions& o) -> uint64_t { return o.fault_member; },
        [](Raid1StackOptions& o, uint64_t v) { o.fault_member = static_cast<uint32_t>(v); }},
+      {{"faults_at_recovery", 0, 0, 1,
+        "the fault plan strikes the recoveries (assembly, resync, re-add) instead of the run"},
+       [](const Raid1StackOptions& o) -> uint64_t { return o.faults_at_recovery ? 1u : 0u; },
+       [](Raid1StackOptions& o, uint64_t v) { o.faults_at_recovery = v != 0; }},
       {{"vanish_member", 0, 0, 4,
         "0: none; k: member k-1 vanishes", /*fault=*/true},
        [](const Raid1StackOptions& o) -> uint64_t { return o.vanish_member; },

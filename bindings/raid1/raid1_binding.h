@@ -13,7 +13,8 @@
 // device's image independently.
 //
 // Member faults, before the power cut only (the member is back after it), unless
-// vanish_persists: a FaultPlan (faults/fault_plan.h) on member `fault_member`, and
+// vanish_persists or faults_at_recovery (the plan then strikes the recoveries, not the
+// run): a FaultPlan (faults/fault_plan.h) on member `fault_member`, and
 // member `vanish_member - 1` vanishing after `vanish_after_ios` of its IOs (every later
 // IO fails, unforwarded). With vanish_persists the vanished member stays gone at the
 // recovery too, so the array assembles degraded.
@@ -83,6 +84,9 @@ struct Raid1StackOptions {
   sim::SimSsdOptions ssd;  // `sectors` and `name` are derived per member
   std::optional<faults::FaultPlan> faults;
   uint32_t fault_member = 0;
+  // The fault plan strikes the stacks rebuilt after a power cut (the assembly, its
+  // resync and re-adds, and any run after it) instead of the first run.
+  bool faults_at_recovery = false;
   uint32_t vanish_member = 0;  // 0: none; k: member k - 1
   uint64_t vanish_after_ios = 0;
   bool vanish_persists = false;
