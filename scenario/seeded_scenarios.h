@@ -39,9 +39,9 @@
 //                     (stale: a full resync); sometimes another member vanished before
 //                     the power cut (a bitmap-based re-add beside it); for half the
 //                     seeds a vanished member comes back at one of the first flushes and
-//                     is re-added while the array runs; for a third of the seeds with an
-//                     old member, IO errors strike that member during the recoveries
-//                     (its re-add, the resync copying to it: faults_at_recovery)
+//                     is re-added while the array runs; for a third of the one-cut seeds
+//                     with an old member, IO errors strike that member during the
+//                     recovery (its re-add, the resync copying to it: faults_at_recovery)
 #ifndef POWERCUT_SCENARIO_SEEDED_SCENARIOS_H_
 #define POWERCUT_SCENARIO_SEEDED_SCENARIOS_H_
 
