@@ -208,10 +208,13 @@ CutReport RunUntilCut(sim::World& world, Stack& stack, BlockOracle& oracle, cons
     }
     if (rebuilt) {
       stage = Stage::kReadingBack;
-      JudgeRecovered(world, stack, oracle, 0, result,
-                     [&](uint64_t sector, std::span<const std::byte> bytes) {
-                       if (settle) oracle.SettleRecovered(sector, bytes);
-                     });
+      std::function<void(uint64_t, std::span<const std::byte>)> settled;
+      if (settle) {
+        settled = [&](uint64_t sector, std::span<const std::byte> bytes) {
+          oracle.SettleRecovered(sector, bytes);
+        };
+      }
+      JudgeRecovered(world, stack, oracle, 0, result, settled);
       if (!result.passed) return;
       if (!cut_steps) world.CrashAfterSteps(read_back_steps);
     }

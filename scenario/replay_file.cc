@@ -345,7 +345,7 @@ std::string FormatReplay(const Scenario& scenario) {
   // The oldest version that holds the scenario, so that older builds read it.
   bool controls = false;
   for (size_t run = 0; run <= scenario.later_cuts.size(); ++run) {
-    for (const Op& op : run == 0 ? scenario.workload.ops : scenario.later_cuts[run - 1].ops) {
+    for (const Op& op : OpsOfRun(scenario, run)) {
       controls |= op.kind == OpKind::kControl;
     }
   }

@@ -30,7 +30,7 @@ absl::Status ValidateRun(const Scenario& scenario, const BoundEngine& bound) {
   }
   size_t number = 0;  // ops are numbered across the runs, as in the replay file
   for (size_t run = 0; run <= scenario.later_cuts.size(); ++run) {
-    for (const Op& op : run == 0 ? scenario.workload.ops : scenario.later_cuts[run - 1].ops) {
+    for (const Op& op : OpsOfRun(scenario, run)) {
       ++number;
       if (op.client >= scenario.workload.clients) {
         return absl::InvalidArgumentError(absl::StrCat("op ", number, " (", ToString(op),
@@ -127,7 +127,7 @@ constexpr uint64_t kBaseMemoryBytes = uint64_t{64} << 20;
 uint64_t Estimate(const Scenario& scenario, const BoundEngine& bound) {
   uint64_t written = 0;
   for (size_t run = 0; run <= scenario.later_cuts.size(); ++run) {
-    for (const Op& op : run == 0 ? scenario.workload.ops : scenario.later_cuts[run - 1].ops) {
+    for (const Op& op : OpsOfRun(scenario, run)) {
       if (op.kind == OpKind::kWrite) written += uint64_t{op.sectors} * io::kSectorSize;
     }
   }
@@ -177,6 +177,14 @@ absl::StatusOr<uint64_t> LogicalSectors(const Scenario& scenario) {
   absl::StatusOr<BoundEngine> bound = Bind(scenario);
   if (!bound.ok()) return bound.status();
   return bound->logical_sectors;
+}
+
+std::vector<Op>& OpsOfRun(Scenario& scenario, size_t run) {
+  return run == 0 ? scenario.workload.ops : scenario.later_cuts.at(run - 1).ops;
+}
+
+const std::vector<Op>& OpsOfRun(const Scenario& scenario, size_t run) {
+  return run == 0 ? scenario.workload.ops : scenario.later_cuts.at(run - 1).ops;
 }
 
 uint64_t OpCount(const Scenario& scenario) {

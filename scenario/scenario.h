@@ -50,6 +50,11 @@ struct Scenario {
 // The most later power cuts a scenario may hold.
 inline constexpr size_t kMaxLaterCuts = 16;
 
+// The operations of run `run` of the scenario: 0 the first workload's, k those after
+// later cut k. REQUIRES: run <= later_cuts.size().
+std::vector<Op>& OpsOfRun(Scenario& scenario, size_t run);
+const std::vector<Op>& OpsOfRun(const Scenario& scenario, size_t run);
+
 // The operations of all the scenario's runs (the first workload and each later cut's).
 uint64_t OpCount(const Scenario& scenario);
 

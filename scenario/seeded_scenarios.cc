@@ -74,7 +74,7 @@ void DrawControls(const sim::Prng& root, const std::vector<std::string>& command
   const uint64_t count = 1 + prng.Uniform(3);
   for (uint64_t i = 0; i < count; ++i) {
     const uint64_t run = prng.Uniform(scenario.later_cuts.size() + 1);
-    std::vector<Op>& ops = run == 0 ? scenario.workload.ops : scenario.later_cuts[run - 1].ops;
+    std::vector<Op>& ops = OpsOfRun(scenario, run);
     const auto at = static_cast<std::ptrdiff_t>(prng.Uniform(ops.size() + 1));
     ops.insert(ops.begin() + at,
                Op{.kind = OpKind::kControl,

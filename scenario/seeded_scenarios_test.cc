@@ -57,7 +57,7 @@ TEST_P(Family, SomeSeedsCutThePowerSeveralTimesAndRunControlOperations) {
     three += scenario.later_cuts.size() >= 2;
     bool any = false;
     for (size_t run = 0; run <= scenario.later_cuts.size(); ++run) {
-      for (const Op& op : run == 0 ? scenario.workload.ops : scenario.later_cuts[run - 1].ops) {
+      for (const Op& op : OpsOfRun(scenario, run)) {
         any |= op.kind == OpKind::kControl;
       }
     }

@@ -45,17 +45,12 @@ class Shrinker {
   ShrinkResult best_;
 };
 
-// The operations of one run of a scenario: the first workload (run 0) or a later cut's.
-std::vector<Op>& OpsOf(Scenario& scenario, size_t run) {
-  return run == 0 ? scenario.workload.ops : scenario.later_cuts[run - 1].ops;
-}
-
 // ddmin over one run's operation list: try removing chunks, from halves down to single
 // ops.
 bool RemoveOps(Shrinker& s, size_t run) {
   bool progressed = false;
   size_t chunks = 2;
-  const auto ops = [&s, run] { return OpsOf(s.best().scenario, run).size(); };
+  const auto ops = [&s, run] { return verifier::OpsOfRun(s.best().scenario, run).size(); };
   while (!s.exhausted()) {
     if (run > s.best().scenario.later_cuts.size() || ops() == 0) break;
     chunks = std::min(chunks, ops());
@@ -63,7 +58,7 @@ bool RemoveOps(Shrinker& s, size_t run) {
     bool removed = false;
     for (size_t start = 0; start < ops() && !s.exhausted(); start += size) {
       Scenario candidate = s.best().scenario;
-      auto& list = OpsOf(candidate, run);
+      auto& list = verifier::OpsOfRun(candidate, run);
       list.erase(list.begin() + static_cast<std::ptrdiff_t>(start),
                  list.begin() + static_cast<std::ptrdiff_t>(std::min(start + size, list.size())));
       if (s.Try(candidate)) {
@@ -100,7 +95,7 @@ bool MergeClients(Shrinker& s) {
     Scenario candidate = s.best().scenario;
     candidate.workload.clients = clients;
     for (size_t run = 0; run <= candidate.later_cuts.size(); ++run) {
-      for (Op& op : OpsOf(candidate, run)) op.client %= clients;
+      for (Op& op : verifier::OpsOfRun(candidate, run)) op.client %= clients;
     }
     if (s.Try(candidate)) {
       progressed = true;
