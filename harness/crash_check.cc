@@ -164,13 +164,14 @@ void JudgeCrashImages(const StackFactory& factory, const BlockOracle& oracle,
 namespace {
 
 // Where a run stood when its power was cut.
-enum class Stage { kStarting, kReadingBack, kRunning, kDone };
+enum class Stage { kStarting, kReadingBack, kRunning, kProgress, kDone };
 
 const char* StageName(Stage stage) {
   switch (stage) {
     case Stage::kStarting: return "during the recovery";
     case Stage::kReadingBack: return "during the read-back";
     case Stage::kRunning: return "mid-run";
+    case Stage::kProgress: return "during the progress check";
     case Stage::kDone: return "after the workload, its background work still running";
   }
   return "";
@@ -178,16 +179,17 @@ const char* StageName(Stage stage) {
 
 // One run of a check in `world`, until its power cut: the stack starts (formats, or
 // recovers crash image 0 of the cut before, which it then reads back and judges, the
-// oracle settling what it read if `settle`), the workload runs. The cut comes after
-// `cut_steps` steps of the world, or, if that is empty, `read_back_steps` steps after
-// the read-back. Failures go into `result`.
+// oracle settling what it read if `settle`), the workload runs, and with `progress` the
+// stack's progress property is asked. The cut comes after `cut_steps` steps of the
+// world, or, if that is empty, `later_steps` steps after the read-back (a rebuilt
+// stack) or after the progress check. Failures go into `result`.
 struct CutReport {
   Stage stage;        // where the cut found the run
   bool mid_run;       // the world still had work (else it had gone idle first)
 };
 CutReport RunUntilCut(sim::World& world, Stack& stack, BlockOracle& oracle, const Workload& workload,
-                  bool rebuilt, bool settle, std::optional<uint64_t> cut_steps,
-                  uint64_t read_back_steps, const CrashCheckOptions& options,
+                  bool rebuilt, bool settle, bool progress, std::optional<uint64_t> cut_steps,
+                  uint64_t later_steps, const CrashCheckOptions& options,
                   CrashCheckResult& result) {
   Stage stage = Stage::kStarting;
   const FailurePhase phase = rebuilt ? FailurePhase::kRecovery : FailurePhase::kRun;
@@ -216,11 +218,19 @@ CutReport RunUntilCut(sim::World& world, Stack& stack, BlockOracle& oracle, cons
       }
       JudgeRecovered(world, stack, oracle, 0, result, settled);
       if (!result.passed) return;
-      if (!cut_steps) world.CrashAfterSteps(read_back_steps);
+      if (!cut_steps && !progress) world.CrashAfterSteps(later_steps);
     }
     stage = Stage::kRunning;
     for (const runtime::Fiber& client : SpawnWorkload(world, stack, workload, oracle)) {
       world.scheduler().Join(client);
+    }
+    if (progress) {
+      stage = Stage::kProgress;
+      if (std::optional<Violation> violation = stack.CheckProgress()) {
+        Fail(result, InvariantFailure(*std::move(violation), phase, image));
+        return;
+      }
+      if (!cut_steps) world.CrashAfterSteps(later_steps);
     }
     stage = Stage::kDone;
   });
@@ -264,10 +274,13 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
   }
   const OracleOptions oracle_options = (*stack)->oracle_options();
   BlockOracle oracle(oracle_options);
-  const uint64_t crash_step =
-      options.crash_after_steps.value_or(world->ForkPrng("crash-step").Uniform(8 * workload.ops.size() + 16));
-  const CutReport first = RunUntilCut(*world, **stack, oracle, workload, /*rebuilt=*/false,
-                                      /*settle=*/false, crash_step, 0, options, result);
+  // A drawn cut: within the workload, or after the progress check.
+  const uint64_t drawn_steps = world->ForkPrng("crash-step").Uniform(8 * workload.ops.size() + 16);
+  std::optional<uint64_t> crash_step = options.crash_after_steps;
+  if (!crash_step && !options.check_progress) crash_step = drawn_steps;
+  const CutReport first =
+      RunUntilCut(*world, **stack, oracle, workload, /*rebuilt=*/false, /*settle=*/false,
+                  options.check_progress, crash_step, drawn_steps, options, result);
   result.crash_step = world->scheduler().steps();
   result.crash_time = world->Now();
   result.crashed_mid_run = first.mid_run;
@@ -321,8 +334,8 @@ CrashCheckResult RunCrashCheck(const StackFactory& factory, const Workload& work
       }
       const CutReport report =
           RunUntilCut(*world, **stack, oracle, later, /*rebuilt=*/true,
-                      oracle_options.recovered_contents_stable, cut_steps, read_back_steps,
-                      options, result);
+                      oracle_options.recovered_contents_stable, /*progress=*/false, cut_steps,
+                      read_back_steps, options, result);
       const char* where =
           report.stage == Stage::kDone && !report.mid_run ? "after the workload"
                                                           : StageName(report.stage);

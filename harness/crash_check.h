@@ -2,7 +2,10 @@
 //
 //   1. Build the stack in World(seed), Start() it, run the workload's clients.
 //   2. Cut the power after a number of scheduling steps (given, or drawn from the seed;
-//      if the workload finishes first, the cut comes after it).
+//      if the workload finishes first, the cut comes after it). With check_progress,
+//      once the clients ended the stack's progress property is asked
+//      (Stack::CheckProgress: its background work reaches its goal in bounded virtual
+//      time), and a drawn cut falls after that check.
 //   3. Draw `images` crash images; for each, build a fresh stack from it in a new
 //      World (seeded from the labelled fork "recovery-K" of the first), Start() it
 //      (recovery) and read back the logical device: every sector a write or discard
@@ -79,6 +82,9 @@ struct CrashCheckOptions {
   std::optional<uint64_t> crash_after_steps;
   uint32_t images = 4;
   std::vector<LaterCut> later_cuts;
+  // Ask the stack's progress property after the first workload (Stack::CheckProgress);
+  // a drawn first cut then falls within 8 steps per operation + 16 after that check.
+  bool check_progress = false;
   // Receives every trace event of the check, in order (timelines, traces); the
   // sections are marked by events of actor "check" (see above).
   std::function<void(const sim::TraceEvent&)> observer;

@@ -161,6 +161,66 @@ TEST(CrashCheck, AFailedEngineAssertionIsATypedFailureWithItsLocation) {
   EXPECT_THAT(result.failure.text, ::testing::HasSubstr("no write may reach sector 8"));
 }
 
+// A linear stack whose progress property idles 5 ms, records when it was asked, and
+// reports a violation if told to.
+class ProgressStack : public Stack {
+ public:
+  ProgressStack(sim::World& world, std::unique_ptr<Stack> inner, bool fail,
+                std::optional<runtime::Nanos>* asked)
+      : world_(world), inner_(std::move(inner)), fail_(fail), asked_(asked) {}
+  io::BlockDevice& logical() override { return inner_->logical(); }
+  absl::Status Start() override { return inner_->Start(); }
+  std::optional<Violation> CheckProgress() override {
+    world_.scheduler().SleepFor(runtime::Milliseconds(5));
+    *asked_ = world_.Now();
+    if (fail_) return InvariantViolated("P9", ": the background work stopped short");
+    return std::nullopt;
+  }
+
+ private:
+  sim::World& world_;
+  std::unique_ptr<Stack> inner_;
+  bool fail_;
+  std::optional<runtime::Nanos>* asked_;
+};
+
+StackFactory ProgressFactory(bool fail, std::optional<runtime::Nanos>* asked) {
+  const StackFactory linear = LinearStackFactory(SmallLinear());
+  return [linear, fail, asked](sim::World& world, Devices& devices)
+             -> absl::StatusOr<std::unique_ptr<Stack>> {
+    absl::StatusOr<std::unique_ptr<Stack>> inner = linear(world, devices);
+    if (!inner.ok()) return inner.status();
+    return std::unique_ptr<Stack>(new ProgressStack(world, *std::move(inner), fail, asked));
+  };
+}
+
+TEST(CrashCheck, TheProgressCheckRunsAfterTheWorkloadAndADrawnCutFallsAfterIt) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::optional<runtime::Nanos> asked;
+    CrashCheckResult result = RunCrashCheck(ProgressFactory(false, &asked), SomeWorkload(seed),
+                                            {.seed = seed, .check_progress = true});
+    ASSERT_TRUE(result.passed) << result.failure.text;
+    ASSERT_TRUE(asked.has_value()) << "seed " << seed;
+    EXPECT_GE(result.crash_time, *asked) << "seed " << seed;
+  }
+  // Not asked unless the check asks for it.
+  std::optional<runtime::Nanos> asked;
+  EXPECT_TRUE(RunCrashCheck(ProgressFactory(false, &asked), SomeWorkload(1),
+                            {.seed = 1, .crash_after_steps = 1'000'000}).passed);
+  EXPECT_FALSE(asked.has_value());
+}
+
+TEST(CrashCheck, AMissedProgressGoalIsATypedFailureOfTheRun) {
+  std::optional<runtime::Nanos> asked;
+  CrashCheckResult result = RunCrashCheck(ProgressFactory(true, &asked), SomeWorkload(3),
+                                          {.seed = 3, .check_progress = true});
+  ASSERT_FALSE(result.passed);
+  EXPECT_EQ(result.failure.kind, FailureKind::kInvariantViolated);
+  EXPECT_EQ(result.failure.invariant, "P9");
+  EXPECT_EQ(result.failure.phase, FailurePhase::kRun);
+  EXPECT_THAT(result.failure.text, ::testing::HasSubstr("the background work stopped short"));
+}
+
 TEST(CrashCheck, AStackThatCannotBeBuiltIsAFailureNotACrash) {
   LinearStackOptions impossible = SmallLinear();
   impossible.ssd.write_latency = {runtime::Microseconds(5), runtime::Microseconds(1)};

@@ -15,7 +15,12 @@
 //   - CheckStarted(), in the fiber, right after a successful Start() (for a recovered
 //     stack: what the recovery did);
 //   - CheckRun(), on the first stack after its run ended (the power cut or the end of
-//     the workload): what its IO stream showed while the workload ran.
+//     the workload): what its IO stream showed while the workload ran;
+//   - CheckProgress(), in the fiber, when asked for (CrashCheckOptions::check_progress),
+//     once the first workload's clients ended: a liveness property. The stack lets a
+//     bounded virtual time pass (it sleeps; its background work runs) and reports the
+//     goal its background work missed (a cache drained to its watermark, a bitmap
+//     clean), computed from what the media hold, not from the engine's own counters.
 // Each returns the first violation found; the crash check reports it with the phase it
 // belongs to.
 #ifndef POWERCUT_HARNESS_STACK_H_
@@ -68,6 +73,7 @@ class Stack {
   }
   virtual std::optional<Violation> CheckStarted() { return std::nullopt; }
   virtual std::optional<Violation> CheckRun() { return std::nullopt; }
+  virtual std::optional<Violation> CheckProgress() { return std::nullopt; }
 };
 
 // Builds a stack in `world` on `devices` (fresh, or back after a power cut:

@@ -70,6 +70,20 @@ inline CrashCheckResult CheckFaults(uint64_t seed) {
   return result;
 }
 
+// One crash check of the progress property: configuration and workload drawn as for the
+// contract property; once the clients ended, writeback must drain the cache to its low
+// watermark (all of it with the cleaner or max_age) within a bounded idle time
+// (Stack::CheckProgress, P1 and P2), and the power is cut after that.
+inline CrashCheckResult CheckWritebackProgress(uint64_t seed) {
+  sim::Prng prng(seed);
+  const WriteCacheStackOptions options = DrawWriteCacheOptions(prng, 1024);
+  const Workload workload = GenerateWorkload(prng, ShapeFor(options));
+  CrashCheckResult result = RunCrashCheck(WriteCacheStackFactory(options), workload,
+                                          {.seed = seed, .check_progress = true});
+  if (!result.passed) absl::StrAppend(&result.failure.text, "\n  configuration: ", ToString(options));
+  return result;
+}
+
 // One crash check with several power cuts: configuration and first workload drawn as
 // for the contract property, then one or two more cuts, each after a recovery, its
 // read-back and a workload of its own (harness/crash_check.h, "Several power cuts").

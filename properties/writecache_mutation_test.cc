@@ -1,7 +1,8 @@
 // Mutation tests for the write-back cache: each deliberately broken engine must be
 // caught, within a seed budget, by a property: the block-device contract through the
 // cache, the cache's own invariant checks (writecache_binding.h), or the drain property
-// (a tiny cache that writeback empties while clients overwrite and flush); pmem-mode
+// (a tiny cache that writeback empties while clients overwrite and flush), the progress
+// property (writeback drains the cache once the clients end); pmem-mode
 // mutants by the contract in pmem mode (the only property that runs pmem code), and
 // mutants of the error paths by the property with IO errors on the cache. Every
 // kill prints the property, the first seed that killed it and what caught it;
@@ -34,7 +35,14 @@ const std::vector<Property>& Properties() {
       {"pmem contract", CheckPmemContract},
       {"faults", CheckFaults},
       {"several cuts", CheckSeveralCuts},
+      {"progress", CheckWritebackProgress},
   };
+  return properties;
+}
+
+// The progress property alone (mutants that lose no data, only liveness).
+const std::vector<Property>& ProgressProperties() {
+  static const std::vector<Property> properties = {{"progress", CheckWritebackProgress}};
   return properties;
 }
 
@@ -107,6 +115,15 @@ TEST_P(WriteCacheMutant, IsKilledByAProperty) {
   ExpectKilled(GetParam(), Properties());
 }
 
+// Mutants that keep every write safe but stop background work short: only the progress
+// property sees them.
+class WriteCacheProgressMutant : public ::testing::TestWithParam<mutant::Id> {};
+
+TEST_P(WriteCacheProgressMutant, IsKilledByTheProgressProperty) {
+  mutant::ScopedMutant active(GetParam());
+  ExpectKilled(GetParam(), ProgressProperties());
+}
+
 // Mutants of pmem-mode code: only the pmem property runs it.
 class WriteCachePmemMutant : public ::testing::TestWithParam<mutant::Id> {};
 
@@ -142,6 +159,11 @@ INSTANTIATE_TEST_SUITE_P(Mutants, WriteCacheMutant,
                                            mutant::Id::kWcExtendOverCached,
                                            mutant::Id::kWcFlushIgnoresIdleOverwrite,
                                            mutant::Id::kWcRecoveryKeepsUncommitted),
+                         Name);
+
+INSTANTIATE_TEST_SUITE_P(Mutants, WriteCacheProgressMutant,
+                         ::testing::Values(mutant::Id::kWcWritebackStopsAtHigh,
+                                           mutant::Id::kWcSkippedWritebackNotRequeued),
                          Name);
 
 INSTANTIATE_TEST_SUITE_P(Mutants, WriteCacheFaultMutant,

@@ -288,6 +288,12 @@ absl::StatusOr<Scenario> ParseReplay(std::string_view input) {
         return LineError(line_number, "images must be a number from 1 to 100000");
       }
       scenario.images = static_cast<uint32_t>(n);
+    } else if (key == "progress") {
+      if (format_version < 2) {
+        return LineError(line_number, "'progress:' needs format version 2 ('powercut-replay 2')");
+      }
+      if (value == "check") scenario.check_progress = true;
+      else if (value != "off") return LineError(line_number, "expected 'progress: check' or 'progress: off'");
     } else if (key == "expect") {
       if (value == "pass") scenario.expect = Verdict::kPass;
       else if (value == "fail") scenario.expect = Verdict::kFail;
@@ -349,7 +355,8 @@ std::string FormatReplay(const Scenario& scenario) {
       controls |= op.kind == OpKind::kControl;
     }
   }
-  const int version = scenario.later_cuts.empty() && !controls ? 1 : kReplayFormatVersion;
+  const int version =
+      scenario.later_cuts.empty() && !controls && !scenario.check_progress ? 1 : kReplayFormatVersion;
   std::string out = absl::StrCat("powercut-replay ", version, "\n");
   if (!scenario.comment.empty()) {
     for (absl::string_view line : absl::StrSplit(scenario.comment, '\n')) {
@@ -393,6 +400,7 @@ std::string FormatReplay(const Scenario& scenario) {
   absl::StrAppend(&out, "seed: ", scenario.seed, "\n");
   absl::StrAppend(&out, "crash: ", Steps(scenario.crash_after_steps), "\n");
   absl::StrAppend(&out, "images: ", scenario.images, "\n");
+  if (scenario.check_progress) absl::StrAppend(&out, "progress: check\n");
   absl::StrAppend(&out, "expect: ", scenario.expect == Verdict::kPass ? "pass" : "fail", "\n");
   absl::StrAppend(&out, "clients: ", scenario.workload.clients, "\n");
   for (const Op& op : scenario.workload.ops) absl::StrAppend(&out, "op: ", ToString(op), "\n");

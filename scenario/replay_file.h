@@ -5,7 +5,8 @@
 // workload, a `cut:` line before the ops of each later power cut (version 2 only), and
 // a final `end` line (so a truncated file is rejected). Lines starting with '#' and
 // blank lines are ignored. Version 1 files (one power cut) still load, and a scenario
-// with one cut is written as version 1.
+// that needs nothing of version 2 (later cuts, control operations, `progress: check`)
+// is written as version 1.
 //
 // ParseReplay rejects, with the line number and a reason: unknown versions, unknown
 // keys, duplicated single-valued keys, malformed or out-of-range numbers, missing

@@ -8,6 +8,7 @@ namespace powercut::verifier {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kMinimal[] = R"(powercut-replay 1
 # a comment line
@@ -121,6 +122,27 @@ TEST(ReplayFile, LaterPowerCutsNeedVersionTwoAndRoundTrip) {
   // A later cut's ops are validated like the first run's, numbered across the runs.
   text.insert(text.find("end\n"), "op: c5 write 0+8\n");
   EXPECT_THAT(ParseError(text).message(), HasSubstr("op 7 (c5 write 0+8) names a client beyond 1"));
+}
+
+TEST(ReplayFile, TheProgressCheckNeedsVersionTwoAndRoundTrips) {
+  std::string text = kMinimal;
+  text.insert(text.find("expect:"), "progress: check\n");
+  EXPECT_THAT(ParseError(text).message(),
+              HasSubstr("'progress:' needs format version 2 ('powercut-replay 2')"));
+  text.replace(0, text.find('\n'), "powercut-replay 2");
+  absl::StatusOr<Scenario> s = ParseReplay(text);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->check_progress);
+  const std::string formatted = FormatReplay(*s);
+  EXPECT_THAT(formatted, HasSubstr("powercut-replay 2\n"));
+  EXPECT_THAT(formatted, HasSubstr("progress: check\n"));
+  EXPECT_EQ(FormatReplay(*ParseReplay(formatted)), formatted);
+  s->check_progress = false;
+  EXPECT_THAT(FormatReplay(*s), HasSubstr("powercut-replay 1\n"));
+  EXPECT_THAT(FormatReplay(*s), Not(HasSubstr("progress:")));
+  std::string bad = text;
+  bad.replace(bad.find("progress: check"), 15, "progress: yes");
+  EXPECT_THAT(ParseError(bad).message(), HasSubstr("expected 'progress: check' or 'progress: off'"));
 }
 
 TEST(ReplayFile, ControlOperationsNeedVersionTwoAndAnEngineThatTakesThem) {

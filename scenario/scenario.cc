@@ -225,6 +225,7 @@ absl::StatusOr<CrashCheckResult> RunScenario(const Scenario& scenario,
                           .crash_after_steps = scenario.crash_after_steps,
                           .images = scenario.images,
                           .later_cuts = scenario.later_cuts,
+                          .check_progress = scenario.check_progress,
                           .observer = options.observer};
   try {
     CrashCheckResult result = RunCrashCheck(bound->factory, workload, check);

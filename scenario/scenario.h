@@ -43,6 +43,9 @@ struct Scenario {
   // Power cuts after the first, each followed by recovery and more operations
   // (harness/crash_check.h); empty: one cut.
   std::vector<LaterCut> later_cuts;
+  // Ask the stack's progress property after the first workload (a liveness check:
+  // CrashCheckOptions::check_progress); a drawn first cut then falls after it.
+  bool check_progress = false;
   Verdict expect = Verdict::kPass;
   std::string comment;
 };

@@ -83,6 +83,12 @@ void DrawControls(const sim::Prng& root, const std::vector<std::string>& command
   }
 }
 
+// The progress property after the first workload (Scenario::check_progress) for 1 seed
+// in 4, from a stream of its own.
+void DrawProgress(const sim::Prng& root, Scenario& scenario) {
+  scenario.check_progress = root.Fork("progress").Uniform(4) == 0;
+}
+
 // The operator's commands for a mirror set of `mirrors`: re-add and restart, and
 // failing a member unless something else fails members (faults, a vanishing member, an
 // old device put back: two failures could leave no current copy, which is no bug).
@@ -121,6 +127,8 @@ Scenario WriteCacheWith(WriteCacheStackOptions options, const sim::Prng& root) {
     if (options.fault_device == 0 || std::string_view(command) != "suspend") commands.push_back(command);
   }
   DrawControls(root, commands, scenario);
+  // Errors stop writeback (the cache's sticky error): no progress to ask for.
+  if (options.fault_device == 0) DrawProgress(root, scenario);
   return scenario;
 }
 
@@ -170,13 +178,25 @@ void DrawBitmapAndRestart(const sim::Prng& root, Scenario& scenario) {
   if (restart.Uniform(3) == 0) scenario.params.push_back({"restart_at_flush", 1 + restart.Uniform(3)});
 }
 
+// The bitmap chunk for a `sectors` device: `usual` for 7 seeds in 8, else a power of two
+// anywhere in the legal range, 1 sector to 2^22 (from a stream of its own, so the seed's
+// other draws do not change); as Raid1ChunkFor allows (at most 65,536 chunks).
+uint64_t DrawRaid1Chunk(const sim::Prng& root, uint64_t sectors, uint64_t usual) {
+  sim::Prng prng = root.Fork("chunk-size");
+  if (prng.Uniform(8) != 0) return Raid1ChunkFor(sectors, usual);
+  return Raid1ChunkFor(sectors, uint64_t{1} << prng.Uniform(23));
+}
+
 Scenario Raid1(const sim::Prng& root) {
   const uint64_t sectors = DrawDeviceSectors(root, 2048);
   Scenario scenario = Seeded("raid1", root, Shape(sectors, 0));
   scenario.params = {{"mirrors", 2}, {"logical_sectors", sectors}};
-  if (sectors != 2048) scenario.params.push_back({"chunk_sectors", Raid1ChunkFor(sectors, 64)});
+  if (const uint64_t chunk = DrawRaid1Chunk(root, sectors, 64); chunk != 64) {
+    scenario.params.push_back({"chunk_sectors", chunk});
+  }
   DrawBitmapAndRestart(root, scenario);
   DrawControls(root, Raid1Controls(scenario, 2), scenario);
+  DrawProgress(root, scenario);
   return scenario;
 }
 
@@ -188,7 +208,7 @@ Scenario Raid1Faults(const sim::Prng& root) {
   Scenario scenario = Seeded("raid1", root, Shape(sectors, 0));
   scenario.params = {{"mirrors", mirrors},
                      {"logical_sectors", sectors},
-                     {"chunk_sectors", Raid1ChunkFor(sectors, chunks[prng.Uniform(4)])}};
+                     {"chunk_sectors", DrawRaid1Chunk(root, sectors, chunks[prng.Uniform(4)])}};
   // Slow members stretch the run over several daemon periods, so bits are cleared
   // (and must be kept) while clients write, fail and flush.
   if (const uint64_t slow = prng.Uniform(3); slow != 0) {
@@ -225,6 +245,7 @@ Scenario Raid1Faults(const sim::Prng& root) {
   if (prng.Uniform(3) == 0) scenario.params.push_back({"tight_layout", 1});
   DrawBitmapAndRestart(root, scenario);
   DrawControls(root, Raid1Controls(scenario, mirrors), scenario);
+  DrawProgress(root, scenario);
   return scenario;
 }
 
@@ -241,7 +262,7 @@ Scenario Raid1ReAdd(const sim::Prng& root) {
   Scenario scenario = Seeded("raid1", root, Shape(sectors, 0));
   scenario.params = {{"mirrors", mirrors},
                      {"logical_sectors", sectors},
-                     {"chunk_sectors", Raid1ChunkFor(sectors, chunks[prng.Uniform(3)])}};
+                     {"chunk_sectors", DrawRaid1Chunk(root, sectors, chunks[prng.Uniform(3)])}};
   const bool external = prng.Uniform(2) == 1;
   if (external) scenario.params.push_back({"external_bitmap", 1});
   const uint64_t old = 1 + prng.Uniform(mirrors);
@@ -282,6 +303,7 @@ Scenario Raid1ReAdd(const sim::Prng& root) {
     }
   }
   DrawControls(root, Raid1Controls(scenario, mirrors), scenario);
+  DrawProgress(root, scenario);
   return scenario;
 }
 

@@ -9,7 +9,10 @@
 // workload of its own (Scenario::later_cuts; drawn from a stream of their own, so the
 // seed's other draws do not change). A third of the seeds of the cache and mirror
 // families also hold one to three control operations (an operator's commands while IO
-// flows: harness/workload.h), likewise from a stream of their own.
+// flows: harness/workload.h), likewise from a stream of their own, and a quarter of the
+// mirror seeds and of the fault-free cache seeds ask the progress property after the
+// first workload (Scenario::check_progress: writeback drains the cache, the bitmap ends
+// clean, in bounded virtual time).
 //
 // Families:
 //   linear            the pass-through target over a 2048-sector SSD
@@ -42,6 +45,11 @@
 //                     is re-added while the array runs; for a third of the one-cut seeds
 //                     with an old member, IO errors strike that member during the
 //                     recovery (its re-add, the resync copying to it: faults_at_recovery)
+//
+// Geometry across the legal range, each from a stream of its own: a quarter of the
+// cache seeds take a block size below a page (512, 1024 or 2048 bytes), and 1 mirror
+// seed in 8 a bitmap chunk of any power of two from 1 sector to 2^22 (as many chunks
+// as the device allows, at most 65,536).
 #ifndef POWERCUT_SCENARIO_SEEDED_SCENARIOS_H_
 #define POWERCUT_SCENARIO_SEEDED_SCENARIOS_H_
 

@@ -114,36 +114,53 @@ class Raid1Stack : public Stack {
     if (auto problem = CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))) {
       return problem->In("raid1 recovery: ");
     }
+    if (array_->array().degraded()) return std::nullopt;  // bits are kept for the re-add (I7)
+    return CheckIdle("recovery");
+  }
+
+  // Progress after the workload (I12 as after a recovery): an array that is whole
+  // clears every bit and counter in three idle daemon periods. A degraded one keeps
+  // its bits for the re-add; violations of the run itself are CheckRun's.
+  std::optional<Violation> CheckProgress() override {
+    if (!options_.check_invariants || !own_->violations.empty() || array_->array().degraded()) {
+      return std::nullopt;
+    }
+    return CheckIdle("the workload");
+  }
+
+ private:
+  // I12: three idle daemon periods (plus IO time) after `what` clear every bit and
+  // counter of a whole array, and leave its mirrors identical.
+  std::optional<Violation> CheckIdle(absl::string_view what) {
     const raid1::Raid1Array& array = array_->array();
-    if (array.degraded()) return std::nullopt;  // bits are kept for the re-add (I7)
-    // I12: three idle daemon periods (plus IO time) clear every bit and counter.
     const runtime::Nanos io_time =
         4 * (options_.ssd.flush_latency.max + options_.ssd.write_latency.max);
     world_.scheduler().SleepFor(3 * runtime::Seconds(options_.daemon_sleep_s) + io_time +
                                 runtime::Milliseconds(1));
+    const std::string context = absl::StrCat("raid1, idle after ", what, ": ");
     if (!own_->violations.empty()) {
-      return own_->violations.front().In("raid1 invariant violated while idle after recovery: ");
+      return own_->violations.front().In(absl::StrCat("raid1 invariant violated while idle after ",
+                                                      what, ": "));
     }
     // A member that failed meanwhile (faults at recovery) keeps the bits for its re-add.
     if (array.degraded()) return std::nullopt;
     if (auto problem = CheckBitmapsClear(geometry_, Images(/*in_sync_only=*/true),
                                          BitmapFile(/*durable=*/false))) {
-      return problem->In("raid1 recovery: ");
+      return problem->In(context);
     }
     for (uint64_t chunk = 0; chunk < geometry_.bitmap.chunks; ++chunk) {
       if (array.bitmap().counter(chunk) != 0) {
         return InvariantViolated("I12", ": chunk ", chunk, "'s counter is ",
                                  array.bitmap().counter(chunk), " after three idle daemon periods")
-            .In("raid1 recovery: ");
+            .In(context);
       }
     }
     if (CheckMirrorsIdentical(geometry_, Images(/*in_sync_only=*/true))) {
-      return InvariantViolated("I12", ": mirrors differ after idle periods").In("raid1 recovery: ");
+      return InvariantViolated("I12", ": mirrors differ after idle periods").In(context);
     }
     return std::nullopt;
   }
 
- private:
   // Durable images before assembly; visible ones of in-sync members after it.
   std::vector<const sim::DiskImage*> Images(bool in_sync_only) const {
     std::vector<const sim::DiskImage*> images;

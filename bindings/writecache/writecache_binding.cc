@@ -21,14 +21,16 @@ class WriteCacheStack : public Stack {
   // `cache` (SSD mode) or `pmem` (pmem mode) is the simulation's view of the cache
   // device; the checker of its mode is set with check_invariants, recording into
   // `trace`.
-  WriteCacheStack(WriteCacheStackOptions options, const sim::SimSsd* cache,
+  WriteCacheStack(runtime::Scheduler& scheduler, WriteCacheStackOptions options,
+                  const sim::SimSsd* cache,
                   const sim::SimPmem* pmem, std::unique_ptr<CacheTraceChecker> checker,
                   std::unique_ptr<PmemTraceChecker> pmem_checker,
                   std::unique_ptr<writecache::WriteCache> engine,
                   std::shared_ptr<CacheTraceFindings> trace,
                   std::shared_ptr<const CacheTraceFindings> run_trace, bool recovering,
                   std::unique_ptr<faults::FaultyBlockDevice> faulty = nullptr)
-      : faulty_(std::move(faulty)),
+      : scheduler_(scheduler),
+        faulty_(std::move(faulty)),
         options_(std::move(options)),
         cache_(cache),
         pmem_(pmem),
@@ -57,7 +59,9 @@ class WriteCacheStack : public Stack {
       absl::Status resumed = engine_->Resume();
       return suspended.ok() ? resumed : suspended;
     }
-    return engine_->Message(std::string_view(command.data(), command.size()));
+    absl::Status done = engine_->Message(std::string_view(command.data(), command.size()));
+    cleaner_sent_ |= done.ok() && command == "cleaner";
+    return done;
   }
 
   // Every cached block written back (the "flush" message), then suspended.
@@ -111,10 +115,7 @@ class WriteCacheStack : public Stack {
     if (recovering_ && !trace_->found.empty()) {
       return trace_->found.front().In("writecache invariant violated during recovery: ");
     }
-    const uint64_t start = options_.params.StartSector();
-    absl::StatusOr<writecache::ParsedMetadata> after =
-        pmem_ ? ReadCacheMetadata(std::span<const std::byte>(pmem_->visible()), start)
-              : ReadCacheMetadata(cache_->visible(), start);
+    absl::StatusOr<writecache::ParsedMetadata> after = VisibleMetadata();
     if (!after.ok()) {
       return Violation{.text = absl::StrCat("writecache: unreadable metadata after start: ",
                                             after.status().ToString())};
@@ -122,16 +123,46 @@ class WriteCacheStack : public Stack {
     if (auto problem = CheckRecovered(*after)) {
       return problem->In("writecache recovery: ");
     }
-    uint64_t free = 0;
-    for (const writecache::MemoryEntry& e : after->entries) {
-      free += e.seq_count == writecache::kFreeSeq;
-    }
-    if (free != engine_->free_blocks()) {
-      return Violation{.text = absl::StrCat("writecache recovery: the engine counts ",
-                                            engine_->free_blocks(),
-                                            " free blocks, its metadata ", free)};
-    }
+    if (auto problem = CheckFreeCount(*after)) return problem->In("writecache recovery: ");
     return std::nullopt;
+  }
+
+  // Progress (P1, P2; docs/invariants.md "Write-back cache: progress"): after the clients
+  // ended, an idle time bounded by the table and the devices' latencies (IdleBound) in
+  // which writeback reaches its goal: with the cleaner or max_age, every block written
+  // back (P2); else, if the cache stood at or past its high watermark when the clients
+  // ended (the engine's count of free blocks and blocks under writeback, what it decides
+  // by), more free blocks than the low watermark leaves (P1). Counted on the metadata the
+  // cache device holds, the watermarks with the kernel's rounding, not the engine's.
+  std::optional<Violation> CheckProgress() override {
+    if (!options_.check_invariants || options_.faults) return std::nullopt;
+    const uint64_t free_at_end = engine_->free_blocks() + engine_->writeback_blocks();
+    const runtime::Nanos idle = IdleBound();
+    scheduler_.SleepFor(idle);
+    if (engine_->has_error()) return std::nullopt;  // CheckRun reports it
+    absl::StatusOr<writecache::ParsedMetadata> metadata = VisibleMetadata();
+    if (!metadata.ok()) {
+      return Violation{.text = absl::StrCat("writecache: unreadable metadata after the workload: ",
+                                            metadata.status().ToString())};
+    }
+    if (auto problem = CheckFreeCount(*metadata)) return problem->In("writecache, idle: ");
+    const uint64_t n = metadata->superblock.n_blocks;
+    const uint64_t free = FreeEntries(*metadata);
+    const std::string after = absl::StrCat(" after ", idle / runtime::Microseconds(1),
+                                           " us idle (the clients ended with ", n - free_at_end,
+                                           " of ", n, " blocks in use, ");
+    if (options_.params.cleaner || cleaner_sent_ || options_.params.max_age_ms) {
+      if (free == n) return std::nullopt;
+      return InvariantViolated("P2", ": ", n - free, " of ", n, " blocks still cached", after,
+                               options_.params.max_age_ms ? "max_age" : "the cleaner", " on)");
+    }
+    // The kernel's watermarks in free blocks: n * (100 - percent) / 100, rounded.
+    const uint64_t high_free = (n * (100 - options_.params.HighWatermark()) + 50) / 100;
+    const uint64_t low_free = (n * (100 - options_.params.LowWatermark()) + 50) / 100;
+    if (free_at_end > high_free || free >= std::min(n, low_free + 1)) return std::nullopt;
+    return InvariantViolated("P1", ": ", free, " of ", n, " blocks free", after,
+                             "the high watermark leaves ", high_free, " free); writeback stops only past ",
+                             low_free, " free (low watermark ", options_.params.LowWatermark(), "%)");
   }
 
   OracleOptions oracle_options() const override {
@@ -139,6 +170,39 @@ class WriteCacheStack : public Stack {
   }
 
  private:
+  absl::StatusOr<writecache::ParsedMetadata> VisibleMetadata() const {
+    const uint64_t start = options_.params.StartSector();
+    return pmem_ ? ReadCacheMetadata(std::span<const std::byte>(pmem_->visible()), start)
+                 : ReadCacheMetadata(cache_->visible(), start);
+  }
+  static uint64_t FreeEntries(const writecache::ParsedMetadata& metadata) {
+    uint64_t free = 0;
+    for (const writecache::MemoryEntry& e : metadata.entries) {
+      free += e.seq_count == writecache::kFreeSeq;
+    }
+    return free;
+  }
+  // The engine's free count against the metadata's (at rest: nothing uncommitted).
+  std::optional<Violation> CheckFreeCount(const writecache::ParsedMetadata& metadata) const {
+    const uint64_t free = FreeEntries(metadata);
+    if (free == engine_->free_blocks()) return std::nullopt;
+    return Violation{.text = absl::StrCat("the engine counts ", engine_->free_blocks(),
+                                          " free blocks, its metadata ", free)};
+  }
+  // The progress check's idle time: the writeback pause, an autocommit, twice max_age,
+  // and for every block and a few more a cache read, an origin write and two flushes at
+  // the devices' slowest.
+  runtime::Nanos IdleBound() const {
+    const sim::SimSsdOptions& ssd = options_.ssd;
+    const writecache::Params& p = options_.params;
+    const runtime::Nanos per_block =
+        ssd.read_latency.max + ssd.write_latency.max + 2 * ssd.flush_latency.max;
+    return runtime::Milliseconds(static_cast<int64_t>(p.PauseWritebackMs()) +
+                                 p.AutocommitTimeMs() + 2 * int64_t{p.max_age_ms.value_or(0)} + 1) +
+           static_cast<int64_t>(options_.cache_blocks + 4) * per_block;
+  }
+
+  runtime::Scheduler& scheduler_;
   std::unique_ptr<faults::FaultyBlockDevice> faulty_;  // under the engine: outlives it
   WriteCacheStackOptions options_;
   const sim::SimSsd* cache_;   // SSD mode, with checks
@@ -149,6 +213,7 @@ class WriteCacheStack : public Stack {
   std::shared_ptr<CacheTraceFindings> trace_;  // what the checker found on this stack's IO
   std::shared_ptr<const CacheTraceFindings> run_trace_;  // ... on the run's (the crash's)
   bool recovering_;
+  bool cleaner_sent_ = false;  // a "cleaner" message took effect
 };
 
 constexpr uint32_t kFaultCache = 1;
@@ -286,7 +351,7 @@ StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
           writecache::WriteCache::Create(world.scheduler(), **origin_device, pmem_device, params);
       if (!engine.ok()) return engine.status();
       return std::unique_ptr<Stack>(new WriteCacheStack(
-          options, nullptr, pmem->simulated, nullptr, std::move(pmem_checker), std::move(*engine),
+          world.scheduler(), options, nullptr, pmem->simulated, nullptr, std::move(pmem_checker), std::move(*engine),
           trace, run_trace, devices.recovering()));
     }
     absl::StatusOr<Disk> cache = devices.AddDisk({.name = "cache",
@@ -305,18 +370,29 @@ StackFactory WriteCacheStackFactory(WriteCacheStackOptions options) {
     absl::StatusOr<std::unique_ptr<writecache::WriteCache>> engine = writecache::WriteCache::Create(
         world.scheduler(), **origin_device, checker ? *checker : **cache_device, params);
     if (!engine.ok()) return engine.status();
-    return std::unique_ptr<Stack>(new WriteCacheStack(options, cache->simulated, nullptr,
+    return std::unique_ptr<Stack>(new WriteCacheStack(world.scheduler(), options, cache->simulated, nullptr,
                                                       std::move(checker), nullptr,
                                                       std::move(*engine), trace, run_trace,
                                                       devices.recovering(), std::move(faulty)));
   };
 }
 
+namespace {
+
+// A page (4096) for 3 draws in 4, else 512, 1024 or 2048 bytes: the block sizes the
+// kernel takes below a page (which of them from a stream of its own).
+uint32_t DrawBlockSize(sim::Prng& prng) {
+  if (prng.Uniform(4) != 0) return 4096;
+  return uint32_t{512} << prng.Fork("block-size").Uniform(3);
+}
+
+}  // namespace
+
 WriteCacheStackOptions DrawWriteCacheOptions(sim::Prng& prng, uint64_t logical_sectors) {
   WriteCacheStackOptions options;
   options.logical_sectors = logical_sectors;
   writecache::Params& p = options.params;
-  p.block_size = prng.Uniform(4) == 0 ? 512 : 4096;
+  p.block_size = DrawBlockSize(prng);
   const uint64_t sizes[] = {1, 2, 4, 8, 16, 32, 64};
   options.cache_blocks = sizes[prng.Uniform(7)];
   p.start_sector = prng.Uniform(3) == 0 ? 0 : 8 * (1 + prng.Uniform(4));
@@ -512,7 +588,7 @@ WriteCacheStackOptions DrawDrainOptions(sim::Prng& prng) {
   WriteCacheStackOptions options;
   options.logical_sectors = 64;
   writecache::Params& p = options.params;
-  p.block_size = prng.Uniform(4) == 0 ? 512 : 4096;
+  p.block_size = DrawBlockSize(prng);
   options.cache_blocks = prng.Uniform(2) == 0 ? 1 : 3;
   p.start_sector = 8 * prng.Uniform(3);
   p.high_watermark = 50 + static_cast<uint32_t>(prng.Uniform(51));

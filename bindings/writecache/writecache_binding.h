@@ -89,8 +89,9 @@ inline constexpr std::array<const char*, 5> kWriteCacheControls = {
 // OK for one of kWriteCacheControls, else InvalidArgument listing them.
 absl::Status CheckWriteCacheControl(absl::string_view command);
 
-// Options drawn from `prng` for a `logical_sectors` origin: small caches (one block to
-// 64, sometimes an aged cache of ~300 with 252 prefilled), watermarks anywhere,
+// Options drawn from `prng` for a `logical_sectors` origin: block sizes from 512 to 4096
+// bytes, small caches (one block to 64, sometimes an aged cache of ~300 with 252
+// prefilled), watermarks anywhere,
 // frequent autocommits, short pauses and max_age, sometimes the cleaner, sometimes
 // slow devices (wider race windows) or a power-loss-protected SSD.
 WriteCacheStackOptions DrawWriteCacheOptions(sim::Prng& prng, uint64_t logical_sectors);

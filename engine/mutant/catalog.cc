@@ -61,6 +61,14 @@ constexpr Info kCatalog[] = {
     {Id::kWcRecoveryKeepsUncommitted, "wc_recovery_keeps_uncommitted", "writecache",
      "recovery frees the blocks of uncommitted entries without clearing their seq_count, so "
      "the next commit would make them committed", "recovery rule (the kernel clears them)"},
+    {Id::kWcWritebackStopsAtHigh, "wc_writeback_stops_at_high", "writecache",
+     "writeback stops once the cache is back under its high watermark instead of the low one, "
+     "so a cache hovering at the high watermark never drains (safe, but slow and full)",
+     "the writeback loop's stop condition (progress: P1)"},
+    {Id::kWcSkippedWritebackNotRequeued, "wc_skipped_writeback_not_requeued", "writecache",
+     "entries skipped because an older duplicate was under writeback are not written back "
+     "when it completes, but only at the next trigger (with the cleaner on, maybe never)",
+     "the kernel's writecache_writeback (no requeue after a skip; progress: P1, P2)"},
     {Id::kWcPmemFuaIgnored, "wc_pmem_fua_ignored", "writecache",
      "a pmem-mode FUA write is acknowledged without committing it", "kernel fix c1005322ff02"},
     {Id::kWcPmemCommitNoFence, "wc_pmem_commit_no_fence", "writecache",

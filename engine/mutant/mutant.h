@@ -44,6 +44,8 @@ enum class Id : uint16_t {
   kWcFlushIgnoresIdleOverwrite,
   kWcCommitAfterError,
   kWcRecoveryKeepsUncommitted,
+  kWcWritebackStopsAtHigh,
+  kWcSkippedWritebackNotRequeued,
   kWcPmemFuaIgnored,
   kWcPmemCommitNoFence,
   kWcPmemDataNotFlushed,

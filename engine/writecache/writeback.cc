@@ -11,7 +11,10 @@
 // is older than max_age; everything in sector order for writeback_all. Only committed
 // entries are written back (an uncommitted one forces a commit first). An entry with
 // an older duplicate still under writeback is skipped (two versions of one sector are
-// never written back at once). Runs of entries of consecutive sectors in consecutive
+// never written back at once), and the endio thread queues another run when a
+// writeback completes after such a skip (the kernel does not: the skipped entries
+// wait for the next allocation, max_age tick or message, and with the cleaner on no
+// allocation may come; docs/writecache.md, "Writeback after a skipped duplicate"). Runs of entries of consecutive sectors in consecutive
 // blocks (pmem mode: in any blocks) form one copy job. At most 64 entries are looked at
 // per run (the work requeues itself) except for writeback_all. writeback_jobs caps the
 // blocks in flight.
@@ -116,7 +119,10 @@ void WriteCache::Writeback() {
   uint32_t e = kNoEntry;
   uint32_t g = kNoEntry;
   while (!lru_.empty() &&
-         (writeback_all_ != 0 || freelist_.size() + writeback_size_ <= freelist_low_watermark_ ||
+         (writeback_all_ != 0 ||
+          freelist_.size() + writeback_size_ <= (POWERCUT_MUTANT(kWcWritebackStopsAtHigh)
+                                                     ? freelist_high_watermark_
+                                                     : freelist_low_watermark_) ||
           too_old())) {
     ++n_walked;
     if (n_walked > kWritebackLatency && writeback_all_ == 0) {
@@ -179,6 +185,7 @@ void WriteCache::Writeback() {
   }
   if (!skipped.empty()) {
     lru_.SpliceBack(skipped);
+    writeback_skipped_ = true;
     // No progress possible until some writeback completes: wait rather than spin.
     if (batch.empty()) WaitForWriteback();
   }
@@ -275,6 +282,12 @@ void WriteCache::EndioThread() {
     // Waiters on writeback_size_ (writeback_jobs, writeback_all) also wait here; wake
     // them even when the error state kept the entries from being freed.
     freelist_wait_.NotifyAll();
+    // Entries skipped for an older duplicate under writeback are due now (the kernel
+    // leaves them until the next trigger: with the cleaner on, maybe for ever).
+    if (writeback_skipped_ && !suspended_ && !POWERCUT_MUTANT(kWcSkippedWritebackNotRequeued)) {
+      writeback_skipped_ = false;
+      QueueWriteback();
+    }
     // W3: no read of a freed block is still in flight ...
     if (!PmemMode() && !POWERCUT_MUTANT(kWcReuseWhileReading)) WaitForIos(kRead);
     // W2: ... and the frees are durable, before the lock is dropped and a block reused.

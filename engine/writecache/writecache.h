@@ -357,6 +357,9 @@ class WriteCache : public io::BlockDevice {
   runtime::WaitQueue flush_work_wait_;
   bool writeback_pending_ = false;
   bool writeback_running_ = false;
+  // A writeback run skipped entries whose older duplicate was under writeback: the
+  // endio thread queues another run once that writeback completed.
+  bool writeback_skipped_ = false;
   uint64_t writeback_runs_done_ = 0;
   runtime::WaitQueue writeback_work_wait_;
   runtime::WaitQueue writeback_idle_wait_;

@@ -62,6 +62,7 @@ absl::StatusOr<verifier::Scenario> LoadScenarioFrom(const std::string& file,
   }
   verifier::Scenario scenario = found->draw(*seed);
   scenario.later_cuts.clear();
+  scenario.check_progress = false;
   return scenario;
 }
 

@@ -16,9 +16,11 @@ namespace powercut::tools {
 absl::StatusOr<verifier::Scenario> LoadScenarioFile(const std::string& path);
 
 // For the commands that make one power cut (parity, realcrash, crashloop): a replay
-// file (`file`), or seed `seed` of family `family` without its later cuts (the seed's
-// first workload and cut); exactly one of the two. InvalidArgument naming what is
-// missing, too much or unknown. (A file with several cuts loads; the commands refuse it.)
+// file (`file`), or seed `seed` of family `family` without its later cuts and progress
+// check (the seed's first workload and cut); exactly one of the two. InvalidArgument
+// naming what is missing, too much or unknown. (A file with several cuts loads; the
+// commands refuse it. A file's `progress: check` is a simulated world's idle time: the
+// commands on real files do not ask it.)
 absl::StatusOr<verifier::Scenario> LoadScenarioFrom(const std::string& file,
                                                     const std::string& family,
                                                     std::optional<uint64_t> seed);
