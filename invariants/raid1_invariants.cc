@@ -2,6 +2,7 @@
 #include "invariants/raid1_invariants.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/container/btree_set.h"
 #include "absl/strings/str_cat.h"
@@ -60,23 +61,27 @@ struct MemberView {
   RawBitmapSuper super;
 };
 
-// `file`: the bitmap device's image, for an external bitmap.
+// `file`: the bitmap device's image, for an external bitmap. Without `bitmap`, the md
+// superblock alone (what Fresh needs; the bitmap area can be KiBs per member).
 MemberView View(const raid1::Raid1Geometry& g, const sim::DiskImage& image,
-                const sim::DiskImage* file) {
+                const sim::DiskImage* file, bool bitmap = true) {
   MemberView view;
   absl::StatusOr<raid1::MdSuperblock> md =
       raid1::DecodeMdSuperblock(Read(image, g.super_sector, 8), g.member_sectors);
   if (md.ok()) view.md = *md;
+  if (!bitmap) return view;
   view.bitmap = Read(g.external_bitmap ? *file : image, g.bitmap_sector, g.bitmap_area_sectors);
   view.super = DecodeRawBitmapSuper(view.bitmap);
   return view;
 }
 
-// Every member's durable metadata in a traced array.
-std::vector<MemberView> DurableViews(const Raid1TraceState& state) {
+// Every member's durable metadata in a traced array (`bitmaps`: with the bitmap areas).
+std::vector<MemberView> DurableViews(const Raid1TraceState& state, bool bitmaps = true) {
   const sim::DiskImage* file = state.bitmap_file ? &state.bitmap_file->durable() : nullptr;
   std::vector<MemberView> views;
-  for (const sim::SimSsd* m : state.members) views.push_back(View(state.g, m->durable(), file));
+  for (const sim::SimSsd* m : state.members) {
+    views.push_back(View(state.g, m->durable(), file, bitmaps));
+  }
   return views;
 }
 
@@ -531,11 +536,10 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
                              *state_->degraded_since, ")"));
     }
   }
-  // Bits this write clears durably (1 -> 0).
+  // Bits this write clears durably (1 -> 0), in chunk order.
   const std::vector<std::byte> before = Read(ssd_.durable(), g.bitmap_sector, g.bitmap_area_sectors);
   const uint64_t events_cleared = DecodeRawBitmapSuper(before).events_cleared;
-  std::vector<MemberView> views;
-  std::vector<bool> fresh;
+  std::vector<uint64_t> cleared;
   // The chunks whose bits this write covers.
   const uint64_t first_byte = std::max<uint64_t>(offset, kSuperBytes) - kSuperBytes;
   const uint64_t end_byte = std::max<uint64_t>(offset + data.size(), kSuperBytes) - kSuperBytes;
@@ -548,56 +552,113 @@ void Raid1TraceChecker::CheckBitmapWrite(uint64_t offset, std::span<const std::b
       continue;
     }
     const bool now = ((std::to_integer<uint8_t>(data[byte - offset]) >> (chunk % 8)) & 1) != 0;
-    if (now || !RawChunkBit(before, chunk)) continue;
-    const std::string what = absl::StrCat("chunk ", chunk, "'s bit is cleared");
-    // An internal bitmap's PREFLUSH makes its member's data durable first (checked for
-    // the other members below); a file's write flushes no member.
-    if (!g.external_bitmap && (flags & io::kPreflush) == 0) {
-      Report(InvariantViolated("I3", ": ", what, " without PREFLUSH"));
+    if (!now && RawChunkBit(before, chunk)) cleared.push_back(chunk);
+  }
+  if (cleared.empty()) return;
+  const std::vector<MemberView> views = DurableViews(*state_, /*bitmaps=*/false);
+  const std::vector<bool> fresh = Fresh(views);
+
+  // The images each cleared chunk's contents are compared between, and where they
+  // differ among the cleared chunks (found over each run of consecutive ones: a write
+  // that clears many bits costs what the members store, not a comparison per chunk).
+  struct Comparison {
+    const sim::DiskImage* a;
+    const sim::DiskImage* b;
+    size_t member;  // the member the violation names
+    std::vector<uint64_t> differing;
+    bool Differs(uint64_t chunk) const {
+      return std::binary_search(differing.begin(), differing.end(), chunk);
     }
-    if (state_->in_flight.contains(chunk)) {
-      Report(InvariantViolated("I3", ": ", what, " while a write to it is in flight"));
+  };
+  auto compare = [&](const sim::DiskImage& a, const sim::DiskImage& b, size_t member) {
+    Comparison c{&a, &b, member, {}};
+    for (size_t i = 0; i < cleared.size();) {
+      size_t j = i;
+      while (j + 1 < cleared.size() && cleared[j + 1] == cleared[j] + 1) ++j;
+      const uint64_t end = g.data_offset + FirstSectorOf(g, cleared[j]) + SectorsOf(g, cleared[j]);
+      uint64_t at = g.data_offset + FirstSectorOf(g, cleared[i]);
+      while (at < end) {
+        const std::optional<uint64_t> sector = a.FirstDifference(b, at, end - at);
+        if (!sector) break;
+        const uint64_t chunk = ChunkOf(g, *sector - g.data_offset);
+        c.differing.push_back(chunk);
+        at = g.data_offset + FirstSectorOf(g, chunk + 1);
+      }
+      i = j + 1;
     }
-    if (state_->written_while_degraded.contains(chunk)) {
-      Report(InvariantViolated("I7", ": ", what, " although it was written while degraded"));
-    }
-    if (views.empty()) {
-      views = DurableViews(*state_);
-      fresh = Fresh(views);
-    }
-    const uint64_t first = g.data_offset + FirstSectorOf(g, chunk);
-    const uint64_t n = SectorsOf(g, chunk);
-    if (state_->degraded_since) {
-      // A failed member a re-add would recover from the bitmap alone must not differ
-      // under a clear bit from what the array holds (this member's copy, or with a
-      // file, the first fresh member's).
-      const auto holder = index_ == kTraceBitmapFile
-                              ? std::find(fresh.begin(), fresh.end(), true) - fresh.begin()
-                              : static_cast<std::ptrdiff_t>(index_);
-      if (static_cast<size_t>(holder) >= state_->members.size()) continue;
+    return c;
+  };
+  // While degraded, a failed member a re-add would recover from the bitmap alone must
+  // not differ under a clear bit from what the array holds (this member's copy, or
+  // with a file, the first fresh member's); without such a holder nothing is compared.
+  std::vector<Comparison> unrecoverable;
+  bool compared = true;
+  if (state_->degraded_since) {
+    const auto holder = index_ == kTraceBitmapFile
+                            ? std::find(fresh.begin(), fresh.end(), true) - fresh.begin()
+                            : static_cast<std::ptrdiff_t>(index_);
+    if (static_cast<size_t>(holder) >= state_->members.size()) {
+      compared = false;
+    } else {
       const sim::DiskImage& mine = state_->members[holder]->visible();
       for (size_t k = 0; k < state_->members.size(); ++k) {
         if (fresh[k] || !views[k].md || views[k].md->events < events_cleared) continue;
-        if (!state_->members[k]->durable().SameContent(mine, first, n)) {
-          Report(InvariantViolated("I7", ": ", what, " while degraded, but failed member ", k,
-                                 " (which a re-add recovers from the bitmap) holds other data"));
-        }
+        unrecoverable.push_back(compare(state_->members[k]->durable(), mine, k));
       }
     }
-    const sim::DiskImage* agreed = nullptr;  // the first fresh member's data
+  }
+  // I13: fresh members agree with the first fresh one (a chunk that needs a resync
+  // keeps its bit until then); I3: each fresh member other than this one made its data
+  // durable.
+  std::vector<Comparison> disagreeing;
+  std::vector<Comparison> not_durable;
+  if (compared) {
+    const sim::DiskImage* agreed = nullptr;
     for (size_t k = 0; k < state_->members.size(); ++k) {
       if (!fresh[k]) continue;
       const sim::DiskImage& held = state_->members[k]->visible();
-      // I13: a chunk that needs a resync (the mirrors differ) keeps its bit until then.
       if (agreed == nullptr) {
         agreed = &held;
-      } else if (!held.SameContent(*agreed, first, n)) {
-        Report(InvariantViolated("I13", ": ", what, " while fresh members hold different data for it"));
+      } else {
+        disagreeing.push_back(compare(held, *agreed, k));
       }
-      if (k == index_) continue;
-      if (!state_->members[k]->durable().SameContent(held, first, n)) {
-        Report(InvariantViolated("I3", ": ", what, " while member ", k,
-                               " has not made its data durable"));
+      if (k != index_) not_durable.push_back(compare(state_->members[k]->durable(), held, k));
+    }
+  }
+
+  for (const uint64_t chunk : cleared) {
+    const auto what = [chunk] { return absl::StrCat("chunk ", chunk, "'s bit is cleared"); };
+    // An internal bitmap's PREFLUSH makes its member's data durable first (checked for
+    // the other members below); a file's write flushes no member.
+    if (!g.external_bitmap && (flags & io::kPreflush) == 0) {
+      Report(InvariantViolated("I3", ": ", what(), " without PREFLUSH"));
+    }
+    if (state_->in_flight.contains(chunk)) {
+      Report(InvariantViolated("I3", ": ", what(), " while a write to it is in flight"));
+    }
+    if (state_->written_while_degraded.contains(chunk)) {
+      Report(InvariantViolated("I7", ": ", what(), " although it was written while degraded"));
+    }
+    for (const Comparison& c : unrecoverable) {
+      if (c.Differs(chunk)) {
+        Report(InvariantViolated("I7", ": ", what(), " while degraded, but failed member ", c.member,
+                                 " (which a re-add recovers from the bitmap) holds other data"));
+      }
+    }
+    // In member order, as the members are compared.
+    size_t d = 0;
+    size_t n = 0;
+    for (size_t k = 0; k < state_->members.size(); ++k) {
+      if (d < disagreeing.size() && disagreeing[d].member == k) {
+        if (disagreeing[d++].Differs(chunk)) {
+          Report(InvariantViolated("I13", ": ", what(), " while fresh members hold different data for it"));
+        }
+      }
+      if (n < not_durable.size() && not_durable[n].member == k) {
+        if (not_durable[n++].Differs(chunk)) {
+          Report(InvariantViolated("I3", ": ", what(), " while member ", k,
+                                   " has not made its data durable"));
+        }
       }
     }
   }
@@ -631,14 +692,15 @@ void Raid1AckChecker::SubmitWrite(uint64_t sector, std::span<const std::byte> da
                        [this, sector, data, done = std::move(done)](absl::Status s) mutable {
                          if (s.ok()) {
                            const raid1::Raid1Geometry& g = state_->g;
-                           const std::vector<MemberView> views = DurableViews(*state_);
+                           const std::vector<MemberView> views =
+                               DurableViews(*state_, /*bitmaps=*/false);
                            const std::vector<bool> fresh = Fresh(views);
                            const uint64_t sectors = data.size() / io::kSectorSize;
                            for (size_t k = 0; k < views.size(); ++k) {
                              if (!fresh[k] || ((lagging_mask_ >> k) & 1) != 0) continue;
                              const std::vector<std::byte> held =
                                  Read(state_->members[k]->visible(), g.data_offset + sector, sectors);
-                             if (!std::equal(held.begin(), held.end(), data.begin())) {
+                             if (std::memcmp(held.data(), data.data(), held.size()) != 0) {
                                state_->violations.push_back(InvariantViolated(
                                    "I9", ": a write to sectors ", sector, "+", sectors,
                                    " is acknowledged while member ", k,

@@ -252,7 +252,7 @@ bool DiskImage::SameContent(const DiskImage& other) const {
     a.ForEachStored([&](uint64_t sector, const SectorBytes& data) {
       if (!same || IsZero(data)) return;
       const SectorBytes* theirs = b.Get(sector);
-      same = theirs != nullptr && *theirs == data;
+      same = theirs != nullptr && std::memcmp(theirs->data(), data.data(), data.size()) == 0;
     });
     return same;
   };
@@ -299,12 +299,21 @@ std::optional<uint64_t> DiskImage::FirstDifference(const DiskImage& other, uint6
     const SectorBytes* mine = a.At(at);
     const SectorBytes* theirs = b.At(at);
     // Images that share sectors (copies of one another) share their bytes: equal.
-    if ((mine != nullptr || theirs != nullptr) && mine != theirs) {
+    if (mine == theirs) {
+      // Both store nothing, or the same bytes.
+    } else if (mine != nullptr && theirs != nullptr) {
+      // One memcmp over the run (a run's sectors are contiguous in both images; an
+      // element-wise compare of std::byte arrays is a byte loop), then the sector.
+      const uint64_t n = run_end - at;
+      if (std::memcmp(mine, theirs, n * sizeof(SectorBytes)) != 0) {
+        for (uint64_t i = 0; i < n; ++i) {
+          if (std::memcmp(&mine[i], &theirs[i], sizeof(SectorBytes)) != 0) return at + i;
+        }
+      }
+    } else {
+      const SectorBytes* stored = mine != nullptr ? mine : theirs;
       for (uint64_t i = 0; i < run_end - at; ++i) {
-        const bool differ = mine != nullptr && theirs != nullptr ? mine[i] != theirs[i]
-                            : mine != nullptr                    ? !IsZero(mine[i])
-                                                                 : !IsZero(theirs[i]);
-        if (differ) return at + i;
+        if (!IsZero(stored[i])) return at + i;
       }
     }
     at = run_end;

@@ -2,8 +2,8 @@
 // (preferably not write-mostly) member to the others, then every other chunk to members
 // re-added with a full recovery (I11); CopyChunk copies one chunk.
 //
-// A chunk where no member that is not faulty may hold data (DataRanges: it reads as
-// zeroes on all of them) is not copied at all. Otherwise a chunk of up to
+// A chunk where no member that is not faulty may hold data (DataRanges, asked once per
+// resync: it reads as zeroes on all of them) is not copied at all. Otherwise a chunk of up to
 // kWholeCopySectors is copied whole, one read and one write per target (as md's resync
 // copies a chunk); a larger one (bitmap chunks reach 2 GiB) only where members may hold
 // data (ranges less than kCopyGapSectors apart copied as one), in pieces of at most
@@ -96,6 +96,16 @@ absl::Status Raid1Array::Resync(bool keep_needed, std::vector<uint64_t>* copied)
   std::vector<size_t> everyone;
   for (size_t i = 0; i < members_.size(); ++i) everyone.push_back(i);
   std::vector<bool> in_plan(geometry_.bitmap.chunks, false);
+  // Where members may hold data, found once: nothing writes while a resync runs (writes
+  // wait for it), so no chunk gains data meanwhile, and a chunk outside these ranges
+  // has nothing to copy (CopyChunk would find no piece, and does no IO).
+  const std::vector<io::SectorRange> data = DataRanges(0, geometry_.bitmap.sync_sectors);
+  auto may_hold_data = [&](uint64_t chunk) {
+    const uint64_t first = geometry_.bitmap.FirstSectorOfChunk(chunk);
+    const auto after = std::partition_point(
+        data.begin(), data.end(), [first](const io::SectorRange& r) { return r.end() <= first; });
+    return after != data.end() && after->first < first + geometry_.bitmap.SectorsInChunk(chunk);
+  };
   // NEEDED -> RESYNC while copying -> decays after; the bits stay set on disk until
   // the daemon clears them, after flushing the copies (I13, I1).
   for (const ChunkRange& range : bitmap_->ResyncPlan()) {
@@ -105,7 +115,7 @@ absl::Status Raid1Array::Resync(bool keep_needed, std::vector<uint64_t>* copied)
       // for their re-add; the ones being re-added now are in sync when this finishes.
       const bool stays_degraded = keep_needed || !Members(MemberState::kFaulty).empty();
       if (!bitmap_->StartSync(chunk, stays_degraded)) continue;
-      absl::StatusOr<bool> done = CopyChunk(chunk, everyone);
+      absl::StatusOr<bool> done = may_hold_data(chunk) ? CopyChunk(chunk, everyone) : true;
       if (!done.ok() || !*done) POWERCUT_PROBE(kRaid1ResyncChunkAborted);
       bitmap_->EndSync(chunk, /*aborted=*/!done.ok() || !*done);
       if (!done.ok()) return done.status();
@@ -120,8 +130,10 @@ absl::Status Raid1Array::Resync(bool keep_needed, std::vector<uint64_t>* copied)
   }
   for (uint64_t chunk = 0; chunk < geometry_.bitmap.chunks && !full.empty(); ++chunk) {
     if (in_plan[chunk]) continue;
-    absl::StatusOr<bool> done = CopyChunk(chunk, full);
-    if (!done.ok()) return done.status();
+    if (may_hold_data(chunk)) {
+      absl::StatusOr<bool> done = CopyChunk(chunk, full);
+      if (!done.ok()) return done.status();
+    }
     ++recovered_chunks_;
   }
   return RecordFailures();
