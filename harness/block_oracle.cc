@@ -193,9 +193,14 @@ bool BlockOracle::LeftUndefined(Ids history, uint64_t before_seq,
     if (failed.kind != Kind::kWrite || failed.ok || failed.begin_seq >= before_seq) {
       continue;
     }
+    // A discard of the sector since the settling write undoes the settling: the cache
+    // may drop the newer copy and reveal an older one, the failed write's included
+    // (dm-writecache's discard skips entries under writeback, so an older duplicate
+    // that maps the failed write's block becomes the newest again).
     const bool settled = std::any_of(history.begin(), history.end(), [&](uint64_t later) {
       const Op& write = ops_[later - 1];
-      return write.kind == Kind::kWrite && Older(failed, write) && settles(write);
+      return write.kind == Kind::kWrite && Older(failed, write) && settles(write) &&
+             !DiscardedSince(history, write, before_seq);
     });
     if (!settled) return true;
   }
@@ -274,8 +279,11 @@ void BlockOracle::EndRead(uint64_t id, const absl::Status& status, std::span<con
     const uint64_t sector = read.sector + i;
     const Settled* settled = SettledOf(sector);
     const Ids history = HistorySince(sector, settled);
-    if (LeftUndefined(history, read.end_seq, [&read](const Op& write) {
-          return write.ok && write.end_seq < read.begin_seq;
+    // A write of an earlier run settles the sector only if it was required: one that
+    // was not may have been lost at the cut, leaving the failed write's bytes.
+    if (LeftUndefined(history, read.end_seq, [this, &read](const Op& write) {
+          return write.ok && write.end_seq < read.begin_seq &&
+                 (write.run == read.run || Required(write));
         })) {
       continue;
     }

@@ -61,7 +61,8 @@ struct OracleOptions {
   // A write that failed, or had not completed (it may yet fail), leaves its sectors
   // undefined (any bytes: old data, another sector's, garbage), for reads during the
   // run and after the crash, until a later write of the sector settles it (completed
-  // before a read was submitted; required, after the crash). What a block device's
+  // before a read was submitted, in the read's run or required; required, after the
+  // crash) and no discard of the sector since undid it. What a block device's
   // users may assume of a failed write, and what dm-writecache does in SSD mode: the
   // entry of a failed data write stays, over whatever its cache block held before, and
   // a commit may make it durable before the write's other pieces complete. For
@@ -180,7 +181,8 @@ class BlockOracle {
   bool AnyDiscard(Ids history, uint64_t before_seq) const;
   // With failed_writes_undefined: true if a write of `history` submitted before
   // `before_seq` failed or has not completed, and no write of the sector that
-  // `settles` accepts was submitted after it failed.
+  // `settles` accepts was submitted after it failed without a discard of the sector,
+  // not older than that write and submitted before `before_seq`, undoing it.
   bool LeftUndefined(Ids history, uint64_t before_seq,
                      absl::FunctionRef<bool(const Op&)> settles) const;
   // "the data recovery read back after power cut 2 (write #5)".

@@ -288,6 +288,69 @@ TEST(BlockOracle, WhatRecoveryReadBackStaysUntilWritten) {
   EXPECT_FALSE(oracle.CheckRecovered(6, Stamped(c, 6)));
 }
 
+// writecache-faults seed 36000110942: a failed write left sector 5 undefined, a
+// required write settled it, then a discard undid the settling (the cache freed the
+// newer entry and kept the failed write's, under writeback, mapping another sector's
+// data).
+TEST(BlockOracle, ADiscardAfterTheSettlingWriteLeavesTheSectorUndefinedAgain) {
+  const absl::Status kFailed = absl::DataLossError("injected");
+  const std::vector<std::byte> foreign = Stamped(99, 8);
+  BlockOracle oracle(OracleOptions{.failed_writes_undefined = true});
+  uint64_t failed = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(failed, kFailed, Microseconds(2));
+  uint64_t w = oracle.BeginWrite(1, 5, 1, false, Microseconds(3));
+  oracle.EndWrite(w, kOk, Microseconds(4));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(5));
+  oracle.EndFlush(f, kOk, Microseconds(6));
+  EXPECT_TRUE(oracle.CheckRecovered(5, foreign).has_value());
+  uint64_t before = oracle.BeginRead(1, 5, 1, Microseconds(7));
+  oracle.EndRead(before, kOk, foreign, Microseconds(8));
+  EXPECT_EQ(oracle.read_violations().size(), 1u);
+  uint64_t discard = oracle.BeginDiscard(2, 0, 16, Microseconds(9));
+  // In flight at a crash here, as in the seed.
+  EXPECT_FALSE(oracle.CheckRecovered(5, foreign).has_value());
+  uint64_t after = oracle.BeginRead(1, 5, 1, Microseconds(10));
+  oracle.EndRead(after, kOk, foreign, Microseconds(11));
+  EXPECT_EQ(oracle.read_violations().size(), 1u);
+  oracle.EndWrite(discard, kOk, Microseconds(12));
+  EXPECT_FALSE(oracle.CheckRecovered(5, foreign).has_value());
+  // A required write after the discard settles it again.
+  uint64_t x = oracle.BeginWrite(0, 5, 1, false, Microseconds(13));
+  oracle.EndWrite(x, kOk, Microseconds(14));
+  uint64_t g = oracle.BeginFlush(0, Microseconds(15));
+  oracle.EndFlush(g, kOk, Microseconds(16));
+  EXPECT_TRUE(oracle.CheckRecovered(5, foreign).has_value());
+  EXPECT_FALSE(oracle.CheckRecovered(5, Stamped(x, 5)).has_value());
+}
+
+// writecache-faults seed 36000057446: a failed write left sector 5 undefined; a later
+// write of that run completed but was never flushed, so the cut lost it; a read of a
+// later run may still find the failed write's bytes.
+TEST(BlockOracle, AnUnflushedWriteOfAnEarlierRunDoesNotSettleASectorForReads) {
+  const absl::Status kFailed = absl::DataLossError("injected");
+  const std::vector<std::byte> foreign = Stamped(99, 8);
+  BlockOracle oracle(OracleOptions{.failed_writes_undefined = true});
+  uint64_t failed = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));
+  oracle.EndWrite(failed, kFailed, Microseconds(2));
+  uint64_t w = oracle.BeginWrite(0, 5, 1, false, Microseconds(3));
+  oracle.EndWrite(w, kOk, Microseconds(4));
+  oracle.PowerCut(Microseconds(5));
+  EXPECT_FALSE(oracle.CheckRecovered(5, foreign).has_value());
+  oracle.SettleRecovered(5, foreign);
+  uint64_t read = oracle.BeginRead(1, 5, 1, Microseconds(6));
+  oracle.EndRead(read, kOk, foreign, Microseconds(7));
+  EXPECT_TRUE(oracle.read_violations().empty());
+  // A required one does.
+  uint64_t x = oracle.BeginWrite(0, 5, 1, false, Microseconds(8));
+  oracle.EndWrite(x, kOk, Microseconds(9));
+  uint64_t f = oracle.BeginFlush(0, Microseconds(10));
+  oracle.EndFlush(f, kOk, Microseconds(11));
+  oracle.PowerCut(Microseconds(12));
+  uint64_t again = oracle.BeginRead(1, 5, 1, Microseconds(13));
+  oracle.EndRead(again, kOk, foreign, Microseconds(14));
+  EXPECT_EQ(oracle.read_violations().size(), 1u);
+}
+
 TEST(BlockOracle, NothingIsSettledInASectorAFailedWriteLeftUndefined) {
   BlockOracle oracle(OracleOptions{.failed_writes_undefined = true});
   uint64_t w = oracle.BeginWrite(0, 5, 1, false, Microseconds(1));

@@ -158,7 +158,8 @@ INSTANTIATE_TEST_SUITE_P(Mutants, WriteCacheMutant,
                                            mutant::Id::kWcReuseWhileReading,
                                            mutant::Id::kWcExtendOverCached,
                                            mutant::Id::kWcFlushIgnoresIdleOverwrite,
-                                           mutant::Id::kWcRecoveryKeepsUncommitted),
+                                           mutant::Id::kWcRecoveryKeepsUncommitted,
+                                           mutant::Id::kWcRecoveryCleanupNotFlushed),
                          Name);
 
 INSTANTIATE_TEST_SUITE_P(Mutants, WriteCacheProgressMutant,

@@ -69,6 +69,11 @@ constexpr Info kCatalog[] = {
      "entries skipped because an older duplicate was under writeback are not written back "
      "when it completes, but only at the next trigger (with the cleaner on, maybe never)",
      "the kernel's writecache_writeback (no requeue after a skip; progress: P1, P2)"},
+    {Id::kWcRecoveryCleanupNotFlushed, "wc_recovery_cleanup_not_flushed", "writecache",
+     "recovery writes the cleaned metadata (older duplicates freed) without flushing it, so "
+     "a freed block is reused while its durable entry still commits it: harmless until the "
+     "run after the recovery reuses it (a second power cut)",
+     "recovery rule (the kernel's writecache_resume commits the cleanup before any request)"},
     {Id::kWcPmemFuaIgnored, "wc_pmem_fua_ignored", "writecache",
      "a pmem-mode FUA write is acknowledged without committing it", "kernel fix c1005322ff02"},
     {Id::kWcPmemCommitNoFence, "wc_pmem_commit_no_fence", "writecache",

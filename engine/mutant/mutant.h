@@ -46,6 +46,7 @@ enum class Id : uint16_t {
   kWcRecoveryKeepsUncommitted,
   kWcWritebackStopsAtHigh,
   kWcSkippedWritebackNotRequeued,
+  kWcRecoveryCleanupNotFlushed,
   kWcPmemFuaIgnored,
   kWcPmemCommitNoFence,
   kWcPmemDataNotFlushed,

@@ -111,6 +111,21 @@ void WriteCache::CommitFlushed(bool wait_for_ios) {
     PmemFence();
     return;
   }
+  WriteDirtyMetadata();
+  if (POWERCUT_MUTANT(kWcFlushBeforeDataWait)) {
+    // The bug: the flush does not cover data writes still in flight.
+    DiskFlush(*cache_, "error flushing metadata");
+    if (wait_for_ios) WaitForIos(kWrite);
+  } else {
+    // Step 4: the data of every entry about to be committed has landed ...
+    if (wait_for_ios) WaitForIos(kWrite);
+    // Step 5: ... and this flush makes it, and the metadata, durable.
+    DiskFlush(*cache_, "error flushing metadata");
+  }
+}
+
+void WriteCache::WriteDirtyMetadata() {
+  if (PmemMode()) return;  // stored (and flushed from the CPU cache) already
   // Step 3: write every run of dirty regions, all at once, and wait for them.
   io::IoBatch batch(scheduler_, "writecache metadata");
   const size_t regions = dirty_regions_.size();
@@ -128,17 +143,6 @@ void WriteCache::CommitFlushed(bool wait_for_ios) {
     i = j;
   }
   if (absl::Status written = batch.Wait(); !written.ok()) SetError(written, "error writing metadata");
-
-  if (POWERCUT_MUTANT(kWcFlushBeforeDataWait)) {
-    // The bug: the flush does not cover data writes still in flight.
-    DiskFlush(*cache_, "error flushing metadata");
-    if (wait_for_ios) WaitForIos(kWrite);
-  } else {
-    // Step 4: the data of every entry about to be committed has landed ...
-    if (wait_for_ios) WaitForIos(kWrite);
-    // Step 5: ... and this flush makes it, and the metadata, durable.
-    DiskFlush(*cache_, "error flushing metadata");
-  }
   dirty_regions_.assign(dirty_regions_.size(), false);
 }
 

@@ -235,7 +235,11 @@ void WriteCache::Recover() {
   if (need_flush) {
     // The cleaned metadata is durable before any block freed here is reused.
     MarkAllDirty();
-    CommitFlushed(false);
+    if (POWERCUT_MUTANT(kWcRecoveryCleanupNotFlushed)) {
+      WriteDirtyMetadata();  // the bug: written, not made durable
+    } else {
+      CommitFlushed(false);
+    }
   }
   VerifyWatermark();
   if (params_.max_age_ms) {

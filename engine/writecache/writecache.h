@@ -245,6 +245,7 @@ class WriteCache : public io::BlockDevice {
   // commit.cc: the commit protocol. REQUIRE the lock.
   void Commit();                        // writecache_flush
   void CommitFlushed(bool wait_for_ios);  // write dirty metadata, [wait], flush SSD
+  void WriteDirtyMetadata();  // SSD: write the dirty metadata regions (not durable yet)
   void CommitSuperblock();
   void DiskFlush(io::BlockDevice& device, std::string_view what);
 
