@@ -20,6 +20,7 @@ packages=(
   mdadm
   clang libclang-rt-14-dev
   libjs-chart.js
+  python3
 )
 
 missing=()

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Prepares the kernel-parity checks: installs qemu, busybox-static, mdadm, dmsetup,
-# cpio, kmod, debugfs and losetup (apt-get, idempotent; kernel.env lists the
+# cpio, kmod, debugfs, losetup, python3 (wclog.py, wcdiff.py) and gcc with libc6-dev
+# (wc-diff's static guest helper) (apt-get, idempotent; kernel.env lists the
 # packages), downloads the pinned Debian 6.1 cloud kernel package and unpacks it
 # into the cache folder (never installing it on the host), regenerates its
 # modules.dep, and builds the base initramfs (busybox, dmsetup, mdadm, their
-# libraries, the dm/md/virtio modules and /init) that run_guest.sh extends with a
+# libraries, the dm/md/virtio/pmem modules and /init) that run_guest.sh extends with a
 # scenario. A second run finds everything cached and does nothing slow.
 #
 #   ci/kernel/setup.sh            (cache: build/kernel-cache, or $POWERCUT_KERNEL_CACHE)
@@ -17,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "ci/kernel/setup.sh: $*" >&2; exit 2; }
 
 # 1. Host packages.
-need_cmds="qemu-system-x86_64 busybox dmsetup mdadm cpio depmod modprobe gzip debugfs losetup"
+need_cmds="qemu-system-x86_64 busybox dmsetup mdadm cpio depmod modprobe gzip debugfs losetup python3 gcc"
 missing=""
 for c in $need_cmds; do command -v "$c" >/dev/null 2>&1 || missing="$missing $c"; done
 if [ -n "$missing" ] || ! dpkg -s busybox-static >/dev/null 2>&1; then
