@@ -130,11 +130,14 @@ class Raid1Stack : public Stack {
 
  private:
   // I12: three idle daemon periods (plus IO time) after `what` clear every bit and
-  // counter of a whole array, and leave its mirrors identical.
+  // counter of a whole array, and leave its mirrors identical. Each of the three daemon
+  // passes may write bitmap pages (a preflush, the write, its FUA) at the slowest
+  // latencies before the next period starts.
   std::optional<Violation> CheckIdle(absl::string_view what) {
     const raid1::Raid1Array& array = array_->array();
     const runtime::Nanos io_time =
-        4 * (options_.ssd.flush_latency.max + options_.ssd.write_latency.max);
+        4 * (options_.ssd.flush_latency.max + options_.ssd.write_latency.max) +
+        3 * (2 * options_.ssd.flush_latency.max + options_.ssd.write_latency.max);
     world_.scheduler().SleepFor(3 * runtime::Seconds(options_.daemon_sleep_s) + io_time +
                                 runtime::Milliseconds(1));
     const std::string context = absl::StrCat("raid1, idle after ", what, ": ");

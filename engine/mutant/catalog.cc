@@ -168,6 +168,11 @@ constexpr Info kCatalog[] = {
      "a member failed by the operator (mdadm --fail) is marked faulty without telling the "
      "bitmap, so chunks written while degraded decay and a re-add misses them",
      "md_error's bitmap side (I7; the control operation 'fail K')"},
+    {Id::kBmSyncKeepsEventsCleared, "bm_sync_keeps_events_cleared", "raid1",
+     "a resync that copied a chunk to every member leaves events_cleared where it was, so "
+     "when every write since the last one was made while degraded, a member as old as "
+     "events_cleared is re-added from a bitmap whose bits for those writes are cleared",
+     "md's bitmap: events_cleared moves only in bitmap_endwrite (I11)", /*rare=*/true},
 };
 
 }  // namespace

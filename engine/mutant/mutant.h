@@ -77,6 +77,7 @@ enum class Id : uint16_t {
   kRaid1AssembleWithoutFreshMember,
   kRaid1ResyncLeavesClean,
   kRaid1FailBitmapUnaware,
+  kBmSyncKeepsEventsCleared,
 };
 
 struct Info {

@@ -322,7 +322,19 @@ void WriteIntentBitmap::EndSync(uint64_t chunk, bool aborted) {
   c &= static_cast<uint16_t>(~kCounterResync);
   if ((c & kCounterNeeded) == 0 && aborted) {
     c |= kCounterNeeded;  // I13: the chunk still needs a resync
-  } else if (c <= 2) {
+    return;
+  }
+  // The chunk is now on every member (RESYNC is only taken on a whole array), as after
+  // a write that reached them all: events_cleared moves up before its bit can clear, so
+  // a member older than this copy is never recovered from the bitmap alone (I11). md
+  // moves it only in bitmap_endwrite, which leaves a member as old as the last write
+  // on a whole array bitmap-recoverable after writes made only while degraded.
+  if ((c & kCounterNeeded) == 0 && events_cleared_ < array_events_ &&
+      !POWERCUT_MUTANT(kBmSyncKeepsEventsCleared)) {
+    events_cleared_ = array_events_;
+    need_sync_ = true;
+  }
+  if (c <= 2) {
     SetCounterPagePending(chunk);
     all_clean_ = false;
   }
